@@ -1,0 +1,51 @@
+/// What the container and the stream header say about a video, plus the packet-level facts
+/// (`frameCount`, `hasReordering`) from one demux pass.
+public struct VideoInfo: Sendable, Codable, Equatable {
+    public var path: String
+    public var fileSize: Int
+    /// libavformat's short and long names ("mov,mp4,m4a,3gp,3g2,mj2", "QuickTime / MOV").
+    public var container: String
+    public var containerLongName: String
+    public var codec: String
+    public var codecLongName: String
+    public var profile: String?
+    public var width: Int
+    public var height: Int
+    public var pixelFormat: String
+    /// Average frame rate (or the stream's base rate when the average is unknown).
+    public var fps: Double
+    public var timeBase: Rational
+    /// Presentation span of the packets, in seconds.
+    public var duration: Double
+    /// Frames counted from the demuxed packets (one packet per picture).
+    public var frameCount: Int
+    /// The frame count the container claims (0 when it does not say).
+    public var declaredFrameCount: Int
+    public var bitRate: Int
+    /// True when packets arrive out of presentation order, i.e. the stream has B-frames.
+    public var hasReordering: Bool
+    /// Display indices of key packets (random-access points).
+    public var keyFrameIndices: [Int]
+    /// Whether FFmpeg's decoder for this codec exports motion vectors (FFMPEG.md §1.5).
+    public var exportsMotionVectors: Bool
+
+    public struct Rational: Sendable, Codable, Equatable {
+        public var num: Int
+        public var den: Int
+        public var value: Double { den == 0 ? 0 : Double(num) / Double(den) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, container, codec, profile, width, height, fps, duration
+        case fileSize = "file_size", containerLongName = "container_long_name"
+        case codecLongName = "codec_long_name", pixelFormat = "pixel_format"
+        case timeBase = "time_base", frameCount = "frame_count"
+        case declaredFrameCount = "declared_frame_count", bitRate = "bit_rate"
+        case hasReordering = "has_b_frames", keyFrameIndices = "key_frame_indices"
+        case exportsMotionVectors = "exports_motion_vectors"
+    }
+}
+
+/// Codecs whose FFmpeg software decoders export `AV_FRAME_DATA_MOTION_VECTORS`; HEVC, VP9 and
+/// AV1 accept the flag and export nothing (FFMPEG.md §1.5, measured).
+let motionVectorCodecs: Set<String> = ["h264", "mpeg4", "mpeg2video", "mpeg1video", "h263", "h263p"]
