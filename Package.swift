@@ -31,9 +31,12 @@ let package = Package(
             ]
         ),
 
+        // Helpers for test targets only: ffmpeg-made videos, FFmpeg reference tools, paths.
+        .target(name: "TestSupport", dependencies: ["VideoData"]),
+
         .testTarget(name: "VideoDataTests", dependencies: ["VideoData"]),
-        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI"]),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
         // Link smoke test for the C libraries not yet used by a Swift target.
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CCurses"]),
     ]

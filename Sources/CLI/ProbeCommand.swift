@@ -36,9 +36,7 @@ struct ProbeCommand: ParsableCommand {
                     failed = true
                     continue
                 }
-                if let err = report.readError {
-                    Console.note("warning: '\(report.info.path)' ends early (\(err)); the frames before the cut are reported.")
-                }
+                if json { for w in report.warnings { Console.note("warning: '\(report.info.path)': \(w).") } }
                 good.append(report)
             }
         }
@@ -71,8 +69,7 @@ struct ProbeCommand: ParsableCommand {
             "length      mean \(f(m.meanLength, 2)) px, max \(f(m.maxLength, 1)) px; zero \(pct(m.zeroShare)), sub-pel \(pct(m.subPelShare)); scale 1/\(m.motionScales.map(String.init).joined(separator: ","))",
             "coverage    P \(pct(m.coverageP))   B list 0 \(pct(m.coverageBList0)), list 1 \(pct(m.coverageBList1))   intra share of P/B area \(pct(m.intraShare))",
         ]
-        if r.damagedPackets > 0 { lines.append("damaged     \(r.damagedPackets) packets rejected by the decoder") }
-        if let e = r.readError { lines.append("truncated   reading stopped early: \(e)") }
+        for w in r.warnings { lines.append("warning     " + w) }
         return lines.joined(separator: "\n")
     }
 }

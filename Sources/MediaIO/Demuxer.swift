@@ -13,6 +13,7 @@ final class Demuxer {
 
     init(path: String) throws(MediaError) {
         self.path = path
+        _ = Self.quietLogs
         try Self.checkFile(path)
         var opening: UnsafeMutablePointer<AVFormatContext>? = nil
         let opened = avformat_open_input(&opening, path, nil, nil)
@@ -70,6 +71,14 @@ final class Demuxer {
     }
 
     // MARK: - Opening
+
+    /// FFmpeg logs to stderr by default; our errors are sentences of our own, so it stays quiet
+    /// unless DECOUPLE_FFMPEG_LOG names a level (quiet, error, warning, info, verbose, debug).
+    static let quietLogs: Void = {
+        let levels: [String: Int32] = ["quiet": -8, "error": 16, "warning": 24, "info": 32, "verbose": 40, "debug": 48]
+        let wanted = ProcessInfo.processInfo.environment["DECOUPLE_FFMPEG_LOG"].flatMap { levels[$0] } ?? -8
+        cff_set_log_level(wanted)
+    }()
 
     /// Checks the path before FFmpeg sees it, so the common mistakes get a plain sentence.
     static func checkFile(_ path: String) throws(MediaError) {

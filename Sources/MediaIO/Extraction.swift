@@ -298,7 +298,7 @@ public enum Extraction {
                 "keyframes": "keyframes/frame_NNNNNN.png, \(options.keyframes.rawValue) frames, RGB, full size",
             ])
         let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? enc.encode(doc)) ?? Data(), as: UTF8.self) + "\n"
     }
 }

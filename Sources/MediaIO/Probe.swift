@@ -10,7 +10,7 @@ public struct ProbeReport: Sendable, Codable {
     public var readError: String?
 
     enum CodingKeys: String, CodingKey {
-        case info, motion, damagedPackets = "damaged_packets", readError = "read_error"
+        case info, motion, warnings, damagedPackets = "damaged_packets", readError = "read_error"
     }
 
     /// Decodes every frame once (single-threaded, so vectors are exact) and summarises it.
@@ -25,6 +25,24 @@ public struct ProbeReport: Sendable, Codable {
         motion = stats.summary
         damagedPackets = reader.damagedPackets
         readError = reader.readError
+        warnings = Self.warnings(info: info, motion: motion, damagedPackets: damagedPackets, readError: readError)
+    }
+
+    /// Things a user should know about a video that is still usable: a file cut short,
+    /// damaged packets, frames the decoder could not output.
+    public private(set) var warnings: [String] = []
+
+    static func warnings(info: VideoInfo, motion: MotionStatistics.Summary, damagedPackets: Int, readError: String?) -> [String] {
+        var out: [String] = []
+        if let e = readError { out.append("reading stopped early (\(e)); the frames before that point are reported") }
+        if info.declaredFrameCount > info.frameCount {
+            out.append("the container lists \(info.declaredFrameCount) frames but only \(info.frameCount) could be read: the file is probably cut short")
+        }
+        if damagedPackets > 0 { out.append("the decoder rejected \(damagedPackets) damaged packets") }
+        if motion.frames < info.frameCount {
+            out.append("\(info.frameCount - motion.frames) of \(info.frameCount) frames could not be decoded")
+        }
+        return out
     }
 
     /// Why this video is no use for motion-vector work, as a sentence fragment that follows the

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Videos made with the ffmpeg CLI for tests, generated once per test process.
+public enum TestVideos {
+    private static let cache = Cache()
+
+    /// An H.264 clip of ffmpeg's `testsrc2` pattern (moving parts on a static chart).
+    public static func testsrc(width: Int, height: Int, bFrames: Bool, gop: Int, frames: Int = 60) throws -> String {
+        let name = "testsrc2_\(width)x\(height)_g\(gop)_\(bFrames ? "bdef" : "b0")_\(frames).mp4"
+        return try cache.path(name) { out in
+            try runChecked("ffmpeg", [
+                "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height):rate=25",
+                "-frames:v", "\(frames)", "-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p",
+                "-g", "\(gop)", "-bf", bFrames ? "3" : "0", out,
+            ])
+        }
+    }
+
+    /// Frames per leg and pixels per frame of `knownMotion`.
+    public static let legFrames = 24
+    public static let step = 4
+
+    /// A real texture (assets/photos/gravel.png) seen through a 320x240 window that moves so
+    /// the content moves right by `step` px per frame for `legFrames` frames, then down by
+    /// `step` px per frame. P-frames only, one reference, so every vector spans one frame.
+    public static func knownMotion() throws -> String {
+        try cache.path("known_motion_right_then_down.mp4") { out in
+            let n = legFrames, s = step
+            let x = "if(lt(n,\(n)),\(40 + n * s)-\(s)*n,40)"
+            let y = "if(lt(n,\(n)),\(40 + n * s),\(40 + n * s)-\(s)*(n-\(n)))"
+            try runChecked("ffmpeg", [
+                "-v", "error", "-loop", "1", "-i", Paths.asset("photos/gravel.png"),
+                "-vf", "crop=320:240:x='\(x)':y='\(y)',format=yuv420p", "-frames:v", "\(2 * n)",
+                "-r", "25", "-c:v", "libx264", "-preset", "medium", "-bf", "0", "-g", "250",
+                "-x264-params", "ref=1", out,
+            ])
+        }
+    }
+
+    /// Generates `name` with `make` into the scratch directory once; later calls reuse it.
+    public static func generated(_ name: String, _ make: (String) throws -> Void) throws -> String {
+        try cache.path(name, make)
+    }
+
+    final class Cache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var made: [String: String] = [:]
+
+        func path(_ name: String, _ make: (String) throws -> Void) throws -> String {
+            lock.lock()
+            defer { lock.unlock() }
+            if let p = made[name] { return p }
+            let dir = Paths.scratch + "/videos"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let p = dir + "/" + name
+            try? FileManager.default.removeItem(atPath: p)
+            try make(p)
+            made[name] = p
+            return p
+        }
+    }
+}
+
+/// FFmpeg's own view of a video, from tools that share no code with Decouple's reader.
+public enum FFmpegReference {
+    /// Builds Tests/Reference/mvs_reference.c once (cc + pkg-config).
+    public static func mvsTool() throws -> String {
+        try TestVideos.generated("mvs_reference") { out in
+            let flags = try runChecked("pkg-config", ["--cflags", "--libs", "libavformat", "libavcodec", "libavutil"])
+                .text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+            try runChecked("cc", ["-O2", "-o", out, Paths.root + "/Tests/Reference/mvs_reference.c"] + flags)
+        }
+    }
+
+    /// The reference tool's CSV lines (header first).
+    public static func mvsCSV(_ video: String) throws -> [Substring] {
+        let out = try runChecked(try mvsTool(), [video])
+        return out.text.split(separator: "\n")
+    }
+
+    /// `ffprobe -show_frames`: picture type letter and key flag of each frame, in output order.
+    public static func frameTypes(_ video: String) throws -> [(type: String, key: Bool)] {
+        let out = try runChecked("ffprobe", [
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type,key_frame",
+            "-of", "csv=p=0", video,
+        ])
+        return out.text.split(separator: "\n").map { line in
+            let f = line.split(separator: ",")
+            // ffprobe prints fields in its own order: key_frame, pict_type.
+            return (String(f[1]), f[0] == "1")
+        }
+    }
+}

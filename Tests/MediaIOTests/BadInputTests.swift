@@ -1,0 +1,55 @@
+import MediaIO
+import TestSupport
+import Testing
+import VideoData
+
+@Suite("Bad input gets one clear sentence")
+struct BadInputTests {
+    /// Opening and probing a refused input throws a MediaError naming the file, or (for the
+    /// MV-less cases that do open) the probe says why there are no vectors.
+    @Test("refused inputs", arguments: try BadInputs.refused())
+    func refused(_ c: BadInputs.Case) throws {
+        var sentence: String
+        do {
+            let report = try ProbeReport(path: c.path)
+            let problem = try #require(report.motionProblem, "\(c.name) was accepted")
+            sentence = MediaError(path: c.path, problem: problem).description
+        } catch let e as MediaError {
+            sentence = e.description
+        }
+        #expect(sentence.hasPrefix("'\(c.path)' "), "\(sentence)")
+        #expect(sentence.hasSuffix("."))
+        #expect(!sentence.dropLast().contains("\n"))
+        for phrase in c.expected { #expect(sentence.contains(phrase), "\(c.name): \(sentence)") }
+    }
+
+    @Test("a truncated file still yields the frames before the cut")
+    func truncatedYieldsFrames() throws {
+        let mp4 = try BadInputs.truncatedFaststart()
+        let report = try ProbeReport(path: mp4)
+        #expect(report.motion.frames > 30 && report.motion.frames < 60)
+        #expect(report.warnings.contains { $0.contains("cut short") })
+        #expect(report.motionProblem == nil)
+        let mkv = try BadInputs.truncatedMatroska()
+        let r2 = try ProbeReport(path: mkv)
+        #expect(r2.motion.frames > 30 && r2.motion.frames < 60)
+        // The frames before the cut equal those of the whole file.
+        let reader = try VideoReader(path: mkv)
+        var n = 0
+        while let f = try reader.next() {
+            #expect(f.info.index == n)
+            n += 1
+        }
+        #expect(n == r2.motion.frames)
+    }
+
+    @Test("MPEG-4 Part 2 exports half-pel vectors and is accepted")
+    func mpeg4() throws {
+        let path = try TestVideos.generated("mpeg4.avi") { out in
+            try runChecked("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "30", "-c:v", "mpeg4", out])
+        }
+        let report = try ProbeReport(path: path)
+        #expect(report.motionProblem == nil)
+        #expect(report.motion.motionScales == [2])
+    }
+}
