@@ -14,6 +14,8 @@ public struct MotionGrid: Sendable, Equatable {
         public var dy: Float
         public var coverage: Float
         public var coherence: Float
+        /// Area-weighted mean of |vector| over the covered area, pixels.
+        public var meanLength: Float
 
         public var magnitude: Float { (dx * dx + dy * dy).squareRoot() }
     }
@@ -49,7 +51,7 @@ public struct MotionGrid: Sendable, Equatable {
         // Separable overlap weights: fine column j against display column c, same for rows.
         let wx = Self.overlaps(fine: field.columns, fineSize: cs, extent: fw, coarse: columns)
         let wy = Self.overlaps(fine: field.rows, fineSize: cs, extent: fh, coarse: rows)
-        var cells = [Cell](repeating: Cell(dx: 0, dy: 0, coverage: 0, coherence: 0), count: columns * rows)
+        var cells = [Cell](repeating: Cell(dx: 0, dy: 0, coverage: 0, coherence: 0, meanLength: 0), count: columns * rows)
         for r in 0..<rows {
             for c in 0..<columns {
                 var area = 0.0, covered = 0.0, sx = 0.0, sy = 0.0, sm = 0.0
@@ -67,12 +69,13 @@ public struct MotionGrid: Sendable, Equatable {
                         }
                     }
                 }
-                var cell = Cell(dx: 0, dy: 0, coverage: 0, coherence: 0)
+                var cell = Cell(dx: 0, dy: 0, coverage: 0, coherence: 0, meanLength: 0)
                 if area > 0 { cell.coverage = Float(covered / area) }
                 if covered > 0 {
                     cell.dx = Float(sx / covered)
                     cell.dy = Float(sy / covered)
                     let meanLen = sm / covered
+                    cell.meanLength = Float(meanLen)
                     cell.coherence = meanLen > 0 ? Float((sx * sx + sy * sy).squareRoot() / covered / meanLen) : 1
                 }
                 cells[r * columns + c] = cell
@@ -91,9 +94,10 @@ public struct MotionGrid: Sendable, Equatable {
         guard hasVectors else { return .noData }
         let cell = self[column, row]
         if cell.coverage < minCoverage { return .intra }
-        let m = cell.magnitude
-        if m < zeroBelow { return .zero }
+        // Opposite vectors cancel in the mean: judge "still" by the mean length instead.
+        if cell.meanLength < zeroBelow { return .zero }
         if cell.coherence < minCoherence { return .mixed }
+        let m = cell.magnitude
         return .motion(Direction8(dx: cell.dx, dy: cell.dy), magnitude: m)
     }
 
