@@ -4,13 +4,20 @@ SWIFT ?= swift
 APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
                 libopenblas-dev libncurses-dev ffmpeg tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BENCH_PACKAGES := time
 SAMPLE := assets/videos/bigbuckbunny_720p.mp4
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps bench-deps install-missing build release demo test bench clean
 
 # Installs the Debian packages that are missing (nothing when all are present).
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(APT_PACKAGES)"
+
+bench-deps:
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(APT_PACKAGES) $(BENCH_PACKAGES)"
+
+install-missing:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -31,8 +38,10 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-bench: release
+bench: bench-deps
+	$(SWIFT) build -c release
 	.build/release/decouple bench extract
+	scripts/bench_memory.sh
 
 clean:
 	rm -rf .build

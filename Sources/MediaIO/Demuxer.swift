@@ -11,7 +11,10 @@ final class Demuxer {
     var stream: UnsafeMutablePointer<AVStream> { context.pointee.streams[Int(streamIndex)]! }
     var parameters: UnsafeMutablePointer<AVCodecParameters> { stream.pointee.codecpar }
 
-    init(path: String) throws(MediaError) {
+    /// Opens `path` and picks its best video stream. With `knownStream` (the index another
+    /// demuxer of the same file chose) it skips `avformat_find_stream_info`, which decodes a
+    /// few frames: a packet-only pass does not need it.
+    init(path: String, knownStream: Int32? = nil) throws(MediaError) {
         self.path = path
         _ = Self.quietLogs
         try Self.checkFile(path)
@@ -27,8 +30,12 @@ final class Demuxer {
         }
         self.packet = packet
         do {
-            try check(avformat_find_stream_info(ctx, nil), path: path, "has no readable stream information")
-            streamIndex = try Self.bestVideoStream(ctx, path: path)
+            if let knownStream {
+                streamIndex = knownStream
+            } else {
+                try check(avformat_find_stream_info(ctx, nil), path: path, "has no readable stream information")
+                streamIndex = try Self.bestVideoStream(ctx, path: path)
+            }
         } catch {
             var c: UnsafeMutablePointer<AVFormatContext>? = ctx
             avformat_close_input(&c)

@@ -81,7 +81,11 @@ public final class VideoReader {
         let demuxer = try Demuxer(path: path)
         self.demuxer = demuxer
         let index: PacketIndex
-        if let sharedIndex { index = sharedIndex } else { index = PacketIndex(demuxer: try Demuxer(path: path)) }
+        if let sharedIndex {
+            index = sharedIndex
+        } else {
+            index = PacketIndex(demuxer: try Demuxer(path: path, knownStream: demuxer.streamIndex))
+        }
         guard index.count > 0 else {
             if let err = index.readError {
                 throw MediaError(path: path, problem: "has a video stream but no frame could be read (\(err))")
