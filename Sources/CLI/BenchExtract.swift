@@ -10,12 +10,12 @@ struct BenchExtract: ParsableCommand {
         commandName: "extract",
         abstract: "Frames/s of motion-vector extraction, keyframes-only decoding and two decoders at once, next to ffmpeg.",
         discussion: """
-            For each clip: our reader collecting motion vectors (with and without RGB keyframes),
-            the keyframes-only path (I-frames decoded, fps counts every frame covered), two
-            videos decoded at once on two threads, and `ffmpeg -threads 1 -flags2 +export_mvs
-            -i FILE -f null -`. Each figure is the median of --runs runs; each run decodes the
-            clip --repeat times. ffmpeg's figure is its own -benchmark rtime (decoding only,
-            no file opening); ours includes opening the file and the packet-index pass.
+            For each clip: our reader collecting motion vectors (with and without RGB keyframes), \
+            the keyframes-only path (I-frames decoded, fps counts every frame covered), two \
+            videos decoded at once on two threads, and `ffmpeg -threads 1 -flags2 +export_mvs \
+            -i FILE -f null -`. Each figure is the median of --runs runs; each run decodes the \
+            clip --repeat times. ffmpeg's figure is its own -benchmark rtime (decoding only, \
+            no file opening); ours includes opening the file and the packet-index pass. \
             Build in release: swift build -c release.
             """
     )

@@ -6,7 +6,7 @@ struct Decouple: ParsableCommand {
         commandName: "decouple",
         abstract: "Keyframes and motion vectors from compressed video: probe, extract, benchmark.",
         discussion: """
-            Exit codes: 0 success, 1 a file could not be used (the message names it and says why),
+            Exit codes: 0 success, 1 a file could not be used (the message names it and says why), \
             64 bad command-line usage.
             """,
         subcommands: [ProbeCommand.self, ExtractCommand.self, BenchCommand.self]

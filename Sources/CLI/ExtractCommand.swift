@@ -15,11 +15,12 @@ struct ExtractCommand: ParsableCommand {
         commandName: "extract",
         abstract: "Write keyframes (PNG) and motion vectors (.npy fields, extract_mvs.c CSV, frames.jsonl).",
         discussion: """
-            One video writes into DIR; several write into DIR/<name>/ each. Every output
-            directory is assembled under a temporary name and renamed into place when complete.
-            Videos are decoded single-threaded (exact B-frame vectors) and run side by side; one
-            video is split into segments that start at key frames. See DIR/video.json for the
+            One video writes into DIR; several write into DIR/<name>/ each. Every output \
+            directory is assembled under a temporary name and renamed into place when complete. \
+            Videos are decoded single-threaded (exact B-frame vectors) and run side by side; one \
+            video is split into segments that start at key frames. See DIR/video.json for the \
             layout of each file.
+
             Example: decouple extract clip.mp4 -o out --frames 0:100 --cell 4
             """
     )

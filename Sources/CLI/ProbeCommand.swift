@@ -9,6 +9,7 @@ struct ProbeCommand: ParsableCommand {
         abstract: "Container, codec, GOP structure, frame types and motion-vector statistics of videos.",
         discussion: """
             Decodes every frame once, single-threaded, so the vector statistics are exact.
+
             Example: decouple probe assets/videos/bigbuckbunny_720p.mp4 --json
             """
     )
