@@ -18,15 +18,28 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
 
-        // Pure value types over frames, motion vectors and keyframes.
+        // Pure value types over frames, motion vectors and keyframes; clip sampling and
+        // preprocessing; the ClipSource protocol.
         .target(name: "VideoData"),
+        // Float32 tensors, im2col, GEMM through OpenBLAS (the only CBLAS user).
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        // Layers with paired forward/backward.
+        .target(name: "NN", dependencies: ["Tensor"]),
+        // safetensors reader/writer and PyTorch checkpoint import.
+        .target(name: "SafeTensors"),
+        // R(2+1)D-26, R3D-26, C3D, checkpoint key table, strict loader.
+        .target(name: "Models", dependencies: ["NN", "Tensor", "SafeTensors"]),
+        // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
+        .target(name: "Embed", dependencies: ["Models", "Tensor", "VideoData", "SafeTensors"]),
+        // The TUI: pure state/reduce/render and the curses adapter (the only CCurses user).
+        .target(name: "Explorer", dependencies: ["CCurses", "VideoData", "Embed"]),
         // The only FFmpeg user.
         .target(name: "MediaIO", dependencies: ["CFFmpeg", "VideoData"]),
 
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "MediaIO", "VideoData",
+                "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,10 +47,16 @@ let package = Package(
         // Helpers for test targets only: ffmpeg-made videos, FFmpeg reference tools, paths.
         .target(name: "TestSupport", dependencies: ["VideoData"]),
 
-        .testTarget(name: "VideoDataTests", dependencies: ["VideoData"]),
+        .testTarget(name: "VideoDataTests", dependencies: ["VideoData", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "SafeTensors", "TestSupport"]),
+        .testTarget(name: "EmbedTests", dependencies: ["Embed", "Models", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
-        // Link smoke test for the C libraries not yet used by a Swift target.
+        // Link smoke test for the C libraries.
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CCurses"]),
     ]
 )

@@ -1,0 +1,1 @@
+// The Embed target; see ARCHITECTURE.md.

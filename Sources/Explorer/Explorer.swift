@@ -1,0 +1,1 @@
+// The Explorer target; see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// The Models target; see ARCHITECTURE.md.

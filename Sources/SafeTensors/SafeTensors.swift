@@ -1,0 +1,1 @@
+// The SafeTensors target; see ARCHITECTURE.md.

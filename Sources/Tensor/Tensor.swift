@@ -1,0 +1,1 @@
+// The Tensor target; see ARCHITECTURE.md.
