@@ -2,6 +2,10 @@ import CFFmpeg
 import Foundation
 import VideoData
 
+/// Codecs whose FFmpeg software decoders export `AV_FRAME_DATA_MOTION_VECTORS`; HEVC, VP9 and
+/// AV1 accept the flag and export nothing (FFMPEG.md §1.5, measured).
+let motionVectorCodecs: Set<String> = ["h264", "mpeg4", "mpeg2video", "mpeg1video", "h263", "h263p"]
+
 /// What a `VideoReader` decodes and returns.
 public struct ReaderOptions: Sendable {
     /// Which pictures to decode.
@@ -50,7 +54,7 @@ public struct ReaderOptions: Sendable {
 /// then streams, holding one frame at a time, so memory stays bounded for any length. One
 /// reader decodes single-threaded; run several readers (videos, or segments that start at key
 /// frames) side by side for speed. Not thread-safe: use one reader per thread.
-public final class VideoReader {
+public final class VideoReader: FrameReader {
     public let info: VideoInfo
     public let options: ReaderOptions
     /// The decoder's thread count actually used (see `ReaderOptions.frameThreads`).

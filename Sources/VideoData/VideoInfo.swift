@@ -33,6 +33,37 @@ public struct VideoInfo: Sendable, Codable, Equatable {
         public var num: Int
         public var den: Int
         public var value: Double { den == 0 ? 0 : Double(num) / Double(den) }
+        public init(num: Int, den: Int) {
+            self.num = num
+            self.den = den
+        }
+    }
+
+    public init(
+        path: String, fileSize: Int, container: String, containerLongName: String, codec: String,
+        codecLongName: String, profile: String?, width: Int, height: Int, pixelFormat: String, fps: Double,
+        timeBase: Rational, duration: Double, frameCount: Int, declaredFrameCount: Int, bitRate: Int,
+        hasReordering: Bool, keyFrameIndices: [Int], exportsMotionVectors: Bool
+    ) {
+        self.path = path
+        self.fileSize = fileSize
+        self.container = container
+        self.containerLongName = containerLongName
+        self.codec = codec
+        self.codecLongName = codecLongName
+        self.profile = profile
+        self.width = width
+        self.height = height
+        self.pixelFormat = pixelFormat
+        self.fps = fps
+        self.timeBase = timeBase
+        self.duration = duration
+        self.frameCount = frameCount
+        self.declaredFrameCount = declaredFrameCount
+        self.bitRate = bitRate
+        self.hasReordering = hasReordering
+        self.keyFrameIndices = keyFrameIndices
+        self.exportsMotionVectors = exportsMotionVectors
     }
 
     enum CodingKeys: String, CodingKey {
@@ -46,6 +77,3 @@ public struct VideoInfo: Sendable, Codable, Equatable {
     }
 }
 
-/// Codecs whose FFmpeg software decoders export `AV_FRAME_DATA_MOTION_VECTORS`; HEVC, VP9 and
-/// AV1 accept the flag and export nothing (FFMPEG.md §1.5, measured).
-let motionVectorCodecs: Set<String> = ["h264", "mpeg4", "mpeg2video", "mpeg1video", "h263", "h263p"]
