@@ -32,7 +32,7 @@ let package = Package(
         // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
         .target(name: "Embed", dependencies: ["Models", "Tensor", "VideoData", "SafeTensors"]),
         // The TUI: pure state/reduce/render and the curses adapter (the only CCurses user).
-        .target(name: "Explorer", dependencies: ["CCurses", "VideoData", "Embed"]),
+        .target(name: "Explorer", dependencies: ["CCurses", "VideoData"]),
         // The only FFmpeg user.
         .target(name: "MediaIO", dependencies: ["CFFmpeg", "VideoData"]),
 

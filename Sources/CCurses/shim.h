@@ -7,6 +7,9 @@
 #endif
 #include <locale.h>
 #include <langinfo.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <wchar.h>
 #include <ncursesw/curses.h>
 
@@ -17,8 +20,33 @@ static inline attr_t ccu_a_dim(void) { return A_DIM; }
 static inline attr_t ccu_a_reverse(void) { return A_REVERSE; }
 static inline attr_t ccu_a_underline(void) { return A_UNDERLINE; }
 static inline int ccu_key_f(int n) { return KEY_F(n); }
+static inline int ccu_key_resize(void) { return KEY_RESIZE; }
 // Swift 6 rejects the mutable globals stdscr, COLORS, COLOR_PAIRS: read them through functions.
 static inline WINDOW *ccu_stdscr(void) { return stdscr; }
 static inline int ccu_colors(void) { return COLORS; }
 static inline int ccu_color_pairs(void) { return COLOR_PAIRS; }
+
+// Signals while curses owns the terminal. Ctrl-C and SIGTERM only set a flag, so the main loop
+// can cancel work and restore the terminal itself; crashes restore the terminal, then die with
+// the original signal (ncurses does nothing for these).
+static volatile sig_atomic_t ccu_interrupt_flag = 0;
+static void ccu_on_interrupt(int sig) { (void)sig; ccu_interrupt_flag = 1; }
+static void ccu_on_crash(int sig) {
+    if (!isendwin()) endwin();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+static inline void ccu_install_signal_handlers(void) {
+    signal(SIGINT, ccu_on_interrupt);
+    signal(SIGTERM, ccu_on_interrupt);
+    int crashes[] = {SIGSEGV, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE};
+    for (unsigned i = 0; i < sizeof crashes / sizeof crashes[0]; i++) signal(crashes[i], ccu_on_crash);
+}
+static inline int ccu_take_interrupt(void) {
+    int v = ccu_interrupt_flag;
+    ccu_interrupt_flag = 0;
+    return v;
+}
+static void ccu_endwin_at_exit(void) { if (!isendwin()) endwin(); }
+static inline void ccu_register_atexit(void) { atexit(ccu_endwin_at_exit); }
 #endif

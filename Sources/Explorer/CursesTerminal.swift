@@ -1,0 +1,163 @@
+import CCurses
+import Foundation
+
+/// The only code that talks to ncurses: screen set-up and restore, drawing a `Screen`, reading
+/// keys. Everything here runs on the main thread; curses is not thread-safe.
+public final class CursesTerminal {
+    private let window: UnsafeMutablePointer<WINDOW>
+    private let screenRef: OpaquePointer
+    private var pairs: [Int32: Int32] = [:]
+    private var savedStderr: Int32 = -1
+    public let logPath: String
+    public let capabilities: Capabilities
+    private var closed = false
+
+    public enum ColorChoice: String, Sendable { case auto, always, never }
+
+    /// Sets up the terminal, or throws a sentence saying why it cannot (not a TTY, unknown TERM).
+    public init(color: ColorChoice, ascii: Bool, logPath: String) throws {
+        guard isatty(0) != 0, isatty(1) != 0 else {
+            throw TerminalError("standard input and output must be a terminal; use --batch for scripts")
+        }
+        setlocale(LC_ALL, "")
+        let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
+        // While curses owns the screen, anything written to stderr (a Swift fatal error, a
+        // library warning) would be painted over and lost: send it to a log file instead.
+        self.logPath = logPath
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd >= 0 {
+            savedStderr = dup(2)
+            dup2(fd, 2)
+            close(fd)
+        }
+        // newterm (unlike initscr) returns NULL instead of exiting when TERM is unusable.
+        guard let out = fdopen(1, "w"), let input = fdopen(0, "r"), let scr = newterm(nil, out, input) else {
+            if savedStderr >= 0 { dup2(savedStderr, 2) }
+            throw TerminalError("cannot start curses with TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "(unset)")")
+        }
+        screenRef = scr
+        set_term(scr)
+        guard let win = ccu_stdscr() else { throw TerminalError("curses gave no screen window") }
+        window = win
+        ccu_register_atexit()
+        ccu_install_signal_handlers()
+        cbreak()
+        noecho()
+        nonl()
+        keypad(window, true)
+        curs_set(0)
+        set_escdelay(25)
+        wtimeout(window, 50)
+        var colors = 0
+        let noColorEnv = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        let wantColor = color == .always || (color == .auto && !noColorEnv)
+        if wantColor && has_colors() {
+            start_color()
+            use_default_colors()
+            let n = Int(ccu_colors())
+            colors = n >= 256 ? 256 : (n >= 16 ? 16 : (n >= 8 ? 8 : 0))
+        }
+        capabilities = Capabilities(colors: colors, unicode: codeset == "UTF-8" && !ascii)
+    }
+
+    deinit { restore() }
+
+    /// Gives the terminal back: leaves the alternate screen, restores modes and stderr.
+    public func restore() {
+        guard !closed else { return }
+        closed = true
+        endwin()
+        delscreen(screenRef)
+        if savedStderr >= 0 {
+            dup2(savedStderr, 2)
+            close(savedStderr)
+        }
+    }
+
+    public var size: (width: Int, height: Int) { (Int(getmaxx(window)), Int(getmaxy(window))) }
+
+    /// True once after Ctrl-C or SIGTERM arrived.
+    public func takeInterrupt() -> Bool { ccu_take_interrupt() != 0 }
+
+    /// Copies `screen` to the terminal; curses sends only what changed.
+    public func draw(_ screen: Screen) {
+        let (w, h) = size
+        for y in 0..<min(h, screen.height) {
+            for x in 0..<min(w, screen.width) {
+                // The bottom-right cell would scroll some terminals; leave it alone.
+                if y == h - 1 && x == w - 1 { continue }
+                put(screen[x, y], x: x, y: y)
+            }
+        }
+        wrefresh(window)
+    }
+
+    private func put(_ cell: Cell, x: Int, y: Int) {
+        var pair: Int32 = 0
+        if capabilities.colors > 0 && (cell.style.fg >= 0 || cell.style.bg >= 0) {
+            let key = Int32(cell.style.fg) << 16 | Int32(UInt16(bitPattern: cell.style.bg))
+            if let p = pairs[key] {
+                pair = p
+            } else {
+                // alloc_pair keeps its own LRU of pairs; pair numbers above 255 go through
+                // setcchar's int pointer, never COLOR_PAIR (which keeps 8 bits).
+                pair = alloc_pair(Int32(cell.style.fg), Int32(cell.style.bg))
+                if pair < 0 { pair = 0 }
+                pairs[key] = pair
+            }
+        }
+        var attrs = ccu_a_normal()
+        if cell.style.attrs.contains(.bold) { attrs |= ccu_a_bold() }
+        if cell.style.attrs.contains(.dim) { attrs |= ccu_a_dim() }
+        if cell.style.attrs.contains(.reverse) { attrs |= ccu_a_reverse() }
+        if cell.style.attrs.contains(.underline) { attrs |= ccu_a_underline() }
+        var chars: [wchar_t] = [wchar_t(bitPattern: cell.glyph.unicodeScalars.first?.value ?? 32), 0]
+        var cc = cchar_t()
+        setcchar(&cc, &chars, attrs, 0, &pair)
+        mvwadd_wch(window, Int32(y), Int32(x), &cc)
+    }
+
+    /// The next key, or nil after the 50 ms timeout.
+    public func readKey() -> Key? {
+        var ch: wint_t = 0
+        let r = wget_wch(window, &ch)
+        if r == ERR { return nil }
+        if r == KEY_CODE_YES {
+            switch Int32(ch) {
+            case ccu_key_resize():
+                let (w, h) = size
+                return .resize(width: w, height: h)
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_UP: return .up
+            case KEY_DOWN: return .down
+            case KEY_SLEFT: return .shiftLeft
+            case KEY_SRIGHT: return .shiftRight
+            case KEY_HOME: return .home
+            case KEY_END: return .end
+            case KEY_PPAGE: return .pageUp
+            case KEY_NPAGE: return .pageDown
+            case KEY_BTAB: return .backTab
+            case KEY_ENTER: return .enter
+            case KEY_BACKSPACE: return .backspace
+            case (KEY_F0 + 1)...(KEY_F0 + 12): return .function(Int(Int32(ch) - KEY_F0))
+            default: return nil
+            }
+        }
+        switch ch {
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 27: return .escape
+        case 127, 8: return .backspace
+        case 3: return .interrupt
+        default:
+            guard let scalar = Unicode.Scalar(UInt32(ch)) else { return nil }
+            return .char(Character(scalar))
+        }
+    }
+}
+
+public struct TerminalError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}

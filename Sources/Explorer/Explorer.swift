@@ -1,1 +1,0 @@
-// The Explorer target; see ARCHITECTURE.md.

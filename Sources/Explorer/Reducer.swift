@@ -1,0 +1,378 @@
+import VideoData
+
+/// What the state machine asks the app to do; the app runs it off the UI thread.
+public enum Effect: Equatable, Sendable {
+    /// Decode (or fetch from the cache) this frame so it can be shown.
+    case showFrame(video: Int, index: Int)
+    /// Embed these clips (and their keyframes as still clips) in the background.
+    case embed([ClipRef])
+    case cancelEmbedding
+    case quit
+}
+
+/// What background workers report back to the UI thread.
+public enum Event: Sendable {
+    case opened(video: Int, info: VideoInfo)
+    case openFailed(video: Int, message: String)
+    /// The scan decoded more frames: marks for display indices `from..<from + marks.count`.
+    case scanned(video: Int, from: Int, marks: [FrameMark], done: Bool)
+    case scanFailed(video: Int, message: String)
+    /// A frame landed in the cache (redraw).
+    case frameReady(video: Int, index: Int)
+    case frameFailed(video: Int, index: Int, message: String)
+    case embedProgress(done: Int)
+    case embeddedClip(EmbeddedClip)
+    case embedFinished(cancelled: Bool, error: String?)
+}
+
+extension ExplorerState {
+    /// Applies one key. Pure: side effects come back as `Effect`s.
+    public mutating func handle(_ key: Key) -> [Effect] {
+        if case .resize(let w, let h) = key {
+            width = w
+            height = h
+            return []
+        }
+        if key == .wait { return [] }
+        if let prompt { return handlePrompt(prompt, key) }
+        if help {
+            // Any of the help keys, Esc or q closes the overlay; other keys are ignored.
+            if [.char("?"), .function(1), .escape, .char("q")].contains(key) { help = false }
+            return []
+        }
+        status = nil
+        statusIsError = false
+        switch key {
+        case .interrupt:
+            return requestQuit()
+        case .char("q"):
+            return requestQuit()
+        case .char("?"), .function(1):
+            help = true
+        case .tab:
+            focus = Pane.allCases[(Pane.allCases.firstIndex(of: focus)! + 1) % Pane.allCases.count]
+        case .backTab:
+            focus = Pane.allCases[(Pane.allCases.firstIndex(of: focus)! + Pane.allCases.count - 1) % Pane.allCases.count]
+        case .char("."):
+            return moveCursor(to: cursor + 1)
+        case .char(","):
+            return moveCursor(to: cursor - 1)
+        case .right, .char("l"):
+            return moveCursor(to: cursor + 1)
+        case .left, .char("h"):
+            return moveCursor(to: cursor - 1)
+        case .up, .char("k"):
+            return moveUp()
+        case .down, .char("j"):
+            return moveDown()
+        case .pageUp:
+            return moveCursor(to: cursor - 10 * max(1, clipStride))
+        case .pageDown:
+            return moveCursor(to: cursor + 10 * max(1, clipStride))
+        case .shiftRight, .char("]"):
+            return jumpKeyframe(forward: true)
+        case .shiftLeft, .char("["):
+            return jumpKeyframe(forward: false)
+        case .char("g"), .home:
+            return moveCursor(to: 0)
+        case .char("G"), .end:
+            return moveCursor(to: (video?.frameCount ?? 1) - 1)
+        case .char(" "):
+            toggleMark()
+        case .char("e"):
+            return embed()
+        case .char("c"), .escape:
+            if job != nil, job?.cancelling == false {
+                job?.cancelling = true
+                status = "Cancelling: the clip being embedded finishes first"
+                return [.cancelEmbedding]
+            }
+        case .char("n"):
+            showNeighbours()
+        case .char("/"):
+            prompt = .find("")
+        case .char("t"):
+            cycleTier()
+        case .char("i"):
+            showKeyframe.toggle()
+            return showEffects()
+        case .char("m"):
+            let all = ReferenceLists.allCases
+            lists = all[(all.firstIndex(of: lists)! + 1) % all.count]
+            status = "Motion vectors: " + listsLabel
+        case .char("+"):
+            vectorScale = (vectorScale ?? 4) * 2
+        case .char("-"):
+            vectorScale = max(0.25, (vectorScale ?? 4) / 2)
+        case .char("="):
+            vectorScale = nil
+        case .char("{"):
+            clipLength = max(2, clipLength - 4)
+            status = "Clip window: \(clipLength) frames every \(clipStride)"
+        case .char("}"):
+            clipLength = min(64, clipLength + 4)
+            status = "Clip window: \(clipLength) frames every \(clipStride)"
+        case .char("<"):
+            clipStride = max(1, clipStride - 1)
+            status = "Clip window: \(clipLength) frames every \(clipStride)"
+        case .char(">"):
+            clipStride = min(16, clipStride + 1)
+            status = "Clip window: \(clipLength) frames every \(clipStride)"
+        case .enter:
+            return activate()
+        default:
+            break
+        }
+        return []
+    }
+
+    var listsLabel: String {
+        switch lists {
+        case .both: return "P forward + B forward/backward (as motion)"
+        case .list0: return "forward (list 0) only"
+        case .list1: return "backward (list 1) only, as motion"
+        }
+    }
+
+    /// Applies a worker's report.
+    public mutating func apply(_ event: Event) -> [Effect] {
+        switch event {
+        case .opened(let v, let info):
+            videos[v].info = info
+            if !info.exportsMotionVectors {
+                videos[v].error = nil
+                if v == current { setError("\(videos[v].name): codec \(info.codec) carries no motion vectors; frames only") }
+            }
+            if v == current { return [.showFrame(video: v, index: cursor)] }
+        case .openFailed(let v, let message):
+            videos[v].error = message
+            setError(message)
+            if v == current, let next = videos.indices.first(where: { videos[$0].error == nil && $0 != v }) {
+                return switchVideo(to: next)
+            }
+        case .scanned(let v, let from, let marks, let done):
+            if videos[v].marks.count < from + marks.count {
+                videos[v].marks.append(contentsOf: Array(repeating: FrameMark(type: .other, key: false, coverage: 0, meanLength: 0), count: from + marks.count - videos[v].marks.count))
+            }
+            videos[v].marks.replaceSubrange(from..<(from + marks.count), with: marks)
+            videos[v].scanDone = done
+        case .scanFailed(let v, let message):
+            videos[v].scanDone = true
+            setError("\(videos[v].name): scan stopped: \(message)")
+        case .frameReady:
+            break
+        case .frameFailed(let v, let index, let message):
+            setError("\(videos[v].name) frame \(index): \(message)")
+        case .embedProgress(let done):
+            job?.done = done
+        case .embeddedClip(let clip):
+            embedded.removeAll { $0.clip == clip.clip }
+            embedded.append(clip)
+            marked.removeAll { $0 == clip.clip }
+        case .embedFinished(let cancelled, let error):
+            let n = job?.done ?? 0
+            job = nil
+            if let error { setError("Embedding failed: \(error)") } else {
+                status = cancelled ? "Embedding cancelled after \(n) clip\(n == 1 ? "" : "s")" : "Embedded \(n) clip\(n == 1 ? "" : "s")"
+            }
+            if prompt == .confirmQuit && cancelled { prompt = nil; quit = true; return [.quit] }
+        }
+        return []
+    }
+
+    mutating func setError(_ message: String) {
+        status = message
+        statusIsError = true
+    }
+
+    mutating func requestQuit() -> [Effect] {
+        if job != nil {
+            prompt = .confirmQuit
+            return []
+        }
+        quit = true
+        return [.quit]
+    }
+
+    mutating func handlePrompt(_ p: Prompt, _ key: Key) -> [Effect] {
+        switch p {
+        case .confirmQuit:
+            if key == .char("y") || key == .char("Y") || key == .interrupt {
+                // Cancel first; the app quits once the worker has stopped.
+                prompt = nil
+                quit = true
+                return [.cancelEmbedding, .quit]
+            }
+            if key == .char("n") || key == .char("N") || key == .escape { prompt = nil }
+            return []
+        case .find(let text):
+            switch key {
+            case .escape:
+                prompt = nil
+            case .enter:
+                prompt = nil
+                let needle = text.lowercased()
+                if let i = videos.indices.first(where: { videos[$0].name.lowercased().contains(needle) }) {
+                    clipsRow = i
+                    return switchVideo(to: i)
+                }
+                setError("No video matches '\(text)'")
+            case .backspace:
+                prompt = .find(String(text.dropLast()))
+            case .char(let c):
+                prompt = .find(text + String(c))
+            default:
+                break
+            }
+            return []
+        }
+    }
+
+    mutating func moveCursor(to index: Int) -> [Effect] {
+        guard let v = video, v.usable else { return [] }
+        let clamped = min(max(0, index), max(0, v.frameCount - 1))
+        cursor = clamped
+        return showEffects()
+    }
+
+    func showEffects() -> [Effect] {
+        guard let v = video, v.usable else { return [] }
+        var effects: [Effect] = [.showFrame(video: current, index: cursor)]
+        if showKeyframe, let k = keyframe(atOrBefore: cursor), k != cursor {
+            effects.append(.showFrame(video: current, index: k))
+        }
+        return effects
+    }
+
+    /// The I-frame at or before `index` (from the scan; key packets until it is done).
+    public func keyframe(atOrBefore index: Int) -> Int? {
+        guard let v = video else { return nil }
+        if index < v.marks.count, let i = (0...index).last(where: { v.marks[$0].type == .i }) { return i }
+        return v.info?.keyFrameIndices.last { $0 <= index }
+    }
+
+    func keyframes() -> [Int] {
+        guard let v = video else { return [] }
+        let fromScan = v.marks.indices.filter { v.marks[$0].type == .i }
+        return v.scanDone || fromScan.count > (v.info?.keyFrameIndices.count ?? 0)
+            ? fromScan : (v.info?.keyFrameIndices ?? [])
+    }
+
+    mutating func jumpKeyframe(forward: Bool) -> [Effect] {
+        let ks = keyframes()
+        let target = forward ? ks.first { $0 > cursor } : ks.last { $0 < cursor }
+        guard let target else {
+            status = forward ? "No later keyframe" : "No earlier keyframe"
+            return []
+        }
+        return moveCursor(to: target)
+    }
+
+    mutating func moveUp() -> [Effect] {
+        switch focus {
+        case .video: return moveCursor(to: cursor - 10)
+        case .clips: clipsRow = max(0, clipsRow - 1)
+        case .embeddings:
+            if !embedded.isEmpty { focusedEmbedding = max(0, (focusedEmbedding ?? embedded.count - 1) - 1) }
+        }
+        return []
+    }
+
+    mutating func moveDown() -> [Effect] {
+        switch focus {
+        case .video: return moveCursor(to: cursor + 10)
+        case .clips: clipsRow = min(max(0, videos.count - 1), clipsRow + 1)
+        case .embeddings:
+            if !embedded.isEmpty { focusedEmbedding = min(embedded.count - 1, (focusedEmbedding ?? embedded.count - 1) + 1) }
+        }
+        return []
+    }
+
+    mutating func activate() -> [Effect] {
+        switch focus {
+        case .clips:
+            return switchVideo(to: clipsRow)
+        case .embeddings:
+            guard let clip = focusedClip?.clip else { return [] }
+            var effects = switchVideo(to: clip.video)
+            effects += moveCursor(to: clip.start)
+            return effects
+        case .video:
+            return []
+        }
+    }
+
+    mutating func switchVideo(to index: Int) -> [Effect] {
+        guard videos.indices.contains(index) else { return [] }
+        if let e = videos[index].error {
+            setError(e)
+            return []
+        }
+        videos[current].cursor = cursor
+        current = index
+        clipsRow = index
+        cursor = videos[index].cursor
+        return videos[index].usable ? showEffects() : []
+    }
+
+    mutating func toggleMark() {
+        guard let v = video, v.usable else { return }
+        let w = windowAtCursor
+        if let i = marked.firstIndex(of: w) {
+            marked.remove(at: i)
+            status = "Unmarked \(label(w))"
+        } else if w.last >= v.frameCount {
+            setError("A window of \(w.length) frames every \(w.stride) needs \(w.last - w.start + 1) frames from \(w.start); \(v.name) has \(v.frameCount)")
+        } else {
+            marked.append(w)
+            status = "Marked \(label(w)); e embeds the \(marked.count) marked window\(marked.count == 1 ? "" : "s")"
+        }
+    }
+
+    mutating func embed() -> [Effect] {
+        if job != nil {
+            setError("Already embedding; c or Esc cancels")
+            return []
+        }
+        var clips = marked
+        if clips.isEmpty {
+            guard let v = video, v.usable else { return [] }
+            let w = windowAtCursor
+            guard w.last < v.frameCount else {
+                setError("The window at the cursor runs past the end of \(v.name) (\(w.last + 1) > \(v.frameCount) frames)")
+                return []
+            }
+            clips = [w]
+        }
+        job = EmbedJob(total: clips.count, startedAt: 0)
+        status = "Embedding \(clips.count) clip\(clips.count == 1 ? "" : "s")"
+        return [.embed(clips)]
+    }
+
+    mutating func showNeighbours() {
+        guard !embedded.isEmpty else {
+            setError("No embedded clips yet: Space marks windows, e embeds them")
+            return
+        }
+        // The clip covering the cursor if there is one, else keep the current focus.
+        if let i = embedded.lastIndex(where: { $0.clip.video == current && $0.clip.covers(cursor) }) {
+            focusedEmbedding = i
+        }
+        focus = .embeddings
+    }
+
+    mutating func cycleTier() {
+        var next = caps.next()
+        // Never go beyond what the terminal can show.
+        while next.colors > maxCaps.colors || (next.unicode && !maxCaps.unicode) { next = next.next() }
+        caps = next
+        status = "Thumbnails: \(caps.tier.rawValue)"
+    }
+
+    /// "tears_320x240 0-60" style label of a clip.
+    public func label(_ c: ClipRef) -> String {
+        let name = videos.indices.contains(c.video) ? videos[c.video].name : "?"
+        let stem = name.split(separator: ".").dropLast().joined(separator: ".")
+        return "\(stem.isEmpty ? name : stem) \(c.start)-\(c.last)"
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+extension ExplorerApp {
+    /// The interactive loop: keys and worker events in, screens out, until `q` or Ctrl-C.
+    /// Only this thread calls curses.
+    public func runInteractive(terminal: CursesTerminal) {
+        let (w, h) = terminal.size
+        handle(.resize(width: w, height: h))
+        start()
+        var dirty = true
+        while true {
+            if pump() { dirty = true }
+            if terminal.takeInterrupt() {
+                // Ctrl-C: cancel what runs and leave at once; the terminal is restored below.
+                handle(.interrupt)
+                if state.prompt == .confirmQuit { handle(.interrupt) }
+                break
+            }
+            if dirty {
+                terminal.draw(render())
+                dirty = false
+            }
+            if let key = terminal.readKey() {
+                dirty = true
+                if !handle(key) { break }
+            }
+        }
+        stop()
+    }
+
+    /// Batch mode: the same state machine without a terminal. Each key waits for the work the
+    /// previous one started, so the final screen does not depend on timing.
+    public func runBatch(keys: [Key]) -> Screen {
+        start()
+        settle()
+        for key in keys {
+            if key == .wait { settle(); continue }
+            if !handle(key) { break }
+            settle()
+        }
+        settle()
+        stop()
+        return render()
+    }
+}
