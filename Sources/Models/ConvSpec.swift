@@ -1,0 +1,38 @@
+import NN
+import SafeTensors
+import Tensor
+
+/// One conv of a backbone and the batch norm after it, as the checkpoint names them. The key
+/// table, random initialisation and loading are all derived from these specs, so the names
+/// live in one place per architecture (R2Plus1D.swift, R3D.swift, C3D.swift).
+struct ConvSpec: Sendable {
+    /// Checkpoint prefix of the conv: `<conv>.weight`, and `<conv>.bias` when `hasBias`.
+    var conv: String
+    /// Checkpoint prefix of the batch norm: `<bn>.weight`, `.bias`, `.running_mean`, `.running_var`.
+    var bn: String
+    var inChannels: Int
+    var outChannels: Int
+    var kernel: Dim3
+    var stride: Dim3 = Dim3(all: 1)
+    var padding: Dim3 = Dim3(all: 0)
+    var hasBias = false
+    /// Random init sets this BN's weight to 0 instead of 1 (ResNet `zero_init_residual`).
+    var zeroInitBN = false
+
+    var weightShape: [Int] { [outChannels, inChannels, kernel.t, kernel.h, kernel.w] }
+
+    /// The conv with its BN folded in (bias = BN shift), from a checked state dict.
+    func folded(_ tensors: [String: FloatTensor]) -> Conv3d {
+        let w = tensors[conv + ".weight"]!.tensor
+        let b = hasBias ? tensors[conv + ".bias"]!.tensor : nil
+        let norm = BatchNorm3d(
+            weight: tensors[bn + ".weight"]!.tensor, bias: tensors[bn + ".bias"]!.tensor,
+            runningMean: tensors[bn + ".running_mean"]!.tensor, runningVar: tensors[bn + ".running_var"]!.tensor)
+        return Conv3d(weight: w, bias: b, stride: stride, padding: padding).folding(norm)
+    }
+}
+
+extension FloatTensor {
+    /// The same values as a `Tensor`.
+    var tensor: Tensor { Tensor(shape: shape, data: values) }
+}

@@ -1,1 +1,0 @@
-// The NN target; see ARCHITECTURE.md.

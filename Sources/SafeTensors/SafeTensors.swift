@@ -1,1 +1,0 @@
-// The SafeTensors target; see ARCHITECTURE.md.
