@@ -18,7 +18,9 @@ public struct Layout: Equatable {
     public var embeddings: Rect
     public var status: Rect
 
-    public init(width w: Int, height h: Int) {
+    /// Lays out a `w x h` screen. With the video's size known, the frame and motion panes sit
+    /// side by side or one above the other, whichever shows the larger picture.
+    public init(width w: Int, height h: Int, videoWidth: Int? = nil, videoHeight: Int? = nil) {
         header = Rect(x: 0, y: 0, width: w, height: 1)
         timeline = Rect(x: 0, y: 1, width: w, height: 2)
         status = Rect(x: 0, y: h - 1, width: w, height: 1)
@@ -31,14 +33,25 @@ public struct Layout: Equatable {
         let clipsHeight = max(6, midHeight * 2 / 5)
         clips = Rect(x: centre, y: midTop, width: right, height: clipsHeight)
         embeddings = Rect(x: centre, y: midTop + clipsHeight, width: right, height: midHeight - clipsHeight)
+        if let vw = videoWidth, let vh = videoHeight, vw > 0, vh > 0 {
+            let side = imageSize(videoWidth: vw, videoHeight: vh)
+            var stacked = self
+            let top = midHeight / 2
+            stacked.frame = Rect(x: 0, y: midTop, width: centre, height: top)
+            stacked.motion = Rect(x: 0, y: midTop + top, width: centre, height: midHeight - top)
+            let other = stacked.imageSize(videoWidth: vw, videoHeight: vh)
+            if other.columns * other.rows > side.columns * side.rows {
+                frame = stacked.frame
+                motion = stacked.motion
+            }
+        }
     }
 
     /// Shared geometry of the thumbnail and the arrow grid inside the frame and motion panes:
     /// the largest size that keeps the video's aspect and leaves `reserved` rows for text.
     public func imageSize(videoWidth: Int, videoHeight: Int, reserved: Int = 3) -> (columns: Int, rows: Int) {
-        let inner = frame.inner
-        let maxCols = min(inner.width, motion.inner.width)
-        let maxRows = max(1, inner.height - reserved)
+        let maxCols = min(frame.inner.width, motion.inner.width)
+        let maxRows = max(1, min(frame.inner.height, motion.inner.height) - reserved)
         var cols = maxCols
         var rows = Thumbnail.rows(forColumns: cols, imageWidth: videoWidth, imageHeight: videoHeight)
         if rows > maxRows {

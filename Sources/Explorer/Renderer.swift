@@ -13,7 +13,7 @@ public struct Renderer {
             screen.text(0, 0, "Terminal too small: \(s.width)x\(s.height), need \(ExplorerState.minimumWidth)x\(ExplorerState.minimumHeight)", Style(attrs: [.bold]))
             return screen
         }
-        let layout = Layout(width: s.width, height: s.height)
+        let layout = Layout(width: s.width, height: s.height, videoWidth: s.video?.info?.width, videoHeight: s.video?.info?.height)
         header(&screen, s, layout.header)
         timeline(&screen, s, layout.timeline)
         framePane(&screen, s, layout)
@@ -166,11 +166,11 @@ public struct Renderer {
             let why = view.info.pictureType == .i ? "I-frame: intra-coded, no motion vectors" : "no vectors: every block is intra-coded"
             screen.text(inner.x, y, why, .plain, maxWidth: inner.width)
         } else {
-            screen.text(inner.x, y, String(format: "mean %.2f px  cover %.0f%%  intra %.0f%%  %d vec", fieldMeanLength(field), m.coverage * 100, m.intraShare * 100, m.vectors), .plain, maxWidth: inner.width)
+            screen.text(inner.x, y, String(format: "mean %.2f px  cover %.0f%%  intra %.0f%%", fieldMeanLength(field), m.coverage * 100, m.intraShare * 100), .plain, maxWidth: inner.width)
         }
-        let arrows = s.caps.unicode ? "· still ▪ intra * mixed" : ". still # intra * mixed"
-        screen.text(inner.x, y + 1, String(format: "scale %@ px%@  %@", trim(scale), s.vectorScale == nil ? " auto" : "", arrows), Style(attrs: [.dim]), maxWidth: inner.width)
-        screen.text(inner.x, y + 2, "lists: \(s.lists.rawValue) (m)  +/-/= scale", Style(attrs: [.dim]), maxWidth: inner.width)
+        screen.text(inner.x, y + 1, String(format: "scale %@ px%@  lists %@ (m)", trim(scale), s.vectorScale == nil ? " (auto)" : "", s.lists.rawValue), Style(attrs: [.dim]), maxWidth: inner.width)
+        let legend = s.caps.unicode ? "· still  ▪ intra  * mixed  ⇒ > 2x scale" : ". still  # intra  * mixed  bold > 2x scale"
+        screen.text(inner.x, y + 2, legend, Style(attrs: [.dim]), maxWidth: inner.width)
     }
 
     /// Mean forward-motion length over covered cells (the same quantity the arrows show).
@@ -251,8 +251,9 @@ public struct Renderer {
         guard let q = focused, y < inner.maxY - 1 else { return }
         screen.text(inner.x, y, "nearest to \(s.label(q.clip)) (cosine):", Style(attrs: [.bold]), maxWidth: inner.width)
         y += 1
+        // Neighbours first; thumbnails only with the rows left over.
         let room = inner.maxY - y
-        let neighbours = s.neighbours(of: q, count: max(0, min(5, room - 6)))
+        let neighbours = s.neighbours(of: q, count: max(1, min(5, room - (q.sceneReliance == nil ? 0 : 1))))
         if neighbours.isEmpty {
             screen.text(inner.x, y, "embed more clips to compare", Style(attrs: [.dim]), maxWidth: inner.width)
             y += 1
@@ -321,13 +322,19 @@ public struct Renderer {
                 left = msg
                 if s.statusIsError { style.attrs.insert(.bold) }
             } else {
-                left = "?:help  .,:step  []:keyframe  Space:mark  e:embed  n:neighbours  Tab:pane  t:thumbs  +-:scale  q:quit"
+                // As many hints as fit, most important first.
+                left = ""
+                for hint in Self.hints where left.count + hint.count + 2 <= r.width - s.caps.tier.rawValue.count - 4 {
+                    left += (left.isEmpty ? "" : "  ") + hint
+                }
             }
         }
         let right = " \(s.caps.tier.rawValue) "
         screen.text(r.x, r.y, " " + left, style, maxWidth: r.width - right.count)
         if r.width > right.count + 20 { screen.text(r.maxX - right.count, r.y, right, bar) }
     }
+
+    static let hints = ["?:help", "q:quit", ".,:step", "[]:keyframe", "Space:mark", "e:embed", "n:neighbours", "Tab:pane", "t:thumbs", "+-:scale"]
 
     static let helpLines: [String] = [
         "Frames      . , or Left Right (h l)   step one frame",
