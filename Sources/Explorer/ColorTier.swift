@@ -28,14 +28,21 @@ public struct Capabilities: Equatable, Sendable, Codable {
         case mono = "ASCII, no colour"
     }
 
-    /// The capabilities the `c` key cycles through, from richest to plainest.
-    public func next() -> Capabilities {
-        switch tier {
-        case .halfBlocks256: return Capabilities(colors: 16, unicode: true)
-        case .halfBlocksDithered: return Capabilities(colors: 256, unicode: false)
-        case .colorCells: return Capabilities(colors: 0, unicode: false)
-        case .mono: return Capabilities(colors: 256, unicode: true)
-        }
+    /// The next tier the `t` key shows, within what `terminal` supports, plainest last.
+    public func next(within terminal: Capabilities) -> Capabilities {
+        let order: [Tier] = [.halfBlocks256, .halfBlocksDithered, .colorCells, .mono]
+        let available: [Tier: Capabilities] = [
+            .halfBlocks256: terminal.colors >= 256 && terminal.unicode ? Capabilities(colors: 256, unicode: true) : nil,
+            .halfBlocksDithered: terminal.colors >= 8 && terminal.unicode ? Capabilities(colors: min(terminal.colors, 16), unicode: true) : nil,
+            .colorCells: terminal.colors >= 8 ? Capabilities(colors: terminal.colors, unicode: false) : nil,
+            .mono: Capabilities(colors: 0, unicode: terminal.unicode),
+        ].compactMapValues { $0 }
+        var i = order.firstIndex(of: tier)!
+        repeat {
+            i = (i + 1) % order.count
+            if let caps = available[order[i]] { return caps }
+        } while order[i] != tier
+        return self
     }
 }
 

@@ -362,10 +362,7 @@ extension ExplorerState {
     }
 
     mutating func cycleTier() {
-        var next = caps.next()
-        // Never go beyond what the terminal can show.
-        while next.colors > maxCaps.colors || (next.unicode && !maxCaps.unicode) { next = next.next() }
-        caps = next
+        caps = caps.next(within: maxCaps)
         status = "Thumbnails: \(caps.tier.rawValue)"
     }
 
