@@ -5,10 +5,21 @@
 public struct Tensor: Sendable, Equatable {
     /// Dimensions, outermost first; `[]` is a scalar holding one value.
     public private(set) var shape: [Int]
-    /// The values, row-major; `data.count == shape.product`.
+    /// The values, row-major; `data.count == shape.product`, and writes cannot change the count.
     public var data: [Float] {
-        didSet { precondition(data.count == oldValue.count, "Tensor.data cannot change its count") }
+        get { storage }
+        set {
+            precondition(newValue.count == storage.count, "Tensor.data cannot change its count")
+            storage = newValue
+        }
+        // In place, so `t.data[i] = x` does not copy the array.
+        _modify {
+            let count = storage.count
+            yield &storage
+            precondition(storage.count == count, "Tensor.data cannot change its count")
+        }
     }
+    private var storage: [Float]
 
     /// A tensor of `shape` holding `data` (row-major).
     /// - Precondition: `data.count` equals the product of `shape`, and no dimension is negative.
@@ -16,7 +27,7 @@ public struct Tensor: Sendable, Equatable {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         precondition(data.count == shape.product, "shape \(shape) needs \(shape.product) values, got \(data.count)")
         self.shape = shape
-        self.data = data
+        self.storage = data
     }
 
     /// A tensor of `shape` filled with `value`.
@@ -67,7 +78,7 @@ public struct Tensor: Sendable, Equatable {
 
     /// Writes the storage in place (the count cannot change).
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        try data.withUnsafeMutableBufferPointer { buffer in try body(buffer) }
+        try storage.withUnsafeMutableBufferPointer { buffer in try body(buffer) }
     }
 
     /// Element at a full multi-index (slow; for tests and small tensors).
