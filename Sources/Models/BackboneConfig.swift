@@ -51,7 +51,7 @@ public struct BackboneConfig: Codable, Sendable, Equatable, CustomStringConverti
         self.init(a)
     }
 
-    /// The compact R(2+1)D-26 (planes 16/32/64/128, stem 16): 1.67 M parameters, about
+    /// The compact R(2+1)D-26 (planes 16/32/64/128, stem 16): 1,669,444 parameters, about
     /// 0.9 GMACs per 16x112x112 clip, 512-d output.
     public static let compactR2Plus1D: BackboneConfig = {
         var c = BackboneConfig(.r2plus1d)

@@ -17,6 +17,12 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
         public var name: String
         public var expected: [Int]
         public var found: [Int]
+
+        public init(name: String, expected: [Int], found: [Int]) {
+            self.name = name
+            self.expected = expected
+            self.found = found
+        }
     }
 
     public var description: String {

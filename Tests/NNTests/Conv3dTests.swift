@@ -1,0 +1,79 @@
+import NN
+import Tensor
+import Testing
+
+/// Every conv lowering against the seven-loop definition, on odd shapes, with and without
+/// bias, with the fused residual + ReLU epilogue, with scratch small enough to force tiles,
+/// and on two threads.
+@Suite("Conv3d")
+struct Conv3dTests {
+    struct Case: CustomStringConvertible, Sendable {
+        var cin, cout: Int
+        var input: Dim3, kernel: Dim3, stride: Dim3, padding: Dim3
+        var bias: Bool
+        var lowering: Conv3d.Lowering
+        var description: String { "\(cin)->\(cout) k\(kernel) s\(stride) p\(padding) on \(input)\(bias ? " +bias" : "") [\(lowering)]" }
+    }
+
+    static let cases: [Case] = [
+        Case(cin: 5, cout: 7, input: Dim3(3, 5, 6), kernel: Dim3(all: 1), stride: Dim3(all: 1), padding: Dim3(all: 0), bias: false, lowering: .pointwise),
+        Case(cin: 6, cout: 9, input: Dim3(5, 7, 7), kernel: Dim3(all: 1), stride: Dim3(all: 2), padding: Dim3(all: 0), bias: false, lowering: .im2col),
+        Case(cin: 7, cout: 5, input: Dim3(6, 4, 5), kernel: Dim3(3, 1, 1), stride: Dim3(all: 1), padding: Dim3(1, 0, 0), bias: false, lowering: .temporalTaps),
+        Case(cin: 3, cout: 4, input: Dim3(5, 3, 3), kernel: Dim3(3, 1, 1), stride: Dim3(all: 1), padding: Dim3(0, 0, 0), bias: true, lowering: .temporalTaps),
+        Case(cin: 3, cout: 4, input: Dim3(4, 3, 2), kernel: Dim3(2, 1, 1), stride: Dim3(all: 1), padding: Dim3(1, 0, 0), bias: true, lowering: .temporalTaps),
+        Case(cin: 4, cout: 3, input: Dim3(2, 3, 3), kernel: Dim3(5, 1, 1), stride: Dim3(all: 1), padding: Dim3(2, 0, 0), bias: false, lowering: .temporalTaps),
+        Case(cin: 7, cout: 5, input: Dim3(7, 4, 5), kernel: Dim3(3, 1, 1), stride: Dim3(2, 1, 1), padding: Dim3(1, 0, 0), bias: false, lowering: .im2col),
+        Case(cin: 5, cout: 11, input: Dim3(3, 9, 7), kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1), bias: false, lowering: .im2col),
+        Case(cin: 3, cout: 6, input: Dim3(4, 13, 11), kernel: Dim3(1, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(0, 3, 3), bias: false, lowering: .im2col),
+        Case(cin: 3, cout: 5, input: Dim3(5, 9, 10), kernel: Dim3(3, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(1, 3, 3), bias: false, lowering: .im2col),
+        Case(cin: 4, cout: 6, input: Dim3(5, 5, 6), kernel: Dim3(all: 3), stride: Dim3(all: 1), padding: Dim3(all: 1), bias: true, lowering: .im2col),
+        Case(cin: 4, cout: 6, input: Dim3(3, 3, 3), kernel: Dim3(all: 3), stride: Dim3(all: 2), padding: Dim3(all: 1), bias: false, lowering: .im2col),
+        Case(cin: 2, cout: 3, input: Dim3(1, 1, 1), kernel: Dim3(all: 3), stride: Dim3(all: 1), padding: Dim3(all: 1), bias: true, lowering: .im2col),
+    ]
+
+    @Test("forward equals conv3dNaive", arguments: cases)
+    func matchesNaive(_ c: Case) {
+        var rng = SeededRandom(seed: UInt64(c.cin * 31 + c.cout))
+        let x = Tensor.normal(shape: [2, c.cin, c.input.t, c.input.h, c.input.w], using: &rng)
+        let w = Tensor.normal(shape: [c.cout, c.cin, c.kernel.t, c.kernel.h, c.kernel.w], using: &rng)
+        let b = c.bias ? Tensor.normal(shape: [c.cout], using: &rng) : nil
+        let conv = Conv3d(weight: w, bias: b, stride: c.stride, padding: c.padding)
+        #expect(conv.lowering == c.lowering)
+        #expect(conv.weight == w)
+        let reference = conv3dNaive(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
+        for threads in [1, 2] {
+            // Scratch of one im2col column per tile, a few columns, and the whole matrix.
+            for limit in [1, 3 * conv.geometry(input: c.input).k, 1 << 22] {
+                let y = conv.forward(x, threads: threads, scratchLimit: limit)
+                #expect(y.shape == reference.shape)
+                #expect(y.maxAbsDifference(reference) <= 1e-5 * max(1, reference.maxAbs()), "threads \(threads) scratch \(limit)")
+            }
+        }
+    }
+
+    @Test("the fused epilogue adds the residual and applies ReLU", arguments: [cases[0], cases[2], cases[8]])
+    func residualAndReLU(_ c: Case) {
+        var rng = SeededRandom(seed: 99)
+        let x = Tensor.normal(shape: [1, c.cin, c.input.t, c.input.h, c.input.w], using: &rng)
+        let w = Tensor.normal(shape: [c.cout, c.cin, c.kernel.t, c.kernel.h, c.kernel.w], using: &rng)
+        let b = Tensor.normal(shape: [c.cout], using: &rng)
+        let conv = Conv3d(weight: w, bias: b, stride: c.stride, padding: c.padding)
+        let plain = conv3dNaive(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
+        let residual = Tensor.normal(shape: plain.shape, using: &rng)
+        let expected = (plain + residual).relu()
+        let g = conv.geometry(input: c.input)
+        let scratchCount = max(g.k, 7)
+        var y = Tensor(shape: plain.shape)
+        x.withUnsafeBufferPointer { xp in
+            residual.withUnsafeBufferPointer { rp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                    defer { scratch.deallocate() }
+                    conv.forward(clip: xp.baseAddress!, size: c.input, into: yp.baseAddress!, residual: rp.baseAddress!, relu: true, scratch: scratch, scratchCount: scratchCount, threads: 2)
+                }
+            }
+        }
+        #expect(y.maxAbsDifference(expected) <= 1e-5 * max(1, expected.maxAbs()))
+        #expect(y.data.allSatisfy { $0 >= 0 })
+    }
+}
