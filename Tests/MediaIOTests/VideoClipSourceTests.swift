@@ -79,3 +79,29 @@ struct VideoClipSourceTests {
         #expect(cut.frameCount > 1)
     }
 }
+
+@Suite("VideoClipSource RGB against the ffmpeg CLI")
+struct VideoClipSourceRGBTests {
+    /// The Python reference of the embedding parity test decodes through this CLI path, so
+    /// equality here is what lets that test compare everything after decoding tightly.
+    @Test("frames equal the ffmpeg CLI's rgb24 with MediaIO's swscale flags (same FFmpeg libraries)")
+    func matchesFFmpegCLI() throws {
+        let path = Paths.asset("videos/tears_320x240.mp4")
+        let source = try VideoClipSource(path: path)
+        for index in [0, 8, 101] {
+            let ours = try source.frames(at: [index])[0]
+            let out = try runChecked("ffmpeg", [
+                "-v", "error", "-i", path, "-vf", "select=eq(n\\,\(index))", "-vsync", "0", "-frames:v", "1",
+                "-sws_flags", "bilinear+accurate_rnd+full_chroma_int", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+            ])
+            let theirs = [UInt8](out.stdout)
+            var differing = 0, worst = 0
+            for (a, b) in zip(ours.pixels, theirs) where a != b {
+                differing += 1
+                worst = max(worst, abs(Int(a) - Int(b)))
+            }
+            #expect(theirs.count == ours.pixels.count)
+            #expect(differing == 0, "frame \(index): \(differing) bytes differ from ffmpeg's, worst by \(worst)")
+        }
+    }
+}

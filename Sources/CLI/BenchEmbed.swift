@@ -1,0 +1,221 @@
+import ArgumentParser
+import Embed
+import Foundation
+import MediaIO
+import Models
+import SafeTensors
+import Tensor
+import VideoData
+
+/// `decouple bench embed`: the whole embedding pipeline next to the ModelScope pipeline
+/// reproduced in Python, same video, same random weights, same machine, same run.
+struct BenchEmbed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Seconds per video of `decouple embed` next to the ModelScope pipeline in Python (decord, Pillow, PyTorch).",
+        discussion: """
+            For each clip: our pipeline (open, decode the needed frames, Pillow-exact resize and \
+            crop, the backbone on --jobs clips at once, mean over clips) and \
+            scripts/modelscope_reference.py (decord or PyAV decoding, Pillow, PyTorch on all \
+            cores), both with the same random weights (written to a temporary safetensors file), \
+            so the embeddings are compared too. Model loading is excluded on both sides and \
+            Python's interpreter start-up is not counted. Each figure is the median of --runs runs. \
+            The Python peer runs when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) \
+            exists. Build in release: swift build -c release.
+            """
+    )
+
+    @Argument(help: "Clips to measure (default: the bundled 320x240 clip and the 720p sample).")
+    var clips: [String] = []
+
+    @Option(help: "Model id: r2p1d-26, r3d-26 or c3d.")
+    var model = "r2p1d-26"
+
+    @Option(help: "Overrides of the model configuration (narrow variants).")
+    var config = ""
+
+    @Option(name: .customLong("clips-per-video"), help: "Clips per video (ModelScope rule).")
+    var clipsPerVideo = 10
+
+    @Option(help: "Forward passes at once in our pipeline.")
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Runs per figure (the median is reported).")
+    var runs = 3
+
+    @Option(help: "Decoder of the Python peer: decord (as ModelScope) or pyav.")
+    var decoder = "decord"
+
+    @Flag(help: "Skip the Python peer.")
+    var noPython = false
+
+    @Flag(help: "Print one JSON object per clip.")
+    var json = false
+
+    struct Row: Codable {
+        var clip: String
+        var frames: Int
+        var width: Int
+        var height: Int
+        var model: String
+        var clips: Int
+        var jobs: Int
+        var seconds: Double
+        var allSeconds: [Double]
+        var pythonSeconds: Double?
+        var pythonBreakdown: [String: Double]?
+        var pythonDecoder: String?
+        var ratio: Double?
+        var maxRelativeDifference: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case clip, frames, width, height, model, clips, jobs, seconds, ratio
+            case allSeconds = "all_seconds", pythonSeconds = "python_seconds", pythonBreakdown = "python_breakdown"
+            case pythonDecoder = "python_decoder", maxRelativeDifference = "max_relative_difference"
+        }
+    }
+
+    func validate() throws {
+        guard clipsPerVideo >= 1, jobs >= 1, runs >= 1 else { throw ValidationError("--clips-per-video, --jobs and --runs must be at least 1.") }
+        guard ["decord", "pyav"].contains(decoder) else { throw ValidationError("--decoder is decord or pyav.") }
+        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+    }
+
+    func run() throws {
+        let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
+        let paths = clips.isEmpty ? BenchAssets.defaultClips() : clips
+        let python = noPython ? nil : PythonPeer.find()
+        if !json {
+            print(machineLine() + ", OpenBLAS \(BLAS.coreName) kernels")
+            if python == nil && !noPython { print("Python peer not found (/tmp/torch-venv/bin/python or $DECOUPLE_TORCH_PYTHON, with scripts/modelscope_reference.py): ours only") }
+        }
+        // The same random weights for both sides.
+        let scratch = NSTemporaryDirectory() + "decouple-bench-embed-\(getpid())"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let weightsPath = scratch + "/weights.safetensors"
+        try SafeTensorsWriter.write(Backbone.randomStateDict(config: cfg, seed: 0), to: weightsPath)
+        let backbone = try Backbone(config: cfg, weightsAt: weightsPath)
+        let embedder = VideoEmbedder(model: backbone, forwardWorkers: jobs)
+        for path in paths {
+            let row = try measure(path, embedder: embedder, cfg: cfg, python: python, weights: weightsPath)
+            if json { print(Console.json(row, pretty: false)) } else { print(table(row)) }
+        }
+    }
+
+    func measure(_ path: String, embedder: VideoEmbedder, cfg: BackboneConfig, python: PythonPeer?, weights: String) throws -> Row {
+        var times: [Double] = []
+        var embedding: [Float] = []
+        var info: VideoInfo?
+        for _ in 0..<runs {
+            let start = Date()
+            let source: VideoClipSource
+            do { source = try VideoClipSource(path: path) } catch {
+                Console.error(error.description)
+                throw ExitCode(1)
+            }
+            let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
+            embedding = VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
+            times.append(Date().timeIntervalSince(start))
+            info = source.info
+        }
+        let ours = times.sorted()[times.count / 2]
+        var row = Row(
+            clip: path, frames: info!.frameCount, width: info!.width, height: info!.height, model: cfg.description,
+            clips: clipsPerVideo, jobs: embedder.forwardWorkers, seconds: ours, allSeconds: times)
+        if let python, let peer = python.run(path, cfg: cfg, weights: weights, clips: clipsPerVideo, decoder: decoder, repeat: runs) {
+            row.pythonSeconds = peer.total
+            row.pythonBreakdown = peer.breakdown
+            row.pythonDecoder = decoder
+            row.ratio = ours / peer.total
+            if peer.embedding.count == embedding.count {
+                let scale = peer.embedding.map { abs(Double($0)) }.max() ?? 1
+                let worst = zip(embedding, peer.embedding).map { abs(Double($0) - Double($1)) }.max() ?? 0
+                row.maxRelativeDifference = worst / max(scale, 1e-30)
+            }
+        }
+        return row
+    }
+
+    func table(_ r: Row) -> String {
+        func s(_ x: Double) -> String { String(format: "%.2f s", x) }
+        var lines = [
+            "\(r.clip): \(r.width)x\(r.height), \(r.frames) frames; \(r.clips) clips of 16 frames, \(r.model), random weights",
+            "  decouple embed (\(r.jobs) forward\(r.jobs == 1 ? "" : "s") at once)   \(s(r.seconds))   (runs: \(r.allSeconds.map { String(format: "%.2f", $0) }.joined(separator: ", ")))",
+        ]
+        if let p = r.pythonSeconds, let ratio = r.ratio, let b = r.pythonBreakdown {
+            lines.append("  ModelScope pipeline in Python     \(s(p))   (\(r.pythonDecoder ?? "") decode \(String(format: "%.2f", b["decode"] ?? 0)), preprocess \(String(format: "%.2f", b["preprocess"] ?? 0)), forward \(String(format: "%.2f", b["forward"] ?? 0)))")
+            lines.append("  ours / Python                     \(String(format: "%.2fx", ratio))")
+            if let d = r.maxRelativeDifference {
+                lines.append("  embeddings: max |ours - Python| / max |Python| = \(String(format: "%.1e", d))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The Python reference pipeline (scripts/modelscope_reference.py in the torch venv).
+struct PythonPeer {
+    var python: String
+    var script: String
+
+    static func find() -> PythonPeer? {
+        let python = ProcessInfo.processInfo.environment["DECOUPLE_TORCH_PYTHON"] ?? "/tmp/torch-venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            FileManager.default.currentDirectoryPath + "/scripts/modelscope_reference.py",
+            exe.appendingPathComponent("../../../scripts/modelscope_reference.py").standardizedFileURL.path,
+        ]
+        guard let script = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return nil }
+        return PythonPeer(python: python, script: script)
+    }
+
+    struct Result {
+        var total: Double
+        var breakdown: [String: Double]
+        var embedding: [Float]
+    }
+
+    /// Runs the reference on one video; nil (with a note on stderr) when it fails.
+    func run(_ video: String, cfg: BackboneConfig, weights: String, clips: Int, decoder: String, repeat runs: Int) -> Result? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        var overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
+        if overrides.isEmpty { overrides = "" }
+        p.arguments = [script, video, "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clips)",
+                       "--decoder", decoder, "--repeat", "\(runs)", "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        do { try p.run() } catch {
+            Console.note("Python peer could not start: \(error)")
+            return nil
+        }
+        let errData = LockedBuffer()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !errData.done { usleep(1000) }
+        guard p.terminationStatus == 0,
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let seconds = object["seconds"] as? [String: Double], let total = seconds["total"],
+            let embedding = object["embedding"] as? [Double]
+        else {
+            Console.note("Python peer failed on \(video): \(String(decoding: errData.value, as: UTF8.self).suffix(600))")
+            return nil
+        }
+        return Result(total: total, breakdown: seconds, embedding: embedding.map { Float($0) })
+    }
+}
+
+/// Data filled in by a reader thread.
+final class LockedBuffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var finished = false
+    func set(_ d: Data) { lock.withLock { data = d; finished = true } }
+    var done: Bool { lock.withLock { finished } }
+    var value: Data { lock.withLock { data } }
+}

@@ -1,1 +1,0 @@
-// The Embed target; see ARCHITECTURE.md.
