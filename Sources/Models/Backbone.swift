@@ -117,7 +117,7 @@ public final class Backbone: @unchecked Sendable {
         }
         var ok = shape.allSatisfy { $0 > 0 }
         if ok {
-            network.walk(Dim3(shape[2], shape[3], shape[4]), map: { _, s in if s.volume == 0 { ok = false } }, conv: { _, _ in })
+            network.walk(Dim3(shape[2], shape[3], shape[4]), map: { _, s in if s.volume == 0 { ok = false } }, conv: { _, _, _ in })
         }
         guard ok else {
             throw ModelError("\(config.modelID) cannot run on clips of \(shape.dropFirst().map(String.init).joined(separator: "x")): a layer's output would be empty")
@@ -142,6 +142,53 @@ public final class Backbone: @unchecked Sendable {
     public func workspaceBytes(frames: Int, height: Int, width: Int) -> Int {
         Workspace(network: network, size: Dim3(frames, height, width), tileFloats: tileFloats).bytes
     }
+
+    /// Conv multiply-accumulates for one clip of `T x H x W` (FLOPs are twice this).
+    public func multiplyAccumulates(frames: Int, height: Int, width: Int) -> Int {
+        var macs = 0
+        network.walk(Dim3(frames, height, width), map: { _, _ in }) { _, conv, size in
+            let g = conv.geometry(input: size)
+            macs += conv.outChannels * g.k * g.n
+        }
+        return macs
+    }
+
+    /// One conv of the network timed on its own (`convProfile`).
+    public struct ConvTiming: Sendable {
+        /// Checkpoint name of the conv (`layer1.0.conv2_s`).
+        public var name: String
+        public var lowering: Conv3d.Lowering
+        /// The GEMM it lowers to: M = Cout, K = Cin·kT·kH·kW, N = output positions.
+        public var m: Int, k: Int, n: Int
+        /// Median milliseconds of one forward of this conv on one clip (epilogue included).
+        public var milliseconds: Double
+        public var gflops: Double { 2 * Double(m * k * n) / (milliseconds * 1e6) }
+    }
+
+    /// Times every conv on its own, at its real input size for clips of `T x H x W`, with
+    /// random input, ReLU epilogue and this model's im2col tile size: the benchmark ladder's
+    /// rung between sgemm and the whole model.
+    public func convProfile(frames: Int, height: Int, width: Int, threads: Int, runs: Int = 5) -> [ConvTiming] {
+        var convs: [(String, Conv3d, Dim3)] = []
+        network.walk(Dim3(frames, height, width), map: { _, _ in }) { convs.append(($0, $1, $2)) }
+        let ws = Workspace(network: network, size: Dim3(frames, height, width), tileFloats: tileFloats)
+        var rng = SeededRandom(seed: 1)
+        for i in 0..<ws.slotFloats { ws.slot(0)[i] = rng.nextNormal() }
+        return convs.map { name, conv, size in
+            let g = conv.geometry(input: size)
+            var times: [Double] = []
+            for r in 0...runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                conv.forward(clip: ws.slot(0), size: size, into: ws.slot(1), relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                if r > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+            }
+            times.sort()
+            return ConvTiming(name: name, lowering: conv.lowering, m: conv.outChannels, k: g.k, n: g.n, milliseconds: times[times.count / 2])
+        }
+    }
+
+    /// Trainable parameters (BN folded or not, the checkpoint's count).
+    public var parameterCount: Int { CheckpointKeys.parameterCount(for: config) }
 
     /// Releases the workspaces kept between calls.
     public func releaseWorkspaces() { pool.drain() }

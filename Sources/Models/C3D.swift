@@ -69,13 +69,13 @@ struct C3D: Network {
         } + ["output"]
     }
 
-    func walk(_ input: Dim3, map: (Int, Dim3) -> Void, conv: (Conv3d, Dim3) -> Void) {
+    func walk(_ input: Dim3, map: (Int, Dim3) -> Void, conv: (String, Conv3d, Dim3) -> Void) {
         var size = input
         var channels = 3
         for step in steps {
             switch step {
-            case .conv(_, let c):
-                conv(c, size)
+            case .conv(let name, let c):
+                conv(name, c, size)
                 size = c.outputSize(size)
                 channels = c.outChannels
             case .pool(_, let p):

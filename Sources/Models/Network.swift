@@ -15,8 +15,8 @@ protocol Network: Sendable {
     /// Activation slots the forward pass uses.
     var slotCount: Int { get }
     /// Calls `map` for every activation map (channels, size) and `conv` for every conv with
-    /// its input size, so a workspace can be sized without running anything.
-    func walk(_ input: Dim3, map: (Int, Dim3) -> Void, conv: (Conv3d, Dim3) -> Void)
+    /// its checkpoint name and input size, so a workspace can be sized without running anything.
+    func walk(_ input: Dim3, map: (Int, Dim3) -> Void, conv: (String, Conv3d, Dim3) -> Void)
     /// One clip `x [3, T, H, W]` → `output [outputChannels]`.
     func forward(clip x: UnsafePointer<Float>, size: Dim3, workspace: Workspace, threads: Int, output: UnsafeMutablePointer<Float>, capture: StageCapture?)
 }

@@ -53,22 +53,29 @@ struct ResNetSpec: Sendable {
 /// A bottleneck ResNet ready for inference: every conv with its BN folded in.
 struct ResNet: Network {
     struct Block: Sendable {
+        /// Checkpoint prefix, e.g. `layer2.0.`.
+        var prefix: String
         var conv1: Conv3d
         var middle: [Conv3d]
+        var middleNames: [String]
         var conv3: Conv3d
         var downsample: Conv3d?
     }
 
     let stem: [Conv3d]
+    let stemNames: [String]
     let pool: MaxPool3d
     let layers: [[Block]]
 
     init(spec: ResNetSpec, tensors: [String: FloatTensor]) {
         stem = spec.stem.map { $0.folded(tensors) }
+        stemNames = spec.stem.map(\.conv)
         pool = spec.pool
         layers = spec.layers.map { blocks in
             blocks.map { b in
-                Block(conv1: b.conv1.folded(tensors), middle: b.middle.map { $0.folded(tensors) }, conv3: b.conv3.folded(tensors), downsample: b.downsample?.folded(tensors))
+                Block(
+                    prefix: String(b.conv1.conv.dropLast("conv1".count)), conv1: b.conv1.folded(tensors), middle: b.middle.map { $0.folded(tensors) },
+                    middleNames: b.middle.map(\.conv), conv3: b.conv3.folded(tensors), downsample: b.downsample?.folded(tensors))
             }
         }
     }
@@ -84,10 +91,10 @@ struct ResNet: Network {
     }
 
     /// Walks the shapes: every map the forward pass writes, and every conv with its input size.
-    func walk(_ input: Dim3, map: (Int, Dim3) -> Void, conv: (Conv3d, Dim3) -> Void) {
+    func walk(_ input: Dim3, map: (Int, Dim3) -> Void, conv: (String, Conv3d, Dim3) -> Void) {
         var size = input
-        for c in stem {
-            conv(c, size)
+        for (c, name) in zip(stem, stemNames) {
+            conv(name, c, size)
             size = c.outputSize(size)
             map(c.outChannels, size)
         }
@@ -96,16 +103,16 @@ struct ResNet: Network {
         for blocks in layers {
             for b in blocks {
                 var s = size
-                for c in [b.conv1] + b.middle {
-                    conv(c, s)
+                for (c, name) in zip([b.conv1] + b.middle, [b.prefix + "conv1"] + b.middleNames) {
+                    conv(name, c, s)
                     s = c.outputSize(s)
                     map(c.outChannels, s)
                 }
                 if let d = b.downsample {
-                    conv(d, size)
+                    conv(b.prefix + "downsample.0", d, size)
                     map(d.outChannels, d.outputSize(size))
                 }
-                conv(b.conv3, s)
+                conv(b.prefix + "conv3", b.conv3, s)
                 map(b.conv3.outChannels, s)
                 size = s
             }

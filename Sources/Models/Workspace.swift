@@ -20,7 +20,7 @@ final class Workspace {
     init(network: Network, size: Dim3, tileFloats: Int) {
         var largest = 0
         var scratchNeed = 0
-        network.walk(size, map: { c, s in largest = max(largest, c * s.volume) }) { conv, s in
+        network.walk(size, map: { c, s in largest = max(largest, c * s.volume) }) { _, conv, s in
             guard conv.lowering == .im2col else { return }
             let k = conv.geometry(input: s).k
             scratchNeed = max(scratchNeed, min(conv.fullScratchCount(input: s), max(k, tileFloats)))

@@ -81,83 +81,131 @@ public struct Conv3d: Sendable {
     /// Output map size for an input map of `size`.
     public func outputSize(_ size: Dim3) -> Dim3 { geometry(input: size).output }
 
-    /// Scratch floats needed by `forward(clip:…)` to run untiled on `size`: the full im2col
-    /// matrix for the `im2col` lowering, none otherwise. Any smaller scratch works (tiles),
-    /// as long as it holds at least one column per tile row (`geometry.k` floats).
+    /// Scratch floats for the whole im2col matrix on `size` (K·N for the `im2col` lowering,
+    /// none otherwise). `forward(clip:…)` works with less (tiles), down to `threads · K`.
     public func fullScratchCount(input size: Dim3) -> Int {
         lowering == .im2col ? geometry(input: size).k * geometry(input: size).n : 0
     }
 
+    /// Target floats of one tile's working set (its im2col columns plus its output columns),
+    /// per thread: about a megabyte, so the GEMM reads the tile from L2 and the epilogue finds
+    /// the outputs still there.
+    public static let tileTargetFloats = 1 << 18
+
+    /// Below this many output positions per thread, threads split the output channels
+    /// instead of the positions (a GEMM with a narrow N runs slowly; layers 3 and 4).
+    public static let minColumnsPerThread = 256
+
     /// One clip: `x [Cin, T, H, W]` (size `size`) to `y [Cout, T', H', W']`, then
     /// `y = act(y + bias + residual)` with `residual [Cout, T', H', W']` when given.
-    /// `scratch` holds `scratchCount` floats for im2col tiles; `y` must not alias `x`,
-    /// `residual` or `scratch`. `threads` workers share im2col and the epilogue, and OpenBLAS
-    /// gets as many threads for each GEMM.
+    ///
+    /// `scratch` holds `scratchCount` floats for im2col (at least `threads * K`; more gives
+    /// bigger tiles, and `K * N` lets small maps split by channels). `y` must not alias `x`,
+    /// `residual` or `scratch`.
+    ///
+    /// Work is split over `threads` workers by tiles of output positions: each worker runs
+    /// im2col, a single-threaded sgemm and the epilogue on its own tile while it is in cache,
+    /// with no synchronisation between tiles. Maps too small for that split the output
+    /// channels instead. OpenBLAS itself is kept at one thread (set process-wide when it is
+    /// not), so concurrent callers never oversubscribe the cores.
     public func forward(
         clip x: UnsafePointer<Float>, size: Dim3, into y: UnsafeMutablePointer<Float>,
         residual: UnsafePointer<Float>? = nil, relu: Bool = false,
         scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int = 1
     ) {
         let g = geometry(input: size)
-        let n = g.n
-        if n == 0 { return }
-        packed.withUnsafeBufferPointer { w in
-            switch lowering {
-            case .pointwise:
-                gemm(.none, .none, m: outChannels, n: n, k: inChannels, a: w.baseAddress!, lda: inChannels, b: x, ldb: n, c: y, ldc: n, threads: threads)
-                finish(y, n: n, columns: 0..<n, residual: residual, relu: relu, threads: threads)
-            case .temporalTaps:
-                temporalTaps(x, g, w.baseAddress!, y, threads: threads)
-                finish(y, n: n, columns: 0..<n, residual: residual, relu: relu, threads: threads)
-            case .im2col:
-                precondition(scratch != nil && scratchCount >= g.k, "conv3d \(kernel) needs at least \(g.k) scratch floats, got \(scratchCount)")
-                let tile = min(n, max(1, scratchCount / g.k))
-                var start = 0
-                while start < n {
-                    let cols = start..<min(n, start + tile)
-                    im2col3d(x, geometry: g, columns: cols, into: scratch!, threads: threads)
-                    gemm(.none, .none, m: outChannels, n: cols.count, k: g.k, a: w.baseAddress!, lda: g.k, b: scratch!, ldb: cols.count, c: y + start, ldc: n, threads: threads)
-                    // Per tile, while the tile's outputs are still in cache.
-                    finish(y, n: n, columns: cols, residual: residual, relu: relu, threads: threads)
-                    start = cols.upperBound
+        let (m, n) = (outChannels, g.n)
+        if n == 0 || m == 0 { return }
+        let k = lowering == .pointwise ? inChannels : lowering == .temporalTaps ? inChannels * kernel.t : g.k
+        let workers = max(1, threads)
+        if BLAS.threads != 1 { BLAS.setThreads(1) }
+        // Tiles are whole output frames for the temporal taps (a tap shifts whole frames).
+        let unit = lowering == .temporalTaps ? g.output.h * g.output.w : 1
+        let units = n / unit
+        let bias = self.bias
+        packed.withUnsafeBufferPointer { packedWeights in
+            bias.withOptionalPointer { b in
+                let w = packedWeights.baseAddress!
+                let epilogue = { (rows: Range<Int>, cols: Range<Int>) in
+                    applyEpilogue(y, rowLength: n, rows: rows, columns: cols, bias: b, residual: residual, relu: relu)
+                }
+                let fullIm2col = lowering == .im2col ? k * n : 0
+                if workers > 1 && n / workers < Self.minColumnsPerThread && fullIm2col <= scratchCount {
+                    // Split the output channels: one shared im2col, then each worker's rows.
+                    if lowering == .im2col { im2col3d(x, geometry: g, columns: 0..<n, into: scratch!, threads: workers) }
+                    parallelRanges(m, threads: workers) { rows in
+                        compute(w, x, g, rows: rows, units: 0..<units, unit: unit, y: y, columns: scratch.map { UnsafePointer($0) }, columnStride: n)
+                        epilogue(rows, 0..<n)
+                    }
+                    return
+                }
+                let perWorker = lowering == .im2col ? scratchCount / workers : 0
+                precondition(lowering != .im2col || (scratch != nil && perWorker >= k), "conv3d \(kernel) needs \(workers * k) scratch floats, got \(scratchCount)")
+                var tileUnits = max(1, Self.tileTargetFloats / ((k + m) * unit))
+                if lowering == .im2col { tileUnits = min(tileUnits, perWorker / k) }
+                var tiles = (units + tileUnits - 1) / tileUnits
+                tiles = min(units, (tiles + workers - 1) / workers * workers)  // whole rounds of workers
+                parallelFor(min(workers, tiles), threads: workers) { worker in
+                    let myScratch = lowering == .im2col ? scratch! + worker * perWorker : nil
+                    for t in Swift.stride(from: worker, to: tiles, by: workers) {
+                        let range = (t * units / tiles)..<((t + 1) * units / tiles)
+                        let cols = (range.lowerBound * unit)..<(range.upperBound * unit)
+                        if let myScratch { im2col3d(x, geometry: g, columns: cols, into: myScratch) }
+                        compute(w, x, g, rows: 0..<m, units: range, unit: unit, y: y, columns: myScratch.map { UnsafePointer($0) }, columnStride: cols.count)
+                        epilogue(0..<m, cols)
+                    }
                 }
             }
         }
     }
 
-    /// kTx1x1 stride 1: `y = sum_d W_d · x shifted by (d - pT) frames`, one GEMM per tap over
-    /// the output frames whose input frame exists (the others see zero padding).
-    private func temporalTaps(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, _ taps: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int) {
-        let plane = g.input.h * g.input.w
-        let outT = g.output.t
-        let pT = padding.t
-        // Tap d reads input frame (to - pT + d) for output frame to; valid outputs [lo, hi).
-        func valid(_ d: Int) -> Range<Int> {
-            let lo = max(0, pT - d)
-            return lo..<max(lo, min(outT, g.input.t + pT - d))
+    /// The GEMMs for output channels `rows` and output units `units` (positions, or frames of
+    /// `unit` positions for the temporal taps). For im2col, `columns` points at the first
+    /// im2col column of `units`, its rows `columnStride` apart (N for the whole matrix, the
+    /// tile width for a tile).
+    private func compute(
+        _ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv3dGeometry, rows: Range<Int>, units: Range<Int>, unit: Int,
+        y: UnsafeMutablePointer<Float>, columns: UnsafePointer<Float>?, columnStride: Int
+    ) {
+        let n = g.n
+        let cols = (units.lowerBound * unit)..<(units.upperBound * unit)
+        let out = y + rows.lowerBound * n + cols.lowerBound
+        switch lowering {
+        case .pointwise:
+            gemm(.none, .none, m: rows.count, n: cols.count, k: inChannels, a: w + rows.lowerBound * inChannels, lda: inChannels, b: x + cols.lowerBound, ldb: n, c: out, ldc: n)
+        case .im2col:
+            gemm(.none, .none, m: rows.count, n: cols.count, k: g.k, a: w + rows.lowerBound * g.k, lda: g.k, b: columns!, ldb: columnStride, c: out, ldc: n)
+        case .temporalTaps:
+            temporalTaps(w, x, g, rows: rows, frames: units, y: y)
         }
-        // The first GEMM overwrites y (beta 0) when one tap covers every output frame.
-        let first = (0..<kernel.t).first { valid($0) == 0..<outT }
-        if first == nil { y.initialize(repeating: 0, count: outChannels * g.n) }
+    }
+
+    /// kTx1x1 stride 1 on output frames `frames`: `y = sum_d W_d · x shifted by (d - pT)
+    /// frames`, one GEMM per tap over the frames whose input frame exists (the others see
+    /// zero padding), accumulated into `y`.
+    private func temporalTaps(_ taps: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv3dGeometry, rows: Range<Int>, frames: Range<Int>, y: UnsafeMutablePointer<Float>) {
+        let plane = g.input.h * g.input.w
+        let n = g.n
+        let pT = padding.t
+        // Tap d reads input frame (to - pT + d) for output frame to.
+        func valid(_ d: Int) -> Range<Int> {
+            let lo = max(frames.lowerBound, pT - d)
+            return lo..<max(lo, min(frames.upperBound, g.input.t + pT - d))
+        }
+        // The first GEMM overwrites y (beta 0) when one tap covers every frame of the range.
+        let first = (0..<kernel.t).first { valid($0) == frames }
+        if first == nil {
+            for r in rows { (y + r * n + frames.lowerBound * plane).initialize(repeating: 0, count: frames.count * plane) }
+        }
         let order = (first.map { [$0] } ?? []) + (0..<kernel.t).filter { $0 != first }
         for d in order {
             let r = valid(d)
             if r.isEmpty { continue }
             gemm(
-                .none, .none, m: outChannels, n: r.count * plane, k: inChannels,
-                a: taps + d * outChannels * inChannels, lda: inChannels,
+                .none, .none, m: rows.count, n: r.count * plane, k: inChannels,
+                a: taps + (d * outChannels + rows.lowerBound) * inChannels, lda: inChannels,
                 b: x + (r.lowerBound - pT + d) * plane, ldb: g.input.t * plane,
-                beta: d == first ? 0 : 1, c: y + r.lowerBound * plane, ldc: g.n, threads: threads)
-        }
-    }
-
-    private func finish(_ y: UnsafeMutablePointer<Float>, n: Int, columns: Range<Int>, residual: UnsafePointer<Float>?, relu: Bool, threads: Int) {
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                applyEpilogue(y, channels: outChannels, rowLength: n, columns: columns, bias: b.baseAddress, residual: residual, relu: relu, threads: threads)
-            }
-        } else {
-            applyEpilogue(y, channels: outChannels, rowLength: n, columns: columns, bias: nil, residual: residual, relu: relu, threads: threads)
+                beta: d == first ? 0 : 1, c: y + rows.lowerBound * n + r.lowerBound * plane, ldc: n)
         }
     }
 
@@ -168,7 +216,7 @@ public struct Conv3d: Sendable {
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
         let out = outputSize(size)
         let g = geometry(input: size)
-        let scratchCount = lowering == .im2col ? max(g.k, min(fullScratchCount(input: size), scratchLimit)) : 0
+        let scratchCount = lowering == .im2col ? max(threads * g.k, min(fullScratchCount(input: size), scratchLimit)) : 0
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
         defer { scratch.deallocate() }
         let inCount = inChannels * size.volume, outCount = outChannels * out.volume
@@ -221,4 +269,14 @@ public func conv3dNaive(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride
         }
     }
     return out
+}
+
+extension Optional where Wrapped == Tensor {
+    /// The storage of the tensor, or nil, for the duration of `body`.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .some(let t): return t.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: return body(nil)
+        }
+    }
 }

@@ -1,32 +1,31 @@
 import Tensor
 
 /// The pass that follows every conv GEMM in the backbones, fused so the output is touched once:
-/// `y[c, n] = act(y[c, n] + bias[c] + residual[c, n])` for channels `0..<channels` and
-/// columns `columns` of rows of length `rowLength` (`act` is ReLU or identity). A BN folded
-/// into the conv provides `bias`; a residual block provides `residual` (same layout as `y`).
+/// `y[c, j] = act(y[c, j] + bias[c] + residual[c, j])` for channels `rows` and columns
+/// `columns` of rows of length `rowLength` (`act` is ReLU or identity). A BN folded into the
+/// conv provides `bias`; a residual block provides `residual` (same layout as `y`).
 ///
-/// Channels are split over `threads` workers.
+/// Single-threaded: the conv calls it per tile, from the thread that computed the tile.
 public func applyEpilogue(
-    _ y: UnsafeMutablePointer<Float>, channels: Int, rowLength: Int, columns: Range<Int>,
-    bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool, threads: Int = 1
+    _ y: UnsafeMutablePointer<Float>, rowLength: Int, rows: Range<Int>, columns: Range<Int>,
+    bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool
 ) {
     if bias == nil && residual == nil && !relu { return }
-    parallelRanges(channels, threads: columns.count * channels >= 32_768 ? threads : 1) { range in
-        for c in range {
-            let row = y + c * rowLength
-            let b = bias?[c] ?? 0
-            if let residual {
-                let r = residual + c * rowLength
-                if relu {
-                    for n in columns { row[n] = max(row[n] + b + r[n], 0) }
-                } else {
-                    for n in columns { row[n] = row[n] + b + r[n] }
-                }
-            } else if relu {
-                for n in columns { row[n] = max(row[n] + b, 0) }
+    let width = columns.count
+    for c in rows {
+        let row = y + c * rowLength + columns.lowerBound
+        let b = bias?[c] ?? 0
+        if let residual {
+            let r = residual + c * rowLength + columns.lowerBound
+            if relu {
+                for j in 0..<width { row[j] = max(row[j] + b + r[j], 0) }
             } else {
-                for n in columns { row[n] += b }
+                for j in 0..<width { row[j] = row[j] + b + r[j] }
             }
+        } else if relu {
+            for j in 0..<width { row[j] = max(row[j] + b, 0) }
+        } else {
+            for j in 0..<width { row[j] += b }
         }
     }
 }

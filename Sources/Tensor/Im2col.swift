@@ -54,6 +54,8 @@ public func im2col3d(
                         let first = a * sW - pW + dw
                         if sW == 1 {
                             (d + (a - wo0)).update(from: src + first, count: b - a)
+                        } else if sW == 2 {
+                            gatherEven(src + first, count: b - a, rowEnd: src + inW, into: d + (a - wo0))
                         } else {
                             var s = src + first
                             for j in (a - wo0)..<(b - wo0) {
@@ -94,6 +96,23 @@ public func im2col3dNaive(
                 }
             }
         }
+    }
+}
+
+/// `dst[j] = src[2 j]` for `j < count`: eight at a time from sixteen-float loads (the even
+/// lanes), never reading at or past `rowEnd`. The stride-2 convs (R(2+1)D's 7x7 stem) spend
+/// most of their im2col here.
+@inline(__always)
+func gatherEven(_ src: UnsafePointer<Float>, count: Int, rowEnd: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+    var j = 0
+    while j + 8 <= count && src + 2 * j + 16 <= rowEnd {
+        let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(dst + j).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+        j += 8
+    }
+    while j < count {
+        dst[j] = src[2 * j]
+        j += 1
     }
 }
 

@@ -15,6 +15,10 @@ struct Im2colTests {
         Conv3dGeometry(inChannels: 1, input: Dim3(2, 3, 2), kernel: Dim3(3, 5, 5), padding: Dim3(1, 2, 2)),
         Conv3dGeometry(inChannels: 2, input: Dim3(3, 10, 11), kernel: Dim3(2, 3, 4), stride: Dim3(3, 3, 3), padding: Dim3(1, 2, 1)),
         Conv3dGeometry(inChannels: 1, input: Dim3(1, 1, 1), kernel: Dim3(3, 3, 3), padding: Dim3(all: 1)),
+        // Rows long enough for the eight-wide stride-2 gather, with and without padding.
+        Conv3dGeometry(inChannels: 2, input: Dim3(2, 5, 45), kernel: Dim3(1, 3, 7), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 3)),
+        Conv3dGeometry(inChannels: 2, input: Dim3(1, 4, 40), kernel: Dim3(1, 1, 2), stride: Dim3(1, 2, 2)),
+        Conv3dGeometry(inChannels: 1, input: Dim3(1, 2, 33), kernel: Dim3(1, 1, 1), stride: Dim3(1, 1, 2)),
     ]
 
     @Test("im2col3d equals im2col3dNaive, whole and in tiles", arguments: geometries)
