@@ -67,11 +67,20 @@ struct BenchEmbed: ParsableCommand {
         var pythonDecoder: String?
         var ratio: Double?
         var maxRelativeDifference: Double?
+        /// Our stages alone: decoding + resize/crop of the needed frames on one thread, and the
+        /// forward passes of the clips (random input) with the same workers.
+        var decodeSeconds: Double
+        var forwardSeconds: Double
+        /// Within the decode stage: decoding alone, and decoding + RGB conversion.
+        var decodeOnlySeconds: Double
+        var rgbSeconds: Double
 
         enum CodingKeys: String, CodingKey {
             case clip, frames, width, height, model, clips, jobs, seconds, ratio
             case allSeconds = "all_seconds", pythonSeconds = "python_seconds", pythonBreakdown = "python_breakdown"
             case pythonDecoder = "python_decoder", maxRelativeDifference = "max_relative_difference"
+            case decodeSeconds = "decode_seconds", forwardSeconds = "forward_seconds"
+            case decodeOnlySeconds = "decode_only_seconds", rgbSeconds = "decode_rgb_seconds"
         }
     }
 
@@ -120,9 +129,11 @@ struct BenchEmbed: ParsableCommand {
             info = source.info
         }
         let ours = times.sorted()[times.count / 2]
+        let (decode, forward, decodeOnly, rgb) = try stages(path, embedder: embedder)
         var row = Row(
             clip: path, frames: info!.frameCount, width: info!.width, height: info!.height, model: cfg.description,
-            clips: clipsPerVideo, jobs: embedder.forwardWorkers, seconds: ours, allSeconds: times)
+            clips: clipsPerVideo, jobs: embedder.forwardWorkers, seconds: ours, allSeconds: times,
+            decodeSeconds: decode, forwardSeconds: forward, decodeOnlySeconds: decodeOnly, rgbSeconds: rgb)
         if let python, let peer = python.run(path, cfg: cfg, weights: weights, clips: clipsPerVideo, decoder: decoder, repeat: runs) {
             row.pythonSeconds = peer.total
             row.pythonBreakdown = peer.breakdown
@@ -137,11 +148,54 @@ struct BenchEmbed: ParsableCommand {
         return row
     }
 
+    /// Median seconds of our two stages on their own (the rungs below the whole pipeline).
+    func stages(_ path: String, embedder: VideoEmbedder) throws -> (decode: Double, forward: Double, decodeOnly: Double, rgb: Double) {
+        var decode: [Double] = [], forward: [Double] = [], decodeOnly: [Double] = [], rgb: [Double] = []
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        for _ in 0..<runs {
+            var start = Date()
+            let source = try VideoClipSource(path: path)
+            let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
+            let needed = Set(windows.flatMap { $0.indices(frameCount: source.frameCount) }).sorted()
+            let reader = try VideoReader(path: path, options: ReaderOptions(motionVectors: false))
+            while let f = try reader.next(), f.info.index < needed.last! {}
+            decodeOnly.append(Date().timeIntervalSince(start))
+            start = Date()
+            for i in Swift.stride(from: 0, to: needed.count, by: embedder.framesPerRead) {
+                _ = try source.frames(at: Array(needed[i..<min(i + embedder.framesPerRead, needed.count)]))
+            }
+            rgb.append(Date().timeIntervalSince(start))
+        }
+        for _ in 0..<runs {
+            let start = Date()
+            let source = try VideoClipSource(path: path)
+            let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
+            let needed = Set(windows.flatMap { $0.indices(frameCount: source.frameCount) }).sorted()
+            for i in Swift.stride(from: 0, to: needed.count, by: embedder.framesPerRead) {
+                for image in try source.frames(at: Array(needed[i..<min(i + embedder.framesPerRead, needed.count)])) {
+                    _ = embedder.preprocessing.resizeAndCrop(image)
+                }
+            }
+            decode.append(Date().timeIntervalSince(start))
+        }
+        let crop = embedder.preprocessing.crop
+        var rng = SeededRandom(seed: 1)
+        let clips = Tensor.normal(shape: [clipsPerVideo, 3, 16, crop, crop], using: &rng)
+        let workers = min(embedder.forwardWorkers, clipsPerVideo)
+        for _ in 0..<runs {
+            let start = Date()
+            _ = embedder.model.forward(clips, threads: workers > 1 ? workers : ProcessInfo.processInfo.activeProcessorCount, parallelism: workers > 1 ? .acrossClips : .withinClip)
+            forward.append(Date().timeIntervalSince(start))
+        }
+        return (median(decode), median(forward), median(decodeOnly), median(rgb))
+    }
+
     func table(_ r: Row) -> String {
         func s(_ x: Double) -> String { String(format: "%.2f s", x) }
         var lines = [
             "\(r.clip): \(r.width)x\(r.height), \(r.frames) frames; \(r.clips) clips of 16 frames, \(r.model), random weights",
             "  decouple embed (\(r.jobs) forward\(r.jobs == 1 ? "" : "s") at once)   \(s(r.seconds))   (runs: \(r.allSeconds.map { String(format: "%.2f", $0) }.joined(separator: ", ")))",
+            "    its stages alone: decode \(s(r.decodeOnlySeconds)), + RGB \(s(r.rgbSeconds)), + resize/crop \(s(r.decodeSeconds)) on one thread; \(r.clips) forwards \(s(r.forwardSeconds))",
         ]
         if let p = r.pythonSeconds, let ratio = r.ratio, let b = r.pythonBreakdown {
             lines.append("  ModelScope pipeline in Python     \(s(p))   (\(r.pythonDecoder ?? "") decode \(String(format: "%.2f", b["decode"] ?? 0)), preprocess \(String(format: "%.2f", b["preprocess"] ?? 0)), forward \(String(format: "%.2f", b["forward"] ?? 0)))")
