@@ -1,0 +1,65 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The explorer in a real terminal (tmux): keys, resize, help, quitting, and the terminal left
+/// clean afterwards.
+@Suite("In a real terminal (tmux)", .serialized)
+struct TerminalTests {
+    static let sample = Paths.asset("videos/tears_320x240.mp4")
+    static let sane = "STTY= icrnl ixon opost isig icanon echo"
+
+    @Test("open, step, jump to a keyframe, help, resize below the minimum and back, quit")
+    func session() throws {
+        let log = Paths.temporaryDirectory("log") + "/explore.log"
+        let t = try TmuxSession([Paths.decouple, "explore", "--log", log, Self.sample, Paths.asset("videos/friday_480p.mp4")])
+        try t.waitFor("frame 0/240")
+        #expect(try t.alternateScreen())
+        try t.send(".", ".", ".")
+        try t.waitFor("frame 3/240")
+        try t.send("]")
+        try t.waitFor("frame 235/240 │ 0:09.792 │ I (key)")
+        try t.send("Left")
+        try t.waitFor("frame 234/240")
+        try t.send("F1")
+        try t.waitFor("Help: keys")
+        try t.send("Escape")
+        try t.waitUntilGone("Help: keys")
+        try t.send("Tab", "Down", "Enter")
+        try t.waitFor("friday_480p.mp4 │ h264 640x480")
+        // 256 colours reach the terminal as xterm SGR codes.
+        #expect(try t.capture(colors: true).contains("38;5;"))
+        try t.resize(width: 70, height: 20)
+        try t.waitFor("Terminal too small: 70x20, need 80x24")
+        try t.resize(width: 120, height: 40)
+        try t.waitFor("friday_480p.mp4 │ h264 640x480")
+        try t.send("q")
+        let after = try t.waitFor("EXIT=0")
+        #expect(after.contains(Self.sane), "\(after)")
+        #expect(try !t.alternateScreen())
+    }
+
+    @Test("Ctrl-C restores the terminal")
+    func interrupt() throws {
+        let t = try TmuxSession([Paths.decouple, "explore", Self.sample])
+        try t.waitFor("frame 0/240")
+        try t.send(".", ".")
+        try t.waitFor("frame 2/240")
+        try t.send("C-c")
+        let after = try t.waitFor("EXIT=")
+        #expect(after.contains("EXIT=0"))
+        #expect(after.contains(Self.sane), "\(after)")
+        #expect(try !t.alternateScreen())
+    }
+
+    @Test("NO_COLOR and --ascii give a plain ASCII screen")
+    func plain() throws {
+        let t = try TmuxSession([Paths.decouple, "explore", "--ascii", Self.sample], environment: ["NO_COLOR": "1"])
+        let screen = try t.waitFor("ASCII, no colour")
+        #expect(screen.contains("+- Frame"))
+        #expect(!screen.contains("▀"))
+        #expect(!(try t.capture(colors: true)).contains("38;5;"))
+        try t.send("q")
+        try t.waitFor("EXIT=0")
+    }
+}
