@@ -27,6 +27,7 @@ struct TerminalTests {
         try t.waitUntilGone("Help: keys")
         try t.send("Tab", "Down", "Enter")
         try t.waitFor("friday_480p.mp4 │ h264 640x480")
+        try t.waitFor("frame 0  I key")
         // 256 colours reach the terminal as xterm SGR codes.
         #expect(try t.capture(colors: true).contains("38;5;"))
         try t.resize(width: 70, height: 20)
