@@ -17,6 +17,8 @@ public final class TmuxSession {
         let script = """
             #!/bin/bash
             trap '' INT
+            # The server inherits the test runner's environment; start from a known one.
+            unset NO_COLOR COLORTERM
             env \(env) \(quoted) 2>"\(dir)/stderr.txt"
             echo "EXIT=$?"
             stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|isig|icrnl|opost|ixon)$' | tr '\\n' ' ' | sed 's/^/STTY= /'

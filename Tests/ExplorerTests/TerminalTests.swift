@@ -29,7 +29,8 @@ struct TerminalTests {
         try t.waitFor("friday_480p.mp4 │ h264 640x480")
         try t.waitFor("frame 0  I key")
         // 256 colours reach the terminal as xterm SGR codes.
-        #expect(try t.capture(colors: true).contains("38;5;"))
+        let coloured = try t.capture(colors: true)
+        #expect(coloured.contains("38;5;"), "\(coloured.prefix(600).debugDescription)")
         try t.resize(width: 70, height: 20)
         try t.waitFor("Terminal too small: 70x20, need 80x24")
         try t.resize(width: 120, height: 40)
