@@ -1,7 +1,9 @@
 import ArgumentParser
+import Embed
 import Explorer
 import Foundation
 import MediaIO
+import Models
 import VideoData
 
 extension CursesTerminal.ColorChoice: ExpressibleByArgument {}
@@ -53,11 +55,56 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Where stderr goes while the screen is in use.")
     var log = NSTemporaryDirectory() + "decouple-explore.log"
 
+    @Option(help: "Model for the e key: r2p1d-26, r3d-26 or c3d.")
+    var model = "r2p1d-26"
+
+    @Option(help: "Overrides for a narrow model, e.g. \"planes=16,32,64,128 stem=16\".")
+    var config = ""
+
+    @Option(help: "Weights: .safetensors or a torch.save checkpoint (default: weights/<model>.safetensors).")
+    var weights: String?
+
+    @Option(help: "Key prefix of the backbone inside the weights file.")
+    var prefix: String?
+
+    @Flag(help: "Use an untrained, randomly initialised model (labelled as such).")
+    var randomWeights = false
+
+    @Option(help: "Seed of --random-weights.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Directory caching clip embeddings (default: ~/.cache/decouple/explore).")
+    var cache: String?
+
+    @Flag(help: "Do not read or write the embedding cache.")
+    var noCache = false
+
     func validate() throws {
         guard parseSize() != nil else { throw ValidationError("--size must look like 120x40 (got \(size)).") }
         guard [0, 8, 16, 256].contains(colors) else { throw ValidationError("--colors must be 256, 16, 8 or 0.") }
         if case .failure(let e) = Key.parse(script: keys) { throw ValidationError("--keys: unknown key \(e.token).") }
         if !batch && (json || !keys.isEmpty) { throw ValidationError("--keys and --json need --batch.") }
+        if randomWeights && weights != nil { throw ValidationError("give --weights or --random-weights, not both.") }
+        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The model behind `e`; it loads on first use, so a bad weights file shows up in the
+    /// status bar instead of stopping the explorer.
+    func embedding() throws -> ExploreEmbedding {
+        let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
+        let choice: ModelWeights.Choice
+        if randomWeights {
+            choice = .random(seed: seed)
+        } else if let weights {
+            choice = .file(weights, prefix: prefix)
+        } else {
+            var dirs = [FileManager.default.currentDirectoryPath]
+            if let assets = VideoFiles.bundledVideos() {
+                dirs.append(URL(fileURLWithPath: assets).deletingLastPathComponent().deletingLastPathComponent().path)
+            }
+            choice = .defaultFile(directories: dirs)
+        }
+        return ExploreEmbedding(config: cfg, choice: choice, cacheDirectory: noCache ? nil : (cache ?? ExploreEmbedding.defaultCacheDirectory))
     }
 
     func parseSize() -> (Int, Int)? {
@@ -71,11 +118,14 @@ struct ExploreCommand: ParsableCommand {
             // Motion vectors on, one decoder thread: exact vectors for every frame type.
             try VideoReader(path: path)
         }
-        if batch {
+        let embedding = try self.embedding()
+        let interactive = isatty(0) != 0 && isatty(1) != 0
+        if batch || !interactive {
+            if !batch { Console.note("decouple: not a terminal, so printing one screen (see --batch for scripts).") }
             let (w, h) = parseSize()!
             var caps = Capabilities(colors: color == .never ? 0 : colors, unicode: !ascii)
             if color == .auto, !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty { caps.colors = 0 }
-            let app = ExplorerApp(paths: paths, width: w, height: h, caps: caps, open: open, embedding: nil)
+            let app = ExplorerApp(paths: paths, width: w, height: h, caps: caps, open: open, embedding: embedding)
             guard case .success(let script) = Key.parse(script: keys) else { throw ExitCode(64) }
             let screen = app.runBatch(keys: script)
             if json {
@@ -94,7 +144,7 @@ struct ExploreCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let (w, h) = terminal.size
-        let app = ExplorerApp(paths: paths, width: w, height: h, caps: terminal.capabilities, open: open, embedding: nil)
+        let app = ExplorerApp(paths: paths, width: w, height: h, caps: terminal.capabilities, open: open, embedding: embedding)
         app.runInteractive(terminal: terminal)
         terminal.restore()
         if let attrs = try? FileManager.default.attributesOfItem(atPath: log), (attrs[.size] as? Int ?? 0) > 0 {

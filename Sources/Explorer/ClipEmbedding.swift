@@ -1,4 +1,5 @@
 import Foundation
+import VideoData
 
 /// The model behind the `e` key, injected by the command line (the explorer does not know
 /// about backbones or FFmpeg).
@@ -6,9 +7,10 @@ public protocol ClipEmbedding: AnyObject, Sendable {
     /// Shown in the embeddings pane: model, weights, and whether they are trained.
     var summary: String { get }
 
-    /// Embeds clips of the video at `path`, each given as display indices (a still clip
-    /// repeats one index). Called on a worker thread. Returns one vector per clip.
-    func embed(path: String, clips: [[Int]]) throws -> [[Float]]
+    /// Embeds `window` of the video at `path` and, when `still` is given, that frame repeated
+    /// as a clip of the same length (a clip without motion). Called on a worker thread; stops
+    /// early (throwing) once `isCancelled` returns true.
+    func embed(path: String, window: ClipWindow, still: Int?, isCancelled: @escaping @Sendable () -> Bool) throws -> (clip: [Float], still: [Float]?)
 }
 
 /// Runs embedding jobs one clip at a time on a worker thread, so a job can be cancelled
@@ -41,15 +43,16 @@ final class EmbedWorker: @unchecked Sendable {
             for (k, clip) in clips.enumerated() {
                 if lock.withLock({ cancelled }) { break }
                 do {
-                    var lists = [clip.frames]
-                    if let s = stills[k] { lists.append(Array(repeating: s, count: clip.length)) }
-                    let vectors = try embedding.embed(path: paths[k], clips: lists)
-                    let reliance = vectors.count > 1 ? cosine(vectors[0], vectors[1]) : nil
-                    inbox.post(.embeddedClip(EmbeddedClip(clip: clip, vector: vectors[0], sceneReliance: reliance)))
+                    let window = ClipWindow(start: clip.start, frames: clip.length, stride: clip.stride)
+                    let out = try embedding.embed(path: paths[k], window: window, still: stills[k]) { [self] in
+                        lock.withLock { cancelled }
+                    }
+                    let reliance = out.still.map { cosine(out.clip, $0) }
+                    inbox.post(.embeddedClip(EmbeddedClip(clip: clip, vector: out.clip, sceneReliance: reliance)))
                     done += 1
                     inbox.post(.embedProgress(done: done))
                 } catch {
-                    failure = "\(error)"
+                    if !(error is CancellationError) && !lock.withLock({ cancelled }) { failure = "\(error)" }
                     break
                 }
             }

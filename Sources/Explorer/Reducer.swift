@@ -366,10 +366,17 @@ extension ExplorerState {
         status = "Thumbnails: \(caps.tier.rawValue)"
     }
 
-    /// "tears_320x240 0-60" style label of a clip.
-    public func label(_ c: ClipRef) -> String {
+    /// "tears_320x240 0-60" style label of a clip; with `width`, the name is shortened (never
+    /// the frame range) to fit.
+    public func label(_ c: ClipRef, width: Int? = nil) -> String {
         let name = videos.indices.contains(c.video) ? videos[c.video].name : "?"
-        let stem = name.split(separator: ".").dropLast().joined(separator: ".")
-        return "\(stem.isEmpty ? name : stem) \(c.start)-\(c.last)"
+        var stem = name.split(separator: ".").dropLast().joined(separator: ".")
+        if stem.isEmpty { stem = name }
+        let range = " \(c.start)-\(c.last)"
+        if let width, stem.count + range.count > width {
+            let keep = max(1, width - range.count - 1)
+            stem = String(stem.prefix(keep)) + "…"
+        }
+        return stem + range
     }
 }

@@ -242,14 +242,14 @@ public struct Renderer {
         for (i, e) in s.embedded.enumerated().dropFirst(first).prefix(listRows) {
             var style = Style()
             if i == focusIndex { style.attrs.insert(s.focus == .embeddings ? .reverse : .bold) }
-            let label = pad(s.label(e.clip), labelWidth)
+            let label = pad(s.label(e.clip, width: labelWidth), labelWidth)
             screen.text(inner.x, y, label, style, maxWidth: labelWidth)
             screen.text(inner.x + labelWidth + 1, y, bar(e.norm / max(maxNorm, 1e-6), width: barWidth, s.caps), ArrowGrid.style(s.caps, c256: 75, c16: 6, attrs: []))
             screen.text(inner.x + labelWidth + 2 + barWidth, y, String(format: "%.1f", e.norm), .plain, maxWidth: inner.maxX - (inner.x + labelWidth + 2 + barWidth))
             y += 1
         }
         guard let q = focused, y < inner.maxY - 1 else { return }
-        screen.text(inner.x, y, "nearest to \(s.label(q.clip)) (cosine):", Style(attrs: [.bold]), maxWidth: inner.width)
+        screen.text(inner.x, y, "nearest to \(s.label(q.clip, width: inner.width - 10)) (cosine):", Style(attrs: [.bold]), maxWidth: inner.width)
         y += 1
         // Neighbours first; thumbnails only with the rows left over.
         let room = inner.maxY - y
@@ -259,7 +259,7 @@ public struct Renderer {
             y += 1
         }
         for (n, c) in neighbours where y < inner.maxY {
-            screen.text(inner.x, y, pad(s.label(n.clip), labelWidth), .plain, maxWidth: labelWidth)
+            screen.text(inner.x, y, pad(s.label(n.clip, width: labelWidth), labelWidth), .plain, maxWidth: labelWidth)
             screen.text(inner.x + labelWidth + 1, y, bar(max(0, c), width: barWidth, s.caps), ArrowGrid.style(s.caps, c256: 114, c16: 2, attrs: []))
             screen.text(inner.x + labelWidth + 2 + barWidth, y, String(format: "%.2f", c), .plain, maxWidth: 6)
             y += 1
@@ -272,8 +272,9 @@ public struct Renderer {
         // Thumbnails of the clip and its neighbours side by side (first frame of each).
         let clipsShown = [q.clip] + neighbours.map(\.clip.clip)
         let count = min(clipsShown.count, 4)
-        let tw = (inner.width - (count - 1)) / max(1, count)
-        let th = min(inner.maxY - y - 1, max(1, tw / 3))
+        let tw = min(16, (inner.width - (count - 1)) / max(1, count))
+        let aspect = s.videos[q.clip.video].info.map { Double($0.height) / Double($0.width) } ?? 0.75
+        let th = min(inner.maxY - y - 1, max(1, Int((Double(tw) * aspect / 2).rounded())))
         guard count > 0, tw >= 4, th >= 2 else { return }
         for (k, c) in clipsShown.prefix(count).enumerated() {
             let x = inner.x + k * (tw + 1)
@@ -282,7 +283,7 @@ public struct Renderer {
             } else {
                 screen.text(x, y, "…", Style(attrs: [.dim]))
             }
-            screen.text(x, y + th, (k == 0 ? "*" : "\(k) ") + s.label(c), Style(attrs: [.dim]), maxWidth: tw)
+            screen.text(x, y + th, (k == 0 ? "*" : "\(k)") + s.label(c, width: tw - 1), Style(attrs: [.dim]), maxWidth: tw)
         }
     }
 
