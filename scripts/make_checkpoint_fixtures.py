@@ -8,6 +8,8 @@ Every .pt file here is what torch.save itself writes (zip archive, data.pkl, sto
                             R(2+1)D-26 (`planes=6,8,12,16 stem=10`, the Swift BackboneConfig
                             override string is in the manifest), seeded, BN statistics randomised
                             as in make_backbone_fixtures.py so no layer is an identity.
+- r2p1d_narrow_legacy.pt    the same state dict in the format of PyTorch before 1.6
+                            (`_use_new_zipfile_serialization=False`: pickles, then raw storages).
 - r2p1d_narrow_wrapped.pt   {"epoch", "best_acc", "arch", "state_dict": {"module." + key: ...},
                             "optimizer": SGD state with momentum buffers of the stem}: a training checkpoint of
                             the same weights, as nn.DataParallel training scripts save them.
@@ -67,6 +69,8 @@ def main():
         files[name] = None
 
     save(state, "r2p1d_narrow.pt")
+    torch.save(state, os.path.join(OUT, "r2p1d_narrow_legacy.pt"), _use_new_zipfile_serialization=False)
+    files["r2p1d_narrow_legacy.pt"] = None
 
     # A training checkpoint: DataParallel prefix, optimizer state with momentum buffers.
     trained = copy.deepcopy(model)

@@ -169,7 +169,7 @@ struct EmbedCommand: ParsableCommand {
                 Console.error("\(error)")
                 throw ExitCode(1)
             }
-            print("\(output): \(vectors.count) rows of \(embedder.dimension) (\(cfg.description), \(provenance.random ? "random weights, seed \(provenance.seed ?? 0)" : provenance.file ?? ""))")
+            print("\(output): \(vectors.count) row\(vectors.count == 1 ? "" : "s") of \(embedder.dimension) (\(cfg.description), \(provenance.random ? "random weights, seed \(provenance.seed ?? 0)" : provenance.file ?? ""))")
         }
         if failed > 0 { throw ExitCode(1) }
     }

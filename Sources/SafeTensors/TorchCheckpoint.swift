@@ -16,6 +16,7 @@ public struct TorchCheckpointError: Error, CustomStringConvertible, Equatable {
 
 /// The state dict of a `torch.save` checkpoint, read without Python: the zip archive, its
 /// `data.pkl` run through a non-executing pickle machine, and the tensor storages it names.
+/// The legacy format of PyTorch before 1.6 (consecutive pickles, then raw storages) is read too.
 ///
 /// ```swift
 /// let checkpoint = try TorchCheckpoint(path: "pytorch_model.pt")      // strips "module." itself
@@ -57,23 +58,36 @@ public struct TorchCheckpoint: Sendable {
             throw fail("cannot be read (\((error as NSError).localizedDescription))")
         }
         guard data.count > 0 else { throw fail("is empty (0 bytes)") }
-        if data.count >= 2, data[data.startIndex] == 0x80, data[data.startIndex + 1] == 0x02 {
-            throw fail("is a legacy torch.save file (PyTorch before 1.6, not a zip archive); load and save it again with a current PyTorch")
+        // The object and a way to get each storage's bytes, from either file format.
+        let object: PickleValue
+        let storageBytes: (String) throws -> Data
+        if TorchLegacyFile.matches(data) {
+            let legacy = try TorchLegacyFile(path: path, data: data)
+            object = legacy.object
+            storageBytes = { key in
+                guard let bytes = legacy.storages[key] else { throw fail("is missing the data of storage \(key)") }
+                return bytes
+            }
+        } else {
+            guard data.count >= 4, data.prefix(4).elementsEqual([0x50, 0x4B, 0x03, 0x04]) else {
+                throw fail("is not a PyTorch checkpoint (torch.save writes a zip archive; this file does not start like one)")
+            }
+            let archive = try TorchZipArchive(path: path, data: data)
+            guard let pickleEntry = archive.entries.first(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) else {
+                throw fail("is a zip archive but not a PyTorch checkpoint (it has no data.pkl)")
+            }
+            let root = String(pickleEntry.name.dropLast("data.pkl".count))
+            if let order = archive.entry(root + "byteorder") {
+                let text = String(decoding: try archive.contents(of: order), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard text == "little" else { throw fail("stores its tensors \(text)-endian, which cannot be converted") }
+            }
+            var machine = PickleMachine(bytes: [UInt8](try archive.contents(of: pickleEntry)), path: path)
+            object = try machine.run()
+            storageBytes = { key in
+                guard let entry = archive.entry(root + "data/" + key) else { throw fail("is missing the storage data/\(key)") }
+                return try archive.contents(of: entry)
+            }
         }
-        guard data.count >= 4, data.prefix(4).elementsEqual([0x50, 0x4B, 0x03, 0x04]) else {
-            throw fail("is not a PyTorch checkpoint (torch.save writes a zip archive; this file does not start like one)")
-        }
-        let archive = try TorchZipArchive(path: path, data: data)
-        guard let pickleEntry = archive.entries.first(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) else {
-            throw fail("is a zip archive but not a PyTorch checkpoint (it has no data.pkl)")
-        }
-        let root = String(pickleEntry.name.dropLast("data.pkl".count))
-        if let order = archive.entry(root + "byteorder") {
-            let text = String(decoding: try archive.contents(of: order), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text == "little" else { throw fail("stores its tensors \(text)-endian, which cannot be converted") }
-        }
-        var machine = PickleMachine(bytes: [UInt8](try archive.contents(of: pickleEntry)), path: path)
-        let object = try machine.run()
 
         let (dict, container) = try Self.findStateDict(object, fail: fail)
         var refs: [(String, TorchTensorRef)] = []
@@ -110,12 +124,7 @@ public struct TorchCheckpoint: Sendable {
         var types: [String: String] = [:]
         var storages: [String: Data] = [:]
         for (name, ref) in refs {
-            if storages[ref.storage.key] == nil {
-                guard let entry = archive.entry(root + "data/" + ref.storage.key) else {
-                    throw fail("is missing the storage data/\(ref.storage.key) of tensor \(name)")
-                }
-                storages[ref.storage.key] = try archive.contents(of: entry)
-            }
+            if storages[ref.storage.key] == nil { storages[ref.storage.key] = try storageBytes(ref.storage.key) }
             tensors[name] = try Self.materialise(ref, storage: storages[ref.storage.key]!, name: name, fail: fail)
             types[name] = ref.storage.dtype.rawValue
         }

@@ -116,14 +116,25 @@ struct TorchTensorRef {
 struct PickleMachine {
     let bytes: [UInt8]
     let path: String
-    private var position = 0
+    /// The next byte to read; after `run()`, just past the STOP of that pickle.
+    private(set) var position: Int
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
 
-    init(bytes: [UInt8], path: String) {
+    init(bytes: [UInt8], path: String, start: Int = 0) {
         self.bytes = bytes
         self.path = path
+        position = start
+    }
+
+    /// Runs the next pickle of a stream of several (the legacy format writes five in a row):
+    /// the stack and marks start empty, the memo too.
+    mutating func runNext() throws -> PickleValue {
+        stack = []
+        marks = []
+        memo = [:]
+        return try run()
     }
 
     func fail(_ problem: String) -> TorchCheckpointError {
@@ -271,10 +282,14 @@ struct PickleMachine {
         }
     }
 
-    /// `('storage', torch.FloatStorage, key, location, numel)`.
+    /// `('storage', torch.FloatStorage, key, location, numel)`; the legacy format adds a sixth
+    /// item, `view_metadata`, which is None except for storage views of PyTorch before 0.4.
     private func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
         guard case .tuple(let t) = pid, t.count >= 5, case .string("storage") = t[0] else {
             throw fail("has a persistent id that is not a tensor storage (\(pid.kind))")
+        }
+        if t.count >= 6, case .tuple = t[5] {
+            throw fail("uses storage views (a checkpoint from PyTorch before 0.4), which cannot be converted")
         }
         guard case .global(_, let className) = t[1] else { throw fail("has a storage without a storage type") }
         guard let dtype = TorchDType(storageClass: className) else {

@@ -34,6 +34,25 @@ struct TorchCheckpointTests {
         #expect(wrapped.tensors == plain.tensors)
     }
 
+    @Test("the legacy format (PyTorch before 1.6: pickles, then raw storages) gives the same tensors")
+    func legacyFormat() throws {
+        let plain = try TorchCheckpoint(path: Self.fixture("r2p1d_narrow.pt"))
+        let legacy = try TorchCheckpoint(path: Self.fixture("r2p1d_narrow_legacy.pt"))
+        #expect(legacy.names == plain.names)
+        #expect(legacy.tensors == plain.tensors)
+        #expect(legacy.sourceTypes == plain.sourceTypes)
+        // Cut short inside the storages: named as truncated, no crash.
+        let full = try Data(contentsOf: URL(fileURLWithPath: Self.fixture("r2p1d_narrow_legacy.pt")))
+        let cut = Paths.temporaryDirectory("legacy") + "/cut.pt"
+        try full.prefix(full.count - 1000).write(to: URL(fileURLWithPath: cut))
+        let error = try #require(throws: TorchCheckpointError.self) { try TorchCheckpoint(path: cut) }
+        #expect(error.description.contains("is truncated"), "\(error)")
+        // Cut inside the pickles.
+        try full.prefix(200).write(to: URL(fileURLWithPath: cut))
+        let early = try #require(throws: TorchCheckpointError.self) { try TorchCheckpoint(path: cut) }
+        #expect(early.description.contains("truncated"), "\(early)")
+    }
+
     @Test("a prefix selects one sub-network of a pretraining checkpoint")
     func prefixSelectsSubNetwork() throws {
         let plain = try TorchCheckpoint(path: Self.fixture("r2p1d_narrow.pt"))
