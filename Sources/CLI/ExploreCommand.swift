@@ -145,11 +145,13 @@ struct ExploreCommand: ParsableCommand {
         }
         let (w, h) = terminal.size
         let app = ExplorerApp(paths: paths, width: w, height: h, caps: terminal.capabilities, open: open, embedding: embedding)
-        app.runInteractive(terminal: terminal)
+        let finished = app.runInteractive(terminal: terminal)
         terminal.restore()
         if let attrs = try? FileManager.default.attributesOfItem(atPath: log), (attrs[.size] as? Int ?? 0) > 0 {
             Console.note("decouple: messages from this session are in \(log)")
         }
+        // Interrupted (Ctrl-C, SIGTERM): the shell convention 128 + SIGINT.
+        if !finished { throw ExitCode(130) }
     }
 }
 

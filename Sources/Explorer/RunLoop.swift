@@ -2,8 +2,9 @@ import Foundation
 
 extension ExplorerApp {
     /// The interactive loop: keys and worker events in, screens out, until `q` or Ctrl-C.
-    /// Only this thread calls curses.
-    public func runInteractive(terminal: CursesTerminal) {
+    /// Only this thread calls curses. Returns false when Ctrl-C or SIGTERM ended it.
+    @discardableResult
+    public func runInteractive(terminal: CursesTerminal) -> Bool {
         let (w, h) = terminal.size
         handle(.resize(width: w, height: h))
         start()
@@ -14,7 +15,8 @@ extension ExplorerApp {
                 // Ctrl-C: cancel what runs and leave at once; the terminal is restored below.
                 handle(.interrupt)
                 if state.prompt == .confirmQuit { handle(.interrupt) }
-                break
+                stop()
+                return false
             }
             if dirty {
                 terminal.draw(render())
@@ -26,6 +28,7 @@ extension ExplorerApp {
             }
         }
         stop()
+        return true
     }
 
     /// Batch mode: the same state machine without a terminal. Each key waits for the work the

@@ -87,4 +87,50 @@ struct BatchTests {
         let bad = try run(Paths.decouple, ["explore", "--batch", "--keys", "<Bogus>", Paths.asset("videos/tears_320x240.mp4")])
         #expect(bad.status == 64)
     }
+
+    static let tiny = ["--random-weights", "--seed", "3", "--config", "planes=8,8,16,16 stem=8"]
+
+    @Test("e embeds with the real backbone; n lists neighbours across videos; the cache makes reopening instant")
+    func embedding() throws {
+        let cache = Paths.temporaryDirectory("cache")
+        let videos = [Paths.asset("videos/tears_320x240.mp4"), Paths.asset("videos/friday_480p.mp4")]
+        let args = ["explore", "--batch", "--json", "--cache", cache] + Self.tiny
+            + ["--keys", " <Tab><Down><Enter><S-Tab>.. e<wait>n"] + videos
+        let first = try run(Paths.decouple, args)
+        #expect(first.status == 0, "\(first.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: first.stdout) as? [String: Any])
+        let embedded = try #require(obj["embedded"] as? [[String: Any]])
+        #expect(embedded.count == 2, "\(obj)")
+        #expect(embedded.map { $0["label"] as? String } == ["tears_320x240 0-60", "friday_480p 2-62"])
+        for e in embedded {
+            #expect((e["norm"] as? Double ?? 0) > 0)
+            let r = try #require(e["sceneReliance"] as? Double)
+            #expect(r >= -1.0001 && r <= 1.0001)
+        }
+        let neighbours = try #require(obj["neighbours"] as? [[String: Any]])
+        #expect(neighbours.count == 1)
+        #expect(neighbours.first?["label"] as? String == "tears_320x240 0-60")
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".clip") }
+        #expect(files.count == 2)
+        // Reopened, the same clips come from the cache with the same vectors.
+        let second = try run(Paths.decouple, args)
+        let again = try #require(try JSONSerialization.jsonObject(with: second.stdout) as? [String: Any])
+        let norms = { (o: [String: Any]) in (o["embedded"] as? [[String: Any]] ?? []).map { $0["norm"] as? Double ?? -1 } }
+        #expect(norms(again) == norms(obj))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".clip") }.count == 2)
+    }
+
+    @Test("a missing weights file shows in the status bar and the rest keeps working")
+    func missingWeights() throws {
+        let out = try run(Paths.decouple, ["explore", "--batch", "--weights", "/no/such/weights.safetensors", "--no-cache",
+                                           "--keys", "e<wait>...", Paths.asset("videos/tears_320x240.mp4")])
+        #expect(out.status == 0, "\(out.stderr)")
+        let last = out.text.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(out.text.contains("frame 3/240"))
+        let json = try run(Paths.decouple, ["explore", "--batch", "--json", "--weights", "/no/such/weights.safetensors", "--no-cache",
+                                            "--keys", "e<wait>", Paths.asset("videos/tears_320x240.mp4")])
+        let obj = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        let status = try #require(obj["status"] as? String)
+        #expect(status.hasPrefix("Embedding failed:") && status.contains("/no/such/weights.safetensors"), "\(status) / \(last)")
+    }
 }

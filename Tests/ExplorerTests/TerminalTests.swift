@@ -41,17 +41,62 @@ struct TerminalTests {
         #expect(try !t.alternateScreen())
     }
 
-    @Test("Ctrl-C restores the terminal")
-    func interrupt() throws {
-        let t = try TmuxSession([Paths.decouple, "explore", Self.sample])
+    @Test("mark, embed and compare clips of two videos")
+    func embedAndNeighbours() throws {
+        let t = try TmuxSession([Paths.decouple, "explore", "--no-cache"] + BatchTests.tiny + [Self.sample, Paths.asset("videos/friday_480p.mp4")])
         try t.waitFor("frame 0/240")
-        try t.send(".", ".")
-        try t.waitFor("frame 2/240")
+        try t.send("Space")
+        try t.waitFor("[x] 0-60 marked")
+        try t.send("e")
+        try t.waitFor("[e] 0-60 embedded", timeout: 120)
+        try t.send("Tab", "Down", "Enter")
+        try t.waitFor("friday_480p.mp4 │ h264 640x480")
+        try t.send("S-Tab", "e")
+        try t.waitFor("[e] 0-60 embedded", timeout: 120)
+        try t.send("n")
+        let screen = try t.waitFor("nearest to friday_480p 0-60")
+        #expect(screen.contains("tears_320x2… 0-60"))
+        #expect(screen.contains("scene reliance"))
+        try t.send("q")
+        try t.waitFor("EXIT=0")
+    }
+
+    @Test("Ctrl-C in the middle of an embedding restores the terminal")
+    func interruptWhileEmbedding() throws {
+        // The full-size model in a debug build takes seconds per clip: long enough to interrupt.
+        let t = try TmuxSession([Paths.decouple, "explore", "--no-cache", "--random-weights", Self.sample])
+        try t.waitFor("frame 0/240")
+        try t.send("e")
+        try t.waitFor("embedding clip 1/1")
         try t.send("C-c")
+        let after = try t.waitFor("EXIT=")
+        #expect(after.contains("EXIT=130"))
+        #expect(after.contains(Self.sane), "\(after)")
+        #expect(try !t.alternateScreen())
+    }
+
+    @Test("q while embedding asks first; Ctrl-C at an idle screen exits 130, terminal sane")
+    func quitWhileEmbedding() throws {
+        let t = try TmuxSession([Paths.decouple, "explore", "--no-cache", "--random-weights", Self.sample])
+        try t.waitFor("frame 0/240")
+        try t.send("e")
+        try t.waitFor("embedding clip 1/1")
+        try t.send("q")
+        try t.waitFor("Quit anyway? (y/n)")
+        try t.send("n")
+        try t.waitUntilGone("Quit anyway?")
+        try t.send("q")
+        try t.waitFor("Quit anyway? (y/n)")
+        try t.send("y")
         let after = try t.waitFor("EXIT=")
         #expect(after.contains("EXIT=0"))
         #expect(after.contains(Self.sane), "\(after)")
-        #expect(try !t.alternateScreen())
+        let idle = try TmuxSession([Paths.decouple, "explore", Self.sample])
+        try idle.waitFor("frame 0/240")
+        try idle.send("C-c")
+        let gone = try idle.waitFor("EXIT=")
+        #expect(gone.contains("EXIT=130") && gone.contains(Self.sane))
+        #expect(try !idle.alternateScreen())
     }
 
     @Test("NO_COLOR and --ascii give a plain ASCII screen")
