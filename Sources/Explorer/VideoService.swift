@@ -98,12 +98,17 @@ final class VideoService: @unchecked Sendable {
                     position = nil
                 }
             }
-            // Prefetch ahead of the last request while nothing newer is asked for.
+            // Prefetch while nothing newer is asked for: a few frames ahead, then the frame
+            // before (after a jump into a long GOP, stepping back would otherwise decode the
+            // earlier GOP from its keyframe on the first key press).
             if let last = batch.last {
                 for i in (last + 1)...(last + Self.prefetch) where i < reader.info.frameCount {
                     if hasNewRequest() { break }
                     if cache.contains(video: video, index: i) { continue }
-                    position = try? decode(upTo: i, reader: reader, position: position)
+                    position = try? decode(upTo: i, reader: reader, position: position, interruptible: true)
+                }
+                if last > 0 && !hasNewRequest() && !cache.contains(video: video, index: last - 1) {
+                    position = try? decode(upTo: last - 1, reader: reader, position: position, interruptible: true)
                 }
             }
             setBusy(false)
@@ -124,7 +129,7 @@ final class VideoService: @unchecked Sendable {
 
     /// Decodes forward to frame `i`, caching every frame on the way: stepping backwards through
     /// a long GOP then costs one decode from the keyframe, not one per step.
-    private func decode(upTo i: Int, reader: FrameReader, position: Int?) throws -> Int? {
+    private func decode(upTo i: Int, reader: FrameReader, position: Int?, interruptible: Bool = false) throws -> Int? {
         if cache.contains(video: video, index: i) { return position }
         let key = reader.info.keyFrameIndices.last { $0 <= i } ?? 0
         var pos = position
@@ -133,6 +138,8 @@ final class VideoService: @unchecked Sendable {
             pos = key
         }
         while let p = pos, p <= i {
+            // A prefetch gives way as soon as the user asks for something.
+            if interruptible && hasNewRequest() { return pos }
             guard let frame = try reader.next() else { return nil }
             if !cache.contains(video: video, index: frame.info.index) {
                 cache.put(video: video, try view(of: frame, reader: reader))

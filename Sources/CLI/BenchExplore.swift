@@ -1,0 +1,176 @@
+import ArgumentParser
+import Embed
+import Explorer
+import Foundation
+import MediaIO
+import Models
+import VideoData
+
+/// `decouple bench explore`: how quickly the explorer answers, measured on the state machine,
+/// the workers and the renderer exactly as the interactive loop drives them (only the curses
+/// copy of the finished screen is left out).
+struct BenchExplore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explore",
+        abstract: "Explorer responsiveness: first screen, frame steps (cold and cached), steps while embedding.",
+        discussion: """
+            First screen: from opening the video to a rendered screen showing frame 0. Frame step: \
+            from the key to a rendered screen showing the new frame, for every frame forwards from \
+            a cold start (decoding as it goes), then backwards (the long GOP of the 720p sample makes \
+            the first backward step decode from the keyframe), then again with everything cached. \
+            While embedding: the same steps while the full-size model embeds a clip on the other \
+            core. Budgets (DESIGN): a step under 30 ms at 120x40, the first screen under 1 s.
+            """
+    )
+
+    @Argument(help: "Video (default: the bundled 720p sample).")
+    var video: String?
+
+    @Option(help: "Screen size, WIDTHxHEIGHT.")
+    var size = "120x40"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct Stats: Codable {
+        var count: Int
+        var medianMs: Double
+        var p95Ms: Double
+        var maxMs: Double
+
+        init(_ ms: [Double]) {
+            let s = ms.sorted()
+            count = s.count
+            medianMs = s.isEmpty ? .nan : s[s.count / 2]
+            p95Ms = s.isEmpty ? .nan : s[min(s.count - 1, s.count * 95 / 100)]
+            maxMs = s.last ?? .nan
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case count, medianMs = "median_ms", p95Ms = "p95_ms", maxMs = "max_ms"
+        }
+    }
+
+    struct Report: Codable {
+        var video: String
+        var width: Int
+        var height: Int
+        var firstScreenMs: Double
+        var renderMs: Stats
+        var stepForwardCold: Stats
+        var stepBackward: Stats
+        var jumpToEndCold: Stats
+        var stepBackwardAfterJump: Stats
+        var stepCached: Stats
+        var stepWhileEmbedding: Stats
+        var embeddingFinishedDuringSteps: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case video, width, height
+            case firstScreenMs = "first_screen_ms", renderMs = "render_ms", stepForwardCold = "step_forward_cold"
+            case stepBackward = "step_backward", stepCached = "step_cached", stepWhileEmbedding = "step_while_embedding"
+            case jumpToEndCold = "jump_to_end_cold", stepBackwardAfterJump = "step_backward_after_jump"
+            case embeddingFinishedDuringSteps = "embedding_finished_during_steps"
+        }
+    }
+
+    func run() throws {
+        let path = video ?? "assets/videos/bigbuckbunny_720p.mp4"
+        let dims = size.split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 2 else { throw ValidationError("--size must look like 120x40") }
+        let (w, h) = (dims[0], dims[1])
+        let open: FrameReaderFactory = { try VideoReader(path: $0) }
+        let caps = Capabilities(colors: 256, unicode: true)
+        let embedding = ExploreEmbedding(config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil)
+
+        // First screen: open, decode frame 0, render.
+        let t0 = Date()
+        let app = ExplorerApp(paths: [path], width: w, height: h, caps: caps, open: open, embedding: embedding)
+        app.start()
+        waitForFrame(app, 0)
+        _ = app.render()
+        let first = Date().timeIntervalSince(t0) * 1000
+        guard let frames = app.state.video?.info?.frameCount, frames > 1 else {
+            Console.error("'\(path)' could not be opened for the benchmark.")
+            throw ExitCode(1)
+        }
+
+        let forward = steps(app, key: .char("."), count: frames - 1)
+        let backward = steps(app, key: .char(","), count: frames - 1)
+        app.settle()
+        var renders: [Double] = []
+        for _ in 0..<50 {
+            let t = Date()
+            _ = app.render()
+            renders.append(Date().timeIntervalSince(t) * 1000)
+        }
+        let cached = steps(app, key: .char("."), count: frames - 1)
+
+        // Cold again: jump to the last frame (decodes the GOP from its keyframe, caching every
+        // frame on the way), then step backwards.
+        let cold = ExplorerApp(paths: [path], width: w, height: h, caps: caps, open: open, embedding: nil)
+        cold.start()
+        waitForFrame(cold, 0)
+        let jump = steps(cold, key: .char("G"), count: 1)
+        let back = steps(cold, key: .char(","), count: frames - 1)
+        cold.settle()
+        cold.stop()
+
+        // While the full-size model embeds on a worker thread, keep stepping.
+        _ = app.handle(.char("g"))
+        app.settle()
+        _ = app.handle(.char("e"))
+        var during: [Double] = []
+        var finished = false
+        while app.state.job != nil || during.isEmpty {
+            let key: Key = app.state.cursor + 1 < frames ? .char(".") : .char("g")
+            during += steps(app, key: key, count: 1)
+            if app.state.job == nil { finished = true }
+        }
+        app.settle()
+        app.stop()
+        let report = Report(
+            video: path, width: w, height: h, firstScreenMs: first, renderMs: Stats(renders),
+            stepForwardCold: Stats(forward), stepBackward: Stats(backward), jumpToEndCold: Stats(jump),
+            stepBackwardAfterJump: Stats(back), stepCached: Stats(cached),
+            stepWhileEmbedding: Stats(during), embeddingFinishedDuringSteps: finished)
+        if json {
+            print(Console.json(report, pretty: false))
+        } else {
+            print(machineLine())
+            print("\(path) at \(w)x\(h)")
+            print(String(format: "  first screen                 %7.1f ms", first))
+            let rows: [(String, Stats)] = [
+                ("render only", report.renderMs), ("step forward, cold", report.stepForwardCold),
+                ("step backward", report.stepBackward), ("jump to last frame, cold", report.jumpToEndCold),
+                ("step backward after the jump", report.stepBackwardAfterJump), ("step, all cached", report.stepCached),
+                ("step while embedding", report.stepWhileEmbedding),
+            ]
+            for (name, s) in rows {
+                let label = name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                print(String(format: "  %@ median %7.2f ms  p95 %7.2f ms  max %7.2f ms  (%d)", label, s.medianMs, s.p95Ms, s.maxMs, s.count))
+            }
+        }
+    }
+
+    /// Milliseconds from each key to a rendered screen that shows the new frame.
+    func steps(_ app: ExplorerApp, key: Key, count: Int) -> [Double] {
+        var out: [Double] = []
+        for _ in 0..<count {
+            let t = Date()
+            app.handle(key)
+            waitForFrame(app, app.state.cursor)
+            _ = app.render()
+            out.append(Date().timeIntervalSince(t) * 1000)
+        }
+        return out
+    }
+
+    func waitForFrame(_ app: ExplorerApp, _ index: Int) {
+        while true {
+            app.pump()
+            if app.state.video?.info != nil && app.cache.contains(video: app.state.current, index: index) { return }
+            app.waitForEvents(seconds: 0.001)
+        }
+    }
+}
