@@ -226,8 +226,10 @@ public struct Renderer {
         screen.box(r, title: "Embeddings", focused: s.focus == .embeddings, unicode: s.caps.unicode)
         let inner = r.inner
         var y = inner.y
-        screen.text(inner.x, y, "model: \(s.modelDescription)", Style(attrs: [.dim]), maxWidth: inner.width)
-        y += 1
+        for line in wrap("model: \(s.modelDescription)", width: inner.width).prefix(2) {
+            screen.text(inner.x, y, line, Style(attrs: [.dim]), maxWidth: inner.width)
+            y += 1
+        }
         guard !s.embedded.isEmpty else {
             screen.text(inner.x, y, "none yet: Space marks, e embeds", Style(attrs: [.dim]), maxWidth: inner.width)
             return
@@ -285,6 +287,21 @@ public struct Renderer {
             }
             screen.text(x, y + th, (k == 0 ? "*" : "\(k)") + s.label(c, width: tw - 1), Style(attrs: [.dim]), maxWidth: tw)
         }
+    }
+
+    /// Splits `text` into lines of at most `width`, at ", " or spaces where possible.
+    func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var rest = Substring(text)
+        while rest.count > width, width > 8 {
+            let head = rest.prefix(width)
+            let cut = head.range(of: ", ", options: .backwards).map { $0.upperBound }
+                ?? head.lastIndex(of: " ").map { head.index(after: $0) } ?? head.endIndex
+            lines.append(String(rest[..<cut]).trimmingCharacters(in: .whitespaces))
+            rest = rest[cut...]
+        }
+        lines.append(String(rest))
+        return lines
     }
 
     func pad(_ s: String, _ w: Int) -> String {
