@@ -31,8 +31,17 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The explorer on the bundled samples. No trained weights ship yet, so the demo embeds with a
+# compact R(2+1)D with random weights (labelled so on screen). Without a terminal (CI, a pipe)
+# it prints the screen a short key script leads to.
+DEMO_MODEL := --random-weights --config "planes=16,32,64,128 stem=16"
+DEMO_KEYS := ' e<wait><Tab><Down><Enter><S-Tab>.... e<wait>n'
 demo: release
-	.build/release/decouple probe $(SAMPLE)
+	@if [ -t 0 ] && [ -t 1 ]; then \
+	  .build/release/decouple explore $(DEMO_MODEL); \
+	else \
+	  .build/release/decouple explore --batch --size 120x40 $(DEMO_MODEL) --keys $(DEMO_KEYS); \
+	fi
 
 test: deps
 	$(SWIFT) build --build-tests
@@ -41,6 +50,7 @@ test: deps
 bench: bench-deps
 	$(SWIFT) build -c release
 	.build/release/decouple bench extract
+	.build/release/decouple bench explore
 	scripts/bench_memory.sh
 
 clean:

@@ -226,7 +226,7 @@ public struct Renderer {
         screen.box(r, title: "Embeddings", focused: s.focus == .embeddings, unicode: s.caps.unicode)
         let inner = r.inner
         var y = inner.y
-        for line in wrap("model: \(s.modelDescription)", width: inner.width).prefix(2) {
+        for line in wrap("model: \(s.modelDescription)", width: inner.width).prefix(3) {
             screen.text(inner.x, y, line, Style(attrs: [.dim]), maxWidth: inner.width)
             y += 1
         }
