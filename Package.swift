@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Tensor", "SafeTensors"]),
         // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
         .target(name: "Embed", dependencies: ["Models", "Tensor", "VideoData", "SafeTensors"]),
+        // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
+        .target(name: "Synth", dependencies: ["VideoData"]),
         // The TUI: pure state/reduce/render and the curses adapter (the only CCurses user).
         .target(name: "Explorer", dependencies: ["CCurses", "VideoData"]),
         // The only FFmpeg user.
@@ -39,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer",
+                "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "SafeTensors", "TestSupport"]),
         .testTarget(name: "EmbedTests", dependencies: ["Embed", "Models", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),

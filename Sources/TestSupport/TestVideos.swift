@@ -20,7 +20,7 @@ public enum TestVideos {
     public static let legFrames = 24
     public static let step = 4
 
-    /// A real texture (assets/photos/gravel.png) seen through a 320x240 window that moves so
+    /// A real texture (assets/photos/gravel.jpg) seen through a 320x240 window that moves so
     /// the content moves right by `step` px per frame for `legFrames` frames, then down by
     /// `step` px per frame. P-frames only, one reference, so every vector spans one frame.
     public static func knownMotion() throws -> String {
@@ -29,7 +29,7 @@ public enum TestVideos {
             let x = "if(lt(n,\(n)),\(40 + n * s)-\(s)*n,40)"
             let y = "if(lt(n,\(n)),\(40 + n * s),\(40 + n * s)-\(s)*(n-\(n)))"
             try runChecked("ffmpeg", [
-                "-v", "error", "-loop", "1", "-i", Paths.asset("photos/gravel.png"),
+                "-v", "error", "-loop", "1", "-i", Paths.asset("photos/gravel.jpg"),
                 "-vf", "crop=320:240:x='\(x)':y='\(y)',format=yuv420p", "-frames:v", "\(2 * n)",
                 "-r", "25", "-c:v", "libx264", "-preset", "medium", "-bf", "0", "-g", "250",
                 "-x264-params", "ref=1", out,

@@ -101,7 +101,7 @@ struct TorchCheckpointTests {
         #expect(problem(scratch).contains("is a directory"))
         FileManager.default.createFile(atPath: scratch + "/empty.pt", contents: Data())
         #expect(problem(scratch + "/empty.pt").contains("is empty"))
-        #expect(problem(Paths.asset("photos/gravel.png")).contains("is not a PyTorch checkpoint"))
+        #expect(problem(Paths.asset("photos/gravel.jpg")).contains("is not a PyTorch checkpoint"))
         #expect(problem(Self.fixture("views_expected.safetensors")).contains("is not a PyTorch checkpoint"))
 
         // Cut in half: the directory at the end is gone.
