@@ -20,7 +20,7 @@ newer FFmpeg) with those flags.
 
 Prints one JSON object per video: frame count, clip starts, seconds spent decoding,
 preprocessing and in the forward pass (median of --repeat runs; model construction is
-excluded and reported as `load_seconds`), the embedding, and with --per-clip every clip's.
+excluded and reported as `load_seconds`; `--warmup` runs are not timed), the embedding, and with --per-clip every clip's.
 
 Usage:
     /tmp/torch-venv/bin/python scripts/modelscope_reference.py assets/videos/tears_320x240.mp4
@@ -160,6 +160,7 @@ def main():
     ap.add_argument("--decoder", choices=["decord", "pyav", "ffmpeg"], default="decord")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per video (medians reported)")
+    ap.add_argument("--warmup", type=int, default=0, help="untimed runs per video first (oneDNN set-up, caches)")
     ap.add_argument("--per-clip", action="store_true", help="also print every clip's embedding")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -167,6 +168,8 @@ def main():
     model = load_model(args.model, args.config, args.weights, args.seed)
     load = time.perf_counter() - t
     for path in args.videos:
+        for _ in range(args.warmup):
+            run(path, model, args)
         runs = [run(path, model, args) for _ in range(max(1, args.repeat))]
         last = runs[-1]
         out = {

@@ -19,7 +19,8 @@ struct BenchEmbed: ParsableCommand {
             scripts/modelscope_reference.py (decord or PyAV decoding, Pillow, PyTorch on all \
             cores), both with the same random weights (written to a temporary safetensors file), \
             so the embeddings are compared too. Model loading is excluded on both sides and \
-            Python's interpreter start-up is not counted. Each figure is the median of --runs runs. \
+            Python's interpreter start-up is not counted. Each side first runs once untimed; each \
+            figure is then the median of --runs runs. \
             The Python peer runs when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) \
             exists. Build in release: swift build -c release.
             """
@@ -116,7 +117,8 @@ struct BenchEmbed: ParsableCommand {
         var times: [Double] = []
         var embedding: [Float] = []
         var info: VideoInfo?
-        for _ in 0..<runs {
+        // One untimed run first on both sides (workspaces here, oneDNN set-up in PyTorch).
+        for run in 0...runs {
             let start = Date()
             let source: VideoClipSource
             do { source = try VideoClipSource(path: path) } catch {
@@ -125,7 +127,7 @@ struct BenchEmbed: ParsableCommand {
             }
             let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
             embedding = VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
-            times.append(Date().timeIntervalSince(start))
+            if run > 0 { times.append(Date().timeIntervalSince(start)) }
             info = source.info
         }
         let ours = times.sorted()[times.count / 2]
@@ -238,7 +240,7 @@ struct PythonPeer {
         var overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
         if overrides.isEmpty { overrides = "" }
         p.arguments = [script, video, "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clips)",
-                       "--decoder", decoder, "--repeat", "\(runs)", "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)"]
+                       "--decoder", decoder, "--repeat", "\(runs)", "--warmup", "1", "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

@@ -85,6 +85,19 @@ struct VideoEmbedderTests {
         #expect(VideoEmbedder.cosine(still, still) > 0.9999)
     }
 
+    @Test("a video shorter than one clip: every clip starts at 0 and missing frames are frame 0, so all clips agree")
+    func shortVideo() throws {
+        let path = try TestVideos.testsrc(width: 160, height: 120, bFrames: true, gop: 12, frames: 30)
+        let source = try VideoClipSource(path: path)
+        #expect(source.frameCount == 30)
+        let windows = ClipSampler.modelScope(frameCount: 30, clips: 4, frames: 16, stride: 4)
+        #expect(windows.allSatisfy { $0.start == 0 })
+        #expect(windows[0].indices(frameCount: 30) == [0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0])
+        let clips = try Self.embedder(workers: 2).embed(windows, from: source)
+        #expect(clips.allSatisfy { $0 == clips[0] })
+        #expect(VideoEmbedder.meanOverClips(clips) == clips[0])
+    }
+
     @Test("mean over clips, and rows with frame and time ranges")
     func rows() {
         #expect(VideoEmbedder.meanOverClips([[1, 2], [3, 6], [2, 1]]) == [2, 3])
