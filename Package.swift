@@ -30,7 +30,11 @@ let package = Package(
         // R(2+1)D-26, R3D-26, C3D, checkpoint key table, strict loader.
         .target(name: "Models", dependencies: ["NN", "Tensor", "SafeTensors"]),
         // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
-        .target(name: "Embed", dependencies: ["Models", "Tensor", "VideoData", "SafeTensors"]),
+        .target(name: "Embed", dependencies: ["Models", "Tensor", "VideoData", "SafeTensors", "Index"]),
+        // The embedding store (npy + jsonl + manifest), exact cosine top-k, retrieval metrics.
+        .target(name: "Index", dependencies: ["Tensor", "VideoData"]),
+        // CMD pretraining: pretext data from the compressed domain, the CMD model, the loop.
+        .target(name: "Pretrain", dependencies: ["Models", "NN", "Tensor", "VideoData"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
         .target(name: "Synth", dependencies: ["VideoData"]),
         // The TUI: pure state/reduce/render and the curses adapter (the only CCurses user).
@@ -41,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth",
+                "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth", "Pretrain", "Index",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,6 +59,8 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "SafeTensors", "TestSupport"]),
         .testTarget(name: "EmbedTests", dependencies: ["Embed", "Models", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "PretrainTests", dependencies: ["Pretrain", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData", "TestSupport"]),

@@ -1,0 +1,58 @@
+import VideoData
+
+/// RGB frames, motion fields and I-frame positions of a video file for pretraining (the
+/// `MotionClipSource` that `Pretrain` reads through).
+///
+/// A fetch decodes forward from the key frame before the first wanted frame to the last one,
+/// single-threaded (exact B-frame vectors), converting to RGB only the frames asked for.
+public final class MotionVideoSource: MotionClipSource {
+    public let info: VideoInfo
+    private let path: String
+    private var iFrames: [Int]?
+
+    public init(path: String) throws(MediaError) {
+        self.path = path
+        info = try VideoReader(path: path, options: ReaderOptions(motionVectors: false)).info
+    }
+
+    public var frameCount: Int { info.frameCount }
+    public var width: Int { info.width }
+    public var height: Int { info.height }
+
+    /// From a keyframes-only pass (`skip_frame=nonintra`), cached.
+    public func iFrameIndices() throws -> [Int] {
+        if let iFrames { return iFrames }
+        let reader = try VideoReader(path: path, options: ReaderOptions(frames: .intra, motionVectors: false))
+        var out: [Int] = []
+        while let f = try reader.next() {
+            if f.info.pictureType == .i { out.append(f.info.index) }
+        }
+        iFrames = out
+        return out
+    }
+
+    public func fetch(rgb: [Int], motion: [Int], cellSize: Int) throws -> (images: [RGBImage], fields: [MotionField]) {
+        let wanted = Set(rgb).union(motion)
+        guard let first = wanted.min(), let last = wanted.max() else { return ([], []) }
+        guard first >= 0, last < frameCount else {
+            throw MediaError(path: path, problem: "has no frame \(first < 0 ? first : last) (it has \(frameCount) frames)")
+        }
+        let reader = try VideoReader(path: path, index: nil)
+        if first > 0 { try reader.seek(toFrame: first) }
+        let rgbSet = Set(rgb), motionSet = Set(motion)
+        var images: [Int: RGBImage] = [:]
+        var fields: [Int: MotionField] = [:]
+        while let frame = try reader.next() {
+            let i = frame.info.index
+            if i > last { break }
+            if rgbSet.contains(i) { images[i] = try reader.currentImage() }
+            if motionSet.contains(i) {
+                fields[i] = MotionField(vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height, cellSize: cellSize)
+            }
+        }
+        for i in wanted where images[i] == nil && fields[i] == nil {
+            throw MediaError(path: path, problem: "could not decode frame \(i)")
+        }
+        return (rgb.map { images[$0]! }, motion.map { fields[$0]! })
+    }
+}

@@ -1,0 +1,80 @@
+import Tensor
+import VideoData
+
+/// One training sample, ready for the networks (all float, channel-first).
+public struct PretextExample: Sendable {
+    /// `[3, clipFrames, size, size]`, ImageNet-normalised.
+    public var clip: [Float]
+    /// `[3, 1, size, size]`: the I-frame near the clip.
+    public var iFrame: [Float]
+    /// `[2, futureFrames, size, size]`: dx, dy of the future motion, clamped and scaled to [-1, 1].
+    public var positive: [Float]
+    /// Negative motion clips, each shaped like `positive`.
+    public var negatives: [[Float]]
+    public var indices: PretextIndices
+}
+
+/// How samples are augmented and sized.
+public struct PretextTransform: Sendable, Codable, Equatable {
+    /// Network input side (112 in the paper).
+    public var size = 112
+    /// Training augmentation (random crops, flips, colour) or the validation transform.
+    public var augment = true
+    /// Cell size of the motion fields read from the stream (4 is exact for H.264 blocks).
+    public var cellSize = 4
+
+    public init() {}
+}
+
+extension PretextExample {
+    /// Reads and transforms one sample. `rng` drives every random choice, so a sample is a pure
+    /// function of the video and the generator's state.
+    public static func make(
+        from source: MotionClipSource, sampler: PretextSampler, transform: PretextTransform, rng: inout SeededRandom
+    ) throws -> PretextExample {
+        let indices = try sampler.sample(frameCount: source.frameCount, iFrames: try source.iFrameIndices(), rng: &rng)
+        let motionFrames = indices.positive + indices.negatives.flatMap { $0 }
+        let (images, fields) = try source.fetch(rgb: indices.clip + [indices.iFrame], motion: motionFrames, cellSize: transform.cellSize)
+        let w = source.width, h = source.height, s = transform.size
+        func box(_ rng: inout SeededRandom) -> CropBox {
+            transform.augment ? CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng) : CropBox.centre(width: w, height: h)
+        }
+        // The clip and its future motion share one crop and flip (so their positions agree).
+        let shared = box(&rng)
+        let clipColor = transform.augment ? ColorAugment.random(rng: &rng) : .none
+        let frameSize = s * s
+        var clip = [Float](repeating: 0, count: 3 * sampler.clipFrames * frameSize)
+        for (t, image) in images.prefix(sampler.clipFrames).enumerated() {
+            var planes = Augment.planes(Augment.crop(image, shared, size: s))
+            Augment.color(&planes, width: s, height: s, clipColor)
+            Augment.normalise(&planes)
+            for ch in 0..<3 {
+                let dst = (ch * sampler.clipFrames + t) * frameSize
+                clip.replaceSubrange(dst..<(dst + frameSize), with: planes[(ch * frameSize)..<((ch + 1) * frameSize)])
+            }
+        }
+        // The I-frame gets its own crop, flip and colour changes.
+        let iBox = box(&rng)
+        var iPlanes = Augment.planes(Augment.crop(images[sampler.clipFrames], iBox, size: s))
+        Augment.color(&iPlanes, width: s, height: s, transform.augment ? ColorAugment.random(rng: &rng) : .none)
+        Augment.normalise(&iPlanes)
+        func motionClip(_ frames: ArraySlice<MotionField>, _ b: CropBox) -> [Float] {
+            var out = [Float](repeating: 0, count: 2 * frames.count * frameSize)
+            for (t, f) in frames.enumerated() {
+                let m = Augment.crop(f, b, size: s)
+                for ch in 0..<2 {
+                    let dst = (ch * frames.count + t) * frameSize
+                    out.replaceSubrange(dst..<(dst + frameSize), with: m[(ch * frameSize)..<((ch + 1) * frameSize)])
+                }
+            }
+            return out
+        }
+        let n = sampler.futureFrames
+        let positive = motionClip(fields[0..<n], shared)
+        var negatives: [[Float]] = []
+        for k in 0..<indices.negatives.count {
+            negatives.append(motionClip(fields[(n * (k + 1))..<(n * (k + 2))], box(&rng)))
+        }
+        return PretextExample(clip: clip, iFrame: iPlanes, positive: positive, negatives: negatives, indices: indices)
+    }
+}

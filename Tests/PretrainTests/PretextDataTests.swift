@@ -1,0 +1,105 @@
+import Foundation
+import MediaIO
+import Pretrain
+import Tensor
+import TestSupport
+import Testing
+import VideoData
+
+@Suite("Pretext data: sampling, augmentation, compressed-domain samples")
+struct PretextDataTests {
+    @Test("sampling follows METHOD.md §3 and is deterministic for a seed")
+    func sampling() throws {
+        let sampler = PretextSampler()
+        #expect(sampler.minimumFrames == 71)
+        let iFrames = Array(stride(from: 0, to: 100, by: 16))
+        var rng = SeededRandom(seed: 4)
+        for _ in 0..<200 {
+            let s = try sampler.sample(frameCount: 100, iFrames: iFrames, rng: &rng)
+            let start = s.clip[0], last = s.clip.last!
+            #expect(s.clip == (0..<16).map { start + 4 * $0 })
+            #expect(start >= 0 && start <= 100 - 71)
+            #expect(s.positive == Array((last + 3)...(last + 10)))
+            #expect(s.iFrame >= start - 5 && s.iFrame <= last + 5 && iFrames.contains(s.iFrame))
+            #expect(s.negatives.count == 3)
+            for n in s.negatives {
+                #expect(n.count == 8 && n == Array(n[0]...(n[0] + 7)) && n[0] >= 0 && n.last! < 100)
+                #expect(n.last! < s.positive[0] || n[0] > s.positive.last!, "negative \(n) overlaps the positive \(s.positive)")
+            }
+        }
+        var a = SeededRandom(seed: 9), b = SeededRandom(seed: 9)
+        #expect(try sampler.sample(frameCount: 90, iFrames: iFrames, rng: &a) == sampler.sample(frameCount: 90, iFrames: iFrames, rng: &b))
+        #expect(throws: PretextSampler.SamplingError.self) { try sampler.sample(frameCount: 70, iFrames: iFrames, rng: &a) }
+        #expect(throws: PretextSampler.SamplingError.self) { try sampler.sample(frameCount: 300, iFrames: [0], rng: &a) }
+    }
+
+    @Test("motion crops scale vectors with the resize, flips negate dx, values clamp to ±10 px / 10")
+    func motionCrop() {
+        // 64x64 frame, one vector field moving right by 2 px and down by 1 px everywhere.
+        var vs: [MotionVector] = []
+        for y in stride(from: 0, to: 64, by: 16) {
+            for x in stride(from: 0, to: 64, by: 16) {
+                vs.append(MotionVector(source: -1, w: 16, h: 16, srcX: 0, srcY: 0, dstX: Int16(x + 8), dstY: Int16(y + 8), motionX: -8, motionY: -4, motionScale: 4))
+            }
+        }
+        let field = MotionField(vectors: vs, frameWidth: 64, frameHeight: 64, cellSize: 4)
+        // A 32x32 box resized to 16x16: half the size, so the vectors halve.
+        let out = Augment.crop(field, CropBox(x: 16, y: 8, width: 32, height: 32, flip: false), size: 16)
+        #expect(out.count == 2 * 256)
+        #expect(out[0..<256].allSatisfy { abs($0 - 0.1) < 1e-6 })
+        #expect(out[256..<512].allSatisfy { abs($0 - 0.05) < 1e-6 })
+        let flipped = Augment.crop(field, CropBox(x: 16, y: 8, width: 32, height: 32, flip: true), size: 16)
+        #expect(flipped[0..<256].allSatisfy { abs($0 + 0.1) < 1e-6 })
+        #expect(flipped[256..<512].allSatisfy { abs($0 - 0.05) < 1e-6 })
+        // A 4x upscale makes 8 px and 4 px; a 16x one clamps at 10 px.
+        let big = Augment.crop(field, CropBox(x: 0, y: 0, width: 16, height: 16, flip: false), size: 64)
+        #expect(abs(big[0] - 0.8) < 1e-6 && abs(big[64 * 64] - 0.4) < 1e-6)
+        let huge = Augment.crop(field, CropBox(x: 0, y: 0, width: 8, height: 8, flip: false), size: 64)
+        #expect(huge[0] == 1 && abs(huge[64 * 64] - 0.8) < 1e-6)
+    }
+
+    @Test("RGB crops: an unscaled box copies pixels, a flip mirrors them; colour changes keep ranges")
+    func rgbCrop() {
+        var px = [UInt8](repeating: 0, count: 8 * 6 * 3)
+        for i in px.indices { px[i] = UInt8(i % 251) }
+        let image = RGBImage(width: 8, height: 6, pixels: px)
+        let same = Augment.crop(image, CropBox(x: 2, y: 1, width: 4, height: 4, flip: false), size: 4)
+        #expect(same.pixel(x: 0, y: 0) == image.pixel(x: 2, y: 1) && same.pixel(x: 3, y: 3) == image.pixel(x: 5, y: 4))
+        let mirror = Augment.crop(image, CropBox(x: 2, y: 1, width: 4, height: 4, flip: true), size: 4)
+        #expect(mirror.pixel(x: 0, y: 0) == image.pixel(x: 5, y: 1))
+        var planes = Augment.planes(image)
+        let jitter: [(kind: Int, amount: Double)] = [(0, 1.3), (1, 0.7), (2, 1.4), (3, 0.08)]
+        Augment.color(&planes, width: 8, height: 6, ColorAugment(blurSigma: 1.5, jitter: jitter, grayscale: true))
+        #expect(planes.allSatisfy { $0 >= 0 && $0 <= 255 })
+        let grey = (0..<48).allSatisfy { (i: Int) -> Bool in planes[i] == planes[48 + i] && planes[i] == planes[96 + i] }
+        #expect(grey)
+    }
+
+    @Test("a sample from a real H.264 video: shapes, the shared crop, determinism, motion from the stream")
+    func fromVideo() throws {
+        let dir = Paths.temporaryDirectory("pretext")
+        let r = try run(Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "drift", "--frames", "80", "--seed", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let path = dir + "/s/in-context/pan_000.mp4"
+        let source = try MotionVideoSource(path: path)
+        #expect(try source.iFrameIndices() == [0, 16, 32, 48, 64])
+        var transform = PretextTransform()
+        transform.size = 48
+        var rng = SeededRandom(seed: 1)
+        let a = try PretextExample.make(from: source, sampler: PretextSampler(), transform: transform, rng: &rng)
+        #expect(a.clip.count == 3 * 16 * 48 * 48)
+        #expect(a.iFrame.count == 3 * 48 * 48)
+        #expect(a.positive.count == 2 * 8 * 48 * 48 && a.negatives.count == 3 && a.negatives.allSatisfy { $0.count == a.positive.count })
+        var again = SeededRandom(seed: 1)
+        let b = try PretextExample.make(from: try MotionVideoSource(path: path), sampler: PretextSampler(), transform: transform, rng: &again)
+        #expect(a.clip == b.clip && a.positive == b.positive && a.indices == b.indices)
+        // A camera pan moves the whole picture one way: dx has one dominant sign.
+        transform.augment = false
+        var v = SeededRandom(seed: 3)
+        let c = try PretextExample.make(from: source, sampler: PretextSampler(), transform: transform, rng: &v)
+        let dx = c.positive[0..<(8 * 48 * 48)]
+        let positive = dx.filter { $0 > 0.02 }.count, negative = dx.filter { $0 < -0.02 }.count
+        #expect(max(positive, negative) > 10 * max(1, min(positive, negative)), "dx signs: \(positive) positive, \(negative) negative")
+        #expect(c.clip.allSatisfy { $0.isFinite && abs($0) < 3 })
+    }
+}
