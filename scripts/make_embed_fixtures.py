@@ -52,7 +52,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(os.cpu_count() or 1)
     model = ref.load_model("r2p1d-26", CONFIG, WEIGHTS, 0)
-    args = argparse.Namespace(clips=10, frames=16, stride=4)
+    args = argparse.Namespace(clips=10, frames=16, stride=4, batch=0)
     results = []
     for video in VIDEOS:
         for decoder in ("ffmpeg", "decord"):

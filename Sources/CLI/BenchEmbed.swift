@@ -44,8 +44,11 @@ struct BenchEmbed: ParsableCommand {
     @Option(help: "Runs per figure (the median is reported).")
     var runs = 3
 
-    @Option(help: "Decoder of the Python peer: decord (as ModelScope) or pyav.")
+    @Option(help: "Decoder of the Python peer: decord (as ModelScope), pyav, or ffmpeg (the CLI with MediaIO's swscale flags: the same frames as ours).")
     var decoder = "decord"
+
+    @Option(help: "Clips per PyTorch forward call in the Python peer (default: all at once, as the pipeline does; 1 is faster in PyTorch 2.x here).")
+    var pythonBatch: Int?
 
     @Flag(help: "Skip the Python peer.")
     var noPython = false
@@ -66,6 +69,7 @@ struct BenchEmbed: ParsableCommand {
         var pythonSeconds: Double?
         var pythonBreakdown: [String: Double]?
         var pythonDecoder: String?
+        var pythonBatch: Int?
         var ratio: Double?
         var maxRelativeDifference: Double?
         /// Our stages alone: decoding + resize/crop of the needed frames on one thread, and the
@@ -79,7 +83,7 @@ struct BenchEmbed: ParsableCommand {
         enum CodingKeys: String, CodingKey {
             case clip, frames, width, height, model, clips, jobs, seconds, ratio
             case allSeconds = "all_seconds", pythonSeconds = "python_seconds", pythonBreakdown = "python_breakdown"
-            case pythonDecoder = "python_decoder", maxRelativeDifference = "max_relative_difference"
+            case pythonDecoder = "python_decoder", pythonBatch = "python_batch", maxRelativeDifference = "max_relative_difference"
             case decodeSeconds = "decode_seconds", forwardSeconds = "forward_seconds"
             case decodeOnlySeconds = "decode_only_seconds", rgbSeconds = "decode_rgb_seconds"
         }
@@ -87,7 +91,8 @@ struct BenchEmbed: ParsableCommand {
 
     func validate() throws {
         guard clipsPerVideo >= 1, jobs >= 1, runs >= 1 else { throw ValidationError("--clips-per-video, --jobs and --runs must be at least 1.") }
-        guard ["decord", "pyav"].contains(decoder) else { throw ValidationError("--decoder is decord or pyav.") }
+        guard ["decord", "pyav", "ffmpeg"].contains(decoder) else { throw ValidationError("--decoder is decord, pyav or ffmpeg.") }
+        if let pythonBatch, pythonBatch < 1 { throw ValidationError("--python-batch must be at least 1.") }
         do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
     }
 
@@ -136,10 +141,11 @@ struct BenchEmbed: ParsableCommand {
             clip: path, frames: info!.frameCount, width: info!.width, height: info!.height, model: cfg.description,
             clips: clipsPerVideo, jobs: embedder.forwardWorkers, seconds: ours, allSeconds: times,
             decodeSeconds: decode, forwardSeconds: forward, decodeOnlySeconds: decodeOnly, rgbSeconds: rgb)
-        if let python, let peer = python.run(path, cfg: cfg, weights: weights, clips: clipsPerVideo, decoder: decoder, repeat: runs) {
+        if let python, let peer = python.run(path, cfg: cfg, weights: weights, clips: clipsPerVideo, decoder: decoder, batch: pythonBatch, repeat: runs) {
             row.pythonSeconds = peer.total
             row.pythonBreakdown = peer.breakdown
             row.pythonDecoder = decoder
+            row.pythonBatch = pythonBatch ?? clipsPerVideo
             row.ratio = ours / peer.total
             if peer.embedding.count == embedding.count {
                 let scale = peer.embedding.map { abs(Double($0)) }.max() ?? 1
@@ -200,7 +206,7 @@ struct BenchEmbed: ParsableCommand {
             "    its stages alone: decode \(s(r.decodeOnlySeconds)), + RGB \(s(r.rgbSeconds)), + resize/crop \(s(r.decodeSeconds)) on one thread; \(r.clips) forwards \(s(r.forwardSeconds))",
         ]
         if let p = r.pythonSeconds, let ratio = r.ratio, let b = r.pythonBreakdown {
-            lines.append("  ModelScope pipeline in Python     \(s(p))   (\(r.pythonDecoder ?? "") decode \(String(format: "%.2f", b["decode"] ?? 0)), preprocess \(String(format: "%.2f", b["preprocess"] ?? 0)), forward \(String(format: "%.2f", b["forward"] ?? 0)))")
+            lines.append("  ModelScope pipeline in Python     \(s(p))   (batch \(r.pythonBatch ?? r.clips); \(r.pythonDecoder ?? "") decode \(String(format: "%.2f", b["decode"] ?? 0)), preprocess \(String(format: "%.2f", b["preprocess"] ?? 0)), forward \(String(format: "%.2f", b["forward"] ?? 0)))")
             lines.append("  ours / Python                     \(String(format: "%.2fx", ratio))")
             if let d = r.maxRelativeDifference {
                 lines.append("  embeddings: max |ours - Python| / max |Python| = \(String(format: "%.1e", d))")
@@ -234,13 +240,13 @@ struct PythonPeer {
     }
 
     /// Runs the reference on one video; nil (with a note on stderr) when it fails.
-    func run(_ video: String, cfg: BackboneConfig, weights: String, clips: Int, decoder: String, repeat runs: Int) -> Result? {
+    func run(_ video: String, cfg: BackboneConfig, weights: String, clips: Int, decoder: String, batch: Int?, repeat runs: Int) -> Result? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         var overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
         if overrides.isEmpty { overrides = "" }
         p.arguments = [script, video, "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clips)",
-                       "--decoder", decoder, "--repeat", "\(runs)", "--warmup", "1", "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)"]
+                       "--decoder", decoder, "--repeat", "\(runs)", "--warmup", "1", "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)", "--batch", "\(batch ?? 0)"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
