@@ -132,17 +132,7 @@ public final class EmbeddingStore {
             try lines.write(Array(jsonLines(items)), at: 0)
             try lines.sync()
             try StoreFiles.replaceAtomically(temporary.appendingPathComponent(manifestFile).path, with: manifestJSON(manifest))
-            if fm.fileExists(atPath: target.path) {
-                // Move the old store aside first: rename cannot replace a non-empty directory.
-                let old = parent.appendingPathComponent(".\(target.lastPathComponent).\(getpid()).replaced")
-                try? fm.removeItem(at: old)
-                try fm.moveItem(at: target, to: old)
-                try fm.moveItem(at: temporary, to: target)
-                try? fm.removeItem(at: old)
-            } else {
-                try fm.moveItem(at: temporary, to: target)
-            }
-            StoreFiles.syncDirectory(of: target.path)
+            try StoreFiles.moveIntoPlace(temporary.path, target.path, replace: replace)
         } catch let error as StoreError {
             try? fm.removeItem(at: temporary)
             throw error
@@ -254,28 +244,9 @@ public final class EmbeddingStore {
     }
 
     /// Before the first append: a header behind `count` (an append interrupted after its
-    /// commit) is brought up to date, and a header too short to grow (older writers) is
-    /// replaced by a 128-byte one, by rewriting the file under a temporary name.
+    /// commit) is brought up to date.
     private func repairHeader() throws {
-        if MatrixHeader.bytes(rows: Int(Int32.max) * 1000, dimension: dimension, length: dataOffset) == nil {
-            let rows = try readMatrix()
-            let temporary = path(Self.matrixFile) + ".\(getpid()).tmp"
-            do {
-                let file = try StoreFile(temporary, writable: true, create: true)
-                try file.truncate(to: 0)
-                try file.write(MatrixHeader.bytes(rows: count, dimension: dimension)!, at: 0)
-                try rows.withUnsafeBytes { try file.write($0, at: MatrixHeader.length) }
-                try file.sync()
-            }
-            guard rename(temporary, path(Self.matrixFile)) == 0 else {
-                unlink(temporary)
-                throw StoreError("'\(path(Self.matrixFile))' could not be replaced (\(String(cString: strerror(errno)))).")
-            }
-            dataOffset = MatrixHeader.length
-            headerRows = count
-        } else if headerRows != count {
-            try writeHeader(try StoreFile(path(Self.matrixFile), writable: true), rows: count)
-        }
+        if headerRows != count { try writeHeader(try StoreFile(path(Self.matrixFile), writable: true), rows: count) }
     }
 
     static func manifestJSON(_ manifest: EmbeddingManifest) throws -> Data {

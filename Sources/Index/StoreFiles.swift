@@ -85,6 +85,33 @@ enum StoreFiles {
         syncDirectory(of: path)
     }
 
+    /// Renames the directory `temporary` to `target`. An existing `target` is an error unless
+    /// `replace`, when it is moved aside first (rename cannot replace a non-empty directory)
+    /// and removed after.
+    static func moveIntoPlace(_ temporary: String, _ target: String, replace: Bool) throws {
+        let fm = FileManager.default
+        do {
+            if fm.fileExists(atPath: target) {
+                guard replace else { throw StoreError("'\(target)' already exists; pass --force to replace it.") }
+                let url = URL(fileURLWithPath: target).standardizedFileURL
+                let old = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).replaced").path
+                try? fm.removeItem(atPath: old)
+                try fm.moveItem(atPath: target, toPath: old)
+                try fm.moveItem(atPath: temporary, toPath: target)
+                try? fm.removeItem(atPath: old)
+            } else {
+                try fm.moveItem(atPath: temporary, toPath: target)
+            }
+        } catch let error as StoreError {
+            try? fm.removeItem(atPath: temporary)
+            throw error
+        } catch {
+            try? fm.removeItem(atPath: temporary)
+            throw StoreError("'\(target)' could not be written (\((error as NSError).localizedDescription)).")
+        }
+        syncDirectory(of: target)
+    }
+
     /// Flushes a directory entry change (a rename) of a file in `path`'s directory.
     static func syncDirectory(of path: String) {
         let fd = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Index
+
+/// `decouple eval`: evaluations of a store (`retrieval`; `scene-bias` joins later).
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate embeddings: retrieval recall as in the CMD paper.",
+        subcommands: [EvalRetrieval.self]
+    )
+}
+
+/// `decouple eval retrieval STORE --labels CSV`.
+struct EvalRetrieval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrieval",
+        abstract: "Top-k retrieval recall (k = 1, 5, 10, 20, 50) and nearest-neighbour accuracy, the CMD paper's protocol.",
+        discussion: """
+            Videos of --query-split are queries, videos of --gallery-split the gallery; each \
+            video is one vector (the mean of its rows: its clips, or its one mean row); \
+            similarity is cosine; a query is a hit at k when a gallery video of its class is \
+            among its k nearest. Also the 1-nearest-neighbour classification accuracy (equal to \
+            recall at 1) and its class-balanced form.
+
+            Labels: CSV with a header naming path (or id), class and split; relative paths \
+            resolve against the CSV's directory; lines match the store's videos by path, else by \
+            item id. decouple synth writes such a file (splits in-context / out-of-context).
+
+            Example: decouple eval retrieval store --labels synth/labels.csv \
+            --query-split out-of-context --gallery-split in-context
+            """
+    )
+
+    @Argument(help: "Store directory.")
+    var store: String
+
+    @Option(help: "Labels CSV (path or id, class, split).")
+    var labels: String
+
+    @Option(help: "Split whose videos are the queries.")
+    var querySplit = "test"
+
+    @Option(help: "Split whose videos are the gallery.")
+    var gallerySplit = "train"
+
+    @Option(name: .customLong("k"), help: "Comma-separated k values.")
+    var ks = "1,5,10,20,50"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard let values = Optional(ks.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }),
+              values.count == ks.split(separator: ",").count, !values.isEmpty, values.allSatisfy({ $0 >= 1 })
+        else { throw ValidationError("--k takes positive integers separated by commas, e.g. 1,5,10,20,50.") }
+        guard querySplit != gallerySplit else { throw ValidationError("--query-split and --gallery-split must differ.") }
+    }
+
+    func run() throws {
+        let kValues = ks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
+        do {
+            let opened = try EmbeddingStore(opening: store)
+            let labelled = try RetrievalLabels(contentsOf: labels)
+            let report = try RetrievalEvaluation.evaluate(store: opened, labels: labelled, querySplit: querySplit, gallerySplit: gallerySplit, ks: kValues)
+            if json {
+                struct Output: Encodable {
+                    var store: String
+                    var labels: String
+                    var model: String
+                    var weights: String
+                    var report: RetrievalReport
+                }
+                print(Console.json(Output(store: store, labels: labels, model: opened.manifest.config, weights: opened.manifest.weights.label, report: report)))
+            } else {
+                print(Self.table(report, store: opened, labels: labels))
+            }
+        } catch let error as StoreError {
+            Console.error(error.description)
+            throw ExitCode(1)
+        }
+    }
+
+    static func table(_ r: RetrievalReport, store: EmbeddingStore, labels: String) -> String {
+        func pct(_ v: Double) -> String { String(format: "%5.1f %%", v * 100) }
+        var lines = [
+            "store      \(store.directory) (\(store.manifest.config), weights \(store.manifest.weights.label), \(store.count) rows)",
+            "labels     \(labels)",
+            "queries    \(r.queries) videos of split \"\(r.querySplit)\", \(r.classes) classes",
+            "gallery    \(r.gallery) videos of split \"\(r.gallerySplit)\"",
+        ]
+        for recall in r.recalls {
+            lines.append("R@\(recall.k)".padding(toLength: 11, withPad: " ", startingAt: 0) + pct(recall.recall) + (recall.k > r.gallery ? "  (k beyond the gallery: all of it)" : ""))
+        }
+        lines.append("NN acc.    \(pct(r.nearestNeighbourAccuracy))  (class-balanced \(pct(r.classBalancedAccuracy).trimmingCharacters(in: .whitespaces)))")
+        if r.unmatchedLabels > 0 || r.unlabelledVideos > 0 {
+            lines.append("skipped    \(r.unmatchedLabels) label line\(r.unmatchedLabels == 1 ? "" : "s") with no video in the store, \(r.unlabelledVideos) video\(r.unlabelledVideos == 1 ? "" : "s") without a label")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

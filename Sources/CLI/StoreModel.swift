@@ -1,0 +1,54 @@
+import Embed
+import Foundation
+import Index
+import MediaIO
+import Models
+import VideoData
+
+/// The model, preprocessing and clips a store was made with, rebuilt from its manifest so a
+/// query video is embedded exactly as the store's videos were.
+struct StoreModel {
+    let embedder: VideoEmbedder
+    let selection: ClipSelection
+    let description: String
+
+    /// - Parameters:
+    ///   - weights: a weights file to use instead of the one the manifest names (it must have
+    ///     the same SHA-256).
+    /// - Throws: `StoreError` (one sentence) when the weights are missing or differ.
+    init(manifest: EmbeddingManifest, store: String, weights: String?, prefix: String?, jobs: Int) throws {
+        let parts = manifest.config.split(separator: " ").map(String.init)
+        let config: BackboneConfig
+        do { config = try BackboneConfig(modelID: parts.first ?? manifest.model).applying(overrides: parts.dropFirst().joined(separator: " ")) } catch {
+            throw StoreError("'\(store)' was made with the configuration \"\(manifest.config)\", which cannot be rebuilt (\(error)).")
+        }
+        let choice: ModelWeights.Choice
+        if manifest.weights.random && weights == nil {
+            choice = .random(seed: manifest.weights.seed ?? 0)
+        } else if let file = weights ?? manifest.weights.file {
+            choice = .file(file, prefix: prefix)
+        } else {
+            throw StoreError("'\(store)' does not name its weights file; pass --weights FILE.")
+        }
+        let backbone: Backbone
+        let provenance: EmbeddingManifest.Weights
+        do { (backbone, provenance) = try ModelWeights.load(config: config, choice) } catch {
+            throw StoreError("\(error)")
+        }
+        guard provenance.sameWeights(as: manifest.weights) else {
+            throw StoreError("'\(provenance.file ?? "the weights")' are not the weights '\(store)' was made with (\(provenance.label), the store has \(manifest.weights.label)).")
+        }
+        embedder = VideoEmbedder(model: backbone, preprocessing: manifest.preprocessing, forwardWorkers: jobs)
+        let s = manifest.sampling
+        selection = ClipSelection(
+            rule: s.rule == "sliding" ? .sliding(hop: s.hop) : .modelScope(clips: s.clips ?? 10), frames: s.frames, stride: s.stride, perClip: false)
+        description = "\(config.description), \(manifest.weights.label)"
+    }
+
+    /// One vector for a video: the mean over its clips (the store's sampling).
+    func embed(_ path: String) throws -> [Float] {
+        let source = try VideoClipSource(path: path)
+        let windows = selection.windows(frameCount: source.frameCount)
+        return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
+    }
+}
