@@ -7,7 +7,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate embeddings: retrieval recall as in the CMD paper.",
-        subcommands: [EvalRetrieval.self]
+        subcommands: [EvalRetrieval.self, EvalSceneBias.self]
     )
 }
 

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Embed
+import Foundation
+import Index
+import MediaIO
+import Models
+import VideoData
+
+/// `decouple eval scene-bias SYNTH_DIR`: out-of-context against in-context retrieval for
+/// baselines, models and stores.
+struct EvalSceneBias: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scene-bias",
+        abstract: "Does an embedding follow the motion or the scene? Retrieval on a decouple synth set, in and out of context.",
+        discussion: """
+            Gallery: the in-context videos. Queries: the out-of-context videos (the same motion \
+            classes over other classes' backgrounds). Control: in-context queries against the \
+            other in-context videos. Scene reliance = in-context R@1 - out-of-context R@1. \
+            Methods: a keyframe colour histogram (pure scene), a motion-vector histogram (pure \
+            motion, no learning), the backbone with random weights (--random-model, default \
+            r2p1d-26 narrow), models given with --weights (one row each), and stores given \
+            with --store NAME=DIR. One vector per video: the mean over --clips clips.
+
+            Example: decouple eval scene-bias synth --weights weights/r2p1d-compact.safetensors --config "planes=16,32,64,128 stem=16"
+            """
+    )
+
+    @Argument(help: "A directory written by decouple synth (with labels.csv).")
+    var synth: String
+
+    @Option(help: "Stores to evaluate, NAME=DIR (repeatable).")
+    var store: [String] = []
+
+    @Option(help: "Trained weights to evaluate (repeatable); uses --model and --config.")
+    var weights: [String] = []
+
+    @Option(help: "Model id for --weights and the random baseline.")
+    var model = "r2p1d-26"
+
+    @Option(help: "Model overrides for --weights and the random baseline.")
+    var config = "planes=16,32,64,128 stem=16"
+
+    @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
+    var randomModel = true
+
+    @Option(help: "Clips per video for model embeddings.")
+    var clips = 3
+
+    @Option(help: "Videos processed side by side.")
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let labelsPath = (synth as NSString).appendingPathComponent("labels.csv")
+        let labels: RetrievalLabels
+        do { labels = try RetrievalLabels(contentsOf: labelsPath) } catch {
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
+        let entries = labels.entries.filter { $0.split == "in-context" || $0.split == "out-of-context" }
+        guard entries.contains(where: { $0.split == "in-context" }), entries.contains(where: { $0.split == "out-of-context" }) else {
+            Console.error("'\(labelsPath)' has no in-context and out-of-context videos; make the set with decouple synth.")
+            throw ExitCode(1)
+        }
+        let paths = entries.map { $0.path ?? $0.key }
+        var rows: [SceneBiasRow] = []
+        func evaluate(_ name: String, _ vectors: [[Float]]) {
+            var inCtx: [LabelledVector] = [], outCtx: [LabelledVector] = []
+            for (e, v) in zip(entries, vectors) {
+                let lv = LabelledVector(vector: v, label: e.label)
+                if e.split == "in-context" { inCtx.append(lv) } else { outCtx.append(lv) }
+            }
+            rows.append(SceneBias.evaluate(method: name, inContext: inCtx, outOfContext: outCtx))
+        }
+        let jobs = self.jobs
+        // Baselines without learning: the keyframe's colours, the stream's motion vectors.
+        let colour = try perVideo(paths, jobs: jobs) { path in
+            let source = try MotionVideoSource(path: path)
+            let key = try source.iFrameIndices().first ?? 0
+            return Descriptors.colorHistogram(try source.fetch(rgb: [key], motion: [], cellSize: 4).images[0])
+        }
+        evaluate("keyframe colour histogram", colour)
+        let motion = try perVideo(paths, jobs: jobs) { path in
+            let source = try MotionVideoSource(path: path)
+            return Descriptors.motionHistogram(try source.fetch(rgb: [], motion: Array(0..<source.frameCount), cellSize: 8).fields)
+        }
+        evaluate("motion-vector histogram", motion)
+        let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
+        var models: [(String, ModelWeights.Choice)] = weights.map { ("\(cfg) \(($0 as NSString).lastPathComponent)", .file($0, prefix: nil)) }
+        if randomModel { models.insert(("\(cfg), random weights", .random(seed: 0)), at: 0) }
+        for (name, choice) in models {
+            let backbone: Backbone
+            do { backbone = try ModelWeights.load(config: cfg, choice).0 } catch {
+                Console.error("\(error)")
+                throw ExitCode(1)
+            }
+            let embedder = VideoEmbedder(model: backbone, forwardWorkers: 1)
+            let clips = self.clips
+            let vectors = try perVideo(paths, jobs: jobs) { path in
+                let source = try VideoClipSource(path: path)
+                let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clips, frames: cfg.frames, stride: 4)
+                return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
+            }
+            evaluate(name, vectors)
+        }
+        for spec in store {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else {
+                Console.error("--store takes NAME=DIR (got \(spec)).")
+                throw ExitCode(64)
+            }
+            do {
+                rows.append(try SceneBias.evaluate(method: parts[0], store: try EmbeddingStore(opening: parts[1]), labels: labels))
+            } catch {
+                Console.error("\(error)")
+                throw ExitCode(1)
+            }
+        }
+        if json {
+            print(Console.json(rows))
+            return
+        }
+        print("\(synth): \(entries.filter { $0.split == "out-of-context" }.count) out-of-context queries, \(entries.filter { $0.split == "in-context" }.count) in-context gallery, \(Set(entries.map(\.label)).count) classes (chance R@1 \(String(format: "%.3f", 1 / Double(Set(entries.map(\.label)).count))))")
+        print("method                                        out R@1  out R@5  out R@10   in R@1  scene reliance")
+        for r in rows {
+            let name = r.method.padding(toLength: 44, withPad: " ", startingAt: 0)
+            print(String(format: "%@  %7.3f  %7.3f  %8.3f  %7.3f  %14.3f", name, r.outOfContext(at: 1) ?? .nan, r.outOfContext(at: 5) ?? .nan, r.outOfContext(at: 10) ?? .nan, r.inContext(at: 1) ?? .nan, r.sceneReliance))
+        }
+    }
+
+    /// `body(path)` for every video, `jobs` at a time, in order; the first failure stops it.
+    func perVideo(_ paths: [String], jobs: Int, _ body: @escaping @Sendable (String) throws -> [Float]) throws -> [[Float]] {
+        let results = runConcurrently(count: paths.count, jobs: jobs) { i in Result { try body(paths[i]) } }
+        var out: [[Float]] = []
+        for r in results {
+            switch r {
+            case .success(let v): out.append(v)
+            case .failure(let e):
+                Console.error("\(e)")
+                throw ExitCode(1)
+            }
+        }
+        return out
+    }
+}
