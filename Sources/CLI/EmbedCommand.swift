@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embed
 import Foundation
+import Index
 import MediaIO
 import Models
 import VideoData
@@ -22,18 +23,30 @@ struct EmbedCommand: ParsableCommand {
             Weights: --weights FILE (.safetensors, or the .pt torch.save wrote, read directly), \
             else weights/<model>.safetensors, else --random-weights --seed N (an untrained model, \
             labelled random in the output). With -o the rows go to a store directory \
-            (embeddings.npy float32 [N, D], items.jsonl, manifest.json), written under a \
-            temporary name and renamed when complete; without it, one JSON line per row.
+            (embeddings.npy float32 [N, D], items.jsonl, manifest.json), appended video by \
+            video, each append atomic; without it, one JSON line per row.
 
-            Example: decouple embed assets/videos/*.mp4 --random-weights --seed 0 -o store
+            Batches: folders are searched recursively for video files. A rerun with the same \
+            -o skips every file whose content (SHA-256) the store already holds, so an \
+            interrupted run (Ctrl-C, SIGTERM, a crash) resumes where it stopped. Unreadable \
+            files get one line each and are skipped; the summary counts them and the exit code \
+            is 1 when any failed (130 when interrupted). A progress bar with ETA and clips/s \
+            shows on a terminal; with stdout piped, one JSON line per video and a summary. \
+            --shard i/n embeds one of n disjoint parts for a job array; decouple store merge \
+            joins the parts.
+
+            Example: decouple embed assets/videos --random-weights --seed 0 -o store
             """
     )
 
-    @Argument(help: "Video files.")
+    @Argument(help: "Video files, or folders searched recursively for video files.")
     var videos: [String]
 
-    @Option(name: .shortAndLong, help: "Store directory to write (default: print JSON lines).")
+    @Option(name: .shortAndLong, help: "Store directory: created, or resumed when it exists (default: print JSON lines).")
     var output: String?
+
+    @Option(help: "Embed only shard i of n (0 <= i < n), chosen by a hash of each file's path below its folder: one job of a job array.")
+    var shard: String?
 
     @Option(help: "Model id: r2p1d-26, r3d-26 or c3d.")
     var model = "r2p1d-26"
@@ -80,7 +93,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Forward passes run at once (one clip per core with one OpenBLAS thread each).")
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Replace an existing store directory.")
+    @Flag(help: "Start the store over instead of resuming it.")
     var force = false
 
     func validate() throws {
@@ -88,6 +101,7 @@ struct EmbedCommand: ParsableCommand {
         guard crop >= 1, shortSide >= crop else { throw ValidationError("--crop must be at least 1 and no larger than --short-side.") }
         if let hop, hop < 1 { throw ValidationError("--hop must be at least 1.") }
         if hop != nil && !sliding { throw ValidationError("--hop applies to --sliding.") }
+        if let shard, Shard(parsing: shard) == nil { throw ValidationError("--shard takes i/n with 0 <= i < n, e.g. 0/4.") }
         if randomWeights && weights != nil { throw ValidationError("give --weights or --random-weights, not both.") }
         if seed != nil && !randomWeights { throw ValidationError("--seed applies to --random-weights.") }
         do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
@@ -95,10 +109,6 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
-        if let output, FileManager.default.fileExists(atPath: output), !force {
-            Console.error("'\(output)' already exists; pass --force to replace it.")
-            throw ExitCode(1)
-        }
         let choice: ModelWeights.Choice
         if let weights {
             choice = .file(weights, prefix: prefix)
@@ -120,58 +130,139 @@ struct EmbedCommand: ParsableCommand {
         let embedder = VideoEmbedder(model: backbone, preprocessing: preprocessing, forwardWorkers: jobs)
         let selection = ClipSelection(
             rule: sliding ? .sliding(hop: hop) : .modelScope(clips: clips), frames: frames, stride: stride, perClip: perClip || sliding)
-        let names = ClipSelection.names(for: videos)
+        let manifest = EmbeddingManifest(
+            model: cfg.modelID, config: cfg.description, weights: provenance, preprocessing: preprocessing,
+            sampling: selection.manifestSampling, dimension: embedder.dimension, count: 0)
 
-        var vectors: [[Float]] = []
-        var items: [EmbeddingItem] = []
-        var failed = 0
-        for (v, path) in videos.enumerated() {
+        var (inputs, missing) = EmbedInput.collect(videos)
+        if let shard = shard.flatMap(Shard.init(parsing:)) { inputs = inputs.filter { shard.contains($0.shardKey) } }
+        for m in missing { Console.error("'\(m)' does not exist.") }
+
+        // The store: resumed when it exists (same model, weights, preprocessing and clips),
+        // started over with --force, created otherwise.
+        var store: EmbeddingStore?
+        if let output {
             do {
-                let source = try VideoClipSource(path: path)
+                if FileManager.default.fileExists(atPath: output) && !force {
+                    let existing = try EmbeddingStore(opening: output, forWriting: true)
+                    if let why = existing.manifest.mismatch(with: manifest) {
+                        throw StoreError("'\(output)' holds embeddings of another setup (this run has \(why)); use another -o, or --force to start it over.")
+                    }
+                    store = existing
+                } else {
+                    store = try EmbeddingStore.create(at: output, manifest: manifest, replace: force)
+                }
+            } catch let error as StoreError {
+                Console.error(error.description)
+                throw ExitCode(1)
+            }
+        }
+        let done = Set(store?.items.compactMap(\.fileSHA256) ?? [])
+        let interrupt = InterruptFlag()
+        interrupt.install()
+        let events = output != nil && isatty(1) == 0
+        var tally = EmbedTally(total: inputs.count + missing.count, failed: missing.count)
+        if case .modelScope(let n) = selection.rule { tally.clipsPerVideo = n }
+        var seen = done
+        var usedIDs = Set<String>()
+
+        for input in inputs {
+            if interrupt.isSet { break }
+            let path = URL(fileURLWithPath: input.path).standardizedFileURL.path
+            do {
+                let size = (try FileManager.default.attributesOfItem(atPath: input.path)[.size] as? NSNumber)?.intValue
+                let hash: String
+                do { hash = try SHA256.hexDigest(ofFile: input.path) } catch { throw StoreError("'\(input.path)' could not be read.") }
+                if store != nil && seen.contains(hash) {
+                    tally.skipped += 1
+                    if events { Self.event(["event": "skipped", "path": path, "reason": "already in the store"]) }
+                    continue
+                }
+                let source = try VideoClipSource(path: input.path)
                 let windows = selection.windows(frameCount: source.frameCount)
-                let start = Date()
-                let label = videos.count > 1 ? "embed \(v + 1)/\(videos.count)" : "embed"
+                let started = Date()
+                let progressTally = tally
                 let clipVectors = try embedder.embed(windows, from: source, progress: { p in
-                    Console.status(progressLine(label: label, done: p.clipsDone, total: p.clipsTotal, elapsed: Date().timeIntervalSince(start), unit: "clips"))
-                })
-                Console.endStatus()
-                let rows = selection.rows(
-                    name: names[v], path: path, windows: windows, vectors: clipVectors, frameCount: source.frameCount,
+                    var t = progressTally
+                    t.currentClips = p.clipsDone
+                    Console.status(t.line())
+                }, isCancelled: { interrupt.isSet })
+                var name = input.id
+                if store == nil {
+                    name = EmbeddingStore.uniqueID(name, avoiding: usedIDs)
+                    usedIDs.insert(name)
+                }
+                var rows = selection.rows(
+                    name: name, path: path, windows: windows, vectors: clipVectors, frameCount: source.frameCount,
                     fps: source.fps, model: cfg.modelID)
-                if output == nil {
+                for i in rows.indices {
+                    rows[i].item.fileSize = size
+                    rows[i].item.fileSHA256 = hash
+                }
+                if let store {
+                    let stored: [EmbeddingItem]
+                    do { stored = try store.append(vectors: rows.map(\.vector), items: rows.map(\.item)) } catch {
+                        // The store itself failed (disk full, ...): it still holds what was
+                        // committed before; stop rather than fail every video after it.
+                        Console.endStatus()
+                        Console.error("\(error)")
+                        throw ExitCode(1)
+                    }
+                    if events {
+                        Self.event([
+                            "event": "embedded", "path": path, "id": stored[0].id, "rows": stored.count, "clips": windows.count,
+                            "seconds": Date().timeIntervalSince(started), "done": tally.finished + 1, "total": tally.total,
+                            "clips_per_second": Double(tally.clips + windows.count) / tally.seconds,
+                        ])
+                    }
+                } else {
+                    Console.endStatus()
                     for row in rows { print(Self.jsonLine(row.item, row.vector, weights: provenance)) }
                 }
-                for row in rows {
-                    items.append(row.item)
-                    vectors.append(row.vector)
-                }
-            } catch let error as MediaError {
-                Console.endStatus()
-                Console.error(error.description)
-                failed += 1
+                seen.insert(hash)
+                tally.embedded += 1
+                tally.rows += rows.count
+                tally.clips += windows.count
+                Console.status(tally.line())
+            } catch is CancellationError {
+                break
             } catch {
                 Console.endStatus()
-                Console.error("'\(path)' could not be embedded: \(error).")
-                failed += 1
+                let message = (error as? MediaError)?.description ?? (error as? StoreError)?.description ?? "'\(input.path)' could not be embedded: \(error)."
+                Console.error(message)
+                tally.failed += 1
+                if events { Self.event(["event": "failed", "path": path, "error": message]) }
             }
         }
-        if let output {
-            guard failed == 0 else {
-                Console.error("\(failed) of \(videos.count) videos failed; '\(output)' was not written.")
-                throw ExitCode(1)
+        Console.endStatus()
+        let interrupted = interrupt.isSet
+        if let output, let store {
+            let summary = "\(output): \(store.count) row\(store.count == 1 ? "" : "s") of \(embedder.dimension) (\(cfg.description), \(provenance.random ? "random weights, seed \(provenance.seed ?? 0)" : provenance.file ?? "")); "
+                + "this run embedded \(tally.embedded), skipped \(tally.skipped) already in the store, \(tally.failed) failed, "
+                + String(format: "%.1f s, %.2f clips/s", tally.seconds, Double(tally.clips) / max(tally.seconds, 1e-9))
+                + (interrupted ? "; interrupted after \(tally.finished) of \(tally.total) videos: rerun the same command to resume" : "")
+            if events {
+                Self.event([
+                    "event": "summary", "store": output, "rows": store.count, "embedded": tally.embedded, "skipped": tally.skipped,
+                    "failed": tally.failed, "seconds": tally.seconds, "clips_per_second": Double(tally.clips) / max(tally.seconds, 1e-9),
+                    "interrupted": interrupted,
+                ])
+            } else {
+                print(summary)
             }
-            let manifest = EmbeddingManifest(
-                model: cfg.modelID, config: cfg.description, weights: provenance, preprocessing: preprocessing,
-                sampling: selection.manifestSampling, dimension: embedder.dimension, count: vectors.count)
-            do {
-                try EmbeddingStoreWriter.write(to: output, vectors: vectors, items: items, manifest: manifest, replace: force)
-            } catch {
-                Console.error("\(error)")
-                throw ExitCode(1)
-            }
-            print("\(output): \(vectors.count) row\(vectors.count == 1 ? "" : "s") of \(embedder.dimension) (\(cfg.description), \(provenance.random ? "random weights, seed \(provenance.seed ?? 0)" : provenance.file ?? ""))")
+            if events || tally.failed > 0 || interrupted { Console.note(summary) }
         }
-        if failed > 0 { throw ExitCode(1) }
+        if interrupted { throw ExitCode(130) }
+        if tally.failed > 0 {
+            Console.error("\(tally.failed) of \(tally.total) videos failed.")
+            throw ExitCode(1)
+        }
+    }
+
+    /// One JSON line on stdout (progress when stdout is not a terminal).
+    static func event(_ fields: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        FileHandle.standardOutput.write(data + Data([0x0A]))
     }
 
     /// One printed row: the item's fields, the weights, the vector.

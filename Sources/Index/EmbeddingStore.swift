@@ -269,7 +269,7 @@ public final class EmbeddingStore {
     }
 
     /// `id`, or `id_2`, `id_3`... the first not in `taken`.
-    static func uniqueID(_ id: String, avoiding taken: Set<String>) -> String {
+    public static func uniqueID(_ id: String, avoiding taken: Set<String>) -> String {
         guard taken.contains(id) else { return id }
         var n = 2
         while taken.contains("\(id)_\(n)") { n += 1 }

@@ -7,6 +7,11 @@ public struct RetrievalReport: Codable, Sendable, Equatable {
     public struct Recall: Codable, Sendable, Equatable {
         public var k: Int
         public var recall: Double
+
+        public init(k: Int, recall: Double) {
+            self.k = k
+            self.recall = recall
+        }
     }
 
     public var querySplit: String
