@@ -1,0 +1,270 @@
+import Tensor
+
+/// Batch normalisation with training mode (PyTorch `nn.BatchNorm1d/2d/3d`): statistics over
+/// every axis but the channels.
+///
+/// Shapes: `x [N, C, ...]` (a video map `[N, C, T, H, W]`, token maps `[N, C, L]`, or
+/// vectors `[N, C]`) → same shape; `weight`, `bias`, `running_mean`, `running_var` `[C]`.
+///
+/// Training mode normalises with the batch mean and the biased variance, and updates the
+/// running statistics as PyTorch does: `running = (1 - momentum) · running + momentum · batch`,
+/// with the *unbiased* variance (`M / (M - 1)` times the biased one, M values per channel).
+/// Eval mode uses the running statistics. Optionally fused after the normalisation: a
+/// residual add and a ReLU (`y = relu(bn(x) + residual)`), which is how a ResNet block ends,
+/// so each activation is written once.
+public final class BatchNormLayer: ParameterContainer {
+    public let weight: Parameter
+    public let bias: Parameter
+    public let runningMean: Buffer
+    public let runningVar: Buffer
+    public var momentum: Float
+    public var eps: Float
+    /// Batch statistics (true) or running statistics (false).
+    public var training = true
+    /// Training-mode forward passes so far (PyTorch's `num_batches_tracked`; momentum does not use it).
+    public var batchesTracked = 0
+
+    /// PyTorch's initial state: weight 1, bias 0, running mean 0, running variance 1. Names
+    /// are `<name>.weight`, `.bias`, `.running_mean`, `.running_var`.
+    public init(name: String, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
+        weight = Parameter(name: name + ".weight", value: Tensor(shape: [channels], repeating: 1), kind: .norm)
+        bias = Parameter(name: name + ".bias", value: Tensor(shape: [channels]), kind: .norm)
+        runningMean = Buffer(name: name + ".running_mean", value: Tensor(shape: [channels]))
+        runningVar = Buffer(name: name + ".running_var", value: Tensor(shape: [channels], repeating: 1))
+        self.momentum = momentum
+        self.eps = eps
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var buffers: [Buffer] { [runningMean, runningVar] }
+    public var channels: Int { weight.value.count }
+
+    /// What `backward` needs: the input, the output (its sign is the ReLU mask), and the
+    /// per-channel mean and 1/std that normalised it.
+    public struct Cache: Sendable {
+        public let input: Tensor
+        public let output: Tensor
+        public let mean: [Float]
+        public let invStd: [Float]
+        public let relu: Bool
+        public let residual: Bool
+        /// Whether the statistics came from the batch (their gradient flows) or were fixed.
+        public let batchStatistics: Bool
+    }
+
+    /// `x [N, C, ...]` → `relu?(bn(x) + residual?)`, same shape, and the cache.
+    public func forward(_ x: Tensor, residual: Tensor? = nil, relu: Bool = false, threads: Int = 1) -> (Tensor, Cache) {
+        precondition(x.rank >= 2 && x.shape[1] == channels, "batch norm over \(channels) channels got \(x.shape)")
+        precondition(residual == nil || residual!.shape == x.shape, "residual \(residual!.shape) does not match \(x.shape)")
+        let (n, c) = (x.shape[0], channels)
+        let inner = x.shape.dropFirst(2).reduce(1, *)
+        let m = n * inner
+        var mean = [Float](repeating: 0, count: c), invStd = mean
+        if training {
+            precondition(m > 1, "batch norm in training mode needs more than one value per channel, got \(x.shape)")
+            var sums = [Double](repeating: 0, count: c), squares = sums
+            x.withUnsafeBufferPointer { xp in
+                channelSums(xp.baseAddress!, n: n, c: c, inner: inner, threads: threads) { p, count in runSumAndSquares(p, count: count) }
+                    .enumerated().forEach { sums[$0.offset] = $0.element.0; squares[$0.offset] = $0.element.1 }
+            }
+            let mom = Double(momentum)
+            runningMean.value.withUnsafeMutableBufferPointer { rm in
+                runningVar.value.withUnsafeMutableBufferPointer { rv in
+                    for ch in 0..<c {
+                        let mu = sums[ch] / Double(m)
+                        let variance = max(0, squares[ch] / Double(m) - mu * mu)
+                        mean[ch] = Float(mu)
+                        invStd[ch] = Float(1 / (variance + Double(eps)).squareRoot())
+                        rm[ch] = Float((1 - mom) * Double(rm[ch]) + mom * mu)
+                        rv[ch] = Float((1 - mom) * Double(rv[ch]) + mom * variance * Double(m) / Double(m - 1))
+                    }
+                }
+            }
+            batchesTracked += 1
+        } else {
+            for ch in 0..<c {
+                mean[ch] = runningMean.value.data[ch]
+                invStd[ch] = Float(1 / (Double(runningVar.value.data[ch]) + Double(eps)).squareRoot())
+            }
+        }
+        // y = x · scale + shift per channel, then + residual, then ReLU.
+        let gamma = weight.value.data, beta = bias.value.data
+        var scale = [Float](repeating: 0, count: c), shift = scale
+        for ch in 0..<c {
+            scale[ch] = invStd[ch] * gamma[ch]
+            shift[ch] = beta[ch] - mean[ch] * scale[ch]
+        }
+        let y = Tensor(shape: x.shape) { yp in
+            x.withUnsafeBufferPointer { xp in
+                residual.withOptionalBuffer { rp in
+                    let ctx = UncheckedSendable((xp.baseAddress!, yp.baseAddress!, rp))
+                    parallelRanges(n * c, threads: threads) { rows in
+                        let (xb, yb, rb) = ctx.value
+                        for row in rows {
+                            let ch = row % c
+                            let (s, b) = (scale[ch], shift[ch])
+                            let src = xb + row * inner, dst = yb + row * inner
+                            if let rb {
+                                let r = rb + row * inner
+                                if relu {
+                                    for j in 0..<inner { dst[j] = max(src[j] * s + b + r[j], 0) }
+                                } else {
+                                    for j in 0..<inner { dst[j] = src[j] * s + b + r[j] }
+                                }
+                            } else if relu {
+                                for j in 0..<inner { dst[j] = max(src[j] * s + b, 0) }
+                            } else {
+                                for j in 0..<inner { dst[j] = src[j] * s + b }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (y, Cache(input: x, output: y, mean: mean, invStd: invStd, relu: relu, residual: residual != nil, batchStatistics: training))
+    }
+
+    /// Adds the weight and bias gradients and returns `dx`; with a fused residual also the
+    /// residual's gradient (`dy` through the ReLU mask).
+    ///
+    /// With batch statistics, `dx = γ/σ · (g - mean(g) - x̂ · mean(g · x̂))` per channel, where
+    /// `g` is `dy` through the ReLU mask and `x̂` the normalised input; with fixed statistics
+    /// `dx = γ/σ · g`.
+    public func backward(_ dy: Tensor, cache: Cache, threads: Int = 1) -> (dx: Tensor, dResidual: Tensor?) {
+        let x = cache.input
+        precondition(dy.shape == x.shape, "batch norm backward: dy \(dy.shape) vs x \(x.shape)")
+        let (n, c) = (x.shape[0], channels)
+        let inner = x.shape.dropFirst(2).reduce(1, *)
+        let m = n * inner
+        // g = dy masked by the ReLU (output > 0).
+        var g = dy
+        if cache.relu {
+            g = Tensor(shape: dy.shape) { gp in
+                dy.withUnsafeBufferPointer { dp in
+                    cache.output.withUnsafeBufferPointer { op in
+                        let ctx = UncheckedSendable((dp.baseAddress!, op.baseAddress!, gp.baseAddress!))
+                        parallelRanges(dy.count, threads: threads) { r in
+                            let (d, o, out) = ctx.value
+                            for i in r { out[i] = o[i] > 0 ? d[i] : 0 }
+                        }
+                    }
+                }
+            }
+        }
+        // Per channel: Σ g and Σ g · x̂ = (Σ g·x - mean · Σ g) / σ.
+        var sumG = [Double](repeating: 0, count: c), sumGX = sumG
+        g.withUnsafeBufferPointer { gp in
+            x.withUnsafeBufferPointer { xp in
+                let sg = channelSums(gp.baseAddress!, n: n, c: c, inner: inner, threads: threads) { p, count in (runSum(p, count: count), 0) }
+                let gx = channelDots(gp.baseAddress!, xp.baseAddress!, n: n, c: c, inner: inner, threads: threads)
+                for ch in 0..<c {
+                    sumG[ch] = sg[ch].0
+                    sumGX[ch] = (gx[ch] - Double(cache.mean[ch]) * sg[ch].0) * Double(cache.invStd[ch])
+                }
+            }
+        }
+        weight.grad.withUnsafeMutableBufferPointer { gw in
+            bias.grad.withUnsafeMutableBufferPointer { gb in
+                for ch in 0..<c {
+                    gw[ch] += Float(sumGX[ch])
+                    gb[ch] += Float(sumG[ch])
+                }
+            }
+        }
+        let gamma = weight.value.data
+        // dx = a · g + b · x + d per channel, with a = γ/σ and, for batch statistics,
+        // b = -γ/σ² · mean(g·x̂), d = -γ/σ · mean(g) + γ/σ² · mean · mean(g·x̂).
+        var a = [Float](repeating: 0, count: c), b = a, d = a
+        for ch in 0..<c {
+            let s = Double(cache.invStd[ch]), gm = Double(gamma[ch])
+            a[ch] = Float(gm * s)
+            if cache.batchStatistics {
+                let meanG = sumG[ch] / Double(m), meanGX = sumGX[ch] / Double(m)
+                b[ch] = Float(-gm * s * s * meanGX)
+                d[ch] = Float(-gm * s * meanG + gm * s * s * Double(cache.mean[ch]) * meanGX)
+            }
+        }
+        let dx = Tensor(shape: x.shape) { out in
+            g.withUnsafeBufferPointer { gp in
+                x.withUnsafeBufferPointer { xp in
+                    let ctx = UncheckedSendable((gp.baseAddress!, xp.baseAddress!, out.baseAddress!))
+                    parallelRanges(n * c, threads: threads) { rows in
+                        let (gb, xb, ob) = ctx.value
+                        for row in rows {
+                            let ch = row % c
+                            let (ac, bc, dc) = (a[ch], b[ch], d[ch])
+                            let gr = gb + row * inner, xr = xb + row * inner, o = ob + row * inner
+                            for j in 0..<inner { o[j] = ac * gr[j] + bc * xr[j] + dc }
+                        }
+                    }
+                }
+            }
+        }
+        return (dx, cache.residual ? g : nil)
+    }
+
+    /// Per-channel reductions of `[N, C, inner]` data, channels split over `threads`.
+    private func channelSums(
+        _ p: UnsafePointer<Float>, n: Int, c: Int, inner: Int, threads: Int,
+        _ reduce: (UnsafePointer<Float>, Int) -> (Double, Double)
+    ) -> [(Double, Double)] {
+        var out = [(Double, Double)](repeating: (0, 0), count: c)
+        if inner == 1 {
+            // Vectors [N, C]: walk rows, accumulate every channel (a channel is strided).
+            for i in 0..<n {
+                for ch in 0..<c {
+                    let r = reduce(p + i * c + ch, 1)
+                    out[ch].0 += r.0
+                    out[ch].1 += r.1
+                }
+            }
+            return out
+        }
+        out.withUnsafeMutableBufferPointer { o in
+            let ctx = UncheckedSendable((p, o.baseAddress!))
+            withoutActuallyEscaping(reduce) { reduce in
+                let r = UncheckedSendable(reduce)
+                parallelRanges(c, threads: threads) { channels in
+                    let (base, dst) = ctx.value
+                    for ch in channels {
+                        var s = (0.0, 0.0)
+                        for i in 0..<n {
+                            let v = r.value(base + (i * c + ch) * inner, inner)
+                            s.0 += v.0
+                            s.1 += v.1
+                        }
+                        dst[ch] = s
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Per-channel Σ a·b of two `[N, C, inner]` tensors.
+    private func channelDots(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, n: Int, c: Int, inner: Int, threads: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: c)
+        out.withUnsafeMutableBufferPointer { o in
+            let ctx = UncheckedSendable((a, b, o.baseAddress!))
+            parallelRanges(c, threads: inner == 1 ? 1 : threads) { channels in
+                let (pa, pb, dst) = ctx.value
+                for ch in channels {
+                    var s: Double = 0
+                    for i in 0..<n { s += runDot(pa + (i * c + ch) * inner, pb + (i * c + ch) * inner, count: inner) }
+                    dst[ch] = s
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension Optional where Wrapped == Tensor {
+    /// The storage of the tensor, or nil, for the duration of `body`.
+    func withOptionalBuffer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .some(let t): return t.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: return body(nil)
+        }
+    }
+}
