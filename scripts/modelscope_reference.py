@@ -152,7 +152,7 @@ def run(path, model, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("videos", nargs="+")
+    ap.add_argument("videos", nargs="*")
     ap.add_argument("--model", default="r2p1d-26")
     ap.add_argument("--config", default="", help="narrow configuration, as BackboneConfig overrides")
     ap.add_argument("--weights", help="safetensors state dict (default: random weights from --seed)")
@@ -166,11 +166,24 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per video (medians reported)")
     ap.add_argument("--warmup", type=int, default=0, help="untimed runs per video first (oneDNN set-up, caches)")
     ap.add_argument("--per-clip", action="store_true", help="also print every clip's embedding")
+    ap.add_argument("--serve", action="store_true",
+                    help="after loading the model, read video paths from stdin, one per line, and answer each "
+                         "with one JSON line (one timed run): lets a benchmark interleave its runs with ours")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t = time.perf_counter()
     model = load_model(args.model, args.config, args.weights, args.seed)
     load = time.perf_counter() - t
+    if args.serve:
+        for line in sys.stdin:
+            path = line.strip()
+            if not path:
+                continue
+            r = run(path, model, args)
+            print(json.dumps({"video": path, "seconds": {k: r[k] for k in ("decode", "preprocess", "forward", "total")},
+                              "embedding": [float(v) for v in r["embedding"]]}))
+            sys.stdout.flush()
+        return
     for path in args.videos:
         for _ in range(args.warmup):
             run(path, model, args)

@@ -19,8 +19,9 @@ struct BenchEmbed: ParsableCommand {
             scripts/modelscope_reference.py (decord or PyAV decoding, Pillow, PyTorch on all \
             cores), both with the same random weights (written to a temporary safetensors file), \
             so the embeddings are compared too. Model loading is excluded on both sides and \
-            Python's interpreter start-up is not counted. Each side first runs once untimed; each \
-            figure is then the median of --runs runs. \
+            Python's interpreter start-up is not counted. The Python peer stays loaded and the runs \
+            alternate (ours, then Python's), so both see the same load on a shared machine; each \
+            side first runs once untimed; figures are medians of --runs runs. \
             The Python peer runs when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) \
             exists. Build in release: swift build -c release.
             """
@@ -67,6 +68,9 @@ struct BenchEmbed: ParsableCommand {
         var seconds: Double
         var allSeconds: [Double]
         var pythonSeconds: Double?
+        var pythonAllSeconds: [Double]?
+        /// Median over runs of (ours / Python) for runs made back to back.
+        var pairedRatio: Double?
         var pythonBreakdown: [String: Double]?
         var pythonDecoder: String?
         var pythonBatch: Int?
@@ -83,6 +87,7 @@ struct BenchEmbed: ParsableCommand {
         enum CodingKeys: String, CodingKey {
             case clip, frames, width, height, model, clips, jobs, seconds, ratio
             case allSeconds = "all_seconds", pythonSeconds = "python_seconds", pythonBreakdown = "python_breakdown"
+            case pythonAllSeconds = "python_all_seconds", pairedRatio = "paired_ratio"
             case pythonDecoder = "python_decoder", pythonBatch = "python_batch", maxRelativeDifference = "max_relative_difference"
             case decodeSeconds = "decode_seconds", forwardSeconds = "forward_seconds"
             case decodeOnlySeconds = "decode_only_seconds", rgbSeconds = "decode_rgb_seconds"
@@ -119,10 +124,13 @@ struct BenchEmbed: ParsableCommand {
     }
 
     func measure(_ path: String, embedder: VideoEmbedder, cfg: BackboneConfig, python: PythonPeer?, weights: String) throws -> Row {
-        var times: [Double] = []
+        let peer = try python.flatMap { try $0.start(cfg: cfg, weights: weights, clips: clipsPerVideo, decoder: decoder, batch: pythonBatch) }
+        defer { peer?.stop() }
+        var times: [Double] = [], pythonRuns: [PythonPeer.Result] = []
         var embedding: [Float] = []
         var info: VideoInfo?
-        // One untimed run first on both sides (workspaces here, oneDNN set-up in PyTorch).
+        // Ours and Python's runs alternate, so both see the same load on a shared machine; run 0
+        // of each is untimed (workspaces here, oneDNN set-up in PyTorch).
         for run in 0...runs {
             let start = Date()
             let source: VideoClipSource
@@ -134,22 +142,32 @@ struct BenchEmbed: ParsableCommand {
             embedding = VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
             if run > 0 { times.append(Date().timeIntervalSince(start)) }
             info = source.info
+            if let peer, let r = peer.run(path), run > 0 { pythonRuns.append(r) }
         }
-        let ours = times.sorted()[times.count / 2]
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        let ours = median(times)
         let (decode, forward, decodeOnly, rgb) = try stages(path, embedder: embedder)
         var row = Row(
             clip: path, frames: info!.frameCount, width: info!.width, height: info!.height, model: cfg.description,
             clips: clipsPerVideo, jobs: embedder.forwardWorkers, seconds: ours, allSeconds: times,
             decodeSeconds: decode, forwardSeconds: forward, decodeOnlySeconds: decodeOnly, rgbSeconds: rgb)
-        if let python, let peer = python.run(path, cfg: cfg, weights: weights, clips: clipsPerVideo, decoder: decoder, batch: pythonBatch, repeat: runs) {
-            row.pythonSeconds = peer.total
-            row.pythonBreakdown = peer.breakdown
+        if !pythonRuns.isEmpty {
+            let total = median(pythonRuns.map(\.total))
+            row.pythonSeconds = total
+            row.pythonAllSeconds = pythonRuns.map(\.total)
+            row.pythonBreakdown = ["decode", "preprocess", "forward", "total"].reduce(into: [:]) { out, key in
+                out[key] = median(pythonRuns.map { $0.breakdown[key] ?? 0 })
+            }
             row.pythonDecoder = decoder
             row.pythonBatch = pythonBatch ?? clipsPerVideo
-            row.ratio = ours / peer.total
-            if peer.embedding.count == embedding.count {
-                let scale = peer.embedding.map { abs(Double($0)) }.max() ?? 1
-                let worst = zip(embedding, peer.embedding).map { abs(Double($0) - Double($1)) }.max() ?? 0
+            row.ratio = ours / total
+            if pythonRuns.count == times.count {
+                row.pairedRatio = median(zip(times, pythonRuns).map { $0 / $1.total })
+            }
+            let theirs = pythonRuns.last!.embedding
+            if theirs.count == embedding.count {
+                let scale = theirs.map { abs(Double($0)) }.max() ?? 1
+                let worst = zip(embedding, theirs).map { abs(Double($0) - Double($1)) }.max() ?? 0
                 row.maxRelativeDifference = worst / max(scale, 1e-30)
             }
         }
@@ -207,7 +225,8 @@ struct BenchEmbed: ParsableCommand {
         ]
         if let p = r.pythonSeconds, let ratio = r.ratio, let b = r.pythonBreakdown {
             lines.append("  ModelScope pipeline in Python     \(s(p))   (batch \(r.pythonBatch ?? r.clips); \(r.pythonDecoder ?? "") decode \(String(format: "%.2f", b["decode"] ?? 0)), preprocess \(String(format: "%.2f", b["preprocess"] ?? 0)), forward \(String(format: "%.2f", b["forward"] ?? 0)))")
-            lines.append("  ours / Python                     \(String(format: "%.2fx", ratio))")
+            lines.append("  ModelScope pipeline, runs         \((r.pythonAllSeconds ?? []).map { String(format: "%.2f", $0) }.joined(separator: ", "))")
+            lines.append("  ours / Python                     \(String(format: "%.2fx", ratio)) (medians)\(r.pairedRatio.map { String(format: ", %.2fx (median of back-to-back pairs)", $0) } ?? "")")
             if let d = r.maxRelativeDifference {
                 lines.append("  embeddings: max |ours - Python| / max |Python| = \(String(format: "%.1e", d))")
             }
@@ -239,45 +258,61 @@ struct PythonPeer {
         var embedding: [Float]
     }
 
-    /// Runs the reference on one video; nil (with a note on stderr) when it fails.
-    func run(_ video: String, cfg: BackboneConfig, weights: String, clips: Int, decoder: String, batch: Int?, repeat runs: Int) -> Result? {
+    /// Starts the reference in `--serve` mode (model loaded once; one run per request).
+    func start(cfg: BackboneConfig, weights: String, clips: Int, decoder: String, batch: Int?) throws -> Session? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        var overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
-        if overrides.isEmpty { overrides = "" }
-        p.arguments = [script, video, "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clips)",
-                       "--decoder", decoder, "--repeat", "\(runs)", "--warmup", "1", "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)", "--batch", "\(batch ?? 0)"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
+        let overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
+        p.arguments = [script, "--serve", "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clips)",
+                       "--decoder", decoder, "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)", "--batch", "\(batch ?? 0)"]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
         do { try p.run() } catch {
             Console.note("Python peer could not start: \(error)")
             return nil
         }
-        let errData = LockedBuffer()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !errData.done { usleep(1000) }
-        guard p.terminationStatus == 0,
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let seconds = object["seconds"] as? [String: Double], let total = seconds["total"],
-            let embedding = object["embedding"] as? [Double]
-        else {
-            Console.note("Python peer failed on \(video): \(String(decoding: errData.value, as: UTF8.self).suffix(600))")
-            return nil
-        }
-        return Result(total: total, breakdown: seconds, embedding: embedding.map { Float($0) })
+        return Session(process: p, input: input.fileHandleForWriting, output: output.fileHandleForReading)
     }
-}
 
-/// Data filled in by a reader thread.
-final class LockedBuffer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private var finished = false
-    func set(_ d: Data) { lock.withLock { data = d; finished = true } }
-    var done: Bool { lock.withLock { finished } }
-    var value: Data { lock.withLock { data } }
+    /// A running reference process.
+    final class Session {
+        let process: Process
+        let input: FileHandle
+        let output: FileHandle
+        private var buffer = Data()
+
+        init(process: Process, input: FileHandle, output: FileHandle) {
+            self.process = process
+            self.input = input
+            self.output = output
+        }
+
+        /// One timed run of the pipeline on `video`; nil (with a note) when the peer fails.
+        func run(_ video: String) -> Result? {
+            input.write(Data((video + "\n").utf8))
+            while !buffer.contains(0x0A) {
+                let chunk = output.availableData
+                if chunk.isEmpty {
+                    Console.note("Python peer stopped on \(video) (run it by hand: \(process.arguments?.joined(separator: " ") ?? ""))")
+                    return nil
+                }
+                buffer.append(chunk)
+            }
+            let end = buffer.firstIndex(of: 0x0A)!
+            let line = buffer[buffer.startIndex..<end]
+            buffer = Data(buffer[(end + 1)...])
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                let seconds = object["seconds"] as? [String: Double], let total = seconds["total"],
+                let embedding = object["embedding"] as? [Double]
+            else { return nil }
+            return Result(total: total, breakdown: seconds, embedding: embedding.map { Float($0) })
+        }
+
+        func stop() {
+            try? input.close()
+            process.waitUntilExit()
+        }
+    }
 }
