@@ -43,19 +43,22 @@ public enum GELU {
 }
 
 /// Inverted dropout (PyTorch `nn.Dropout`): in training, each value is zeroed with
-/// probability p and the survivors scaled by 1/(1-p); in eval mode the identity. The mask
-/// comes from a `SeededRandom` the layer owns, so a run is reproducible from its seed (but
-/// not bit-equal to PyTorch's generator; fixtures use p = 0).
+/// probability p and the survivors scaled by 1/(1-p); in eval mode the identity.
+///
+/// Call k of `forward` draws its mask from `SeededRandom(seed: seed ^ k·golden)`, so the whole
+/// random state is (`seed`, `calls`): saving `calls` resumes a run exactly. (Not PyTorch's
+/// generator: fixtures use p = 0.)
 public final class DropoutLayer: @unchecked Sendable {
     public let p: Float
     public var training = true
-    /// The generator the masks are drawn from (part of the saved training state).
-    public var rng: SeededRandom
+    public let seed: UInt64
+    /// Training-mode forward passes so far (the random state to save).
+    public var calls: UInt64 = 0
 
     public init(p: Float, seed: UInt64) {
         precondition(p >= 0 && p < 1, "dropout probability \(p) must be in [0, 1)")
         self.p = p
-        rng = SeededRandom(seed: seed)
+        self.seed = seed
     }
 
     /// The cache: the mask, already scaled (0 or 1/(1-p)), or nil when nothing was dropped.
@@ -64,6 +67,8 @@ public final class DropoutLayer: @unchecked Sendable {
     /// `x` (any shape) → same.
     public func forward(_ x: Tensor) -> (Tensor, Cache) {
         guard training && p > 0 else { return (x, nil) }
+        var rng = SeededRandom(seed: seed ^ (calls &* 0x9E37_79B9_7F4A_7C15))
+        calls += 1
         let keep = 1 / (1 - p)
         let mask = Tensor(shape: x.shape) { m in
             for i in m.indices { m[i] = rng.nextFloat() < p ? 0 : keep }

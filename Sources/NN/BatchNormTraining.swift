@@ -172,18 +172,19 @@ public final class BatchNormLayer: ParameterContainer {
             }
         }
         let gamma = weight.value.data
-        // dx = a · g + b · x + d per channel, with a = γ/σ and, for batch statistics,
-        // b = -γ/σ² · mean(g·x̂), d = -γ/σ · mean(g) + γ/σ² · mean · mean(g·x̂).
-        var a = [Float](repeating: 0, count: c), b = a, d = a
+        // dx = a · (g - mean(g)) - e · (x - mean) per channel, with a = γ/σ and, for batch
+        // statistics, e = a/σ · mean(g·x̂) (x - mean rather than x̂ = (x - mean)/σ expanded,
+        // which would cancel badly when the mean is large).
+        var a = [Float](repeating: 0, count: c), meanGs = a, e = a
         for ch in 0..<c {
             let s = Double(cache.invStd[ch]), gm = Double(gamma[ch])
             a[ch] = Float(gm * s)
             if cache.batchStatistics {
-                let meanG = sumG[ch] / Double(m), meanGX = sumGX[ch] / Double(m)
-                b[ch] = Float(-gm * s * s * meanGX)
-                d[ch] = Float(-gm * s * meanG + gm * s * s * Double(cache.mean[ch]) * meanGX)
+                meanGs[ch] = Float(sumG[ch] / Double(m))
+                e[ch] = Float(gm * s * s * sumGX[ch] / Double(m))
             }
         }
+        let means = cache.mean
         let dx = Tensor(shape: x.shape) { out in
             g.withUnsafeBufferPointer { gp in
                 x.withUnsafeBufferPointer { xp in
@@ -192,9 +193,9 @@ public final class BatchNormLayer: ParameterContainer {
                         let (gb, xb, ob) = ctx.value
                         for row in rows {
                             let ch = row % c
-                            let (ac, bc, dc) = (a[ch], b[ch], d[ch])
+                            let (ac, mg, ec, mu) = (a[ch], meanGs[ch], e[ch], means[ch])
                             let gr = gb + row * inner, xr = xb + row * inner, o = ob + row * inner
-                            for j in 0..<inner { o[j] = ac * gr[j] + bc * xr[j] + dc }
+                            for j in 0..<inner { o[j] = ac * (gr[j] - mg) - ec * (xr[j] - mu) }
                         }
                     }
                 }

@@ -1,0 +1,118 @@
+import Foundation
+import NN
+import SafeTensors
+import Tensor
+
+/// Everything needed to resume training exactly: parameter and buffer values, the
+/// optimiser's state, and scalars (step, learning rate, batch-norm counters, dropout draws).
+///
+/// On disk: `<path>.safetensors` (float32 tensors: `model.<name>` and `optimizer.<key>`) and
+/// `<path>.json` (scalars, written as exact decimal strings, so a resumed run reads back the
+/// very same bits).
+public struct TrainingCheckpoint: Sendable {
+    public var tensors: [String: Tensor]
+    public var scalars: [String: Double]
+
+    /// Captures the values of `parameters` and `buffers`, the optimiser's state and `scalars`.
+    public init(parameters: [Parameter], buffers: [Buffer], optimizer: Optimizer?, scalars: [String: Double] = [:]) {
+        var t: [String: Tensor] = [:]
+        for p in parameters { t["model." + p.name] = p.value }
+        for b in buffers { t["model." + b.name] = b.value }
+        var s = scalars
+        if let optimizer {
+            for (k, v) in optimizer.stateTensors { t["optimizer." + k] = v }
+            for (k, v) in optimizer.stateScalars { s["optimizer." + k] = v }
+            s["optimizer.learning_rate"] = Double(optimizer.learningRate)
+        }
+        tensors = t
+        self.scalars = s
+    }
+
+    init(tensors: [String: Tensor], scalars: [String: Double]) {
+        self.tensors = tensors
+        self.scalars = scalars
+    }
+
+    /// Writes `<path>.safetensors` and `<path>.json` (each atomically).
+    public func write(to path: String) throws {
+        try SafeTensorsWriter.write(tensors.mapValues { FloatTensor(shape: $0.shape, values: $0.data) }, metadata: ["format": "decouple-training-checkpoint"], to: path + ".safetensors")
+        let text = scalars.keys.sorted().map { "  \(SafeTensorsWriterJSON.string($0)): \(SafeTensorsWriterJSON.string("\(scalars[$0]!)"))" }
+        let json = "{\n" + text.joined(separator: ",\n") + "\n}\n"
+        let temporary = path + ".json.tmp"
+        try Data(json.utf8).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path + ".json") == 0 else { throw ModelError("cannot write \(path).json (\(String(cString: strerror(errno))))") }
+    }
+
+    /// Reads what `write(to:)` wrote.
+    public static func read(from path: String) throws -> TrainingCheckpoint {
+        let reader = try SafeTensorsReader(path: path + ".safetensors")
+        let tensors = reader.allTensors().mapValues { Tensor(shape: $0.shape, data: $0.values) }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path + ".json"))
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: String] else {
+            throw ModelError("\(path).json is not a training checkpoint (expected an object of strings)")
+        }
+        var scalars: [String: Double] = [:]
+        for (k, v) in object {
+            guard let d = Double(v) else { throw ModelError("\(path).json: \(k) is not a number (\(v))") }
+            scalars[k] = d
+        }
+        return TrainingCheckpoint(tensors: tensors, scalars: scalars)
+    }
+
+    /// Sets `parameters`, `buffers` and the optimiser from the checkpoint; returns the scalars
+    /// the caller stored. Every parameter and buffer must be present with its shape.
+    @discardableResult
+    public func restore(parameters: [Parameter], buffers: [Buffer], optimizer: Optimizer?) throws -> [String: Double] {
+        var problems: [String] = []
+        for p in parameters {
+            guard let t = tensors["model." + p.name] else { problems.append("missing \(p.name)"); continue }
+            guard t.shape == p.shape else { problems.append("\(p.name) is \(t.shape), expected \(p.shape)"); continue }
+            p.value = t
+        }
+        for b in buffers {
+            guard let t = tensors["model." + b.name] else { problems.append("missing \(b.name)"); continue }
+            guard t.shape == b.value.shape else { problems.append("\(b.name) is \(t.shape), expected \(b.value.shape)"); continue }
+            b.value = t
+        }
+        guard problems.isEmpty else { throw ModelError("training checkpoint does not fit: " + problems.joined(separator: "; ")) }
+        if let optimizer {
+            let state = tensors.filter { $0.key.hasPrefix("optimizer.") }
+            try optimizer.restore(
+                tensors: Dictionary(uniqueKeysWithValues: state.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }),
+                scalars: Dictionary(uniqueKeysWithValues: scalars.filter { $0.key.hasPrefix("optimizer.") && $0.key != "optimizer.learning_rate" }.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
+            if let lr = scalars["optimizer.learning_rate"] { optimizer.learningRate = Float(lr) }
+        }
+        return scalars.filter { !$0.key.hasPrefix("optimizer.") }
+    }
+}
+
+/// JSON string literals (the same escapes the safetensors header uses).
+enum SafeTensorsWriterJSON {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension TrainableBackbone {
+    /// Every batch norm's `num_batches_tracked`, by `<bn>.num_batches_tracked` (scalars for a
+    /// `TrainingCheckpoint`).
+    public var batchCounts: [String: Double] {
+        get {
+            Dictionary(uniqueKeysWithValues: units.map { ($0.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked"), Double($0.bn.batchesTracked)) })
+        }
+        set {
+            for u in units {
+                if let v = newValue[u.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked")] { u.bn.batchesTracked = Int(v) }
+            }
+        }
+    }
+}
