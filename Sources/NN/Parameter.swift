@@ -20,8 +20,9 @@ public final class Parameter: @unchecked Sendable {
         case embedding
     }
 
-    /// State-dict name, e.g. `layer1.0.conv2_s.weight`.
-    public let name: String
+    /// State-dict name, e.g. `layer1.0.conv2_s.weight`. A model made of several networks
+    /// prefixes it (`rgb_backbone.…`) so names stay unique in its checkpoints.
+    public var name: String
     public let kind: Kind
     /// The current value.
     public var value: Tensor
@@ -54,8 +55,8 @@ public final class Parameter: @unchecked Sendable {
 
 /// A tensor that is state but not trained: batch-norm running statistics.
 public final class Buffer: @unchecked Sendable {
-    /// State-dict name, e.g. `bn1_s.running_mean`.
-    public let name: String
+    /// State-dict name, e.g. `bn1_s.running_mean` (prefixable, like a parameter's).
+    public var name: String
     public var value: Tensor
 
     public init(name: String, value: Tensor) {
