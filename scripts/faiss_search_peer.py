@@ -64,6 +64,8 @@ def main():
         out["threads"][str(t)] = {
             "single_median_seconds": statistics.median(singles),
             "batch_median_seconds": statistics.median(batches),
+            "single_min_seconds": min(singles),
+            "batch_min_seconds": min(batches),
             "batch_queries": len(qn),
         }
     out["ids"] = ids.tolist()

@@ -105,12 +105,15 @@ public final class SearchIndex: @unchecked Sendable {
                                 gemm(.none, .transposed, m: m, n: n, k: d, a: qv, lda: d, b: mp! + start * d, ldb: d, c: s.baseAddress!, ldc: n, threads: 1)
                                 for i in 0..<m {
                                     let row = s.baseAddress! + i * n
-                                    var top = tops[i]
+                                    // Mutated in place (a copy would duplicate the heap).
+                                    var threshold = tops[i].threshold
                                     for j in 0..<n {
                                         let score = row[j] * ip![start + j]
-                                        if score > top.threshold { top.offer(row: start + j, score: score) }
+                                        if score > threshold {
+                                            tops[i].offer(row: start + j, score: score)
+                                            threshold = tops[i].threshold
+                                        }
                                     }
-                                    tops[i] = top
                                 }
                                 start += n
                             }
