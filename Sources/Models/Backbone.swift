@@ -247,7 +247,7 @@ public final class Backbone: @unchecked Sendable {
 
     private func forwardClip(_ clip: UnsafePointer<Float>, size: Dim3, into out: UnsafeMutablePointer<Float>, threads: Int, capture: StageCapture?) {
         pool.with(size: size, make: { Workspace(network: network, size: size, tileFloats: tileFloats) }) { ws in
-            network.forward(clip: clip, size: size, workspace: ws, threads: threads, output: out, capture: capture)
+            network.forward(clip: clip, size: size, workspace: ws, threads: min(max(1, threads), Workspace.maxThreads), output: out, capture: capture)
         }
     }
 }

@@ -21,9 +21,10 @@ final class Workspace {
         var largest = 0
         var scratchNeed = 0
         network.walk(size, map: { c, s in largest = max(largest, c * s.volume) }) { _, conv, s in
-            guard conv.lowering == .im2col else { return }
-            let k = conv.geometry(input: s).k
-            scratchNeed = max(scratchNeed, min(conv.fullScratchCount(input: s), max(k, tileFloats)))
+            // The whole matrix when it fits the budget (small maps can then split channels),
+            // else the budget, never less than the minimum for `maxThreads` workers.
+            let least = conv.minimumScratchCount(threads: Workspace.maxThreads)
+            scratchNeed = max(scratchNeed, max(least, min(conv.fullScratchCount(input: s), tileFloats)))
         }
         self.size = size
         slotFloats = max(1, largest)
@@ -34,6 +35,9 @@ final class Workspace {
     }
 
     deinit { storage.deallocate() }
+
+    /// The most threads one forward pass uses (the backbone clamps to this).
+    static let maxThreads = 64
 
     /// Activation buffer `i` (`slotFloats` floats).
     func slot(_ i: Int) -> UnsafeMutablePointer<Float> { storage + i * slotFloats }

@@ -5,22 +5,27 @@ import Tensor
 /// Shapes: input `[N, Cin, T, H, W]`, weight `[Cout, Cin, kT, kH, kW]`, bias `[Cout]` (optional),
 /// output `[N, Cout, T', H', W']` with `T' = (T + 2 pT - kT) / sT + 1` (floor), and so on.
 ///
-/// The forward pass runs clip by clip as `out[Cout, N'] = W[Cout, K] · col[K, N']` and picks the
-/// cheapest lowering for the kernel (BACKBONE.md §4):
-/// - `pointwise`: 1x1x1, stride 1, no padding: the input already is `col`, one bare sgemm.
+/// The forward pass runs clip by clip as GEMMs `out[Cout, positions] = W[Cout, K] · col[K,
+/// positions]` and picks the cheapest lowering for the kernel (BACKBONE.md §4):
+/// - `pointwise`: 1x1x1, stride 1, no padding: the input already is `col`; one bare sgemm.
 /// - `temporalTaps`: kTx1x1, stride 1, padding only in time: one sgemm per tap on the input
-///   shifted by whole frames (an offset of H·W floats), accumulated into the output. No im2col.
-/// - `im2col`: everything else: im2col (tiled over output positions so the scratch stays
-///   bounded) and one sgemm per tile.
+///   shifted by whole frames (an offset of H·W floats), accumulated. No im2col at all.
+/// - `frameIm2col`: kTxkHxkW with temporal stride 1 (R3D's and C3D's 3x3x3): im2col within
+///   frames only (K = Cin·kH·kW), then one sgemm per temporal tap on the columns shifted by
+///   whole frames. The columns are a third of full 3D im2col's for a 3-frame kernel.
+/// - `im2col`: everything else (1x3x3 and 7x7 spatial convs, temporal stride 2): 3D im2col
+///   and one sgemm.
 ///
-/// Bias, a residual and ReLU are applied in one fused pass after the GEMMs (`applyEpilogue`).
-/// The layer holds no mutable state, so one instance serves concurrent callers. (Training will
-/// add `backward` beside `forward` here, keeping the im2col tiles it needs in a cache.)
+/// Work is tiled over output positions so that each tile's columns and outputs stay in cache,
+/// and the bias, a residual and ReLU are applied to each tile right after its GEMMs
+/// (`applyEpilogue`). The layer holds no mutable state, so one instance serves concurrent
+/// callers. (Training will add `backward` beside `forward` here, with the tiles it needs.)
 public struct Conv3d: Sendable {
     /// How the convolution is lowered to GEMMs.
     public enum Lowering: Sendable, Equatable {
         case pointwise
         case temporalTaps
+        case frameIm2col
         case im2col
     }
 
@@ -29,19 +34,12 @@ public struct Conv3d: Sendable {
     public let kernel: Dim3
     public let stride: Dim3
     public let padding: Dim3
-    /// `[Cout, Cin, kT, kH, kW]`.
-    public var weight: Tensor {
-        guard lowering == .temporalTaps else { return packed }
-        let (co, ci, kt) = (outChannels, inChannels, kernel.t)
-        var w = Tensor(shape: [co, ci, kt, 1, 1])
-        for o in 0..<co { for i in 0..<ci { for d in 0..<kt { w.data[(o * ci + i) * kt + d] = packed.data[(d * co + o) * ci + i] } } }
-        return w
-    }
     /// `[Cout]`, or nil for a bias-free conv.
     public let bias: Tensor?
     public let lowering: Lowering
-    /// The weight as the GEMMs read it: `[Cout, K]` as stored, or for `temporalTaps` regrouped
-    /// as `[kT][Cout][Cin]`, one GEMM operand per tap (kept instead of the original, not beside it).
+    /// The weight as the GEMMs read it: `[Cout, K]` as stored for `pointwise` and `im2col`;
+    /// tap-major `[kT][Cout][Cin·kH·kW]` for the temporal-tap lowerings, one GEMM operand per
+    /// tap (kept instead of the original, not beside it).
     let packed: Tensor
 
     /// A conv with the given parameters.
@@ -55,23 +53,55 @@ public struct Conv3d: Sendable {
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
         kernel = Dim3(weight.shape[2], weight.shape[3], weight.shape[4])
-        let unitStride = stride == Dim3(all: 1)
-        if kernel == Dim3(all: 1) && unitStride && padding == Dim3(all: 0) {
+        let spatialIdentity = kernel.h == 1 && kernel.w == 1 && stride.h == 1 && stride.w == 1 && padding.h == 0 && padding.w == 0
+        if kernel.t == 1 && stride.t == 1 && padding.t == 0 && spatialIdentity {
             lowering = .pointwise
-        } else if kernel.h == 1 && kernel.w == 1 && kernel.t > 1 && unitStride && padding.h == 0 && padding.w == 0 {
+        } else if kernel.t > 1 && stride.t == 1 && spatialIdentity {
             lowering = .temporalTaps
+        } else if kernel.t > 1 && stride.t == 1 {
+            lowering = .frameIm2col
         } else {
             lowering = .im2col
         }
-        if lowering == .temporalTaps {
+        if lowering == .temporalTaps || lowering == .frameIm2col {
             let (co, ci, kt) = (weight.shape[0], weight.shape[1], weight.shape[2])
-            var taps = Tensor(shape: [kt, co, ci])
-            for o in 0..<co { for i in 0..<ci { for d in 0..<kt { taps.data[(d * co + o) * ci + i] = weight.data[(o * ci + i) * kt + d] } } }
+            let plane = weight.shape[3] * weight.shape[4]
+            let k2d = ci * plane
+            var taps = Tensor(shape: [kt, co, k2d])
+            weight.withUnsafeBufferPointer { w in
+                taps.withUnsafeMutableBufferPointer { t in
+                    for o in 0..<co {
+                        for i in 0..<ci {
+                            for d in 0..<kt {
+                                for q in 0..<plane { t[(d * co + o) * k2d + i * plane + q] = w[((o * ci + i) * kt + d) * plane + q] }
+                            }
+                        }
+                    }
+                }
+            }
             packed = taps
         } else {
             packed = weight
         }
     }
+
+    /// `[Cout, Cin, kT, kH, kW]`.
+    public var weight: Tensor {
+        guard lowering == .temporalTaps || lowering == .frameIm2col else { return packed }
+        let (co, kt, k2d, plane) = (outChannels, kernel.t, kernelRows2D, kernel.h * kernel.w)
+        var w = Tensor(shape: [co, inChannels, kt, kernel.h, kernel.w])
+        for o in 0..<co {
+            for i in 0..<inChannels {
+                for d in 0..<kt {
+                    for q in 0..<plane { w.data[((o * inChannels + i) * kt + d) * plane + q] = packed.data[(d * co + o) * k2d + i * plane + q] }
+                }
+            }
+        }
+        return w
+    }
+
+    /// Rows of the within-frame im2col: Cin·kH·kW.
+    var kernelRows2D: Int { inChannels * kernel.h * kernel.w }
 
     /// The geometry of this conv on an input map of `size`.
     public func geometry(input size: Dim3) -> Conv3dGeometry {
@@ -81,16 +111,32 @@ public struct Conv3d: Sendable {
     /// Output map size for an input map of `size`.
     public func outputSize(_ size: Dim3) -> Dim3 { geometry(input: size).output }
 
-    /// Scratch floats for the whole im2col matrix on `size` (K·N for the `im2col` lowering,
-    /// none otherwise). `forward(clip:…)` works with less (tiles), down to `threads · K`.
+    /// Scratch floats for the untiled lowering on `size`: the whole im2col matrix (`im2col`:
+    /// K·N; `frameIm2col`: Cin·kH·kW rows over every frame a tap reads), none otherwise.
+    /// `forward(clip:…)` works with less, tile by tile, down to `minimumScratchCount`.
     public func fullScratchCount(input size: Dim3) -> Int {
-        lowering == .im2col ? geometry(input: size).k * geometry(input: size).n : 0
+        let g = geometry(input: size)
+        switch lowering {
+        case .pointwise, .temporalTaps: return 0
+        case .im2col: return g.k * g.n
+        case .frameIm2col: return kernelRows2D * (g.output.t + kernel.t - 1) * g.output.h * g.output.w
+        }
+    }
+
+    /// The least scratch `forward(clip:…)` accepts with `threads` workers: one output
+    /// position per worker (its im2col column and, for `frameIm2col`, its output column).
+    public func minimumScratchCount(threads: Int) -> Int {
+        switch lowering {
+        case .pointwise, .temporalTaps: return 0
+        case .im2col: return max(1, threads) * inChannels * kernel.volume
+        case .frameIm2col: return max(1, threads) * (kernelRows2D * kernel.t + outChannels)
+        }
     }
 
     /// Target floats of one tile's working set (its im2col columns plus its output columns),
-    /// per thread: about a megabyte, so the GEMM reads the tile from L2 and the epilogue finds
-    /// the outputs still there.
-    public static let tileTargetFloats = 1 << 18
+    /// per thread: 4 MB, a share of L3, so the GEMM packs the tile from cache and the epilogue
+    /// finds the outputs there; large enough that repacking the weights per tile costs little.
+    public static let tileTargetFloats = 1 << 20
 
     /// Below this many output positions per thread, threads split the output channels
     /// instead of the positions (a GEMM with a narrow N runs slowly; layers 3 and 4).
@@ -99,12 +145,12 @@ public struct Conv3d: Sendable {
     /// One clip: `x [Cin, T, H, W]` (size `size`) to `y [Cout, T', H', W']`, then
     /// `y = act(y + bias + residual)` with `residual [Cout, T', H', W']` when given.
     ///
-    /// `scratch` holds `scratchCount` floats for im2col (at least `threads * K`; more gives
-    /// bigger tiles, and `K * N` lets small maps split by channels). `y` must not alias `x`,
-    /// `residual` or `scratch`.
+    /// `scratch` holds `scratchCount` floats (at least `minimumScratchCount(threads:)`; more
+    /// gives bigger tiles, and `fullScratchCount` lets small maps split by channels). `y` must
+    /// not alias `x`, `residual` or `scratch`.
     ///
     /// Work is split over `threads` workers by tiles of output positions: each worker runs
-    /// im2col, a single-threaded sgemm and the epilogue on its own tile while it is in cache,
+    /// im2col, single-threaded sgemms and the epilogue on its own tile while it is in cache,
     /// with no synchronisation between tiles. Maps too small for that split the output
     /// channels instead. OpenBLAS itself is kept at one thread (set process-wide when it is
     /// not), so concurrent callers never oversubscribe the cores.
@@ -116,107 +162,247 @@ public struct Conv3d: Sendable {
         let g = geometry(input: size)
         let (m, n) = (outChannels, g.n)
         if n == 0 || m == 0 { return }
-        let k = lowering == .pointwise ? inChannels : lowering == .temporalTaps ? inChannels * kernel.t : g.k
         let workers = max(1, threads)
+        precondition(scratchCount >= minimumScratchCount(threads: workers) && (scratch != nil || minimumScratchCount(threads: 1) == 0),
+                     "conv3d \(kernel) needs \(minimumScratchCount(threads: workers)) scratch floats for \(workers) threads, got \(scratchCount)")
         if BLAS.threads != 1 { BLAS.setThreads(1) }
-        // Tiles are whole output frames for the temporal taps (a tap shifts whole frames).
-        let unit = lowering == .temporalTaps ? g.output.h * g.output.w : 1
-        let units = n / unit
-        let bias = self.bias
-        packed.withUnsafeBufferPointer { packedWeights in
+        let run = Run(conv: self, g: g, x: x, y: y, residual: residual, relu: relu, scratch: scratch, scratchCount: scratchCount, workers: workers)
+        packed.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { b in
-                let w = packedWeights.baseAddress!
-                let epilogue = { (rows: Range<Int>, cols: Range<Int>) in
-                    applyEpilogue(y, rowLength: n, rows: rows, columns: cols, bias: b, residual: residual, relu: relu)
-                }
-                let fullIm2col = lowering == .im2col ? k * n : 0
-                if workers > 1 && n / workers < Self.minColumnsPerThread && fullIm2col <= scratchCount {
-                    // Split the output channels: one shared im2col, then each worker's rows.
-                    if lowering == .im2col { im2col3d(x, geometry: g, columns: 0..<n, into: scratch!, threads: workers) }
-                    parallelRanges(m, threads: workers) { rows in
-                        compute(w, x, g, rows: rows, units: 0..<units, unit: unit, y: y, columns: scratch.map { UnsafePointer($0) }, columnStride: n)
-                        epilogue(rows, 0..<n)
-                    }
-                    return
-                }
-                let perWorker = lowering == .im2col ? scratchCount / workers : 0
-                precondition(lowering != .im2col || (scratch != nil && perWorker >= k), "conv3d \(kernel) needs \(workers * k) scratch floats, got \(scratchCount)")
-                var tileUnits = max(1, Self.tileTargetFloats / ((k + m) * unit))
-                if lowering == .im2col { tileUnits = min(tileUnits, perWorker / k) }
-                var tiles = (units + tileUnits - 1) / tileUnits
-                tiles = min(units, (tiles + workers - 1) / workers * workers)  // whole rounds of workers
-                parallelFor(min(workers, tiles), threads: workers) { worker in
-                    let myScratch = lowering == .im2col ? scratch! + worker * perWorker : nil
-                    for t in Swift.stride(from: worker, to: tiles, by: workers) {
-                        let range = (t * units / tiles)..<((t + 1) * units / tiles)
-                        let cols = (range.lowerBound * unit)..<(range.upperBound * unit)
-                        if let myScratch { im2col3d(x, geometry: g, columns: cols, into: myScratch) }
-                        compute(w, x, g, rows: 0..<m, units: range, unit: unit, y: y, columns: myScratch.map { UnsafePointer($0) }, columnStride: cols.count)
-                        epilogue(0..<m, cols)
-                    }
-                }
+                run.execute(w.baseAddress!, b)
             }
         }
     }
 
-    /// The GEMMs for output channels `rows` and output units `units` (positions, or frames of
-    /// `unit` positions for the temporal taps). For im2col, `columns` points at the first
-    /// im2col column of `units`, its rows `columnStride` apart (N for the whole matrix, the
-    /// tile width for a tile).
-    private func compute(
-        _ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv3dGeometry, rows: Range<Int>, units: Range<Int>, unit: Int,
-        y: UnsafeMutablePointer<Float>, columns: UnsafePointer<Float>?, columnStride: Int
-    ) {
-        let n = g.n
-        let cols = (units.lowerBound * unit)..<(units.upperBound * unit)
-        let out = y + rows.lowerBound * n + cols.lowerBound
-        switch lowering {
-        case .pointwise:
-            gemm(.none, .none, m: rows.count, n: cols.count, k: inChannels, a: w + rows.lowerBound * inChannels, lda: inChannels, b: x + cols.lowerBound, ldb: n, c: out, ldc: n)
-        case .im2col:
-            gemm(.none, .none, m: rows.count, n: cols.count, k: g.k, a: w + rows.lowerBound * g.k, lda: g.k, b: columns!, ldb: columnStride, c: out, ldc: n)
-        case .temporalTaps:
-            temporalTaps(w, x, g, rows: rows, frames: units, y: y)
-        }
-    }
+    /// One forward call's fixed arguments, so the tile loops read like the algorithm.
+    private struct Run {
+        let conv: Conv3d
+        let g: Conv3dGeometry
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let residual: UnsafePointer<Float>?
+        let relu: Bool
+        let scratch: UnsafeMutablePointer<Float>?
+        let scratchCount: Int
+        let workers: Int
 
-    /// kTx1x1 stride 1 on output frames `frames`: `y = sum_d W_d · x shifted by (d - pT)
-    /// frames`, one GEMM per tap over the frames whose input frame exists (the others see
-    /// zero padding), accumulated into `y`.
-    private func temporalTaps(_ taps: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv3dGeometry, rows: Range<Int>, frames: Range<Int>, y: UnsafeMutablePointer<Float>) {
-        let plane = g.input.h * g.input.w
-        let n = g.n
-        let pT = padding.t
-        // Tap d reads input frame (to - pT + d) for output frame to.
-        func valid(_ d: Int) -> Range<Int> {
+        var m: Int { conv.outChannels }
+        var n: Int { g.n }
+        /// Output positions per frame.
+        var plane: Int { g.output.h * g.output.w }
+
+        func execute(_ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?) {
+            let epilogue = { (rows: Range<Int>, cols: Range<Int>) in
+                applyEpilogue(y, rowLength: n, rows: rows, columns: cols, bias: bias, residual: residual, relu: relu)
+            }
+            let full = conv.fullScratchCount(input: g.input)
+            if workers > 1 && n / workers < Conv3d.minColumnsPerThread && full <= scratchCount {
+                splitChannels(w, epilogue)
+            } else if conv.lowering == .pointwise || conv.lowering == .im2col {
+                columnTiles(w, epilogue)
+            } else {
+                frameTiles(w, bias, epilogue)
+            }
+        }
+
+        /// Small maps: one shared im2col (if any), then each worker computes its output
+        /// channels over every position.
+        func splitChannels(_ w: UnsafePointer<Float>, _ epilogue: (Range<Int>, Range<Int>) -> Void) {
+            switch conv.lowering {
+            case .pointwise:
+                parallelRanges(m, threads: workers) { rows in
+                    gemm(.none, .none, m: rows.count, n: n, k: g.inChannels, a: w + rows.lowerBound * g.inChannels, lda: g.inChannels, b: x, ldb: n, c: y + rows.lowerBound * n, ldc: n)
+                    epilogue(rows, 0..<n)
+                }
+            case .im2col:
+                im2col3d(x, geometry: g, columns: 0..<n, into: scratch!, threads: workers)
+                parallelRanges(m, threads: workers) { rows in
+                    gemm(.none, .none, m: rows.count, n: n, k: g.k, a: w + rows.lowerBound * g.k, lda: g.k, b: scratch!, ldb: n, c: y + rows.lowerBound * n, ldc: n)
+                    epilogue(rows, 0..<n)
+                }
+            case .temporalTaps:
+                parallelRanges(m, threads: workers) { rows in
+                    temporalTaps(w, rows: rows, frames: 0..<g.output.t)
+                    epilogue(rows, 0..<n)
+                }
+            case .frameIm2col:
+                let outT = g.output.t
+                frameColumns(frames: 0..<outT, positions: 0..<plane, into: scratch!, threads: workers)
+                parallelRanges(m, threads: workers) { rows in
+                    frameTaps(w, rows: rows, frames: 0..<outT, positions: 0..<plane, columns: scratch!, into: y + rows.lowerBound * n, ldc: n)
+                    epilogue(rows, 0..<n)
+                }
+            }
+        }
+
+        /// `pointwise` and `im2col`: tiles of consecutive output positions.
+        func columnTiles(_ w: UnsafePointer<Float>, _ epilogue: (Range<Int>, Range<Int>) -> Void) {
+            let k = conv.lowering == .pointwise ? g.inChannels : g.k
+            let perWorker = conv.lowering == .im2col ? scratchCount / workers : 0
+            var width = max(1, Conv3d.tileTargetFloats / (k + m))
+            if conv.lowering == .im2col { width = min(width, perWorker / k) }
+            let tiles = balancedTiles(n, width)
+            parallelFor(min(workers, tiles), threads: workers) { worker in
+                let columns = conv.lowering == .im2col ? scratch! + worker * perWorker : nil
+                for t in Swift.stride(from: worker, to: tiles, by: workers) {
+                    let cols = (t * n / tiles)..<((t + 1) * n / tiles)
+                    if let columns {
+                        im2col3d(x, geometry: g, columns: cols, into: columns)
+                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: columns, ldb: cols.count, c: y + cols.lowerBound, ldc: n)
+                    } else {
+                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: x + cols.lowerBound, ldb: n, c: y + cols.lowerBound, ldc: n)
+                    }
+                    epilogue(0..<m, cols)
+                }
+            }
+        }
+
+        /// `temporalTaps` and `frameIm2col`: tiles of (output frames × positions within a
+        /// frame). Whole frames when they fit; otherwise the tile's outputs go to a buffer
+        /// and the epilogue moves them into place.
+        func frameTiles(_ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ epilogue: (Range<Int>, Range<Int>) -> Void) {
+            let outT = g.output.t
+            if conv.lowering == .temporalTaps {
+                // The input is the GEMM operand: tiles are whole frames.
+                let frames = balancedTiles(outT, max(1, Conv3d.tileTargetFloats / ((g.inChannels + m) * plane)))
+                parallelFor(min(workers, frames), threads: workers) { worker in
+                    for t in Swift.stride(from: worker, to: frames, by: workers) {
+                        let f = (t * outT / frames)..<((t + 1) * outT / frames)
+                        temporalTaps(w, rows: 0..<m, frames: f)
+                        epilogue(0..<m, (f.lowerBound * plane)..<(f.upperBound * plane))
+                    }
+                }
+                return
+            }
+            let k2d = conv.kernelRows2D, kT = conv.kernel.t
+            let perWorker = scratchCount / workers
+            // Tile of F frames x S positions: columns k2d x (F + kT - 1) x S, outputs m x F x S.
+            func need(_ f: Int, _ s: Int) -> Int { k2d * (f + kT - 1) * s + (s == plane ? 0 : m * f * s) }
+            let budget = min(perWorker, Conv3d.tileTargetFloats)
+            var f = outT
+            var s = min(plane, max(1, budget / (k2d * (f + kT - 1) + m * f)))
+            while f > 1 && s < min(plane, 64) {
+                f = (f + 1) / 2
+                s = min(plane, max(1, budget / (k2d * (f + kT - 1) + m * f)))
+            }
+            if need(f, plane) <= budget { s = plane }
+            while need(f, s) > perWorker && s > 1 { s -= max(1, s / 8) }
+            let frameTiles = balancedTiles(outT, f, round: 1)
+            let positionTiles = balancedTiles(plane, s, round: 1)
+            let tiles = frameTiles * positionTiles
+            parallelFor(min(workers, tiles), threads: workers) { worker in
+                let columns = scratch! + worker * perWorker
+                for t in Swift.stride(from: worker, to: tiles, by: workers) {
+                    let (ft, pt) = (t / positionTiles, t % positionTiles)
+                    let frames = (ft * outT / frameTiles)..<((ft + 1) * outT / frameTiles)
+                    let positions = (pt * plane / positionTiles)..<((pt + 1) * plane / positionTiles)
+                    frameColumns(frames: frames, positions: positions, into: columns, threads: 1)
+                    if positions.count == plane {
+                        frameTaps(w, rows: 0..<m, frames: frames, positions: positions, columns: columns, into: y + frames.lowerBound * plane, ldc: n)
+                        epilogue(0..<m, (frames.lowerBound * plane)..<(frames.upperBound * plane))
+                    } else {
+                        let outputs = columns + k2d * (frames.count + kT - 1) * positions.count
+                        let width = frames.count * positions.count
+                        frameTaps(w, rows: 0..<m, frames: frames, positions: positions, columns: columns, into: outputs, ldc: width)
+                        for (i, frame) in frames.enumerated() {
+                            applyEpilogue(
+                                from: outputs + i * positions.count, sourceRowLength: width, into: y, rowLength: n, rows: 0..<m,
+                                columns: (frame * plane + positions.lowerBound)..<(frame * plane + positions.upperBound),
+                                bias: bias, residual: residual, relu: relu)
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Number of tiles of at most `width` units covering `count`, rounded up to whole rounds
+        /// of workers when there are more tiles than workers (so no worker idles at the end).
+        func balancedTiles(_ count: Int, _ width: Int, round: Int? = nil) -> Int {
+            var tiles = (count + max(1, width) - 1) / max(1, width)
+            let r = round ?? workers
+            if tiles > 1 { tiles = (tiles + r - 1) / r * r }
+            return max(1, min(count, tiles))
+        }
+
+        /// The output frames of tap d whose input frame (f - pT + d) exists, within `frames`.
+        func valid(_ d: Int, _ frames: Range<Int>) -> Range<Int> {
+            let pT = conv.padding.t
             let lo = max(frames.lowerBound, pT - d)
             return lo..<max(lo, min(frames.upperBound, g.input.t + pT - d))
         }
-        // The first GEMM overwrites y (beta 0) when one tap covers every frame of the range.
-        let first = (0..<kernel.t).first { valid($0) == frames }
-        if first == nil {
-            for r in rows { (y + r * n + frames.lowerBound * plane).initialize(repeating: 0, count: frames.count * plane) }
+
+        /// Taps in the order to run them: first one that covers every frame of `frames` (its
+        /// GEMM overwrites, beta 0), if any; nil means the outputs must be zeroed first.
+        func tapOrder(_ frames: Range<Int>) -> (order: [Int], first: Int?) {
+            let first = (0..<conv.kernel.t).first { valid($0, frames) == frames }
+            return ((first.map { [$0] } ?? []) + (0..<conv.kernel.t).filter { $0 != first }, first)
         }
-        let order = (first.map { [$0] } ?? []) + (0..<kernel.t).filter { $0 != first }
-        for d in order {
-            let r = valid(d)
-            if r.isEmpty { continue }
-            gemm(
-                .none, .none, m: rows.count, n: r.count * plane, k: inChannels,
-                a: taps + (d * outChannels + rows.lowerBound) * inChannels, lda: inChannels,
-                b: x + (r.lowerBound - pT + d) * plane, ldb: g.input.t * plane,
-                beta: d == first ? 0 : 1, c: y + rows.lowerBound * n + r.lowerBound * plane, ldc: n)
+
+        /// `temporalTaps` for output channels `rows` and output frames `frames`:
+        /// `y = sum_d W_d · x shifted by (d - pT) frames`, straight from the input.
+        func temporalTaps(_ taps: UnsafePointer<Float>, rows: Range<Int>, frames: Range<Int>) {
+            let (k, pT, inFrame) = (g.inChannels, conv.padding.t, g.input.h * g.input.w)
+            let (order, first) = tapOrder(frames)
+            if first == nil {
+                for r in rows { (y + r * n + frames.lowerBound * plane).initialize(repeating: 0, count: frames.count * plane) }
+            }
+            for d in order {
+                let f = valid(d, frames)
+                if f.isEmpty { continue }
+                gemm(
+                    .none, .none, m: rows.count, n: f.count * plane, k: k,
+                    a: taps + (d * m + rows.lowerBound) * k, lda: k,
+                    b: x + (f.lowerBound - pT + d) * inFrame, ldb: g.input.t * inFrame,
+                    beta: d == first ? 0 : 1, c: y + rows.lowerBound * n + f.lowerBound * plane, ldc: n)
+            }
+        }
+
+        /// Within-frame im2col for the output `frames` x `positions` tile: slot j of the
+        /// columns holds input frame (frames.lowerBound - pT + j), for j in 0..<(F + kT - 1),
+        /// as `[Cin·kH·kW][F + kT - 1][S]`. Slots of missing (padding) frames stay unwritten;
+        /// the taps never read them.
+        func frameColumns(frames: Range<Int>, positions: Range<Int>, into columns: UnsafeMutablePointer<Float>, threads: Int) {
+            let slots = frames.count + conv.kernel.t - 1
+            let s = positions.count
+            let perFrame = Conv3dGeometry(
+                inChannels: g.inChannels, input: g.input, kernel: Dim3(1, conv.kernel.h, conv.kernel.w),
+                stride: Dim3(1, conv.stride.h, conv.stride.w), padding: Dim3(0, conv.padding.h, conv.padding.w))
+            for j in 0..<slots {
+                let t = frames.lowerBound - conv.padding.t + j
+                if t < 0 || t >= g.input.t { continue }
+                im2col3d(x, geometry: perFrame, columns: (t * plane + positions.lowerBound)..<(t * plane + positions.upperBound), into: columns + j * s, rowStride: slots * s, threads: threads)
+            }
+        }
+
+        /// `frameIm2col` taps for output channels `rows`: `out = sum_d W_d · columns shifted by
+        /// d slots`, into `out` (`[rows][F x S]` with row stride `ldc`).
+        func frameTaps(_ taps: UnsafePointer<Float>, rows: Range<Int>, frames: Range<Int>, positions: Range<Int>, columns: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, ldc: Int) {
+            let (k, s) = (conv.kernelRows2D, positions.count)
+            let slots = frames.count + conv.kernel.t - 1
+            let (order, first) = tapOrder(frames)
+            if first == nil {
+                for r in 0..<rows.count { (out + r * ldc).initialize(repeating: 0, count: frames.count * s) }
+            }
+            for d in order {
+                let f = valid(d, frames)
+                if f.isEmpty { continue }
+                let i = f.lowerBound - frames.lowerBound
+                gemm(
+                    .none, .none, m: rows.count, n: f.count * s, k: k,
+                    a: taps + (d * m + rows.lowerBound) * k, lda: k,
+                    b: columns + (i + d) * s, ldb: slots * s,
+                    beta: d == first ? 0 : 1, c: out + i * s, ldc: ldc)
+            }
         }
     }
 
     /// A batch: `x [N, Cin, T, H, W]` to `[N, Cout, T', H', W']`, allocating the output and an
-    /// im2col scratch of at most `scratchLimit` floats.
+    /// im2col scratch of at most `scratchLimit` floats (never less than the minimum).
     public func forward(_ x: Tensor, threads: Int = 1, scratchLimit: Int = 1 << 22) -> Tensor {
         precondition(x.rank == 5 && x.shape[1] == inChannels, "conv3d expects [N, \(inChannels), T, H, W], got \(x.shape)")
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
         let out = outputSize(size)
-        let g = geometry(input: size)
-        let scratchCount = lowering == .im2col ? max(threads * g.k, min(fullScratchCount(input: size), scratchLimit)) : 0
+        let scratchCount = max(minimumScratchCount(threads: threads), min(fullScratchCount(input: size), scratchLimit))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
         defer { scratch.deallocate() }
         let inCount = inChannels * size.volume, outCount = outChannels * out.volume

@@ -4,7 +4,7 @@
 /// `out[Cout, N] = weight[Cout, K] · col[K, N]`. Padding reads as zero.
 ///
 /// Both versions fill only the columns `columns` (a tile of output positions), written into
-/// `col` with row length `columns.count`, so a large conv can be lowered tile by tile without
+/// `col` with rows `rowStride` apart (default `columns.count`), so a large conv can be lowered tile by tile without
 /// ever holding the whole matrix (C3D's conv2 would need 347 MB at once).
 
 /// The fast version. Output rows are filled in runs along the width: with stride 1 each run is
@@ -12,14 +12,14 @@
 /// independent, so they are split over `threads` workers.
 public func im2col3d(
     _ input: UnsafePointer<Float>, geometry g: Conv3dGeometry, columns: Range<Int>,
-    into col: UnsafeMutablePointer<Float>, threads: Int = 1
+    into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil, threads: Int = 1
 ) {
     let out = g.output
     let (inT, inH, inW) = (g.input.t, g.input.h, g.input.w)
     let (kT, kH, kW) = (g.kernel.t, g.kernel.h, g.kernel.w)
     let (sT, sH, sW) = (g.stride.t, g.stride.h, g.stride.w)
     let (pT, pH, pW) = (g.padding.t, g.padding.h, g.padding.w)
-    let width = columns.count
+    let width = rowStride ?? columns.count
     let rowsPerFrame = out.h * out.w
     parallelRanges(g.k, threads: threads) { rows in
         for row in rows {
@@ -75,10 +75,10 @@ public func im2col3d(
 /// The reference for `im2col3d`: one element at a time, straight from the definition.
 public func im2col3dNaive(
     _ input: UnsafePointer<Float>, geometry g: Conv3dGeometry, columns: Range<Int>,
-    into col: UnsafeMutablePointer<Float>
+    into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil
 ) {
     let out = g.output
-    let width = columns.count
+    let width = rowStride ?? columns.count
     for ci in 0..<g.inChannels {
         for dt in 0..<g.kernel.t {
             for dh in 0..<g.kernel.h {
