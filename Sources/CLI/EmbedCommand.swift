@@ -111,7 +111,8 @@ struct EmbedCommand: ParsableCommand {
         let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
         let choice: ModelWeights.Choice
         if let weights {
-            choice = .file(weights, prefix: prefix)
+            // Absolute, so `decouple search` finds the file from any directory.
+            choice = .file(URL(fileURLWithPath: weights).standardizedFileURL.path, prefix: prefix)
         } else if randomWeights {
             choice = .random(seed: seed ?? 0)
         } else {
