@@ -290,7 +290,7 @@ public final class TrainableBackbone: ParameterContainer {
         var g: Tensor? = gradients["pooled"].map { GlobalAveragePool3d.backward($0, inputShape: cache.lastShape) }
         func add(_ extra: Tensor?) {
             guard let extra else { return }
-            g = g.map { $0 + extra } ?? extra
+            g = g.map { addTensors($0, extra, threads: threads) } ?? extra
         }
         // The first step that needs no input gradient: the first conv, unless asked.
         for i in stride(from: steps.count - 1, through: 0, by: -1) {
@@ -314,9 +314,9 @@ public final class TrainableBackbone: ParameterContainer {
                 }
                 if let dn = b.downsample, let (cc, bc) = down {
                     let (dz, _) = dn.bn.backward(dShortcut!, cache: bc, threads: threads)
-                    d = d + dn.conv.backward(dz, cache: cc, inputGradient: true, threads: threads)!
+                    d = addTensors(d, dn.conv.backward(dz, cache: cc, inputGradient: true, threads: threads)!, threads: threads)
                 } else {
-                    d = d + dShortcut!
+                    d = addTensors(d, dShortcut!, threads: threads)
                 }
                 g = d
             default:

@@ -136,30 +136,32 @@ public final class BatchNormLayer: ParameterContainer {
         let (n, c) = (x.shape[0], channels)
         let inner = x.shape.dropFirst(2).reduce(1, *)
         let m = n * inner
-        // g = dy masked by the ReLU (output > 0).
-        var g = dy
-        if cache.relu {
-            g = Tensor(shape: dy.shape) { gp in
-                dy.withUnsafeBufferPointer { dp in
-                    cache.output.withUnsafeBufferPointer { op in
-                        let ctx = UncheckedSendable((dp.baseAddress!, op.baseAddress!, gp.baseAddress!))
-                        parallelRanges(dy.count, threads: threads) { r in
-                            let (d, o, out) = ctx.value
-                            for i in r { out[i] = o[i] > 0 ? d[i] : 0 }
+        // g = dy through the ReLU mask (output > 0); never materialised unless the residual
+        // needs it. Pass 1, per channel: Σ g and Σ g·x, hence Σ g·x̂ = (Σ g·x - mean·Σ g)/σ.
+        let relu = cache.relu
+        var sumG = [Double](repeating: 0, count: c), sumGX = sumG
+        dy.withUnsafeBufferPointer { dp in
+            x.withUnsafeBufferPointer { xp in
+                cache.output.withUnsafeBufferPointer { op in
+                    sumG.withUnsafeMutableBufferPointer { sg in
+                        sumGX.withUnsafeMutableBufferPointer { sgx in
+                            let ctx = UncheckedSendable((dp.baseAddress!, xp.baseAddress!, op.baseAddress!, sg.baseAddress!, sgx.baseAddress!))
+                            parallelRanges(c, threads: inner == 1 ? 1 : threads) { channels in
+                                let (d, xb, o, sgp, sgxp) = ctx.value
+                                for ch in channels {
+                                    var s: Double = 0, sx: Double = 0
+                                    for i in 0..<n {
+                                        let off = (i * c + ch) * inner
+                                        let r = maskedSums(d + off, xb + off, relu ? o + off : nil, count: inner)
+                                        s += r.0
+                                        sx += r.1
+                                    }
+                                    sgp[ch] = s
+                                    sgxp[ch] = (sx - Double(cache.mean[ch]) * s) * Double(cache.invStd[ch])
+                                }
+                            }
                         }
                     }
-                }
-            }
-        }
-        // Per channel: Σ g and Σ g · x̂ = (Σ g·x - mean · Σ g) / σ.
-        var sumG = [Double](repeating: 0, count: c), sumGX = sumG
-        g.withUnsafeBufferPointer { gp in
-            x.withUnsafeBufferPointer { xp in
-                let sg = channelSums(gp.baseAddress!, n: n, c: c, inner: inner, threads: threads) { p, count in (runSum(p, count: count), 0) }
-                let gx = channelDots(gp.baseAddress!, xp.baseAddress!, n: n, c: c, inner: inner, threads: threads)
-                for ch in 0..<c {
-                    sumG[ch] = sg[ch].0
-                    sumGX[ch] = (gx[ch] - Double(cache.mean[ch]) * sg[ch].0) * Double(cache.invStd[ch])
                 }
             }
         }
@@ -172,9 +174,9 @@ public final class BatchNormLayer: ParameterContainer {
             }
         }
         let gamma = weight.value.data
-        // dx = a · (g - mean(g)) - e · (x - mean) per channel, with a = γ/σ and, for batch
-        // statistics, e = a/σ · mean(g·x̂) (x - mean rather than x̂ = (x - mean)/σ expanded,
-        // which would cancel badly when the mean is large).
+        // Pass 2: dx = a · (g - mean(g)) - e · (x - mean) per channel, with a = γ/σ and, for
+        // batch statistics, e = a/σ · mean(g·x̂) (x - mean rather than x̂ = (x - mean)/σ
+        // expanded, which would cancel badly when the mean is large).
         var a = [Float](repeating: 0, count: c), meanGs = a, e = a
         for ch in 0..<c {
             let s = Double(cache.invStd[ch]), gm = Double(gamma[ch])
@@ -185,23 +187,38 @@ public final class BatchNormLayer: ParameterContainer {
             }
         }
         let means = cache.mean
-        let dx = Tensor(shape: x.shape) { out in
-            g.withUnsafeBufferPointer { gp in
-                x.withUnsafeBufferPointer { xp in
-                    let ctx = UncheckedSendable((gp.baseAddress!, xp.baseAddress!, out.baseAddress!))
-                    parallelRanges(n * c, threads: threads) { rows in
-                        let (gb, xb, ob) = ctx.value
-                        for row in rows {
-                            let ch = row % c
-                            let (ac, mg, ec, mu) = (a[ch], meanGs[ch], e[ch], means[ch])
-                            let gr = gb + row * inner, xr = xb + row * inner, o = ob + row * inner
-                            for j in 0..<inner { o[j] = ac * (gr[j] - mg) - ec * (xr[j] - mu) }
+        var dResidual: Tensor?
+        func pass2(_ res: UnsafeMutablePointer<Float>?) -> Tensor {
+            Tensor(shape: x.shape) { out in
+                dy.withUnsafeBufferPointer { dp in
+                    x.withUnsafeBufferPointer { xp in
+                        cache.output.withUnsafeBufferPointer { op in
+                            let ctx = UncheckedSendable((dp.baseAddress!, xp.baseAddress!, op.baseAddress!, out.baseAddress!, res))
+                            parallelRanges(n * c, threads: threads) { rows in
+                                let (db, xb, ob, outb, rb) = ctx.value
+                                for row in rows {
+                                    let ch = row % c
+                                    let off = row * inner
+                                    normGradientRow(db + off, xb + off, relu ? ob + off : nil, into: outb + off, gradient: rb.map { $0 + off }, count: inner,
+                                                    a: a[ch], meanG: meanGs[ch], e: e[ch], mean: means[ch])
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        return (dx, cache.residual ? g : nil)
+        let dx: Tensor
+        if cache.residual {
+            var r = Tensor(shape: [0])
+            var computed = Tensor(shape: [0])
+            r = Tensor(shape: x.shape) { rp in computed = pass2(rp.baseAddress!) }
+            dx = computed
+            dResidual = r
+        } else {
+            dx = pass2(nil)
+        }
+        return (dx, dResidual)
     }
 
     /// Per-channel reductions of `[N, C, inner]` data, channels split over `threads`.
@@ -241,23 +258,6 @@ public final class BatchNormLayer: ParameterContainer {
         }
         return out
     }
-
-    /// Per-channel Σ a·b of two `[N, C, inner]` tensors.
-    private func channelDots(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, n: Int, c: Int, inner: Int, threads: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: c)
-        out.withUnsafeMutableBufferPointer { o in
-            let ctx = UncheckedSendable((a, b, o.baseAddress!))
-            parallelRanges(c, threads: inner == 1 ? 1 : threads) { channels in
-                let (pa, pb, dst) = ctx.value
-                for ch in channels {
-                    var s: Double = 0
-                    for i in 0..<n { s += runDot(pa + (i * c + ch) * inner, pb + (i * c + ch) * inner, count: inner) }
-                    dst[ch] = s
-                }
-            }
-        }
-        return out
-    }
 }
 
 extension Optional where Wrapped == Tensor {
@@ -267,5 +267,61 @@ extension Optional where Wrapped == Tensor {
         case .some(let t): return t.withUnsafeBufferPointer { body($0.baseAddress) }
         case .none: return body(nil)
         }
+    }
+}
+
+/// (Σ g, Σ g·x) over `count` values with `g = mask ? (out > 0 ? dy : 0) : dy`, sixteen lanes
+/// at a time per chunk of 1024, chunks summed in double.
+@inline(__always)
+func maskedSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafePointer<Float>?, count: Int) -> (Double, Double) {
+    var s: Double = 0, sx: Double = 0
+    var i = 0
+    while i < count {
+        let end = min(count, i + 1024)
+        var acc = SIMD16<Float>(), accx = SIMD16<Float>()
+        var j = i
+        while j + 16 <= end {
+            var g = UnsafeRawPointer(dy + j).loadUnaligned(as: SIMD16<Float>.self)
+            if let out { g.replace(with: 0, where: UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self) .<= 0) }
+            acc += g
+            accx += g * UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+            j += 16
+        }
+        var cs = Double(acc.sum()), csx = Double(accx.sum())
+        while j < end {
+            let g = (out.map { $0[j] > 0 } ?? true) ? dy[j] : 0
+            cs += Double(g)
+            csx += Double(g) * Double(x[j])
+            j += 1
+        }
+        s += cs
+        sx += csx
+        i = end
+    }
+    return (s, sx)
+}
+
+/// One row of the batch-norm input gradient: `dx = a · (g - meanG) - e · (x - mean)` with
+/// `g` as in `maskedSums`; `g` itself is stored into `gradient` when given (the residual's).
+@inline(__always)
+func normGradientRow(
+    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafePointer<Float>?, into dx: UnsafeMutablePointer<Float>,
+    gradient: UnsafeMutablePointer<Float>?, count: Int, a: Float, meanG: Float, e: Float, mean: Float
+) {
+    var j = 0
+    while j + 16 <= count {
+        var g = UnsafeRawPointer(dy + j).loadUnaligned(as: SIMD16<Float>.self)
+        if let out { g.replace(with: 0, where: UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self) .<= 0) }
+        let xv = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+        let r = a * (g - meanG) - e * (xv - mean)
+        UnsafeMutableRawPointer(dx + j).storeBytes(of: r, as: SIMD16<Float>.self)
+        if let gradient { UnsafeMutableRawPointer(gradient + j).storeBytes(of: g, as: SIMD16<Float>.self) }
+        j += 16
+    }
+    while j < count {
+        let g = (out.map { $0[j] > 0 } ?? true) ? dy[j] : 0
+        dx[j] = a * (g - meanG) - e * (x[j] - mean)
+        gradient?[j] = g
+        j += 1
     }
 }

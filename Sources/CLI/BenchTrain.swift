@@ -1,0 +1,219 @@
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import Tensor
+
+/// `decouple bench train`: time per training step (forward + backward + SGD update) of a
+/// backbone with a linear head and an InfoNCE loss, next to PyTorch CPU on the same
+/// configuration in the same run.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training step time and peak memory (batch 8, 1 and 2 threads), next to PyTorch.",
+        discussion: """
+            A step: zero the gradients, forward the backbone in training mode (batch-norm \
+            statistics of the batch), a Linear head to 128, L2 normalisation, InfoNCE \
+            (temperature 0.1) against fixed random keys, backward, SGD (momentum 0.9, \
+            Nesterov, weight decay 1e-3). Each figure is the median of --runs steps after one \
+            warm-up step; peak MB is the process's peak resident memory during that \
+            configuration. Models: "narrow" is R(2+1)D-26 with planes 16/32/64/128 and stem 16, \
+            "full" the published R(2+1)D-26; any other value is a model id with --config.
+
+            PyTorch: when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) exists, \
+            scripts/bench_train_torch.py times the same step (scripts/cmd_backbones.py's module) \
+            with the same threads, batch and clip size. Build in release: swift build -c release.
+
+            Example: decouple bench train --models narrow --threads 2 --json
+            """
+    )
+
+    @Option(help: "Comma-separated models: narrow, full, or model ids (with --config).")
+    var models = "narrow,full"
+
+    @Option(help: "Configuration overrides for model ids other than narrow/full.")
+    var config = ""
+
+    @Option(help: "Comma-separated thread counts.")
+    var threads = "1,2"
+
+    @Option(help: "Clips per step.")
+    var batch = 8
+
+    @Option(help: "Frames per clip.")
+    var frames = 16
+
+    @Option(help: "Clip side in pixels.")
+    var size = 112
+
+    @Option(help: "Timed steps per figure (median reported).")
+    var runs = 3
+
+    @Flag(help: "Skip the PyTorch peer.")
+    var noTorch = false
+
+    @Flag(help: "Print one JSON object per configuration.")
+    var json = false
+
+    struct Row: Codable {
+        var model: String
+        var config: String
+        var threads: Int
+        var batch: Int
+        var stepMs: Double
+        var stepsMs: [Double]
+        var peakMB: Double
+        var torchStepMs: Double?
+        var torchPeakMB: Double?
+        var ratio: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case model, config, threads, batch
+            case stepMs = "step_ms", stepsMs = "steps_ms", peakMB = "peak_mb"
+            case torchStepMs = "torch_step_ms", torchPeakMB = "torch_peak_mb", ratio
+        }
+    }
+
+    func validate() throws {
+        guard batch >= 2, runs >= 1, frames >= 1, size >= 16 else { throw ValidationError("--batch must be at least 2 (batch statistics), --runs at least 1, --size at least 16") }
+        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads takes positive integers, e.g. 1,2") }
+        for m in models.split(separator: ",") { _ = try modelConfig(String(m)) }
+    }
+
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0) } }
+
+    func modelConfig(_ name: String) throws -> (BackboneConfig, String) {
+        var c: BackboneConfig
+        var overrides = config
+        switch name {
+        case "narrow":
+            c = .compactR2Plus1D
+            overrides = "planes=16,32,64,128 stem=16"
+        case "full":
+            c = BackboneConfig(.r2plus1d)
+            overrides = ""
+        default:
+            do { c = try BackboneConfig(modelID: name).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+        }
+        c.frames = frames
+        c.size = size
+        return (c, overrides)
+    }
+
+    func run() throws {
+        TrainingMemory.keepFreedMemory()
+        let torch = noTorch ? nil : TorchTrainPeer.find()
+        if !json {
+            print(machineLine() + ", OpenBLAS \(BLAS.coreName) kernels" + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
+            if torch == nil && !noTorch { print("PyTorch venv not found (/tmp/torch-venv or $DECOUPLE_TORCH_PYTHON): no peer figures") }
+            print("batch \(batch) of 3x\(frames)x\(size)x\(size) clips; step = forward + backward + SGD update; median of \(runs) steps")
+            print("  model                                   threads   ours ms/step   peak MB   PyTorch ms/step   peak MB   ours/PyTorch")
+        }
+        for name in models.split(separator: ",").map(String.init) {
+            let (cfg, overrides) = try modelConfig(name)
+            for t in threadCounts {
+                var row = try measure(cfg, threads: t)
+                row.model = cfg.modelID
+                if let torch, let r = torch.run(model: cfg.modelID, config: overrides, threads: t, batch: batch, frames: frames, size: size, runs: runs) {
+                    row.torchStepMs = r.stepMs
+                    row.torchPeakMB = r.peakMB
+                    row.ratio = row.stepMs / r.stepMs
+                }
+                if json {
+                    print(Console.json(row, pretty: false))
+                } else {
+                    var line = "  " + cfg.description.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%7d   %12.0f   %7.0f", t, row.stepMs, row.peakMB)
+                    if let ts = row.torchStepMs, let tp = row.torchPeakMB, let ratio = row.ratio { line += String(format: "   %15.0f   %7.0f   %11.2fx", ts, tp, ratio) }
+                    print(line)
+                }
+                fflush(nil)
+            }
+        }
+    }
+
+    func measure(_ cfg: BackboneConfig, threads t: Int) throws -> Row {
+        resetPeak()
+        let net = try TrainableBackbone(config: cfg, seed: 2021)
+        var rng = SeededRandom(seed: 7)
+        let d = net.outputChannels
+        let bound = 1 / Float(d).squareRoot()
+        let head = LinearLayer(name: "fc", weight: Tensor.uniform(shape: [128, d], low: -bound, high: bound, using: &rng), bias: Tensor(shape: [128]))
+        let x = Tensor.normal(shape: [batch, 3, cfg.frames, cfg.size, cfg.size], using: &rng)
+        let keys = L2Normalize.forward(Tensor.normal(shape: [batch, 128], using: &rng)).0
+        let parameters = net.parameters + head.parameters
+        let sgd = SGD(groups: [ParameterGroup(parameters: parameters, weightDecay: 1e-3)], learningRate: 0.01, momentum: 0.9, nesterov: true)
+        func step() {
+            sgd.zeroGrad()
+            let out = net.forward(x, threads: t)
+            let (z, hc) = head.forward(out.pooled, threads: t)
+            let (q, nc) = L2Normalize.forward(z)
+            let (_, lc) = InfoNCE.forward(queries: q, keys: keys, targets: Array(0..<batch), threads: t)
+            let dq = InfoNCE.backward(cache: lc, threads: t).dq
+            let dPooled = head.backward(L2Normalize.backward(dq, cache: nc), cache: hc, threads: t)
+            net.backward(out.cache, gradients: ["pooled": dPooled], threads: t)
+            sgd.step()
+        }
+        step()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            step()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        let sorted = times.sorted()
+        return Row(model: cfg.modelID, config: cfg.description, threads: t, batch: batch, stepMs: sorted[sorted.count / 2], stepsMs: times, peakMB: peakMB())
+    }
+
+    func resetPeak() {
+        if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+            h.write(Data("5".utf8))
+            try? h.close()
+        }
+    }
+
+    func peakMB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return .nan }
+        return (line.split(separator: " ").compactMap { Double($0) }.first ?? .nan) / 1024
+    }
+}
+
+/// The PyTorch venv and scripts/bench_train_torch.py.
+struct TorchTrainPeer {
+    var python: String
+    var script: String
+
+    struct Result: Decodable {
+        var stepMs: Double
+        var peakMB: Double
+        enum CodingKeys: String, CodingKey {
+            case stepMs = "step_ms", peakMB = "peak_mb"
+        }
+    }
+
+    static func find() -> TorchTrainPeer? {
+        guard let peer = TorchPeer.find() else { return nil }
+        let script = URL(fileURLWithPath: peer.script).deletingLastPathComponent().appendingPathComponent("bench_train_torch.py").path
+        guard FileManager.default.fileExists(atPath: script) else { return nil }
+        return TorchTrainPeer(python: peer.python, script: script)
+    }
+
+    func run(model: String, config: String, threads: Int, batch: Int, frames: Int, size: Int, runs: Int) -> Result? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [script, "--model", model, "--config", config, "--threads", String(threads), "--batch", String(batch),
+                       "--frames", String(frames), "--size", String(size), "--runs", String(runs)]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.standardError
+        guard (try? p.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            Console.error("the PyTorch training peer failed for \(model) (exit \(p.terminationStatus)); no peer figure")
+            return nil
+        }
+        return try? JSONDecoder().decode(Result.self, from: data)
+    }
+}
