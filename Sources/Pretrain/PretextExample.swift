@@ -12,6 +12,14 @@ public struct PretextExample: Sendable {
     /// Negative motion clips, each shaped like `positive`.
     public var negatives: [[Float]]
     public var indices: PretextIndices
+
+    public init(clip: [Float], iFrame: [Float], positive: [Float], negatives: [[Float]], indices: PretextIndices) {
+        self.clip = clip
+        self.iFrame = iFrame
+        self.positive = positive
+        self.negatives = negatives
+        self.indices = indices
+    }
 }
 
 /// How samples are augmented and sized.

@@ -12,6 +12,13 @@ public struct PretextIndices: Equatable, Sendable, Codable {
     /// Motion clips from other times of the same video (the negatives), never overlapping the
     /// positive unless the video leaves no room.
     public var negatives: [[Int]]
+
+    public init(clip: [Int], iFrame: Int, positive: [Int], negatives: [[Int]]) {
+        self.clip = clip
+        self.iFrame = iFrame
+        self.positive = positive
+        self.negatives = negatives
+    }
 }
 
 /// The sampling rule of CMD pretraining, as plain arithmetic on frame indices.

@@ -1,0 +1,243 @@
+import Foundation
+import Models
+import NN
+import Tensor
+
+/// The shape of a CMD model: the networks and the training input.
+public struct CMDConfig: Sendable, Codable, Equatable {
+    /// The video backbone that is kept (exported for embedding).
+    public var backbone: BackboneConfig
+    /// Widths of the I-frame network (ResNet-10 of 1x3x3 convs).
+    public var frameWidths: [Int]
+    /// Widths of the motion-vector network (ResNet-10 3D, 2 input channels).
+    public var motionWidths: [Int]
+    public var predictorDim: Int
+    public var predictorHeads: Int
+    public var encoderLayers: Int
+    public var decoderLayers: Int
+    public var dropout: Float
+    /// Hidden and output width of the four projection heads.
+    public var headHidden: Int
+    public var embedding: Int
+    /// Network input side (frames are `backbone.frames`, motion clips `futureFrames`).
+    public var size: Int
+    public var futureFrames: Int
+    public var temperature: Float
+    /// Loss weights (the paper uses 1:1; an ablation sets one to zero).
+    public var contextWeight: Double
+    public var motionWeight: Double
+
+    /// The compact configuration Decouple ships: every network narrow, 64x64 inputs (see the
+    /// model card for why).
+    public static var compact: CMDConfig {
+        var b = BackboneConfig.compactR2Plus1D
+        b.size = 64
+        return CMDConfig(
+            backbone: b, frameWidths: [16, 32, 64, 128], motionWidths: [16, 32, 64, 128], predictorDim: 128,
+            predictorHeads: 4, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, headHidden: 512, embedding: 128,
+            size: 64, futureFrames: 8, temperature: 0.1, contextWeight: 1, motionWeight: 1)
+    }
+
+    /// Channels of the fused clip map (folded layer3 + upsampled layer4).
+    public var fusedChannels: Int { backbone.embeddingDimension }
+}
+
+/// One training batch: clips, I-frames and motion clips, as network inputs.
+public struct CMDBatch: Sendable {
+    /// `[B, 3, T, S, S]`.
+    public var clips: Tensor
+    /// `[B, 3, 1, S, S]`.
+    public var iFrames: Tensor
+    /// `[B·(1 + negatives), 2, F, S, S]`: the B positives first, then the negatives.
+    public var motion: Tensor
+
+    public var batch: Int { clips.shape[0] }
+
+    /// Stacks examples (each must have the same number of negatives).
+    public init(_ examples: [PretextExample], size s: Int, clipFrames: Int, futureFrames: Int) {
+        let b = examples.count
+        clips = Tensor(shape: [b, 3, clipFrames, s, s], data: examples.flatMap(\.clip))
+        iFrames = Tensor(shape: [b, 3, 1, s, s], data: examples.flatMap(\.iFrame))
+        let positives = examples.flatMap(\.positive)
+        let negatives = examples.flatMap { $0.negatives.flatMap { $0 } }
+        let m = b * (1 + (examples.first?.negatives.count ?? 0))
+        motion = Tensor(shape: [m, 2, futureFrames, s, s], data: positives + negatives)
+    }
+}
+
+/// The CMD pretraining model (METHOD.md §4-5): the video backbone, the I-frame network, the
+/// motion-vector network, the Transformer predictor and four projection heads, with the
+/// context-matching and pointwise motion-prediction InfoNCE losses.
+public final class CMDModel: ParameterContainer {
+    public let config: CMDConfig
+    public let backbone: TrainableBackbone
+    public let frameNet: TrainableBackbone
+    public let motionNet: TrainableBackbone
+    public let predictor: Predictor
+    /// Heads: predicted motion (mq), target motion (mk), clip context (iq), I-frame (ik).
+    public let mq: ProjectionHead, mk: ProjectionHead, iq: ProjectionHead, ik: ProjectionHead
+    /// Source and target token counts for the configured sizes.
+    public let sourceTokens: Int
+    public let targetTokens: Int
+
+    /// A fresh model from `seed`; names follow CMD's whole-network checkpoint (`rgb_backbone.`,
+    /// `i_backbone.`, `m_backbone.`, `fc`, `transformer.…`, `{mq,mk,iq,ik}_head.…`).
+    public init(config c: CMDConfig, seed: UInt64) throws {
+        config = c
+        var b = c.backbone
+        b.size = c.size
+        backbone = try TrainableBackbone(config: b, seed: seed)
+        frameNet = TrainableBackbone(resnet10: .frame(widths: c.frameWidths), seed: seed &+ 1)
+        motionNet = TrainableBackbone(resnet10: .motion(widths: c.motionWidths), seed: seed &+ 2)
+        // Token counts from the strides: the backbone halves T three times and H, W five times
+        // (stem, pool, layers 2-4), layer3 is at 1/16 in space and 1/4 in time; the motion net
+        // keeps T in the stem and halves T and H, W in layers 2-4 after a 2x spatial pool.
+        let t3 = (c.backbone.frames + 3) / 4, h3 = (c.size + 15) / 16
+        sourceTokens = (t3 / 2) * h3 * h3
+        let tm = max(1, (c.futureFrames + 7) / 8), hm = (c.size + 15) / 16
+        targetTokens = tm * hm * hm
+        var p = PredictorConfig()
+        p.inputChannels = c.fusedChannels
+        p.dim = c.predictorDim
+        p.heads = c.predictorHeads
+        p.encoderLayers = c.encoderLayers
+        p.decoderLayers = c.decoderLayers
+        p.feedForward = c.predictorDim
+        p.dropout = c.dropout
+        p.sourceTokens = sourceTokens
+        p.targetTokens = targetTokens
+        predictor = Predictor(config: p, seed: seed &+ 3)
+        mq = ProjectionHead(name: "mq_head", inFeatures: c.predictorDim, hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 4)
+        mk = ProjectionHead(name: "mk_head", inFeatures: c.motionWidths[3], hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 5)
+        iq = ProjectionHead(name: "iq_head", inFeatures: c.fusedChannels, hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 6)
+        ik = ProjectionHead(name: "ik_head", inFeatures: c.frameWidths[3], hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 7)
+        for (prefix, net) in [("rgb_backbone.", backbone as ParameterContainer), ("i_backbone.", frameNet), ("m_backbone.", motionNet)] {
+            for p in net.parameters { p.name = prefix + p.name }
+            for b in net.buffers { b.name = prefix + b.name }
+        }
+    }
+
+    public var parameters: [Parameter] {
+        backbone.parameters + frameNet.parameters + motionNet.parameters + predictor.parameters
+            + mq.parameters + mk.parameters + iq.parameters + ik.parameters
+    }
+
+    public var buffers: [Buffer] {
+        backbone.buffers + frameNet.buffers + motionNet.buffers + mq.buffers + mk.buffers + iq.buffers + ik.buffers
+    }
+
+    public var training: Bool {
+        get { backbone.training }
+        set {
+            for n in [backbone, frameNet, motionNet] { if newValue { n.train() } else { n.eval() } }
+            predictor.training = newValue
+            for h in [mq, mk, iq, ik] { h.training = newValue }
+        }
+    }
+
+    /// The two losses of one step.
+    public struct Losses: Sendable, Equatable {
+        public var context: Double
+        public var motion: Double
+        public var total: Double
+    }
+
+    /// Forward and backward for one batch: adds every parameter's gradient (call `zeroGrad`
+    /// before) and returns the losses. Networks whose loss weight is zero are skipped.
+    public func step(_ batch: CMDBatch, threads: Int = 2) -> Losses {
+        let c = config
+        let b = batch.batch
+        let useMotion = c.motionWeight > 0, useContext = c.contextWeight > 0
+        // The clip: fused feature map, its tokens and its average.
+        let clip = backbone.forward(batch.clips, threads: threads)
+        let l3 = clip.stages["layer3"]!, l4 = clip.stages["layer4"]!
+        let fused = FeatureFusion.forward(layer3: l3, layer4: l4)
+        var dFused = Tensor(shape: fused.shape)
+        var motionLoss = 0.0, contextLoss = 0.0
+        if useMotion {
+            let tokens = FeatureFusion.tokens(fused)
+            let (pred, pc) = predictor.forward(tokens, threads: threads)
+            let (q, qc) = mq.forward(pred.reshaped([b * targetTokens, c.predictorDim]), threads: threads)
+            let (qn, qnc) = L2Normalize.forward(q)
+            // Target tokens of every motion clip: the motion net's last map.
+            let mOut = motionNet.forward(batch.motion, threads: threads)
+            let m4 = mOut.stages["layer4"]!
+            precondition(m4.count / (m4.shape[0] * m4.shape[1]) == targetTokens, "motion map \(m4.shape) does not give \(targetTokens) tokens")
+            let mTokens = FeatureFusion.tokens(m4)
+            let rows = m4.shape[0] * targetTokens
+            let (k, kc) = mk.forward(mTokens.reshaped([rows, c.motionWidths[3]]), threads: threads)
+            let (kn, knc) = L2Normalize.forward(k)
+            // Query (clip i, position p) matches position p of clip i's positive: row i·P + p.
+            let targets = (0..<(b * targetTokens)).map { $0 }
+            let (loss, cache) = InfoNCE.forward(queries: qn, keys: kn, targets: targets, temperature: c.temperature, threads: threads)
+            motionLoss = loss
+            let (dq, dk) = InfoNCE.backward(cache: cache, scale: Float(c.motionWeight), threads: threads)
+            let dPred = mq.backward(L2Normalize.backward(dq, cache: qnc), cache: qc, threads: threads)
+            let dTokens = predictor.backward(dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: threads)
+            dFused = addTensors(dFused, FeatureFusion.untokens(dTokens, shape: fused.shape), threads: threads)
+            let dmTokens = mk.backward(L2Normalize.backward(dk, cache: knc), cache: kc, threads: threads)
+            let dm4 = FeatureFusion.untokens(dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
+            motionNet.backward(mOut.cache, gradients: ["layer4": dm4], threads: threads)
+        }
+        if useContext {
+            let pooled = Self.average(fused)
+            let (q, qc) = iq.forward(pooled, threads: threads)
+            let (qn, qnc) = L2Normalize.forward(q)
+            let frames = frameNet.forward(batch.iFrames, threads: threads)
+            let (k, kc) = ik.forward(frames.pooled, threads: threads)
+            let (kn, knc) = L2Normalize.forward(k)
+            let (loss, cache) = InfoNCE.forward(queries: qn, keys: kn, targets: Array(0..<b), temperature: c.temperature, threads: threads)
+            contextLoss = loss
+            let (dq, dk) = InfoNCE.backward(cache: cache, scale: Float(c.contextWeight), threads: threads)
+            let dPooled = iq.backward(L2Normalize.backward(dq, cache: qnc), cache: qc, threads: threads)
+            dFused = addTensors(dFused, Self.averageBackward(dPooled, shape: fused.shape), threads: threads)
+            let dFrames = ik.backward(L2Normalize.backward(dk, cache: knc), cache: kc, threads: threads)
+            frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
+        }
+        let (g3, g4) = FeatureFusion.backward(dFused, layer3: l3.shape, layer4: l4.shape)
+        backbone.backward(clip.cache, gradients: ["layer3": g3, "layer4": g4], threads: threads)
+        return Losses(context: contextLoss, motion: motionLoss, total: c.contextWeight * contextLoss + c.motionWeight * motionLoss)
+    }
+
+    /// Mean over T, H, W: `[N, C, ...]` → `[N, C]`.
+    static func average(_ x: Tensor) -> Tensor {
+        let (n, c) = (x.shape[0], x.shape[1])
+        let p = x.count / (n * c)
+        var out = Tensor(shape: [n, c])
+        out.withUnsafeMutableBufferPointer { op in
+            x.withUnsafeBufferPointer { xp in
+                for i in 0..<(n * c) {
+                    var s: Float = 0
+                    for k in 0..<p { s += xp[i * p + k] }
+                    op[i] = s / Float(p)
+                }
+            }
+        }
+        return out
+    }
+
+    static func averageBackward(_ dy: Tensor, shape: [Int]) -> Tensor {
+        let (n, c) = (shape[0], shape[1])
+        let p = shape.dropFirst(2).reduce(1, *)
+        var out = Tensor(shape: shape)
+        out.withUnsafeMutableBufferPointer { op in
+            dy.withUnsafeBufferPointer { dp in
+                for i in 0..<(n * c) {
+                    let g = dp[i] / Float(p)
+                    for k in 0..<p { op[i * p + k] = g }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The embedding views of clips (evaluation mode): `pooled` is the backbone's global
+    /// average (what ModelScope exports); `motion` the predictor's input projection of the
+    /// fused map, averaged (the motion branch); `fused` the fused map's average.
+    public func views(_ clips: Tensor, threads: Int = 2) -> (pooled: Tensor, fused: Tensor, motion: Tensor) {
+        let out = backbone.forward(clips, threads: threads)
+        let fused = Self.average(FeatureFusion.forward(layer3: out.stages["layer3"]!, layer4: out.stages["layer4"]!))
+        let (motion, _) = predictor.fc.forward(fused, threads: threads)
+        return (out.pooled, fused, motion)
+    }
+}

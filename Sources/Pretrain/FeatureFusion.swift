@@ -1,0 +1,118 @@
+import Tensor
+
+/// CMD's clip feature map (METHOD.md §4): layer3's output with time folded into channels
+/// (even time steps, then odd ones) plus layer4's output upsampled by nearest neighbour to the
+/// same size. Both heads read it: the predictor as tokens, the context head as its average.
+///
+/// layer3 `[N, C3, T3, H3, W3]` and layer4 `[N, 2·C3, T3/2, H4, W4]` → `[N, 2·C3, T3/2, H3, W3]`.
+public enum FeatureFusion {
+    public static func outputShape(layer3 s3: [Int], layer4 s4: [Int]) -> [Int] {
+        precondition(s3.count == 5 && s4.count == 5 && s3[0] == s4[0], "fusion takes two [N, C, T, H, W] maps")
+        precondition(s3[2] % 2 == 0 && s4[1] == 2 * s3[1] && s4[2] == s3[2] / 2,
+                     "fusion needs layer3 with an even T and layer4 with twice the channels and half the frames: \(s3), \(s4)")
+        return [s3[0], 2 * s3[1], s3[2] / 2, s3[3], s3[4]]
+    }
+
+    /// PyTorch's nearest-neighbour source index: floor(dst · in / out).
+    @inline(__always) static func nearest(_ i: Int, _ inSize: Int, _ outSize: Int) -> Int { min(inSize - 1, i * inSize / outSize) }
+
+    public static func forward(layer3 a: Tensor, layer4 b: Tensor) -> Tensor {
+        let o = outputShape(layer3: a.shape, layer4: b.shape)
+        let (n, c3, t3, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3], a.shape[4])
+        let (t4, h4, w4) = (b.shape[2], b.shape[3], b.shape[4])
+        let c = o[1], t = o[2], hw = h * w
+        var out = Tensor(shape: o)
+        out.withUnsafeMutableBufferPointer { op in
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    for s in 0..<n {
+                        for ch in 0..<c {
+                            for tt in 0..<t {
+                                // Folded layer3: channel ch < C3 is time 2t, else time 2t + 1.
+                                let src = ((s * c3 + ch % c3) * t3 + 2 * tt + ch / c3) * hw
+                                let dst = ((s * c + ch) * t + tt) * hw
+                                let t4i = nearest(tt, t4, t)
+                                for y in 0..<h {
+                                    let y4 = nearest(y, h4, h)
+                                    let row4 = (((s * c + ch) * t4 + t4i) * h4 + y4) * w4
+                                    for x in 0..<w {
+                                        op[dst + y * w + x] = ap[src + y * w + x] + bp[row4 + nearest(x, w4, w)]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Gradients for layer3 (unfolded) and layer4 (summed over the positions it was copied to).
+    public static func backward(_ dy: Tensor, layer3 s3: [Int], layer4 s4: [Int]) -> (layer3: Tensor, layer4: Tensor) {
+        let o = outputShape(layer3: s3, layer4: s4)
+        precondition(dy.shape == o, "fusion gradient must be \(o), got \(dy.shape)")
+        let (n, c3, t3, h, w) = (s3[0], s3[1], s3[2], s3[3], s3[4])
+        let (t4, h4, w4) = (s4[2], s4[3], s4[4])
+        let c = o[1], t = o[2], hw = h * w
+        var g3 = Tensor(shape: s3), g4 = Tensor(shape: s4)
+        dy.withUnsafeBufferPointer { dp in
+            g3.withUnsafeMutableBufferPointer { ap in
+                g4.withUnsafeMutableBufferPointer { bp in
+                    for s in 0..<n {
+                        for ch in 0..<c {
+                            for tt in 0..<t {
+                                let src = ((s * c + ch) * t + tt) * hw
+                                let dst = ((s * c3 + ch % c3) * t3 + 2 * tt + ch / c3) * hw
+                                let t4i = nearest(tt, t4, t)
+                                for y in 0..<h {
+                                    let y4 = nearest(y, h4, h)
+                                    let row4 = (((s * c + ch) * t4 + t4i) * h4 + y4) * w4
+                                    for x in 0..<w {
+                                        let g = dp[src + y * w + x]
+                                        ap[dst + y * w + x] = g
+                                        bp[row4 + nearest(x, w4, w)] += g
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (g3, g4)
+    }
+
+    /// `[N, C, T, H, W]` → tokens `[N, T·H·W, C]` (token order t, h, w).
+    public static func tokens(_ x: Tensor) -> Tensor {
+        let (n, c) = (x.shape[0], x.shape[1])
+        let p = x.count / (n * c)
+        var out = Tensor(shape: [n, p, c])
+        out.withUnsafeMutableBufferPointer { op in
+            x.withUnsafeBufferPointer { xp in
+                for s in 0..<n {
+                    for ch in 0..<c {
+                        for k in 0..<p { op[(s * p + k) * c + ch] = xp[(s * c + ch) * p + k] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The inverse of `tokens`: `[N, P, C]` → `[N, C, ...spatial]` shaped like `shape`.
+    public static func untokens(_ x: Tensor, shape: [Int]) -> Tensor {
+        let (n, p, c) = (x.shape[0], x.shape[1], x.shape[2])
+        var out = Tensor(shape: shape)
+        out.withUnsafeMutableBufferPointer { op in
+            x.withUnsafeBufferPointer { xp in
+                for s in 0..<n {
+                    for ch in 0..<c {
+                        for k in 0..<p { op[(s * c + ch) * p + k] = xp[(s * p + k) * c + ch] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
