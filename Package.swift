@@ -32,7 +32,9 @@ let package = Package(
         // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
         .target(name: "Embed", dependencies: ["Models", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The embedding store (npy + jsonl + manifest), exact cosine top-k, retrieval metrics.
-        .target(name: "Index", dependencies: ["Tensor", "VideoData"]),
+        .target(name: "Index", dependencies: ["Tensor", "VideoData", "IndexKernels"]),
+        // Its memory-bound loops in C: AVX2+FMA chosen at run time (Swift targets baseline x86-64).
+        .target(name: "IndexKernels"),
         // CMD pretraining: pretext data from the compressed domain, the CMD model, the loop.
         .target(name: "Pretrain", dependencies: ["Models", "NN", "Tensor", "VideoData"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).

@@ -151,7 +151,7 @@ struct BenchSearch: ParsableCommand {
         let batchMatchesSingle = (0..<compared).filter { singleHits[$0].map(\.row) == batchHits[$0].map(\.row) }.count
 
         var report = Report(
-            machine: machineLine(), blas: "OpenBLAS \(BLAS.coreName)", rows: rows, dimension: dimension, k: k, batch: batch,
+            machine: machineLine(), blas: "OpenBLAS \(BLAS.coreName), search kernels \(SearchIndex.kernelName)", rows: rows, dimension: dimension, k: k, batch: batch,
             indexSeconds: indexSeconds, threads: threads, batchMatchesSingle: batchMatchesSingle, loadAverage: load)
         if !noFaiss {
             let python = faissPython ?? ProcessInfo.processInfo.environment["DECOUPLE_FAISS_PYTHON"] ?? "/tmp/faiss-venv/bin/python"

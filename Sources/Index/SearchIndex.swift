@@ -131,6 +131,9 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
+    /// The inner loops in use: "avx2+fma" or "portable" (chosen for this CPU at run time).
+    public static var kernelName: String { Kernels.name }
+
     /// Row `r` of the matrix.
     public func row(_ r: Int) -> [Float] { Array(matrix[r * dimension..<(r + 1) * dimension]) }
 
