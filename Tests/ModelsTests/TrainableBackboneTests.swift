@@ -186,4 +186,28 @@ struct TrainableBackboneTests {
         // A checkpoint that does not fit is refused with the names.
         #expect(throws: (any Error).self) { try TrainingCheckpoint.read(from: path).restore(parameters: [Parameter(name: "other", value: Tensor(shape: [1]), kind: .weight)], buffers: [], optimizer: nil) }
     }
+
+    @Test("projection head (1x1 Conv1d, BatchNorm1d over rows, ReLU, Conv1d, BatchNorm1d): names, shapes, gradients")
+    func projectionHead() {
+        let head = ProjectionHead(name: "mq_head", inFeatures: 6, hidden: 10, outFeatures: 4, seed: 3)
+        #expect(head.parameters.map(\.name) == ["mq_head.0.weight", "mq_head.0.bias", "mq_head.1.weight", "mq_head.1.bias", "mq_head.3.weight", "mq_head.4.weight", "mq_head.4.bias"])
+        #expect(head.parameters[0].shape == [10, 6, 1] && head.parameters[4].shape == [4, 10, 1])
+        var rng = SeededRandom(seed: 4)
+        for p in head.parameters where p.kind == .norm { p.value = Tensor.uniform(shape: p.shape, low: 0.5, high: 1.5, using: &rng) }
+        var x = Tensor.normal(shape: [12, 6], using: &rng)
+        let (y, cache) = head.forward(x)
+        let r = Tensor.normal(shape: y.shape, using: &rng)
+        let dx = head.backward(r, cache: cache)
+        let input = GradCheck.check(&x, analytic: dx, eps: 1e-2) { GradCheck.projection(head.forward($0).0, r) }
+        #expect(input.relativeError < 1e-2, "input: \(input)")
+        let frozen = x
+        // The first conv's bias feeds a batch norm with batch statistics, which subtracts it
+        // again: its true gradient is zero, and ours is rounding noise next to the weight's.
+        #expect(head.first.bias!.grad.maxAbs() < 1e-5 * head.first.weight.grad.maxAbs())
+        for p in head.parameters where p !== head.first.bias! {
+            let result = GradCheck.check(p, indices: GradCheck.sample(p.value.count, count: 12, rng: &rng), eps: 1e-2) { GradCheck.projection(head.forward(frozen).0, r) }
+            #expect(result.relativeError < 1e-2, "\(p.name): \(result)")
+        }
+        print("gradcheck projection head: input \(input.relativeError)")
+    }
 }
