@@ -21,6 +21,8 @@ public struct CMDConfig: Sendable, Codable, Equatable {
     public var embedding: Int
     /// Network input side (frames are `backbone.frames`, motion clips `futureFrames`).
     public var size: Int
+    /// Side of the motion clips.
+    public var motionSize: Int
     public var futureFrames: Int
     public var temperature: Float
     /// Loss weights (the paper uses 1:1; an ablation sets one to zero).
@@ -35,7 +37,7 @@ public struct CMDConfig: Sendable, Codable, Equatable {
         return CMDConfig(
             backbone: b, frameWidths: [16, 32, 64, 128], motionWidths: [16, 32, 64, 128], predictorDim: 128,
             predictorHeads: 4, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, headHidden: 512, embedding: 128,
-            size: 64, futureFrames: 8, temperature: 0.1, contextWeight: 1, motionWeight: 1)
+            size: 64, motionSize: 32, futureFrames: 8, temperature: 0.1, contextWeight: 1, motionWeight: 1)
     }
 
     /// Channels of the fused clip map (folded layer3 + upsampled layer4).
@@ -54,14 +56,14 @@ public struct CMDBatch: Sendable {
     public var batch: Int { clips.shape[0] }
 
     /// Stacks examples (each must have the same number of negatives).
-    public init(_ examples: [PretextExample], size s: Int, clipFrames: Int, futureFrames: Int) {
+    public init(_ examples: [PretextExample], size s: Int, motionSize ms: Int, clipFrames: Int, futureFrames: Int) {
         let b = examples.count
         clips = Tensor(shape: [b, 3, clipFrames, s, s], data: examples.flatMap(\.clip))
         iFrames = Tensor(shape: [b, 3, 1, s, s], data: examples.flatMap(\.iFrame))
         let positives = examples.flatMap(\.positive)
         let negatives = examples.flatMap { $0.negatives.flatMap { $0 } }
         let m = b * (1 + (examples.first?.negatives.count ?? 0))
-        motion = Tensor(shape: [m, 2, futureFrames, s, s], data: positives + negatives)
+        motion = Tensor(shape: [m, 2, futureFrames, ms, ms], data: positives + negatives)
     }
 }
 
@@ -94,7 +96,7 @@ public final class CMDModel: ParameterContainer {
         // keeps T in the stem and halves T and H, W in layers 2-4 after a 2x spatial pool.
         let t3 = (c.backbone.frames + 3) / 4, h3 = (c.size + 15) / 16
         sourceTokens = (t3 / 2) * h3 * h3
-        let tm = max(1, (c.futureFrames + 7) / 8), hm = (c.size + 15) / 16
+        let tm = max(1, (c.futureFrames + 7) / 8), hm = (c.motionSize + 15) / 16
         targetTokens = tm * hm * hm
         var p = PredictorConfig()
         p.inputChannels = c.fusedChannels

@@ -7,7 +7,8 @@ public struct PretextExample: Sendable {
     public var clip: [Float]
     /// `[3, 1, size, size]`: the I-frame near the clip.
     public var iFrame: [Float]
-    /// `[2, futureFrames, size, size]`: dx, dy of the future motion, clamped and scaled to [-1, 1].
+    /// `[2, futureFrames, motionSize, motionSize]`: dx, dy of the future motion, clamped and
+    /// scaled to [-1, 1].
     public var positive: [Float]
     /// Negative motion clips, each shaped like `positive`.
     public var negatives: [[Float]]
@@ -28,6 +29,9 @@ public struct PretextTransform: Sendable, Codable, Equatable {
     public var size = 112
     /// Training augmentation (random crops, flips, colour) or the validation transform.
     public var augment = true
+    /// Side of the motion clips (H.264 vectors live on 4x4 cells at the finest, so half the
+    /// RGB side loses little and quarters the motion network's work).
+    public var motionSize = 112
     /// Cell size of the motion fields read from the stream (4 is exact for H.264 blocks).
     public var cellSize = 4
 
@@ -66,13 +70,14 @@ extension PretextExample {
         var iPlanes = Augment.planes(Augment.crop(images[sampler.clipFrames], iBox, size: s))
         Augment.color(&iPlanes, width: s, height: s, transform.augment ? ColorAugment.random(rng: &rng) : .none)
         Augment.normalise(&iPlanes)
+        let ms = transform.motionSize, motionFrame = ms * ms
         func motionClip(_ frames: ArraySlice<MotionField>, _ b: CropBox) -> [Float] {
-            var out = [Float](repeating: 0, count: 2 * frames.count * frameSize)
+            var out = [Float](repeating: 0, count: 2 * frames.count * motionFrame)
             for (t, f) in frames.enumerated() {
-                let m = Augment.crop(f, b, size: s)
+                let m = Augment.crop(f, b, size: ms)
                 for ch in 0..<2 {
-                    let dst = (ch * frames.count + t) * frameSize
-                    out.replaceSubrange(dst..<(dst + frameSize), with: m[(ch * frameSize)..<((ch + 1) * frameSize)])
+                    let dst = (ch * frames.count + t) * motionFrame
+                    out.replaceSubrange(dst..<(dst + motionFrame), with: m[(ch * motionFrame)..<((ch + 1) * motionFrame)])
                 }
             }
             return out

@@ -22,6 +22,7 @@ struct CMDModelTests {
         c.headHidden = 16
         c.embedding = 8
         c.size = 64
+        c.motionSize = 32
         c.dropout = 0
         return c
     }
@@ -33,11 +34,11 @@ struct CMDModelTests {
             PretextExample(
                 clip: (0..<(3 * c.backbone.frames * s * s)).map { _ in rng.nextNormal() },
                 iFrame: (0..<(3 * s * s)).map { _ in rng.nextNormal() },
-                positive: (0..<(2 * c.futureFrames * s * s)).map { _ in rng.nextNormal() * 0.3 },
-                negatives: (0..<negatives).map { _ in (0..<(2 * c.futureFrames * s * s)).map { _ in rng.nextNormal() * 0.3 } },
+                positive: (0..<(2 * c.futureFrames * c.motionSize * c.motionSize)).map { _ in rng.nextNormal() * 0.3 },
+                negatives: (0..<negatives).map { _ in (0..<(2 * c.futureFrames * c.motionSize * c.motionSize)).map { _ in rng.nextNormal() * 0.3 } },
                 indices: PretextIndices(clip: [], iFrame: 0, positive: [], negatives: []))
         }
-        return CMDBatch(examples, size: s, clipFrames: c.backbone.frames, futureFrames: c.futureFrames)
+        return CMDBatch(examples, size: s, motionSize: c.motionSize, clipFrames: c.backbone.frames, futureFrames: c.futureFrames)
     }
 
     @Test("fusion: folded layer3 plus upsampled layer4, and its exact adjoint")
@@ -62,7 +63,7 @@ struct CMDModelTests {
     func step() throws {
         let c = Self.tinyConfig()
         let model = try CMDModel(config: c, seed: 3)
-        #expect(model.sourceTokens == 1 * 4 * 4 && model.targetTokens == 1 * 4 * 4)
+        #expect(model.sourceTokens == 1 * 4 * 4 && model.targetTokens == 1 * 2 * 2)
         let names = model.parameters.map(\.name)
         #expect(Set(names).count == names.count, "parameter names collide")
         #expect(names.contains("rgb_backbone.conv1_s.weight") && names.contains("m_backbone.conv1.weight") && names.contains("fc.weight"))

@@ -85,6 +85,7 @@ struct PretextDataTests {
         #expect(try source.iFrameIndices() == [0, 16, 32, 48, 64])
         var transform = PretextTransform()
         transform.size = 48
+        transform.motionSize = 48
         var rng = SeededRandom(seed: 1)
         let a = try PretextExample.make(from: source, sampler: PretextSampler(), transform: transform, rng: &rng)
         #expect(a.clip.count == 3 * 16 * 48 * 48)

@@ -1,0 +1,234 @@
+import ArgumentParser
+import Foundation
+import MediaIO
+import Models
+import NN
+import Pretrain
+import VideoData
+
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "CMD self-supervised pretraining: context matching with I-frames, prediction of future motion vectors.",
+        discussion: """
+            Each sample: an RGB clip, an I-frame near it, the motion vectors of the frames just \
+            after it (the positive) and of other times of the same video (negatives), read from the \
+            compressed stream. SGD with Nesterov momentum, learning rate per clip times the batch, \
+            linear warm-up then cosine, gradient clipping. Checkpoints go to RUN/checkpoints (the last \
+            --keep and RUN/best), the log to RUN/log.jsonl, the loss curve to RUN/loss.png. --resume \
+            continues from the latest checkpoint exactly (same batches, same dropout, same optimiser \
+            state). decouple export RUN writes the backbone for embed and explore.
+
+            Example: decouple pretrain --data synth-train -o runs/cmd --steps 3000 --max-minutes 100
+            """
+    )
+
+    @Option(parsing: .upToNextOption, help: "Videos or directories of videos.")
+    var data: [String]
+
+    @Option(name: .shortAndLong, help: "Run directory.")
+    var output: String
+
+    @Flag(help: "Continue the run in the output directory from its latest checkpoint.")
+    var resume = false
+
+    @Option(help: "Backbone model id.")
+    var model = "r2p1d-26"
+
+    @Option(help: "Backbone overrides (default: the compact planes=16,32,64,128 stem=16).")
+    var config = "planes=16,32,64,128 stem=16"
+
+    @Option(help: "Input side (frames are resized and cropped to it).")
+    var size = 64
+
+    @Option(help: "Side of the motion-vector clips.")
+    var motionSize = 32
+
+    @Option(help: "Widths of the I-frame and motion-vector ResNet-10s.")
+    var helperWidths = "16,32,64,128"
+
+    @Option(help: "Predictor width.")
+    var predictorDim = 128
+
+    @Option(help: "Projection head output size.")
+    var embedding = 128
+
+    @Option(help: "Clips per batch.")
+    var batch = 16
+
+    @Option(help: "Training steps.")
+    var steps = 1000
+
+    @Option(help: "Peak learning rate per clip (times the batch).")
+    var lrPerClip = 0.0005
+
+    @Option(help: "Stop after this many minutes (a checkpoint is written).")
+    var maxMinutes: Double?
+
+    @Flag(help: "Ablation: context matching only.")
+    var contextOnly = false
+
+    @Flag(help: "Ablation: motion prediction only.")
+    var motionOnly = false
+
+    @Option(help: "Seed (initialisation, data order, augmentation).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Steps between checkpoints.")
+    var checkpointEvery = 200
+
+    @Option(help: "Checkpoints kept (besides best).")
+    var keep = 3
+
+    @Option(help: "Threads for the training step (the batch loader uses one more).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard !(contextOnly && motionOnly) else { throw ValidationError("--context-only and --motion-only exclude each other.") }
+        guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).") }
+        guard steps >= 1, size >= 32, size % 16 == 0 else { throw ValidationError("--steps must be positive and --size a multiple of 16, at least 32.") }
+        guard helperWidths.split(separator: ",").compactMap({ Int($0) }).count == 4 else { throw ValidationError("--helper-widths takes four numbers.") }
+    }
+
+    func run() throws {
+        var cmd = CMDConfig.compact
+        do { cmd.backbone = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
+            throw ValidationError("\(error)")
+        }
+        cmd.backbone.size = size
+        cmd.size = size
+        cmd.motionSize = motionSize
+        cmd.frameWidths = helperWidths.split(separator: ",").compactMap { Int($0) }
+        cmd.motionWidths = cmd.frameWidths
+        cmd.predictorDim = predictorDim
+        cmd.embedding = embedding
+        if contextOnly { cmd.motionWeight = 0 }
+        if motionOnly { cmd.contextWeight = 0 }
+        var setup = PretrainSetup(model: cmd)
+        setup.batch = batch
+        setup.steps = steps
+        setup.learningRatePerClip = lrPerClip
+        setup.seed = seed
+        setup.checkpointEvery = checkpointEvery
+        setup.keepCheckpoints = keep
+        setup.videos = try usableVideos(sampler: setup.sampler)
+        let trainer: Trainer
+        do { trainer = try Trainer(directory: output, setup: setup, resume: resume) } catch {
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
+        let order = DataOrder(videos: setup.videos.count, batch: batch, seed: seed)
+        let loader = BatchLoader(paths: setup.videos, order: order, sampler: trainer.setup.sampler, transform: trainer.setup.transform,
+                                 clipFrames: cmd.backbone.frames, startStep: trainer.step) { try MotionVideoSource(path: $0) }
+        defer { loader.stop() }
+        let interrupted = InterruptFlag()
+        interrupted.install()
+        TrainingMemory.keepFreedMemory()
+        let deadline = maxMinutes.map { Date().addingTimeInterval($0 * 60) }
+        Console.note("pretrain: \(setup.videos.count) videos, \(trainer.model.parameterCount) parameters (backbone \(trainer.model.backbone.parameterCount)), batch \(batch), from step \(trainer.step) to \(trainer.setup.steps)")
+        let start = Date(), firstStep = trainer.step
+        do {
+            try trainer.run(loader: loader, deadline: deadline, threads: threads, shouldStop: { interrupted.isSet }) { r in
+                for p in loader.takeProblems() { Console.note("warning: skipped \(p)") }
+                let done = r.step - firstStep, total = trainer.setup.steps - firstStep
+                let rate = Double(done * batch) / Date().timeIntervalSince(start)
+                Console.status(progressLine(label: "pretrain", done: r.step, total: trainer.setup.steps, elapsed: Date().timeIntervalSince(start) * Double(r.step) / Double(max(1, done)), unit: "steps")
+                    + String(format: "  ctx %.3f  mot %.3f  %.1f clips/s", r.lossContext, r.lossMotion, rate))
+                if !Console.stderrIsTTY && (r.step % 50 == 0 || done == total) {
+                    Console.note(String(format: "{\"step\":%d,\"loss_context\":%.4f,\"loss_motion\":%.4f,\"clips_per_s\":%.2f}", r.step, r.lossContext, r.lossMotion, rate))
+                }
+            }
+        } catch {
+            Console.endStatus()
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
+        Console.endStatus()
+        let records = trainer.readLog()
+        let png = try PNGEncoder().encode(LossPlot.render(records), name: output + "/loss.png")
+        try Data(png).write(to: URL(fileURLWithPath: output + "/loss.png"), options: .atomic)
+        let last = records.suffix(50)
+        let mean = { (f: (TrainingRecord) -> Double) in last.map(f).reduce(0, +) / Double(max(1, last.count)) }
+        print(String(format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f; %.1f min", output, trainer.step, trainer.setup.steps, last.count, mean(\.lossContext), mean(\.lossMotion), (records.last?.elapsedSeconds ?? 0) / 60))
+        if interrupted.isSet { throw ExitCode(130) }
+    }
+
+    /// Videos long enough for a sample, with the reason for each one left out.
+    func usableVideos(sampler: PretextSampler) throws -> [String] {
+        let paths = try VideoFiles.expand(data)
+        var ok: [String] = []
+        for p in paths {
+            do {
+                let s = try MotionVideoSource(path: p)
+                if s.frameCount < sampler.minimumFrames {
+                    Console.note("warning: skipping '\(p)': \(s.frameCount) frames, pretraining needs \(sampler.minimumFrames).")
+                } else {
+                    ok.append(p)
+                }
+            } catch {
+                Console.note("warning: skipping \(error)")
+            }
+        }
+        guard ok.count >= 2 else {
+            Console.error("pretraining needs at least two usable videos (found \(ok.count) in \(data.joined(separator: ", "))).")
+            throw ExitCode(1)
+        }
+        return ok
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a pretraining run's backbone (inference key names) and its motion view, with a model card.",
+        discussion: """
+            FILE gets the backbone with the key names of the ModelScope checkpoint (loadable by \
+            embed, search and explore with --weights FILE and the run's --config); \
+            FILE.views.safetensors the motion view's projection; FILE.json the model card.
+
+            Example: decouple export runs/cmd -o weights/r2p1d-26.safetensors
+            """
+    )
+
+    @Argument(help: "Run directory.")
+    var directory: String
+
+    @Option(name: .shortAndLong, help: "Output .safetensors file.")
+    var output: String
+
+    @Option(help: "Which checkpoint: best, last, or a path without extension.")
+    var checkpoint = "last"
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
+              let setup = try? JSONDecoder().decode(PretrainSetup.self, from: data) else {
+            Console.error("'\(directory)' is not a pretraining run (no readable config.json).")
+            throw ExitCode(1)
+        }
+        let path: String
+        switch checkpoint {
+        case "best": path = directory + "/best"
+        case "last":
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/checkpoints")) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+            guard let last = names.last else {
+                Console.error("'\(directory)' has no checkpoint yet.")
+                throw ExitCode(1)
+            }
+            path = directory + "/checkpoints/" + last.dropLast(5)
+        default: path = checkpoint
+        }
+        let trainer = Trainer.Summary(run: directory)
+        let metadata = ["format": "pt", "model": setup.model.backbone.modelID, "config": setup.model.backbone.description,
+                        "trained_by": "decouple pretrain (CMD)", "checkpoint": (path as NSString).lastPathComponent]
+        do {
+            try Export.write(setup: setup, checkpoint: path, to: output, metadata: metadata)
+        } catch {
+            Console.error("'\(path)' could not be exported: \(error)")
+            throw ExitCode(1)
+        }
+        let card = ModelCard(setup: setup, checkpoint: path, summary: trainer, weights: output, views: Export.viewsPath(for: output))
+        let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
+        try Console.json(card).write(toFile: cardPath, atomically: true, encoding: .utf8)
+        print("\(output), \(Export.viewsPath(for: output)), \(cardPath)")
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Models
+import NN
+import SafeTensors
+import Tensor
+
+/// Turns a pretraining run into the files `embed`, `search` and the explorer load.
+///
+/// - `FILE` (safetensors): the video backbone alone, with the inference checkpoint names of
+///   METHOD.md §7.1 (`conv1_s.weight`, `bn1_s.running_mean`, …): the strict loader reads it
+///   like the ModelScope file.
+/// - `FILE` with `.views.safetensors` for `.safetensors`: `motion.weight`, the predictor's
+///   input projection, which turns the backbone's fused clip map into the motion view.
+public enum Export {
+    public static func viewsPath(for path: String) -> String {
+        path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) + ".views.safetensors" : path + ".views.safetensors"
+    }
+
+    /// Loads `checkpoint` (a `TrainingCheckpoint` path without extension) into a model of
+    /// `setup` and writes the two files.
+    public static func write(setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String]) throws {
+        let model = try CMDModel(config: setup.model, seed: setup.seed)
+        let ck = try TrainingCheckpoint.read(from: checkpoint)
+        try ck.restore(parameters: model.parameters, buffers: model.buffers, optimizer: nil)
+        let prefix = "rgb_backbone."
+        var tensors: [String: FloatTensor] = [:]
+        for p in model.backbone.parameters { tensors[String(p.name.dropFirst(prefix.count))] = FloatTensor(shape: p.value.shape, values: p.value.data) }
+        for b in model.backbone.buffers { tensors[String(b.name.dropFirst(prefix.count))] = FloatTensor(shape: b.value.shape, values: b.value.data) }
+        try SafeTensorsWriter.write(tensors, metadata: metadata, to: path)
+        let fc = model.predictor.fc.weight.value
+        try SafeTensorsWriter.write(["motion.weight": FloatTensor(shape: fc.shape, values: fc.data)], metadata: metadata, to: viewsPath(for: path))
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+extension Trainer {
+    /// What a run's log says: steps, wall time, throughput and the final losses.
+    public struct Summary: Codable, Sendable {
+        public var steps: Int
+        public var wallMinutes: Double
+        public var clipsPerSecond: Double
+        /// Means over the last 50 steps.
+        public var finalContextLoss: Double
+        public var finalMotionLoss: Double
+        public var firstContextLoss: Double
+        public var firstMotionLoss: Double
+
+        public init(run: String) {
+            let dir = run
+            let text = (try? String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8)) ?? ""
+            let records = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(TrainingRecord.self, from: Data($0.utf8)) }
+            let setup = FileManager.default.contents(atPath: dir + "/config.json").flatMap { try? JSONDecoder().decode(PretrainSetup.self, from: $0) }
+            steps = records.last?.step ?? 0
+            wallMinutes = (records.last?.elapsedSeconds ?? 0) / 60
+            clipsPerSecond = wallMinutes > 0 ? Double(steps * (setup?.batch ?? 0)) / (wallMinutes * 60) : 0
+            func mean(_ r: ArraySlice<TrainingRecord>, _ f: (TrainingRecord) -> Double) -> Double { r.isEmpty ? 0 : r.map(f).reduce(0, +) / Double(r.count) }
+            finalContextLoss = mean(records.suffix(50), \.lossContext)
+            finalMotionLoss = mean(records.suffix(50), \.lossMotion)
+            firstContextLoss = mean(records.prefix(20), \.lossContext)
+            firstMotionLoss = mean(records.prefix(20), \.lossMotion)
+        }
+    }
+}
+
+/// The JSON model card written beside exported weights.
+public struct ModelCard: Codable, Sendable {
+    public var architecture: String
+    public var config: String
+    public var embeddingDimension: Int
+    public var inputSize: Int
+    public var frames: Int
+    public var method: String
+    public var setup: PretrainSetup
+    public var training: Trainer.Summary
+    public var checkpoint: String
+    public var weights: String
+    public var weightsSHA256: String?
+    public var views: String
+    public var fixesOverTheOfficialCode: [String]
+    /// Filled in by whoever evaluates the weights (`make weights` runs eval scene-bias).
+    public var sceneBias: [String: Double]?
+
+    public init(setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, weights: String, views: String) {
+        architecture = setup.model.backbone.modelID
+        config = setup.model.backbone.description
+        embeddingDimension = setup.model.backbone.embeddingDimension
+        inputSize = setup.model.size
+        frames = setup.model.backbone.frames
+        method = "CMD (Huang et al., CVPR 2021): context matching against I-frames + pointwise prediction of future motion vectors, InfoNCE with temperature \(setup.model.temperature), loss weights context \(setup.model.contextWeight) : motion \(setup.model.motionWeight)"
+        self.setup = setup
+        training = summary
+        self.checkpoint = checkpoint
+        self.weights = weights
+        weightsSHA256 = nil
+        self.views = views
+        fixesOverTheOfficialCode = [
+            "I-frames are fed in RGB order (the official loader hands BGR to an RGB-normalised network)",
+            "a horizontal flip negates dx of the motion vectors (the official code mirrors the map only)",
+            "motion vectors are scaled with the crop's resize factor (the official code keeps pixel units of the source)",
+            "vectors come from H.264 (both reference lists, list 1 negated to forward motion) at full sub-pixel precision instead of the truncated src_x/src_y of MPEG-4 Part 2",
+        ]
+        sceneBias = nil
+    }
+}
