@@ -40,6 +40,9 @@ struct EvalSceneBias: ParsableCommand {
     @Option(help: "Model overrides for --weights and the random baseline.")
     var config = "planes=16,32,64,128 stem=16"
 
+    @Option(help: "Views of the --weights models: pooled, fused, motion, comma-separated.")
+    var views = "pooled,motion"
+
     @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
     var randomModel = true
 
@@ -88,15 +91,26 @@ struct EvalSceneBias: ParsableCommand {
         }
         evaluate("motion-vector histogram", motion)
         let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
-        var models: [(String, ModelWeights.Choice)] = weights.map { ("\(cfg) \(($0 as NSString).lastPathComponent)", .file($0, prefix: nil)) }
-        if randomModel { models.insert(("\(cfg), random weights", .random(seed: 0)), at: 0) }
-        for (name, choice) in models {
+        var models: [(String, ModelWeights.Choice, String)] = []
+        if randomModel { models.append(("\(cfg), random weights", .random(seed: 0), "pooled")) }
+        for w in weights {
+            for v in views.split(separator: ",").map(String.init) {
+                models.append(("\((w as NSString).lastPathComponent), \(v) view", .file(w, prefix: nil), v))
+            }
+        }
+        for (name, choice, viewName) in models {
             let backbone: Backbone
-            do { backbone = try ModelWeights.load(config: cfg, choice).0 } catch {
+            let view: EmbeddingView
+            do {
+                backbone = try ModelWeights.load(config: cfg, choice).0
+                if case .file(let w, _) = choice { view = try EmbeddingView.named(viewName, weights: w) } else { view = try EmbeddingView.named(viewName, weights: nil) }
+            } catch {
                 Console.error("\(error)")
                 throw ExitCode(1)
             }
-            let embedder = VideoEmbedder(model: backbone, forwardWorkers: 1)
+            // The model's input side; the short side keeps ModelScope's 128:112 ratio.
+            let preprocessing = Preprocessing(shortSide: Int((Double(cfg.size) * 128 / 112).rounded()), crop: cfg.size)
+            let embedder = VideoEmbedder(model: backbone, preprocessing: preprocessing, forwardWorkers: 1, view: view)
             let clips = self.clips
             let vectors = try perVideo(paths, jobs: jobs) { path in
                 let source = try VideoClipSource(path: path)

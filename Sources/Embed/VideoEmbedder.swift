@@ -43,15 +43,19 @@ public final class VideoEmbedder: Sendable {
     /// Frames asked of the source per call (bounds the full-size frames held at once).
     public let framesPerRead: Int
 
-    public init(model: Backbone, preprocessing: Preprocessing = .modelScope, forwardWorkers: Int = 2, framesPerRead: Int = 16) {
+    /// Which vector of the backbone is returned (`pooled` by default, the ModelScope output).
+    public let view: EmbeddingView
+
+    public init(model: Backbone, preprocessing: Preprocessing = .modelScope, forwardWorkers: Int = 2, framesPerRead: Int = 16, view: EmbeddingView = .pooled) {
         self.model = model
+        self.view = view
         self.preprocessing = preprocessing
         self.forwardWorkers = max(1, forwardWorkers)
         self.framesPerRead = max(1, framesPerRead)
     }
 
     /// Length of each vector (2048 for R(2+1)D-26 and R3D-26, 512 for C3D).
-    public var dimension: Int { model.embeddingDimension }
+    public var dimension: Int { view.dimension(model) }
 
     /// One vector per window, in the order given.
     /// - Throws: what the source throws (a decoding error), `ModelError` when the model cannot
@@ -79,13 +83,14 @@ public final class VideoEmbedder: Sendable {
 
         // Forward workers: take a clip, run it, store its vector.
         let model = self.model
+        let view = self.view
         let shape = [1, 3, frames, crop, crop]
         let group = DispatchGroup()
         for w in 0..<workers {
             let thread = Thread {
                 while let item = queue.pop() {
                     if cancelled.check() { continue }
-                    let out = model.forward(Tensor(shape: shape, data: item.data), threads: threadsPerForward, parallelism: .withinClip)
+                    let out = view.apply(model, Tensor(shape: shape, data: item.data), threads: threadsPerForward)
                     let done = results.set(item.clip, out.data)
                     reporter.report(clipsDone: done, framesDecoded: results.framesDecoded)
                 }
