@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "SafeTensors", "TestSupport"]),
         .testTarget(name: "EmbedTests", dependencies: ["Embed", "Models", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
-        .testTarget(name: "PretrainTests", dependencies: ["Pretrain", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "PretrainTests", dependencies: ["Pretrain", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"]),

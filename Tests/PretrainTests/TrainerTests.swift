@@ -1,0 +1,98 @@
+import Embed
+import Foundation
+import MediaIO
+import Models
+import Pretrain
+import SafeTensors
+import Tensor
+import TestSupport
+import Testing
+
+@Suite("Pretraining runs: checkpoints, exact resume, export", .serialized)
+struct TrainerTests {
+    /// Four short synthetic videos (made once per test process).
+    static let videos: [String] = {
+        let dir = Paths.temporaryDirectory("trainer-videos")
+        let r = try? run(Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "spin", "--frames", "72", "--size", "64x48", "--seed", "4"])
+        precondition(r?.status == 0, "synth failed: \(r?.stderr ?? "")")
+        return ["in-context/pan_000.mp4", "in-context/spin_000.mp4", "out-of-context/pan_000.mp4", "out-of-context/spin_000.mp4"].map { dir + "/s/" + $0 }
+    }()
+
+    static func setup() -> PretrainSetup {
+        var c = CMDModelTests.tinyConfig()
+        c.size = 32
+        c.motionSize = 32
+        c.backbone.size = 32
+        c.dropout = 0.1
+        var s = PretrainSetup(model: c)
+        s.batch = 2
+        s.steps = 3
+        s.checkpointEvery = 1
+        s.keepCheckpoints = 2
+        s.videos = videos
+        return s
+    }
+
+    static func train(_ dir: String, steps: Int, resume: Bool) throws -> Trainer {
+        var s = setup()
+        let trainer = try Trainer(directory: dir, setup: s, resume: resume)
+        s = trainer.setup
+        let loader = BatchLoader(paths: s.videos, order: DataOrder(videos: s.videos.count, batch: s.batch, seed: s.seed), sampler: s.sampler,
+                                 transform: s.transform, clipFrames: s.model.backbone.frames, startStep: trainer.step) { try MotionVideoSource(path: $0) }
+        defer { loader.stop() }
+        var n = 0
+        try trainer.run(loader: loader, threads: 1, shouldStop: { n >= steps }) { _ in n += 1 }
+        return trainer
+    }
+
+    @Test("an interrupted run resumed from its checkpoint ends bit for bit where an uninterrupted one does")
+    func resume() throws {
+        let base = Paths.temporaryDirectory("trainer")
+        let straight = try Self.train(base + "/a", steps: 3, resume: false)
+        _ = try Self.train(base + "/b", steps: 1, resume: false)
+        let resumed = try Self.train(base + "/b", steps: 3, resume: true)
+        #expect(straight.step == 3 && resumed.step == 3)
+        for (p, q) in zip(straight.model.parameters, resumed.model.parameters) {
+            #expect(p.name == q.name && p.value.data == q.value.data, "\(p.name) differs after resume")
+        }
+        for (p, q) in zip(straight.model.buffers, resumed.model.buffers) { #expect(p.value.data == q.value.data, "\(p.name) differs") }
+        let logA = straight.readLog().map(\.loss), logB = resumed.readLog().map(\.loss)
+        #expect(logA == logB && logA.count == 3)
+        // Checkpoints: the last two kept, plus best; a second run in the same place is refused.
+        let names = try FileManager.default.contentsOfDirectory(atPath: base + "/a/checkpoints").sorted()
+        #expect(names == ["step-000002.json", "step-000002.safetensors", "step-000003.json", "step-000003.safetensors"])
+        #expect(FileManager.default.fileExists(atPath: base + "/a/best.safetensors"))
+        #expect(throws: Trainer.TrainingError.self) { _ = try Trainer(directory: base + "/a", setup: Self.setup(), resume: false) }
+        var other = Self.setup()
+        other.seed = 99
+        #expect(throws: Trainer.TrainingError.self) { _ = try Trainer(directory: base + "/a", setup: other, resume: true) }
+    }
+
+    @Test("export writes the backbone under inference key names (loadable strictly) and the motion view")
+    func export() throws {
+        let base = Paths.temporaryDirectory("export")
+        let trainer = try Self.train(base + "/run", steps: 1, resume: false)
+        let out = base + "/w.safetensors"
+        let r = try run(Paths.decouple, ["export", base + "/run", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        var cfg = trainer.setup.model.backbone
+        cfg.size = 32
+        let backbone = try Backbone(config: cfg, weightsAt: out)
+        // Eval-mode outputs of the exported backbone equal the trained network's.
+        trainer.model.training = false
+        var rng = SeededRandom(seed: 7)
+        let x = Tensor.normal(shape: [2, 3, cfg.frames, 32, 32], using: &rng)
+        let a = backbone.forward(x, threads: 1).data, b = trainer.model.backbone.forward(x, threads: 1).pooled.data
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-4 * max(1, b.map(abs).max() ?? 1), "max difference \(worst)")
+        let view = try EmbeddingView.named("motion", weights: out)
+        #expect(view.dimension(backbone) == trainer.setup.model.predictorDim)
+        let motion = view.apply(backbone, x, threads: 1).data
+        let expected = trainer.model.views(x, threads: 1).motion.data
+        #expect(zip(motion, expected).allSatisfy { abs($0 - $1) < 1e-3 })
+        let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base + "/w.json"))) as? [String: Any])
+        #expect(card["architecture"] as? String == "r2p1d-26")
+        #expect((card["fixesOverTheOfficialCode"] as? [String])?.count == 4)
+        #expect(try run(Paths.decouple, ["export", base + "/nothing", "-o", out]).status == 1)
+    }
+}
