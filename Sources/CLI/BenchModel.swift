@@ -65,16 +65,22 @@ struct BenchModel: ParsableCommand {
         var batch: Int
         var mode: String
         var msPerClip: Double
+        var fastestMsPerClip: Double
         var peakMB: Double
         var torchMsPerClip: Double?
+        var torchFastestMsPerClip: Double?
         var torchLayout: String?
         var torchMs: [String: Double]?
         var ratio: Double?
+        var ratioFastest: Double?
+        var loadAverage: Double
 
         enum CodingKeys: String, CodingKey {
             case model, config, threads, batch, mode
-            case msPerClip = "ms_per_clip", peakMB = "peak_mb"
-            case torchMsPerClip = "torch_ms_per_clip", torchLayout = "torch_layout", torchMs = "torch_ms", ratio
+            case msPerClip = "ms_per_clip", fastestMsPerClip = "fastest_ms_per_clip", peakMB = "peak_mb"
+            case torchMsPerClip = "torch_ms_per_clip", torchFastestMsPerClip = "torch_fastest_ms_per_clip"
+            case torchLayout = "torch_layout", torchMs = "torch_ms", ratio, ratioFastest = "ratio_fastest"
+            case loadAverage = "load_average"
         }
     }
 
@@ -89,6 +95,8 @@ struct BenchModel: ParsableCommand {
     var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0) } }
 
     func run() throws {
+        // A peer that dies must not take the benchmark with it through SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let torch = noTorch ? nil : TorchPeer.find()
         if !json {
             print(machineLine() + ", OpenBLAS \(BLAS.coreName) kernels" + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
@@ -121,11 +129,13 @@ struct BenchModel: ParsableCommand {
         let gflop = 2 * Double(model.multiplyAccumulates(frames: cfg.frames, height: cfg.size, width: cfg.size)) / 1e9
         if !json {
             print("\n\(cfg) on \(cfg.inputShape.map(String.init).joined(separator: "x")) clips: \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters, \(String(format: "%.2f", gflop)) GFLOP per clip")
-            print("  configuration                     ours ms/clip   GFLOP/s   peak MB   PyTorch ms/clip (layout)     ours/PyTorch")
+            print("  configuration                     ours ms/clip (fastest)  GFLOP/s  peak MB   PyTorch ms/clip (fastest) layout   ours/PyTorch (fastest)")
         }
         if profile {
             for t in threadCounts { printProfile(model, cfg, threads: t) }
         }
+        let peer = torch.flatMap { $0.start(model: id, config: config, weights: weightsPath, input: inputPath) }
+        defer { peer?.stop() }
         var parityNote: String?
         for t in threadCounts {
             for batch in [1, clips] {
@@ -134,27 +144,32 @@ struct BenchModel: ParsableCommand {
                 resetPeakMemory()
                 _ = model.forward(x, threads: t, parallelism: mode)  // warm-up: workspaces
                 let n = batch == 1 ? runs : max(2, runs / 2)
-                var times: [Double] = []
+                var ours: [Double] = []
+                var theirs: [String: [Double]] = [:]
                 var last = Tensor(shape: [0])
+                // Ours and PyTorch's runs alternate, so load from other processes falls on both.
                 for _ in 0..<n {
                     let start = DispatchTime.now().uptimeNanoseconds
                     last = model.forward(x, threads: t, parallelism: mode)
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(batch))
+                    ours.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(batch))
+                    for layout in TorchPeer.layouts {
+                        if let ms = peer?.time(threads: t, batch: batch, layout: layout) { theirs[layout, default: []].append(ms / Double(batch)) }
+                    }
                 }
                 let peak = peakMemoryMB()
                 model.releaseWorkspaces()
-                times.sort()
-                var row = Row(model: id, config: cfg.description, threads: t, batch: batch, mode: mode == .acrossClips ? "clips across threads" : "within clip", msPerClip: times[times.count / 2], peakMB: peak)
-                if let torch {
-                    let outPath = scratch + "/\(id)_torch_out.npy"
-                    if let r = torch.run(model: id, config: config, weights: weightsPath, input: inputPath, threads: t, batch: batch, runs: n, output: outPath) {
-                        row.torchMsPerClip = r.bestMsPerClip
-                        row.torchLayout = r.bestLayout
-                        row.torchMs = r.ms.mapValues { $0 / Double(batch) }
-                        row.ratio = row.msPerClip / r.bestMsPerClip
-                        if parityNote == nil, let theirs = try? NPYFile.readFloat32(outPath), theirs.shape == last.shape {
-                            parityNote = String(format: "  check: ours vs PyTorch output, max |diff| / max |PyTorch| = %.1e", last.relativeError(to: theirs))
-                        }
+                var row = Row(
+                    model: id, config: cfg.description, threads: t, batch: batch, mode: mode == .acrossClips ? "clips across threads" : "within clip",
+                    msPerClip: median(ours), fastestMsPerClip: ours.min()!, peakMB: peak, loadAverage: loadAverage())
+                if let best = theirs.filter({ $0.value.count == n }).min(by: { median($0.value) < median($1.value) }) {
+                    row.torchLayout = best.key
+                    row.torchMsPerClip = median(best.value)
+                    row.torchFastestMsPerClip = best.value.min()
+                    row.torchMs = theirs.mapValues { median($0) }
+                    row.ratio = row.msPerClip / median(best.value)
+                    row.ratioFastest = row.fastestMsPerClip / theirs.values.map { $0.min()! }.min()!
+                    if parityNote == nil, let theirOutput = peer?.output(scratch + "/\(id)_torch_out.npy"), theirOutput.shape == last.shape {
+                        parityNote = String(format: "  check: ours vs PyTorch output, max |diff| / max |PyTorch| = %.1e", last.relativeError(to: theirOutput))
                     }
                 }
                 if json {
@@ -166,6 +181,16 @@ struct BenchModel: ParsableCommand {
             }
         }
         if let parityNote, !json { print(parityNote) }
+    }
+
+    func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? .nan : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    func loadAverage() -> Double {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+        return Double(text.split(separator: " ").first ?? "") ?? .nan
     }
 
     func printProfile(_ model: Backbone, _ cfg: BackboneConfig, threads t: Int) {
@@ -181,11 +206,11 @@ struct BenchModel: ParsableCommand {
     func tableLine(_ r: Row, gflop: Double) -> String {
         let label = "batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")" + (r.batch > 1 && r.threads > 1 ? " (clip per core)" : "")
         var s = "  " + label.padding(toLength: 34, withPad: " ", startingAt: 0)
-        s += String(format: "%10.1f  %9.0f  %8.0f", r.msPerClip, gflop * 1000 / r.msPerClip, r.peakMB)
-        if let t = r.torchMsPerClip, let layout = r.torchLayout, let ratio = r.ratio {
-            s += String(format: "   %8.1f (%@)", t, layout).padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%6.2fx", ratio)
+        s += String(format: "%7.1f (%6.1f)  %6.0f  %7.0f", r.msPerClip, r.fastestMsPerClip, gflop * 1000 / r.msPerClip, r.peakMB)
+        if let t = r.torchMsPerClip, let f = r.torchFastestMsPerClip, let layout = r.torchLayout, let ratio = r.ratio, let rf = r.ratioFastest {
+            s += String(format: "   %7.1f (%6.1f) %@", t, f, layout == "contiguous" ? "contig " : "chlast ") + String(format: "  %5.2fx (%5.2fx)", ratio, rf)
         }
-        return s
+        return s + String(format: "   load %.1f", r.loadAverage)
     }
 
     /// Resets the kernel's peak-RSS counter (VmHWM) for this process.
@@ -210,21 +235,13 @@ struct TorchPeer {
     var python: String
     var script: String
 
-    struct Result: Decodable {
-        var ms: [String: Double]
-        var bestLayout: String
-        var bestMsPerClip: Double
-        enum CodingKeys: String, CodingKey {
-            case ms
-            case bestLayout = "best_layout", bestMsPerClip = "best_ms_per_clip"
-        }
-    }
+    static let layouts = ["contiguous", "channels_last_3d"]
 
     static func find() -> TorchPeer? {
         let python = ProcessInfo.processInfo.environment["DECOUPLE_TORCH_PYTHON"] ?? "/tmp/torch-venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
-        // The script sits in the repository: next to the working directory, or found from
-        // the executable's location (.build/release/decouple).
+        // The script sits in the repository: under the working directory, or found from the
+        // executable's location (.build/release/decouple).
         let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         let candidates = [FileManager.default.currentDirectoryPath] + (0..<5).map { up in
             (0...up).reduce(exe) { u, _ in u.deletingLastPathComponent() }.path
@@ -236,21 +253,71 @@ struct TorchPeer {
         return nil
     }
 
-    func run(model: String, config: String, weights: String, input: String, threads: Int, batch: Int, runs: Int, output: String) -> Result? {
+    /// Starts the script in --serve mode with the model loaded; nil (and a note) if it fails.
+    func start(model: String, config: String, weights: String, input: String) -> Session? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--model", model, "--config", config, "--weights", weights, "--input", input,
-                       "--threads", String(threads), "--batch", String(batch), "--runs", String(runs), "--output", output]
-        let out = Pipe()
-        p.standardOutput = out
+        p.arguments = [script, "--serve", "--model", model, "--config", config, "--weights", weights, "--input", input]
+        let toPeer = Pipe(), fromPeer = Pipe()
+        p.standardInput = toPeer
+        p.standardOutput = fromPeer
         p.standardError = FileHandle.standardError
-        guard (try? p.run()) != nil else { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            Console.error("the PyTorch peer failed for \(model) (exit \(p.terminationStatus)); no peer figure")
+        guard (try? p.run()) != nil else {
+            Console.error("could not start the PyTorch peer (\(python)); no peer figures")
             return nil
         }
-        return try? JSONDecoder().decode(Result.self, from: data)
+        return Session(process: p, input: toPeer.fileHandleForWriting, output: fromPeer.fileHandleForReading)
+    }
+
+    /// A running peer: one request line, one JSON answer line.
+    final class Session {
+        let process: Process
+        let input: FileHandle
+        let output: FileHandle
+        private var buffer = Data()
+        private(set) var failed = false
+
+        init(process: Process, input: FileHandle, output: FileHandle) {
+            self.process = process
+            self.input = input
+            self.output = output
+        }
+
+        /// Milliseconds of one forward pass of `batch` clips; nil once the peer has failed.
+        func time(threads: Int, batch: Int, layout: String) -> Double? {
+            (ask("\(threads) \(batch) \(layout)")?["ms"] as? NSNumber)?.doubleValue
+        }
+
+        /// The contiguous output of the last batch, via a .npy file.
+        func output(_ path: String) -> Tensor? {
+            guard ask("output \(path)") != nil else { return nil }
+            return try? NPYFile.readFloat32(path)
+        }
+
+        private func ask(_ line: String) -> [String: Any]? {
+            guard !failed, (try? input.write(contentsOf: Data((line + "\n").utf8))) != nil else {
+                failed = true
+                return nil
+            }
+            while true {
+                if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let answer = buffer[buffer.startIndex..<nl]
+                    buffer = Data(buffer[(nl + 1)...])
+                    return (try? JSONSerialization.jsonObject(with: answer)) as? [String: Any]
+                }
+                let chunk = output.availableData
+                if chunk.isEmpty {
+                    failed = true
+                    Console.error("the PyTorch peer stopped (exit \(process.isRunning ? -1 : process.terminationStatus)); no further peer figures")
+                    return nil
+                }
+                buffer.append(chunk)
+            }
+        }
+
+        func stop() {
+            try? input.close()
+            process.waitUntilExit()
+        }
     }
 }
