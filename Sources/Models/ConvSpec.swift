@@ -28,7 +28,7 @@ struct ConvSpec: Sendable {
         let norm = BatchNorm3d(
             weight: tensors[bn + ".weight"]!.tensor, bias: tensors[bn + ".bias"]!.tensor,
             runningMean: tensors[bn + ".running_mean"]!.tensor, runningVar: tensors[bn + ".running_var"]!.tensor)
-        return Conv3d(weight: w, bias: b, stride: stride, padding: padding).folding(norm)
+        return Conv3d.folding(weight: w, bias: b, batchNorm: norm, stride: stride, padding: padding)
     }
 }
 

@@ -63,12 +63,21 @@ extension Conv3d {
     /// This conv followed by `bn` (eval mode), as one conv with a bias:
     /// `W'[o] = W[o] · s[o]`, `b'[o] = b[o] · s[o] + shift[o]` with `s = weight / sqrt(var + eps)`.
     public func folding(_ bn: BatchNorm3d) -> Conv3d {
+        Conv3d.folding(weight: weight, bias: bias, batchNorm: bn, stride: stride, padding: padding)
+    }
+
+    /// The conv `weight [Cout, Cin, kT, kH, kW]` (+ `bias`) followed by `batchNorm`, built
+    /// folded in one step (the loader's path: the weights are scaled once and packed once).
+    public static func folding(weight: Tensor, bias: Tensor?, batchNorm bn: BatchNorm3d, stride: Dim3, padding: Dim3) -> Conv3d {
+        let outChannels = weight.shape[0]
         precondition(bn.channels == outChannels, "batch norm of \(bn.channels) channels after a conv with \(outChannels)")
         let (scale, shift) = bn.scaleAndShift
         var w = weight
-        let per = w.count / outChannels
-        for o in 0..<outChannels {
-            for j in 0..<per { w.data[o * per + j] = Float(Double(w.data[o * per + j]) * scale[o]) }
+        let per = w.count / max(1, outChannels)
+        w.withUnsafeMutableBufferPointer { v in
+            for o in 0..<outChannels {
+                for j in (o * per)..<((o + 1) * per) { v[j] = Float(Double(v[j]) * scale[o]) }
+            }
         }
         var b = Tensor(shape: [outChannels])
         for o in 0..<outChannels { b.data[o] = Float(Double(bias?.data[o] ?? 0) * scale[o] + shift[o]) }
