@@ -11,8 +11,9 @@ import Tensor
 /// - `temporalTaps`: kTx1x1, stride 1, padding only in time: one sgemm per tap on the input
 ///   shifted by whole frames (an offset of H·W floats), accumulated. No im2col at all.
 /// - `frameIm2col`: kTxkHxkW with temporal stride 1 (R3D's and C3D's 3x3x3): im2col within
-///   frames only (K = Cin·kH·kW), then one sgemm per temporal tap on the columns shifted by
-///   whole frames. The columns are a third of full 3D im2col's for a 3-frame kernel.
+///   frames only (K = Cin·kH·kW, at least `minimumFrameRows`), then one sgemm per temporal
+///   tap on the columns shifted by whole frames. The columns are a third of full 3D im2col's
+///   for a 3-frame kernel.
 /// - `im2col`: everything else (1x3x3 and 7x7 spatial convs, temporal stride 2): 3D im2col
 ///   and one sgemm.
 ///
@@ -58,7 +59,7 @@ public struct Conv3d: Sendable {
             lowering = .pointwise
         } else if kernel.t > 1 && stride.t == 1 && spatialIdentity {
             lowering = .temporalTaps
-        } else if kernel.t > 1 && stride.t == 1 {
+        } else if kernel.t > 1 && stride.t == 1 && inChannels * kernel.h * kernel.w >= Self.minimumFrameRows {
             lowering = .frameIm2col
         } else {
             lowering = .im2col
@@ -132,6 +133,10 @@ public struct Conv3d: Sendable {
         case .frameIm2col: return max(1, threads) * (kernelRows2D * kernel.t + outChannels)
         }
     }
+
+    /// `frameIm2col` needs this many rows per tap (Cin·kH·kW); below it the taps' GEMMs are
+    /// too thin and full im2col wins (C3D's conv1 on RGB: 27 rows per tap, 81 in one GEMM).
+    public static let minimumFrameRows = 32
 
     /// Target floats of one tile's working set (its im2col columns plus its output columns),
     /// per thread: 4 MB, a share of L3, so the GEMM packs the tile from cache and the epilogue
