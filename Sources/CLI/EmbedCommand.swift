@@ -159,6 +159,9 @@ struct EmbedCommand: ParsableCommand {
             }
         }
         let done = Set(store?.items.compactMap(\.fileSHA256) ?? [])
+        if let store, case let legacy = store.items.filter({ $0.fileSHA256 == nil }).count, legacy > 0 {
+            Console.note("note: \(legacy) row\(legacy == 1 ? "" : "s") of '\(store.directory)' carry no file hash (written before resumable embedding); their videos are embedded again if given.")
+        }
         let interrupt = InterruptFlag()
         interrupt.install()
         let events = output != nil && isatty(1) == 0
