@@ -71,10 +71,13 @@ extension PretextExample {
         Augment.color(&iPlanes, width: s, height: s, transform.augment ? ColorAugment.random(rng: &rng) : .none)
         Augment.normalise(&iPlanes)
         let ms = transform.motionSize, motionFrame = ms * ms
+        // CMD clamps to ±10 px of a 112-pixel crop; vectors are in the crop's pixels here, so the
+        // clamp scales with the crop to keep the same range.
+        let clamp = Float(10 * ms) / 112
         func motionClip(_ frames: ArraySlice<MotionField>, _ b: CropBox) -> [Float] {
             var out = [Float](repeating: 0, count: 2 * frames.count * motionFrame)
             for (t, f) in frames.enumerated() {
-                let m = Augment.crop(f, b, size: ms)
+                let m = Augment.crop(f, b, size: ms, clamp: clamp)
                 for ch in 0..<2 {
                     let dst = (ch * frames.count + t) * motionFrame
                     out.replaceSubrange(dst..<(dst + motionFrame), with: m[(ch * motionFrame)..<((ch + 1) * motionFrame)])
