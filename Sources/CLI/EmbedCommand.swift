@@ -84,11 +84,14 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Frames between window starts with --sliding (default: one clip span, no overlap).")
     var hop: Int?
 
-    @Option(help: "Short side after resizing.")
-    var shortSide = 128
+    @Option(help: "Short side after resizing (default: 128 for 112-pixel models, in proportion otherwise).")
+    var shortSide: Int?
 
-    @Option(help: "Centre crop size.")
-    var crop = 112
+    @Option(help: "Centre crop size (default: the model's input size).")
+    var crop: Int?
+
+    @Option(help: "Embedding view: pooled (ModelScope's), fused, motion (the CMD motion branch; needs FILE.views.safetensors) or residual (default: the shipped weights' view, else pooled).")
+    var view: String?
 
     @Option(help: "Forward passes run at once (one clip per core with one OpenBLAS thread each).")
     var jobs = ProcessInfo.processInfo.activeProcessorCount
@@ -98,7 +101,7 @@ struct EmbedCommand: ParsableCommand {
 
     func validate() throws {
         guard clips >= 1, frames >= 1, stride >= 1, jobs >= 1 else { throw ValidationError("--clips, --frames, --stride and --jobs must be at least 1.") }
-        guard crop >= 1, shortSide >= crop else { throw ValidationError("--crop must be at least 1 and no larger than --short-side.") }
+        if let crop, crop < 1 || (shortSide ?? crop) < crop { throw ValidationError("--crop must be at least 1 and no larger than --short-side.") }
         if let hop, hop < 1 { throw ValidationError("--hop must be at least 1.") }
         if hop != nil && !sliding { throw ValidationError("--hop applies to --sliding.") }
         if let shard, Shard(parsing: shard) == nil { throw ValidationError("--shard takes i/n with 0 <= i < n, e.g. 0/4.") }
@@ -108,13 +111,19 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
+        var cfg = try BackboneConfig(modelID: model).applying(overrides: config)
         let choice: ModelWeights.Choice
+        var viewName = view ?? "pooled"
         if let weights {
             // Absolute, so `decouple search` finds the file from any directory.
             choice = .file(URL(fileURLWithPath: weights).standardizedFileURL.path, prefix: prefix)
         } else if randomWeights {
             choice = .random(seed: seed ?? 0)
+        } else if let (card, path) = DefaultModel.find(in: DefaultModel.searchDirectories) {
+            // The shipped weights, with the configuration and view they were evaluated with.
+            cfg = try card.backboneConfig()
+            choice = .file(URL(fileURLWithPath: path).standardizedFileURL.path, prefix: nil)
+            viewName = view ?? card.view
         } else {
             let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             // The working directory, then the checkout the binary was built in (.build/<mode>/decouple).
@@ -127,12 +136,22 @@ struct EmbedCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if provenance.random { Console.note("note: random weights (seed \(provenance.seed ?? 0)): an untrained \(cfg.description), not a trained model.") }
-        let preprocessing = Preprocessing(shortSide: shortSide, crop: crop)
-        let embedder = VideoEmbedder(model: backbone, preprocessing: preprocessing, forwardWorkers: jobs)
+        let scaled = DefaultModel.preprocessing(for: cfg)
+        let preprocessing = Preprocessing(shortSide: shortSide ?? max(crop ?? scaled.crop, scaled.shortSide), crop: crop ?? scaled.crop)
+        let embeddingView: EmbeddingView
+        do {
+            var file: String? = nil
+            if case .file(let p, _) = choice { file = p }
+            embeddingView = try EmbeddingView.named(viewName, weights: file)
+        } catch {
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
+        let embedder = VideoEmbedder(model: backbone, preprocessing: preprocessing, forwardWorkers: jobs, view: embeddingView)
         let selection = ClipSelection(
             rule: sliding ? .sliding(hop: hop) : .modelScope(clips: clips), frames: frames, stride: stride, perClip: perClip || sliding)
         let manifest = EmbeddingManifest(
-            model: cfg.modelID, config: cfg.description, weights: provenance, preprocessing: preprocessing,
+            model: cfg.modelID, config: cfg.description + (viewName == "pooled" ? "" : " view=\(viewName)"), weights: provenance, preprocessing: preprocessing,
             sampling: selection.manifestSampling, dimension: embedder.dimension, count: 0)
 
         var (inputs, missing) = EmbedInput.collect(videos)

@@ -91,20 +91,22 @@ struct ExploreCommand: ParsableCommand {
     /// The model behind `e`; it loads on first use, so a bad weights file shows up in the
     /// status bar instead of stopping the explorer.
     func embedding() throws -> ExploreEmbedding {
-        let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
+        var cfg = try BackboneConfig(modelID: model).applying(overrides: config)
         let choice: ModelWeights.Choice
+        var view = "pooled"
         if randomWeights {
             choice = .random(seed: seed)
         } else if let weights {
             choice = .file(weights, prefix: prefix)
+        } else if let (card, path) = DefaultModel.find(in: DefaultModel.searchDirectories) {
+            // The shipped weights, with the configuration and view they were evaluated with.
+            cfg = try card.backboneConfig()
+            choice = .file(path, prefix: nil)
+            view = card.view
         } else {
-            var dirs = [FileManager.default.currentDirectoryPath]
-            if let assets = VideoFiles.bundledVideos() {
-                dirs.append(URL(fileURLWithPath: assets).deletingLastPathComponent().deletingLastPathComponent().path)
-            }
-            choice = .defaultFile(directories: dirs)
+            choice = .defaultFile(directories: DefaultModel.searchDirectories)
         }
-        return ExploreEmbedding(config: cfg, choice: choice, cacheDirectory: noCache ? nil : (cache ?? ExploreEmbedding.defaultCacheDirectory))
+        return ExploreEmbedding(config: cfg, choice: choice, view: view, cacheDirectory: noCache ? nil : (cache ?? ExploreEmbedding.defaultCacheDirectory))
     }
 
     func parseSize() -> (Int, Int)? {

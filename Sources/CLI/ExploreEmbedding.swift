@@ -13,20 +13,23 @@ import VideoData
 final class ExploreEmbedding: ClipEmbedding, @unchecked Sendable {
     let config: BackboneConfig
     let choice: ModelWeights.Choice
+    let viewName: String
     let summary: String
     let cacheDirectory: String?
     private let lock = NSLock()
     private var embedder: VideoEmbedder?
     private var weightsKey = ""
 
-    init(config: BackboneConfig, choice: ModelWeights.Choice, cacheDirectory: String?) {
+    init(config: BackboneConfig, choice: ModelWeights.Choice, view: String = "pooled", cacheDirectory: String?) {
         self.config = config
         self.choice = choice
+        viewName = view
         self.cacheDirectory = cacheDirectory
+        let v = view == "pooled" ? "" : ", \(view) view"
         switch choice {
-        case .random(let seed): summary = "\(config), random weights (seed \(seed))"
-        case .file(let path, _): summary = "\(config), \((path as NSString).lastPathComponent)"
-        case .defaultFile: summary = "\(config), weights/\(config.modelID).safetensors"
+        case .random(let seed): summary = "\(config), random weights (seed \(seed))\(v)"
+        case .file(let path, _): summary = "\(config), \((path as NSString).lastPathComponent)\(v)"
+        case .defaultFile: summary = "\(config), weights/\(config.modelID).safetensors\(v)"
         }
     }
 
@@ -35,7 +38,10 @@ final class ExploreEmbedding: ClipEmbedding, @unchecked Sendable {
             if let e = embedder { return e }
             let (backbone, weights) = try ModelWeights.load(config: config, choice)
             weightsKey = weights.sha256 ?? "random-\(weights.seed ?? 0)"
-            let e = VideoEmbedder(model: backbone)
+            var file: String? = nil
+            if case .file(let p, _) = choice { file = p }
+            let view = try EmbeddingView.named(viewName, weights: file)
+            let e = VideoEmbedder(model: backbone, preprocessing: DefaultModel.preprocessing(for: config), view: view)
             embedder = e
             return e
         }
@@ -66,7 +72,7 @@ final class ExploreEmbedding: ClipEmbedding, @unchecked Sendable {
             let size = attrs[.size] as? Int, let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970
         else { return nil }
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        return "v1|\(config)|\(lock.withLock { weightsKey })|\(Preprocessing.modelScope)|\(real)|\(size)|\(mtime)|\(window.start),\(window.frames),\(window.stride)|\(still.map(String.init) ?? "-")"
+        return "v2|\(config)|\(viewName)|\(lock.withLock { weightsKey })|\(DefaultModel.preprocessing(for: config))|\(real)|\(size)|\(mtime)|\(window.start),\(window.frames),\(window.stride)|\(still.map(String.init) ?? "-")"
     }
 
     private func file(for key: String) -> String {

@@ -65,6 +65,12 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Stop after this many minutes (a checkpoint is written).")
     var maxMinutes: Double?
 
+    @Option(help: "Weight of the context-matching loss (the paper: 1).")
+    var contextWeight = 1.0
+
+    @Option(help: "Weight of the motion-prediction loss (the paper: 1).")
+    var motionWeight = 1.0
+
     @Flag(help: "Ablation: context matching only.")
     var contextOnly = false
 
@@ -85,6 +91,7 @@ struct PretrainCommand: ParsableCommand {
 
     func validate() throws {
         guard !(contextOnly && motionOnly) else { throw ValidationError("--context-only and --motion-only exclude each other.") }
+        guard contextWeight >= 0, motionWeight >= 0, contextWeight + motionWeight > 0 else { throw ValidationError("loss weights must be non-negative, not both zero.") }
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).") }
         guard steps >= 1, size >= 32, size % 16 == 0 else { throw ValidationError("--steps must be positive and --size a multiple of 16, at least 32.") }
         guard helperWidths.split(separator: ",").compactMap({ Int($0) }).count == 4 else { throw ValidationError("--helper-widths takes four numbers.") }
@@ -102,6 +109,8 @@ struct PretrainCommand: ParsableCommand {
         cmd.motionWidths = cmd.frameWidths
         cmd.predictorDim = predictorDim
         cmd.embedding = embedding
+        cmd.contextWeight = contextWeight
+        cmd.motionWeight = motionWeight
         if contextOnly { cmd.motionWeight = 0 }
         if motionOnly { cmd.contextWeight = 0 }
         var setup = PretrainSetup(model: cmd)

@@ -17,7 +17,10 @@ struct StoreModel {
     ///     the same SHA-256).
     /// - Throws: `StoreError` (one sentence) when the weights are missing or differ.
     init(manifest: EmbeddingManifest, store: String, weights: String?, prefix: String?, jobs: Int) throws {
-        let parts = manifest.config.split(separator: " ").map(String.init)
+        // "view=NAME" records the embedding view; the rest are model overrides.
+        var parts = manifest.config.split(separator: " ").map(String.init)
+        let viewName = parts.first { $0.hasPrefix("view=") }.map { String($0.dropFirst(5)) } ?? "pooled"
+        parts.removeAll { $0.hasPrefix("view=") }
         let config: BackboneConfig
         do { config = try BackboneConfig(modelID: parts.first ?? manifest.model).applying(overrides: parts.dropFirst().joined(separator: " ")) } catch {
             throw StoreError("'\(store)' was made with the configuration \"\(manifest.config)\", which cannot be rebuilt (\(error)).")
@@ -38,7 +41,15 @@ struct StoreModel {
         guard provenance.sameWeights(as: manifest.weights) else {
             throw StoreError("'\(provenance.file ?? "the weights")' are not the weights '\(store)' was made with (\(provenance.label), the store has \(manifest.weights.label)).")
         }
-        embedder = VideoEmbedder(model: backbone, preprocessing: manifest.preprocessing, forwardWorkers: jobs)
+        let view: EmbeddingView
+        do {
+            var file: String? = nil
+            if case .file(let p, _) = choice { file = p }
+            view = try EmbeddingView.named(viewName, weights: file)
+        } catch {
+            throw StoreError("'\(store)' was made with the \(viewName) view, which cannot be rebuilt (\(error)).")
+        }
+        embedder = VideoEmbedder(model: backbone, preprocessing: manifest.preprocessing, forwardWorkers: jobs, view: view)
         let s = manifest.sampling
         selection = ClipSelection(
             rule: s.rule == "sliding" ? .sliding(hop: s.hop) : .modelScope(clips: s.clips ?? 10), frames: s.frames, stride: s.stride, perClip: false)

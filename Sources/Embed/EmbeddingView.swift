@@ -15,12 +15,16 @@ public enum EmbeddingView: Sendable {
     case pooled
     case fused
     case motion(Tensor)
+    /// `pooled` of the clip minus `pooled` of its first frame held still: what the clip adds
+    /// to its scene.
+    case residual
 
     public var name: String {
         switch self {
         case .pooled: return "pooled"
         case .fused: return "fused"
         case .motion: return "motion"
+        case .residual: return "residual"
         }
     }
 
@@ -29,6 +33,7 @@ public enum EmbeddingView: Sendable {
         switch name {
         case "pooled": return .pooled
         case "fused": return .fused
+        case "residual": return .residual
         case "motion":
             guard let weights else { throw ModelError("the motion view needs trained weights (--weights FILE with FILE.views.safetensors beside it)") }
             let path = viewsPath(for: weights)
@@ -41,7 +46,7 @@ public enum EmbeddingView: Sendable {
             }
             return .motion(Tensor(shape: w.shape, data: w.values))
         default:
-            throw ModelError("unknown view \"\(name)\"; use pooled, fused or motion")
+            throw ModelError("unknown view \"\(name)\"; use pooled, fused, motion or residual")
         }
     }
 
@@ -52,7 +57,7 @@ public enum EmbeddingView: Sendable {
     /// Length of the view's vectors for `model`.
     public func dimension(_ model: Backbone) -> Int {
         switch self {
-        case .pooled, .fused: return model.embeddingDimension
+        case .pooled, .fused, .residual: return model.embeddingDimension
         case .motion(let w): return w.shape[0]
         }
     }
@@ -60,6 +65,22 @@ public enum EmbeddingView: Sendable {
     /// `x [N, 3, T, H, W]` → `[N, dimension]`.
     public func apply(_ model: Backbone, _ x: Tensor, threads: Int) -> Tensor {
         if case .pooled = self { return model.forward(x, threads: threads, parallelism: .withinClip) }
+        if case .residual = self {
+            let (n, c, t) = (x.shape[0], x.shape[1], x.shape[2])
+            let plane = x.shape[3] * x.shape[4]
+            var still = x
+            still.withUnsafeMutableBufferPointer { sp in
+                for s in 0..<n {
+                    for ch in 0..<c {
+                        let base = (s * c + ch) * t * plane
+                        for f in 1..<t { for k in 0..<plane { sp[base + f * plane + k] = sp[base + k] } }
+                    }
+                }
+            }
+            let a = model.forward(x, threads: threads, parallelism: .withinClip)
+            let b = model.forward(still, threads: threads, parallelism: .withinClip)
+            return Tensor(shape: a.shape, data: zip(a.data, b.data).map { $0 - $1 })
+        }
         let stages = Dictionary(uniqueKeysWithValues: model.forwardStages(x, threads: threads).map { ($0.name, $0.tensor) })
         guard let l3 = stages["layer3"], let l4 = stages["layer4"] else {
             preconditionFailure("the \(name) view needs a ResNet backbone (layer3 and layer4)")

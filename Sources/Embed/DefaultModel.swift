@@ -1,0 +1,55 @@
+import Foundation
+import Models
+import VideoData
+
+/// The weights the tools use when none are given: `weights/default.json` names the file (in
+/// the same folder), its model and configuration, the input size and the embedding view.
+/// `make weights` writes it next to the weights it trains.
+public struct DefaultModel: Codable, Sendable, Equatable {
+    /// File name inside `weights/`.
+    public var weights: String
+    public var model: String
+    /// Overrides applied to the model's published configuration (`planes=… stem=… size=…`).
+    public var config: String
+    /// The embedding view the evaluation chose (`pooled`, `fused`, `motion`, `residual`).
+    public var view: String
+
+    public init(weights: String, model: String, config: String, view: String) {
+        self.weights = weights
+        self.model = model
+        self.config = config
+        self.view = view
+    }
+
+    /// The first `weights/default.json` found in `directories`, with the weights' full path.
+    public static func find(in directories: [String]) -> (model: DefaultModel, path: String)? {
+        for d in directories {
+            let card = (d as NSString).appendingPathComponent("weights/default.json")
+            guard let data = FileManager.default.contents(atPath: card),
+                  let m = try? JSONDecoder().decode(DefaultModel.self, from: data) else { continue }
+            let path = (d as NSString).appendingPathComponent("weights/" + m.weights)
+            if FileManager.default.fileExists(atPath: path) { return (m, path) }
+        }
+        return nil
+    }
+
+    public func backboneConfig() throws -> BackboneConfig {
+        try BackboneConfig(modelID: model).applying(overrides: config)
+    }
+
+    /// ModelScope's preprocessing scaled to the model's input side (short side 128:112).
+    public static func preprocessing(for config: BackboneConfig) -> Preprocessing {
+        config.size == 112 ? .modelScope : Preprocessing(shortSide: Int((Double(config.size) * 128 / 112).rounded()), crop: config.size)
+    }
+
+    /// Where the tools look: the working directory and the checkout the executable was built in.
+    public static var searchDirectories: [String] {
+        var dirs = [FileManager.default.currentDirectoryPath]
+        var exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            dirs.append(exe.path)
+            exe.deleteLastPathComponent()
+        }
+        return dirs
+    }
+}
