@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := time
 SAMPLE := assets/videos/bigbuckbunny_720p.mp4
 
-.PHONY: deps bench-deps install-missing build release demo test bench clean
+.PHONY: deps bench-deps install-missing build release demo test bench weights clean
 
 # Installs the Debian packages that are missing (nothing when all are present).
 deps:
@@ -52,6 +52,10 @@ bench: bench-deps
 	.build/release/decouple bench extract
 	.build/release/decouple bench explore
 	scripts/bench_memory.sh
+
+# Pretrains, evaluates and installs the default weights (at most about 2 hours on 2 cores).
+weights: release
+	scripts/make_weights.sh
 
 clean:
 	rm -rf .build

@@ -36,7 +36,7 @@ let package = Package(
         // Its memory-bound loops in C: AVX2+FMA chosen at run time (Swift targets baseline x86-64).
         .target(name: "IndexKernels"),
         // CMD pretraining: pretext data from the compressed domain, the CMD model, the loop.
-        .target(name: "Pretrain", dependencies: ["Models", "NN", "Tensor", "VideoData", "SafeTensors"]),
+        .target(name: "Pretrain", dependencies: ["Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
         .target(name: "Synth", dependencies: ["VideoData"]),
         // The TUI: pure state/reduce/render and the curses adapter (the only CCurses user).

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Embed
 import Foundation
+import Index
 import MediaIO
 import Models
 import NN
@@ -208,6 +210,9 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Which checkpoint: best, last, or a path without extension.")
     var checkpoint = "last"
 
+    @Option(help: "JSON from eval scene-bias to record in the model card.")
+    var sceneBias: String?
+
     func run() throws {
         guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
               let setup = try? JSONDecoder().decode(PretrainSetup.self, from: data) else {
@@ -235,7 +240,15 @@ struct ExportCommand: ParsableCommand {
             Console.error("'\(path)' could not be exported: \(error)")
             throw ExitCode(1)
         }
-        let card = ModelCard(setup: setup, checkpoint: path, summary: trainer, weights: output, views: Export.viewsPath(for: output))
+        var card = ModelCard(setup: setup, checkpoint: path, summary: trainer, weights: output, views: Export.viewsPath(for: output))
+        card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
+        if let sceneBias {
+            guard let data = FileManager.default.contents(atPath: sceneBias), let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
+                Console.error("'\(sceneBias)' is not the JSON of decouple eval scene-bias.")
+                throw ExitCode(1)
+            }
+            card.sceneBias = rows
+        }
         let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
         try Console.json(card).write(toFile: cardPath, atomically: true, encoding: .utf8)
         print("\(output), \(Export.viewsPath(for: output)), \(cardPath)")

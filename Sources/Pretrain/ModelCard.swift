@@ -1,4 +1,5 @@
 import Foundation
+import Index
 
 extension Trainer {
     /// What a run's log says: steps, wall time, throughput and the final losses.
@@ -45,7 +46,7 @@ public struct ModelCard: Codable, Sendable {
     public var views: String
     public var fixesOverTheOfficialCode: [String]
     /// Filled in by whoever evaluates the weights (`make weights` runs eval scene-bias).
-    public var sceneBias: [String: Double]?
+    public var sceneBias: [SceneBiasRow]?
 
     public init(setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, weights: String, views: String) {
         architecture = setup.model.backbone.modelID

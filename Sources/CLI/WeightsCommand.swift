@@ -1,0 +1,55 @@
+import ArgumentParser
+import Embed
+import Foundation
+import Index
+
+/// `decouple weights choose`: writes `weights/default.json` from a scene-bias evaluation.
+struct WeightsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weights",
+        abstract: "Manage the default weights (weights/default.json).",
+        subcommands: [Choose.self]
+    )
+
+    struct Choose: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "choose",
+            abstract: "Pick the embedding view that follows motion best (highest out-of-context R@1, retrieving at least 0.5 in context) and write the default model card."
+        )
+
+        @Argument(help: "JSON written by decouple eval scene-bias --json.")
+        var evaluation: String
+
+        @Option(help: "Weights file name inside weights/.")
+        var weights: String
+
+        @Option(help: "Model id.")
+        var model = "r2p1d-26"
+
+        @Option(help: "Model overrides.")
+        var config: String
+
+        @Option(name: .shortAndLong, help: "Output (weights/default.json).")
+        var output: String
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: evaluation),
+                  let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
+                Console.error("'\(evaluation)' is not the JSON of decouple eval scene-bias.")
+                throw ExitCode(1)
+            }
+            let mine = rows.filter { $0.method.hasPrefix(weights + ", ") && $0.method.hasSuffix(" view") }
+            let candidates = mine.filter { ($0.inContext(at: 1) ?? 0) >= 0.5 }
+            guard let best = (candidates.isEmpty ? mine : candidates).max(by: { ($0.outOfContext(at: 1) ?? 0, $0.inContext(at: 1) ?? 0) < ($1.outOfContext(at: 1) ?? 0, $1.inContext(at: 1) ?? 0) }) else {
+                Console.error("'\(evaluation)' has no rows for \(weights).")
+                throw ExitCode(1)
+            }
+            let view = String(best.method.dropFirst(weights.count + 2).dropLast(" view".count))
+            let card = DefaultModel(weights: weights, model: model, config: config, view: view)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try (String(decoding: try enc.encode(card), as: UTF8.self) + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+            print(String(format: "%@: %@ view (out-of-context R@1 %.3f, in-context %.3f)", output, view, best.outOfContext(at: 1) ?? 0, best.inContext(at: 1) ?? 0))
+        }
+    }
+}
