@@ -160,7 +160,6 @@ public final class CMDModel: ParameterContainer {
             let tokens = FeatureFusion.tokens(fused)
             let (pred, pc) = predictor.forward(tokens, threads: threads)
             let (q, qc) = mq.forward(pred.reshaped([b * targetTokens, c.predictorDim]), threads: threads)
-            let (qn, qnc) = L2Normalize.forward(q)
             // Target tokens of every motion clip: the motion net's last map.
             let mOut = motionNet.forward(batch.motion, threads: threads)
             let m4 = mOut.stages["layer4"]!
@@ -168,32 +167,25 @@ public final class CMDModel: ParameterContainer {
             let mTokens = FeatureFusion.tokens(m4)
             let rows = m4.shape[0] * targetTokens
             let (k, kc) = mk.forward(mTokens.reshaped([rows, c.motionWidths[3]]), threads: threads)
-            let (kn, knc) = L2Normalize.forward(k)
-            // Query (clip i, position p) matches position p of clip i's positive: row i·P + p.
-            let targets = (0..<(b * targetTokens)).map { $0 }
-            let (loss, cache) = InfoNCE.forward(queries: qn, keys: kn, targets: targets, temperature: c.temperature, threads: threads)
-            motionLoss = loss
-            let (dq, dk) = InfoNCE.backward(cache: cache, scale: Float(c.motionWeight), threads: threads)
-            let dPred = mq.backward(L2Normalize.backward(dq, cache: qnc), cache: qc, threads: threads)
+            let loss = CMDLoss.motion(predicted: q, targets: k, temperature: c.temperature, weight: Float(c.motionWeight), threads: threads)
+            motionLoss = loss.loss
+            let dPred = mq.backward(loss.dQueries, cache: qc, threads: threads)
             let dTokens = predictor.backward(dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: threads)
             dFused = addTensors(dFused, FeatureFusion.untokens(dTokens, shape: fused.shape), threads: threads)
-            let dmTokens = mk.backward(L2Normalize.backward(dk, cache: knc), cache: kc, threads: threads)
+            let dmTokens = mk.backward(loss.dKeys, cache: kc, threads: threads)
             let dm4 = FeatureFusion.untokens(dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
             motionNet.backward(mOut.cache, gradients: ["layer4": dm4], threads: threads)
         }
         if useContext {
             let pooled = Self.average(fused)
             let (q, qc) = iq.forward(pooled, threads: threads)
-            let (qn, qnc) = L2Normalize.forward(q)
             let frames = frameNet.forward(batch.iFrames, threads: threads)
             let (k, kc) = ik.forward(frames.pooled, threads: threads)
-            let (kn, knc) = L2Normalize.forward(k)
-            let (loss, cache) = InfoNCE.forward(queries: qn, keys: kn, targets: Array(0..<b), temperature: c.temperature, threads: threads)
-            contextLoss = loss
-            let (dq, dk) = InfoNCE.backward(cache: cache, scale: Float(c.contextWeight), threads: threads)
-            let dPooled = iq.backward(L2Normalize.backward(dq, cache: qnc), cache: qc, threads: threads)
+            let loss = CMDLoss.context(clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: threads)
+            contextLoss = loss.loss
+            let dPooled = iq.backward(loss.dQueries, cache: qc, threads: threads)
             dFused = addTensors(dFused, Self.averageBackward(dPooled, shape: fused.shape), threads: threads)
-            let dFrames = ik.backward(L2Normalize.backward(dk, cache: knc), cache: kc, threads: threads)
+            let dFrames = ik.backward(loss.dKeys, cache: kc, threads: threads)
             frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
         }
         let (g3, g4) = FeatureFusion.backward(dFused, layer3: l3.shape, layer4: l4.shape)

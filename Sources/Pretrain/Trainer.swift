@@ -208,7 +208,7 @@ public final class Trainer {
         var line = try enc.encode(r)
         line.append(10)
         let path = directory + "/log.jsonl"
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw TrainingError(description: "cannot write \(path)") }
         defer { try? h.close() }
         try h.seekToEnd()
