@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "PretrainTests", dependencies: ["Pretrain", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
-        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"], exclude: ["Goldens"]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
         // Link smoke test for the C libraries.
