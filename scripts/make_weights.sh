@@ -4,9 +4,11 @@
 # 1. A training set from decouple synth: the nine motion classes over the TOP halves of the
 #    bundled photos (--region train), plus the bundled real videos.
 # 2. CMD pretraining of the compact R(2+1)D, $STEPS steps (stopped after $MINUTES minutes at
-#    most), context-matching weight 0.25 against motion 1 (CMD_WEIGHTS overrides): at 1:1 the
-#    context loss pulls the pooled features to the scene on this small data.
-# 3. Export to weights/r2p1d-26.safetensors (+ .views.safetensors, + .json model card).
+#    most), context-matching weight 0.05 against motion 1 (CMD_WEIGHTS overrides). The context
+#    loss wins otherwise on this data: at 1:1 (lr 0.001 per clip, 600 steps) the motion loss
+#    fell only from 5.77 to 5.48, and at 0.25 (this recipe, 1400 steps) it stayed at
+#    log(256 keys) = 5.55 throughout: the predictor collapsed to a constant.
+# 3. Export to weights/r2p1d-compact.safetensors (+ .views.safetensors, + .json model card).
 # 4. A fresh evaluation set (another seed, the BOTTOM halves of the photos: no background or
 #    actor pixel was seen in training) and decouple eval scene-bias on it: the colour
 #    histogram, the motion-vector histogram, random weights, the shipped weights in each view,
@@ -32,10 +34,10 @@ $BIN synth -o "$WORK/synth-train" --per-class 24 --seed 101 --region train --for
 $BIN synth -o "$WORK/synth-eval" --per-class 10 --seed 7 --region test --force
 
 rm -rf "$WORK/run"
-$BIN pretrain --data "$WORK/synth-train" assets/videos -o "$WORK/run" $TRAIN ${CMD_WEIGHTS:---context-weight 0.25}
-$BIN export "$WORK/run" -o weights/r2p1d-26.safetensors
+$BIN pretrain --data "$WORK/synth-train" assets/videos -o "$WORK/run" $TRAIN ${CMD_WEIGHTS:---context-weight 0.05}
+$BIN export "$WORK/run" -o weights/r2p1d-compact.safetensors
 
-ROWS=(--weights weights/r2p1d-26.safetensors)
+ROWS=(--weights weights/r2p1d-compact.safetensors)
 if [ "$ABLATION" = 1 ]; then
   rm -rf "$WORK/run-context"
   $BIN pretrain --data "$WORK/synth-train" assets/videos -o "$WORK/run-context" $TRAIN --context-only
@@ -44,7 +46,7 @@ if [ "$ABLATION" = 1 ]; then
 fi
 $BIN eval scene-bias "$WORK/synth-eval" "${ROWS[@]}" --config "$CONFIG" --views pooled,fused,motion,residual --json > "$WORK/scene-bias.json"
 $BIN eval scene-bias "$WORK/synth-eval" "${ROWS[@]}" --config "$CONFIG" --views pooled,fused,motion,residual | tee weights/scene-bias.txt
-$BIN export "$WORK/run" -o weights/r2p1d-26.safetensors --scene-bias "$WORK/scene-bias.json"
-cp "$WORK/run/loss.png" weights/r2p1d-26.loss.png
-$BIN weights choose "$WORK/scene-bias.json" --weights r2p1d-26.safetensors --model r2p1d-26 --config "$CONFIG" -o weights/default.json
+$BIN export "$WORK/run" -o weights/r2p1d-compact.safetensors --scene-bias "$WORK/scene-bias.json"
+cp "$WORK/run/loss.png" weights/r2p1d-compact.loss.png
+$BIN weights choose "$WORK/scene-bias.json" --weights r2p1d-compact.safetensors --model r2p1d-26 --config "$CONFIG" -o weights/default.json
 cat weights/default.json

@@ -119,7 +119,7 @@ struct EmbedCommand: ParsableCommand {
             choice = .file(URL(fileURLWithPath: weights).standardizedFileURL.path, prefix: prefix)
         } else if randomWeights {
             choice = .random(seed: seed ?? 0)
-        } else if let (card, path) = DefaultModel.find(in: DefaultModel.searchDirectories) {
+        } else if let (card, path) = DefaultModel.shipped(model: model, config: config) {
             // The shipped weights, with the configuration and view they were evaluated with.
             cfg = try card.backboneConfig()
             choice = .file(URL(fileURLWithPath: path).standardizedFileURL.path, prefix: nil)

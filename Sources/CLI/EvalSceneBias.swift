@@ -40,7 +40,7 @@ struct EvalSceneBias: ParsableCommand {
     @Option(help: "Model overrides for --weights and the random baseline.")
     var config = "planes=16,32,64,128 stem=16"
 
-    @Option(help: "Views of the --weights models: pooled, fused, motion, comma-separated.")
+    @Option(help: "Views of the --weights models: pooled, fused, motion, residual, comma-separated.")
     var views = "pooled,motion"
 
     @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
@@ -92,7 +92,10 @@ struct EvalSceneBias: ParsableCommand {
         evaluate("motion-vector histogram", motion)
         let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
         var models: [(String, ModelWeights.Choice, String)] = []
-        if randomModel { models.append(("\(cfg), random weights", .random(seed: 0), "pooled")) }
+        // Random weights in the views that need no trained projection.
+        if randomModel {
+            for v in ["pooled", "residual"] { models.append(("\(cfg), random weights, \(v) view", .random(seed: 0), v)) }
+        }
         for w in weights {
             for v in views.split(separator: ",").map(String.init) {
                 models.append(("\((w as NSString).lastPathComponent), \(v) view", .file(w, prefix: nil), v))

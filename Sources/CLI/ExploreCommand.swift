@@ -98,7 +98,7 @@ struct ExploreCommand: ParsableCommand {
             choice = .random(seed: seed)
         } else if let weights {
             choice = .file(weights, prefix: prefix)
-        } else if let (card, path) = DefaultModel.find(in: DefaultModel.searchDirectories) {
+        } else if let (card, path) = DefaultModel.shipped(model: model, config: config) {
             // The shipped weights, with the configuration and view they were evaluated with.
             cfg = try card.backboneConfig()
             choice = .file(path, prefix: nil)

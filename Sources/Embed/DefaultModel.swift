@@ -33,6 +33,13 @@ public struct DefaultModel: Codable, Sendable, Equatable {
         return nil
     }
 
+    /// The shipped weights when the user asked for nothing else: the same model id and no
+    /// `--config` overrides (a different architecture or width has no default weights).
+    public static func shipped(model: String, config: String) -> (model: DefaultModel, path: String)? {
+        guard config.isEmpty, let found = find(in: searchDirectories), found.model.model == model else { return nil }
+        return found
+    }
+
     public func backboneConfig() throws -> BackboneConfig {
         try BackboneConfig(modelID: model).applying(overrides: config)
     }

@@ -79,7 +79,8 @@ struct EmbedCLITests {
     func embedErrors() throws {
         let dir = Paths.temporaryDirectory("cli-embed-bad")
         let video = Paths.asset("videos/tears_320x240.mp4")
-        let none = try run(Paths.decouple, ["embed", video], environment: nil)
+        // R3D-26 has no shipped weights (weights/default.json names the compact R(2+1)D).
+        let none = try run(Paths.decouple, ["embed", video, "--model", "r3d-26"], environment: nil)
         #expect(none.status == 1 && none.stderr.contains("pass --weights FILE"), "\(none.stderr)")
         #expect(none.stderr.split(separator: "\n").count == 1)
         let notVideo = Paths.asset("fixtures/embed/MANIFEST.json")
