@@ -140,9 +140,10 @@ struct EvalSceneBias: ParsableCommand {
             return
         }
         print("\(synth): \(entries.filter { $0.split == "out-of-context" }.count) out-of-context queries, \(entries.filter { $0.split == "in-context" }.count) in-context gallery, \(Set(entries.map(\.label)).count) classes (chance R@1 \(String(format: "%.3f", 1 / Double(Set(entries.map(\.label)).count))))")
-        print("method                                        out R@1  out R@5  out R@10   in R@1  scene reliance")
+        let width = max(44, rows.map(\.method.count).max() ?? 0)
+        print("method".padding(toLength: width, withPad: " ", startingAt: 0) + "  out R@1  out R@5  out R@10   in R@1  scene reliance")
         for r in rows {
-            let name = r.method.padding(toLength: 44, withPad: " ", startingAt: 0)
+            let name = r.method.padding(toLength: width, withPad: " ", startingAt: 0)
             print(String(format: "%@  %7.3f  %7.3f  %8.3f  %7.3f  %14.3f", name, r.outOfContext(at: 1) ?? .nan, r.outOfContext(at: 5) ?? .nan, r.outOfContext(at: 10) ?? .nan, r.inContext(at: 1) ?? .nan, r.sceneReliance))
         }
     }
