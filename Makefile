@@ -31,16 +31,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The explorer on the bundled samples. No trained weights ship yet, so the demo embeds with a
-# compact R(2+1)D with random weights (labelled so on screen). Without a terminal (CI, a pipe)
-# it prints the screen a short key script leads to.
-DEMO_MODEL := --random-weights --config "planes=16,32,64,128 stem=16"
+# The explorer on the bundled samples with the shipped weights (weights/default.json). Without a
+# terminal (CI, a pipe) it prints the screen a short key script leads to.
 DEMO_KEYS := ' e<wait><Tab><Down><Enter><S-Tab>.... e<wait>n'
 demo: release
 	@if [ -t 0 ] && [ -t 1 ]; then \
-	  .build/release/decouple explore $(DEMO_MODEL); \
+	  .build/release/decouple explore; \
 	else \
-	  .build/release/decouple explore --batch --size 120x40 $(DEMO_MODEL) --keys $(DEMO_KEYS); \
+	  .build/release/decouple explore --batch --size 120x40 --keys $(DEMO_KEYS); \
 	fi
 
 test: deps

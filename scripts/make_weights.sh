@@ -7,7 +7,10 @@
 #    most), context-matching weight 0.05 against motion 1 (CMD_WEIGHTS overrides). The context
 #    loss wins otherwise on this data: at 1:1 (lr 0.001 per clip, 600 steps) the motion loss
 #    fell only from 5.77 to 5.48, and at 0.25 (this recipe, 1400 steps) it stayed at
-#    log(256 keys) = 5.55 throughout: the predictor collapsed to a constant.
+#    log(256 keys) = 5.55 throughout: the predictor collapsed to a constant. At 0.05 with
+#    lr 0.004 per clip it still sat at 5.57 after 420 steps, while a motion-only run with the
+#    same peak started learning only once the cosine brought lr below about 0.05 (batch 16):
+#    hence lr 0.002 per clip (peak 0.032).
 # 3. Export to weights/r2p1d-compact.safetensors (+ .views.safetensors, + .json model card).
 # 4. A fresh evaluation set (another seed, the BOTTOM halves of the photos: no background or
 #    actor pixel was seen in training) and decouple eval scene-bias on it: the colour
@@ -27,7 +30,7 @@ MINUTES=${MINUTES:-45}
 STEPS=${STEPS:-1400}
 ABLATION=${ABLATION:-1}
 CONFIG="planes=16,32,64,128 stem=16 size=64"
-TRAIN="--batch 16 --lr-per-clip 0.004 --steps $STEPS --max-minutes $MINUTES --checkpoint-every 200 --seed 1"
+TRAIN="--batch 16 --lr-per-clip 0.002 --steps $STEPS --max-minutes $MINUTES --checkpoint-every 200 --seed 1"
 mkdir -p "$WORK" weights
 
 $BIN synth -o "$WORK/synth-train" --per-class 24 --seed 101 --region train --force

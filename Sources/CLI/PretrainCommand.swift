@@ -138,9 +138,15 @@ struct PretrainCommand: ParsableCommand {
         let deadline = maxMinutes.map { Date().addingTimeInterval($0 * 60) }
         Console.note("pretrain: \(setup.videos.count) videos, \(trainer.model.parameterCount) parameters (backbone \(trainer.model.backbone.parameterCount)), batch \(batch), from step \(trainer.step) to \(trainer.setup.steps)")
         let start = Date(), firstStep = trainer.step
+        var skipped: [String: Int] = [:]
         do {
             try trainer.run(loader: loader, deadline: deadline, threads: threads, shouldStop: { interrupted.isSet }) { r in
-                for p in loader.takeProblems() { Console.note("warning: skipped \(p)") }
+                for p in loader.takeProblems() {
+                    // One line per video; later skips of the same video are counted at the end.
+                    let video = p.components(separatedBy: ": ").first ?? p
+                    skipped[video, default: 0] += 1
+                    if skipped[video] == 1 { Console.note("warning: skipped a sample of \(p) (further skips of this video are counted at the end)") }
+                }
                 let done = r.step - firstStep, total = trainer.setup.steps - firstStep
                 let rate = Double(done * batch) / Date().timeIntervalSince(start)
                 Console.status(progressLine(label: "pretrain", done: r.step, total: trainer.setup.steps, elapsed: Date().timeIntervalSince(start) * Double(r.step) / Double(max(1, done)), unit: "steps")
@@ -155,6 +161,7 @@ struct PretrainCommand: ParsableCommand {
             throw ExitCode(1)
         }
         Console.endStatus()
+        for (video, n) in skipped.sorted(by: { $0.key < $1.key }) { Console.note("skipped \(n) samples of \(video)") }
         let records = trainer.readLog()
         let png = try PNGEncoder().encode(LossPlot.render(records), name: output + "/loss.png")
         try Data(png).write(to: URL(fileURLWithPath: output + "/loss.png"), options: .atomic)
