@@ -28,7 +28,8 @@ final class ExploreEmbedding: ClipEmbedding, @unchecked Sendable {
         let v = view == "pooled" ? "" : ", \(view) view"
         switch choice {
         case .random(let seed): summary = "\(config), random weights (seed \(seed))\(v)"
-        case .file(let path, _): summary = "\(config), \((path as NSString).lastPathComponent)\(v)"
+        // The weights file and view first: the pane shows three lines of this.
+        case .file(let path, _): summary = "\((path as NSString).lastPathComponent)\(v); \(config)"
         case .defaultFile: summary = "\(config), weights/\(config.modelID).safetensors\(v)"
         }
     }
