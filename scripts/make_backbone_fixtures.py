@@ -8,7 +8,7 @@ Run (PyTorch is never needed by the build or the tests, only to regenerate these
         --extra-index-url https://download.pytorch.org/whl/cpu
     /tmp/torch-venv/bin/python scripts/make_backbone_fixtures.py            # committed set
     /tmp/torch-venv/bin/python scripts/make_backbone_fixtures.py --full --out /tmp/full-fixture
-    DECOUPLE_FULL_FIXTURE=/tmp/full-fixture swift test --filter FullSizeParity
+    DECOUPLE_FULL_FIXTURE=/tmp/full-fixture swift test --filter "BackboneParityTests/fullSize"
 
 The committed set (assets/fixtures/backbones/) holds narrow configurations of all three
 architectures; --full writes the published R(2+1)D-26 at 1x3x16x112x112 (about 140 MB,

@@ -40,7 +40,7 @@ struct EvalSceneBias: ParsableCommand {
     @Option(help: "Model overrides for --weights and the random baseline.")
     var config = "planes=16,32,64,128 stem=16"
 
-    @Option(help: "Views of the --weights models: pooled, fused, motion, residual, comma-separated.")
+    @Option(help: "Views of the --weights models: pooled, fused, motion, residual, motion-residual, comma-separated.")
     var views = "pooled,motion"
 
     @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
