@@ -33,10 +33,14 @@ public struct DefaultModel: Codable, Sendable, Equatable {
         return nil
     }
 
-    /// The shipped weights when the user asked for nothing else: the same model id and no
-    /// `--config` overrides (a different architecture or width has no default weights).
+    /// The shipped weights when the user asked for nothing else: the same model id, no
+    /// `--config` overrides (a different architecture or width has no default weights) and no
+    /// `weights/<model>.safetensors` of the user's (such as the converted ModelScope checkpoint),
+    /// which wins.
     public static func shipped(model: String, config: String) -> (model: DefaultModel, path: String)? {
-        guard config.isEmpty, let found = find(in: searchDirectories), found.model.model == model else { return nil }
+        let dirs = searchDirectories
+        let own = dirs.contains { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("weights/\(model).safetensors")) }
+        guard config.isEmpty, !own, let found = find(in: dirs), found.model.model == model else { return nil }
         return found
     }
 

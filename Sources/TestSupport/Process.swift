@@ -10,7 +10,8 @@ public struct ProcessOutput: Sendable {
 
 /// Runs `executable` (a path, or a name looked up on PATH) and waits for it.
 @discardableResult
-public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessOutput {
+/// `directory` sets the working directory (default: the test runner's).
+public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> ProcessOutput {
     let p = Process()
     if executable.contains("/") {
         p.executableURL = URL(fileURLWithPath: executable)
@@ -20,6 +21,7 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     }
     p.arguments = (p.arguments ?? []) + arguments
     if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -93,4 +93,25 @@ struct EmbedCLITests {
         let wrongWeights = try run(Paths.decouple, ["embed", video, "--weights", Self.checkpoints + "/r2p1d_narrow_missing_key.pt", "--config", Self.narrow])
         #expect(wrongWeights.status == 1 && wrongWeights.stderr.contains("missing     conv1_t.weight"))
     }
+
+    @Test("without model options embed uses the shipped weights and their view, unless weights/r2p1d-26.safetensors of the user's exists")
+    func shippedWeights() throws {
+        let video = Paths.asset("videos/tears_320x240.mp4")
+        let plain = Paths.temporaryDirectory("cli-embed-shipped")
+        let r = try run(Paths.decouple, ["embed", video, "--clips", "1"], directory: plain)
+        #expect(r.status == 0, "\(r.stderr)")
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(r.text.split(separator: "\n")[0].utf8)) as? [String: Any])
+        let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.root + "/weights/default.json"))) as? [String: Any])
+        let weights = try #require(row["weights"] as? [String: Any])
+        #expect((weights["file"] as? String)?.hasSuffix("weights/" + (card["weights"] as! String)) == true, "\(weights)")
+        // The motion views project the 512 channels of the compact model to the predictor's width.
+        let dimension = (row["embedding"] as? [Any])?.count ?? 0
+        #expect((card["view"] as! String).hasPrefix("motion") ? dimension < 512 : dimension == 512, "\(dimension)")
+        // A user's own weights/r2p1d-26.safetensors (here a broken one) takes precedence.
+        let own = Paths.temporaryDirectory("cli-embed-own")
+        try FileManager.default.createDirectory(atPath: own + "/weights", withIntermediateDirectories: true)
+        try Data("not weights".utf8).write(to: URL(fileURLWithPath: own + "/weights/r2p1d-26.safetensors"))
+        let mine = try run(Paths.decouple, ["embed", video, "--clips", "1"], directory: own)
+        #expect(mine.status == 1 && mine.stderr.contains("weights/r2p1d-26.safetensors"), "\(mine.stderr)")
+    }
 }
