@@ -55,6 +55,9 @@ struct EvalSceneBias: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Option(help: "Also write the rows as JSON to this file (with the table on stdout).")
+    var jsonOut: String?
+
     func run() throws {
         let labelsPath = (synth as NSString).appendingPathComponent("labels.csv")
         let labels: RetrievalLabels
@@ -132,6 +135,12 @@ struct EvalSceneBias: ParsableCommand {
                 rows.append(try SceneBias.evaluate(method: parts[0], store: try EmbeddingStore(opening: parts[1]), labels: labels))
             } catch {
                 Console.error("\(error)")
+                throw ExitCode(1)
+            }
+        }
+        if let jsonOut {
+            do { try (Console.json(rows) + "\n").write(toFile: jsonOut, atomically: true, encoding: .utf8) } catch {
+                Console.error("'\(jsonOut)' could not be written: \(error.localizedDescription)")
                 throw ExitCode(1)
             }
         }

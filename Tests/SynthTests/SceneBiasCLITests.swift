@@ -25,9 +25,10 @@ struct SceneBiasCLITests {
         #expect(recall(colour, "out_of_context") <= 0.2, "\(colour)")
         #expect(recall(motion, "out_of_context") >= 0.4, "\(motion)")
         #expect((motion["scene_reliance"] as? Double ?? 1) < (colour["scene_reliance"] as? Double ?? 0))
-        let table = try run(Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model"])
+        let table = try run(Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/rows.json"])
         #expect(table.text.contains("18 out-of-context queries, 18 in-context gallery, 9 classes"))
         #expect(table.text.contains("motion-vector histogram"))
+        #expect(FileManager.default.contents(atPath: dir + "/rows.json") == r.stdout, "--json-out writes what --json prints")
         // A directory that is not a synth set is one sentence and exit 1.
         let bad = try run(Paths.decouple, ["eval", "scene-bias", dir])
         #expect(bad.status == 1 && bad.stderr.contains("labels.csv"), "\(bad.stderr)")
