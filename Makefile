@@ -45,10 +45,16 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Every benchmark, each next to its peer in the same run (PyTorch and FAISS peers run when
+# /tmp/torch-venv exists; see the README).
 bench: bench-deps
 	$(SWIFT) build -c release
 	.build/release/decouple bench extract
 	.build/release/decouple bench explore
+	.build/release/decouple bench model
+	.build/release/decouple bench embed
+	.build/release/decouple bench search
+	.build/release/decouple bench train --models narrow
 	scripts/bench_memory.sh
 
 # Pretrains, evaluates and installs the default weights (at most about 2 hours on 2 cores).
