@@ -30,7 +30,7 @@ let package = Package(
         // R(2+1)D-26, R3D-26, C3D, checkpoint key table, strict loader.
         .target(name: "Models", dependencies: ["NN", "Tensor", "SafeTensors"]),
         // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
-        .target(name: "Embed", dependencies: ["Models", "Tensor", "VideoData", "SafeTensors", "Index"]),
+        .target(name: "Embed", dependencies: ["Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The embedding store (npy + jsonl + manifest), exact cosine top-k, retrieval metrics.
         .target(name: "Index", dependencies: ["Tensor", "VideoData", "IndexKernels"]),
         // Its memory-bound loops in C: AVX2+FMA chosen at run time (Swift targets baseline x86-64).

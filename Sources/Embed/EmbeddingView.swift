@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import NN
 import SafeTensors
 import Tensor
 
@@ -113,18 +114,7 @@ public enum EmbeddingView: Sendable {
         guard let l3 = stages["layer3"], let l4 = stages["layer4"] else {
             preconditionFailure("the fused and motion views need a ResNet backbone (layer3 and layer4)")
         }
-        let fused = FeatureFusion.forward(layer3: l3, layer4: l4)
-        let (n, c) = (fused.shape[0], fused.shape[1])
-        let p = fused.count / (n * c)
-        var mean = [Float](repeating: 0, count: n * c)
-        fused.withUnsafeBufferPointer { fp in
-            for i in 0..<(n * c) {
-                var s: Float = 0
-                for k in 0..<p { s += fp[i * p + k] }
-                mean[i] = s / Float(p)
-            }
-        }
-        return Tensor(shape: [n, c], data: mean)
+        return GlobalAveragePool3d.forward(FeatureFusion.forward(layer3: l3, layer4: l4))
     }
 
     /// `w [D, C]` times each row of `x [N, C]`.

@@ -177,14 +177,14 @@ public final class CMDModel: ParameterContainer {
             motionNet.backward(mOut.cache, gradients: ["layer4": dm4], threads: threads)
         }
         if useContext {
-            let pooled = Self.average(fused)
+            let pooled = GlobalAveragePool3d.forward(fused)
             let (q, qc) = iq.forward(pooled, threads: threads)
             let frames = frameNet.forward(batch.iFrames, threads: threads)
             let (k, kc) = ik.forward(frames.pooled, threads: threads)
             let loss = CMDLoss.context(clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: threads)
             contextLoss = loss.loss
             let dPooled = iq.backward(loss.dQueries, cache: qc, threads: threads)
-            dFused = addTensors(dFused, Self.averageBackward(dPooled, shape: fused.shape), threads: threads)
+            dFused = addTensors(dFused, GlobalAveragePool3d.backward(dPooled, inputShape: fused.shape), threads: threads)
             let dFrames = ik.backward(loss.dKeys, cache: kc, threads: threads)
             frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
         }
@@ -193,44 +193,12 @@ public final class CMDModel: ParameterContainer {
         return Losses(context: contextLoss, motion: motionLoss, total: c.contextWeight * contextLoss + c.motionWeight * motionLoss)
     }
 
-    /// Mean over T, H, W: `[N, C, ...]` → `[N, C]`.
-    static func average(_ x: Tensor) -> Tensor {
-        let (n, c) = (x.shape[0], x.shape[1])
-        let p = x.count / (n * c)
-        var out = Tensor(shape: [n, c])
-        out.withUnsafeMutableBufferPointer { op in
-            x.withUnsafeBufferPointer { xp in
-                for i in 0..<(n * c) {
-                    var s: Float = 0
-                    for k in 0..<p { s += xp[i * p + k] }
-                    op[i] = s / Float(p)
-                }
-            }
-        }
-        return out
-    }
-
-    static func averageBackward(_ dy: Tensor, shape: [Int]) -> Tensor {
-        let (n, c) = (shape[0], shape[1])
-        let p = shape.dropFirst(2).reduce(1, *)
-        var out = Tensor(shape: shape)
-        out.withUnsafeMutableBufferPointer { op in
-            dy.withUnsafeBufferPointer { dp in
-                for i in 0..<(n * c) {
-                    let g = dp[i] / Float(p)
-                    for k in 0..<p { op[i * p + k] = g }
-                }
-            }
-        }
-        return out
-    }
-
     /// The embedding views of clips (evaluation mode): `pooled` is the backbone's global
     /// average (what ModelScope exports); `motion` the predictor's input projection of the
     /// fused map, averaged (the motion branch); `fused` the fused map's average.
     public func views(_ clips: Tensor, threads: Int = 2) -> (pooled: Tensor, fused: Tensor, motion: Tensor) {
         let out = backbone.forward(clips, threads: threads)
-        let fused = Self.average(FeatureFusion.forward(layer3: out.stages["layer3"]!, layer4: out.stages["layer4"]!))
+        let fused = GlobalAveragePool3d.forward(FeatureFusion.forward(layer3: out.stages["layer3"]!, layer4: out.stages["layer4"]!))
         let (motion, _) = predictor.fc.forward(fused, threads: threads)
         return (out.pooled, fused, motion)
     }
