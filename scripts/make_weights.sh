@@ -19,12 +19,12 @@
 # 5. weights/default.json names the weights, their configuration and the view with the best
 #    out-of-context R@1 among those that retrieve at least as well in context as out of it.
 #
-# Environment: MINUTES (default 45), STEPS (default 1400), WORK (default /tmp/decouple-weights),
+# Environment: BIN (default .build/release/decouple), MINUTES (default 45), STEPS (default 1400), WORK (default /tmp/decouple-weights),
 # ABLATION=0 skips the context-only run. Everything is deterministic for the seeds below up
 # to the time limit (a run stopped by MINUTES ends at a machine-dependent step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release/decouple
+BIN=${BIN:-.build/release/decouple}
 WORK=${WORK:-/tmp/decouple-weights}
 MINUTES=${MINUTES:-45}
 STEPS=${STEPS:-1400}
