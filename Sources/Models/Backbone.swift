@@ -157,7 +157,8 @@ public final class Backbone: @unchecked Sendable {
     public struct ConvTiming: Sendable {
         /// Checkpoint name of the conv (`layer1.0.conv2_s`).
         public var name: String
-        public var lowering: Conv3d.Lowering
+        /// `Conv3d.method`: the lowering, or "winograd".
+        public var lowering: String
         /// The GEMM it lowers to: M = Cout, K = Cin·kT·kH·kW, N = output positions.
         public var m: Int, k: Int, n: Int
         /// Median milliseconds of one forward of this conv on one clip (epilogue included).
@@ -183,7 +184,7 @@ public final class Backbone: @unchecked Sendable {
                 if r > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
             }
             times.sort()
-            return ConvTiming(name: name, lowering: conv.lowering, m: conv.outChannels, k: g.k, n: g.n, milliseconds: times[times.count / 2])
+            return ConvTiming(name: name, lowering: conv.method(input: size, scratchCount: ws.scratchCount, threads: threads), m: conv.outChannels, k: g.k, n: g.n, milliseconds: times[times.count / 2])
         }
     }
 

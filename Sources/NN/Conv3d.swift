@@ -16,6 +16,10 @@ import Tensor
 ///   for a 3-frame kernel.
 /// - `im2col`: everything else (1x3x3 and 7x7 spatial convs, temporal stride 2): 3D im2col
 ///   and one sgemm.
+/// Convs with a 3x3 spatial kernel, stride 1 and spatial padding 1 (R(2+1)D's 1x3x3, R3D's and
+/// C3D's 3x3x3) of up to 256 input channels also carry Winograd's F(2x2, 3x3) form
+/// (`Winograd`), which replaces the lowering whenever the map and the scratch are large enough
+/// for it (`method(input:scratchCount:threads:)` tells which runs).
 ///
 /// Work is tiled over output positions so that each tile's columns and outputs stay in cache,
 /// and the bias, a residual and ReLU are applied to each tile right after its GEMMs
@@ -42,6 +46,9 @@ public struct Conv3d: Sendable {
     /// tap-major `[kT][Cout][Cin·kH·kW]` for the temporal-tap lowerings, one GEMM operand per
     /// tap (kept instead of the original, not beside it).
     let packed: Tensor
+    /// The F(2x2, 3x3) form of a 1x3x3 conv, used instead of im2col when the map and the
+    /// scratch are large enough (`Winograd.fits`).
+    let winograd: Winograd?
 
     /// A conv with the given parameters.
     /// - Precondition: `weight` is rank 5 and `bias`, when present, has `weight.shape[0]` values.
@@ -84,6 +91,7 @@ public struct Conv3d: Sendable {
         } else {
             packed = weight
         }
+        winograd = Winograd.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels) ? Winograd(weight: weight, padding: padding.t) : nil
     }
 
     /// `[Cout, Cin, kT, kH, kW]`.
@@ -99,6 +107,13 @@ public struct Conv3d: Sendable {
             }
         }
         return w
+    }
+
+    /// What `forward(clip:…)` runs on a map of `size` with `scratchCount` floats and `threads`
+    /// workers: "winograd" where that form fits, else the lowering's name.
+    public func method(input size: Dim3, scratchCount: Int, threads: Int) -> String {
+        if let winograd, winograd.fits(size: size, scratchCount: scratchCount, workers: max(1, threads)) { return "winograd" }
+        return "\(lowering)"
     }
 
     /// Rows of the within-frame im2col: Cin·kH·kW.
@@ -200,6 +215,12 @@ public struct Conv3d: Sendable {
             let epilogue = { (rows: Range<Int>, cols: Range<Int>) in
                 applyEpilogue(y, rowLength: n, rows: rows, columns: cols, bias: bias, residual: residual, relu: relu)
             }
+            if let winograd = conv.winograd, let scratch, winograd.fits(size: g.input, scratchCount: scratchCount, workers: workers) {
+                winograd.forward(
+                    clip: x, size: g.input, into: y, bias: bias, residual: residual, relu: relu,
+                    scratch: scratch, scratchCount: scratchCount, workers: workers, tileTargetFloats: Conv3d.tileTargetFloats)
+                return
+            }
             let full = conv.fullScratchCount(input: g.input)
             if workers > 1 && n / workers < Conv3d.minColumnsPerThread && full <= scratchCount {
                 splitChannels(w, epilogue)
@@ -292,7 +313,9 @@ public struct Conv3d: Sendable {
             }
             if need(f, plane) <= budget { s = plane }
             while need(f, s) > perWorker && s > 1 { s -= max(1, s / 8) }
-            let frameTiles = balancedTiles(outT, f, round: 1)
+            // Whole frames split first when the map fits fewer tiles than workers: the
+            // kT - 1 halo frames cost less than narrow, copied-back position tiles.
+            let frameTiles = max(balancedTiles(outT, f, round: 1), min(outT, workers))
             let positionTiles = balancedTiles(plane, s, round: 1)
             let tiles = frameTiles * positionTiles
             parallelFor(min(workers, tiles), threads: workers) { worker in
@@ -321,11 +344,13 @@ public struct Conv3d: Sendable {
         }
 
         /// Number of tiles of at most `width` units covering `count`, rounded up to whole rounds
-        /// of workers when there are more tiles than workers (so no worker idles at the end).
+        /// of workers (so no worker idles at the end; `round` overrides the rounding). Without
+        /// `round` there are at least as many tiles as workers: a map that fits one tile
+        /// (layers 2 and 3) still keeps every core busy.
         func balancedTiles(_ count: Int, _ width: Int, round: Int? = nil) -> Int {
             var tiles = (count + max(1, width) - 1) / max(1, width)
             let r = round ?? workers
-            if tiles > 1 { tiles = (tiles + r - 1) / r * r }
+            tiles = (tiles + r - 1) / r * r
             return max(1, min(count, tiles))
         }
 
