@@ -59,6 +59,14 @@ struct EvalSceneBias: ParsableCommand {
     var jsonOut: String?
 
     func run() throws {
+        // Before the evaluation, which takes minutes: an unwritable --json-out fails now.
+        if let jsonOut {
+            let parent = (jsonOut as NSString).deletingLastPathComponent
+            guard FileManager.default.isWritableFile(atPath: parent.isEmpty ? "." : parent) else {
+                Console.error("'\(jsonOut)' could not be written: '\(parent)' is not a writable directory.")
+                throw ExitCode(1)
+            }
+        }
         let labelsPath = (synth as NSString).appendingPathComponent("labels.csv")
         let labels: RetrievalLabels
         do { labels = try RetrievalLabels(contentsOf: labelsPath) } catch {
@@ -73,11 +81,7 @@ struct EvalSceneBias: ParsableCommand {
         let paths = entries.map { $0.path ?? $0.key }
         var rows: [SceneBiasRow] = []
         func evaluate(_ name: String, _ vectors: [[Float]]) {
-            var inCtx: [LabelledVector] = [], outCtx: [LabelledVector] = []
-            for (e, v) in zip(entries, vectors) {
-                let lv = LabelledVector(vector: v, label: e.label)
-                if e.split == "in-context" { inCtx.append(lv) } else { outCtx.append(lv) }
-            }
+            let (inCtx, outCtx) = SceneBias.split(Array(zip(entries, vectors)))
             rows.append(SceneBias.evaluate(method: name, inContext: inCtx, outOfContext: outCtx))
         }
         let jobs = self.jobs

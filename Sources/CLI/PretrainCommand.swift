@@ -238,6 +238,15 @@ struct ExportCommand: ParsableCommand {
             path = directory + "/checkpoints/" + last.dropLast(5)
         default: path = checkpoint
         }
+        // Checked before anything is written: a bad file leaves no half-exported weights.
+        var sceneBiasRows: [SceneBiasRow]?
+        if let sceneBias {
+            guard let data = FileManager.default.contents(atPath: sceneBias), let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
+                Console.error("'\(sceneBias)' is not the JSON of decouple eval scene-bias.")
+                throw ExitCode(1)
+            }
+            sceneBiasRows = rows
+        }
         let trainer = Trainer.Summary(run: directory)
         let metadata = ["format": "pt", "model": setup.model.backbone.modelID, "config": setup.model.backbone.description,
                         "trained_by": "decouple pretrain (CMD)", "checkpoint": (path as NSString).lastPathComponent]
@@ -249,13 +258,7 @@ struct ExportCommand: ParsableCommand {
         }
         var card = ModelCard(setup: setup, checkpoint: path, summary: trainer, weights: output, views: Export.viewsPath(for: output))
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
-        if let sceneBias {
-            guard let data = FileManager.default.contents(atPath: sceneBias), let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
-                Console.error("'\(sceneBias)' is not the JSON of decouple eval scene-bias.")
-                throw ExitCode(1)
-            }
-            card.sceneBias = rows
-        }
+        card.sceneBias = sceneBiasRows
         let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
         try Console.json(card).write(toFile: cardPath, atomically: true, encoding: .utf8)
         print("\(output), \(Export.viewsPath(for: output)), \(cardPath)")

@@ -117,22 +117,16 @@ public enum EmbeddingView: Sendable {
         return GlobalAveragePool3d.forward(FeatureFusion.forward(layer3: l3, layer4: l4))
     }
 
-    /// `w [D, C]` times each row of `x [N, C]`.
+    /// `w [D, C]` times each row of `x [N, C]`: `x · wᵀ`, `[N, D]`.
     static func project(_ w: Tensor, _ x: Tensor) -> Tensor {
         let (n, c, d) = (x.shape[0], x.shape[1], w.shape[0])
         precondition(w.shape[1] == c, "motion projection is \(w.shape), the fused map has \(c) channels")
-        var out = [Float](repeating: 0, count: n * d)
-        w.withUnsafeBufferPointer { wp in
-            x.withUnsafeBufferPointer { xp in
-                for s in 0..<n {
-                    for j in 0..<d {
-                        var acc: Float = 0
-                        for k in 0..<c { acc += wp[j * c + k] * xp[s * c + k] }
-                        out[s * d + j] = acc
-                    }
+        return Tensor(shape: [n, d]) { out in
+            w.withUnsafeBufferPointer { wp in
+                x.withUnsafeBufferPointer { xp in
+                    gemm(.none, .transposed, m: n, n: d, k: c, a: xp.baseAddress!, lda: c, b: wp.baseAddress!, ldb: c, c: out.baseAddress!, ldc: d)
                 }
             }
         }
-        return Tensor(shape: [n, d], data: out)
     }
 }

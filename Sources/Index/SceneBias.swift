@@ -50,6 +50,14 @@ public enum SceneBias {
 }
 
 extension SceneBias {
+    /// The labelled vectors of the in-context and out-of-context videos (other splits dropped).
+    public static func split(_ videos: [(entry: RetrievalLabels.Entry, vector: [Float])]) -> (inContext: [LabelledVector], outOfContext: [LabelledVector]) {
+        func vectors(_ name: String) -> [LabelledVector] {
+            videos.filter { $0.entry.split == name }.map { LabelledVector(vector: $0.vector, label: $0.entry.label) }
+        }
+        return (vectors("in-context"), vectors("out-of-context"))
+    }
+
     /// The store's per-video vectors (mean of each video's rows) for the labelled in-context
     /// and out-of-context videos, matched by path or id as `RetrievalEvaluation` does.
     public static func evaluate(method: String, store: EmbeddingStore, labels: RetrievalLabels) throws -> SceneBiasRow {
@@ -62,13 +70,10 @@ extension SceneBias {
                 byKey[store.items[r].videoID] = byKey[store.items[r].videoID] ?? v
             }
         }
-        var inCtx: [LabelledVector] = [], outCtx: [LabelledVector] = []
-        for e in labels.entries {
+        let (inCtx, outCtx) = split(labels.entries.compactMap { e in
             let path = e.path.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
-            guard let v = path.flatMap({ byKey[$0] }) ?? byKey[e.key] else { continue }
-            let lv = LabelledVector(vector: videos[v].vector, label: e.label)
-            if e.split == "in-context" { inCtx.append(lv) } else if e.split == "out-of-context" { outCtx.append(lv) }
-        }
+            return (path.flatMap { byKey[$0] } ?? byKey[e.key]).map { (e, videos[$0].vector) }
+        })
         guard inCtx.count > 1, !outCtx.isEmpty else {
             throw StoreError("'\(store.directory)' holds \(inCtx.count) in-context and \(outCtx.count) out-of-context videos of '\(labels.file)'; embed the synth set into it first.")
         }

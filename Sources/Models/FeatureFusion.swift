@@ -87,28 +87,23 @@ public enum FeatureFusion {
     public static func tokens(_ x: Tensor) -> Tensor {
         let (n, c) = (x.shape[0], x.shape[1])
         let p = x.count / (n * c)
-        var out = Tensor(shape: [n, p, c])
-        out.withUnsafeMutableBufferPointer { op in
-            x.withUnsafeBufferPointer { xp in
-                for s in 0..<n {
-                    for ch in 0..<c {
-                        for k in 0..<p { op[(s * p + k) * c + ch] = xp[(s * c + ch) * p + k] }
-                    }
-                }
-            }
-        }
-        return out
+        return swapLastTwo(x, batches: n, rows: c, columns: p, shape: [n, p, c])
     }
 
     /// The inverse of `tokens`: `[N, P, C]` → `[N, C, ...spatial]` shaped like `shape`.
     public static func untokens(_ x: Tensor, shape: [Int]) -> Tensor {
-        let (n, p, c) = (x.shape[0], x.shape[1], x.shape[2])
+        swapLastTwo(x, batches: x.shape[0], rows: x.shape[1], columns: x.shape[2], shape: shape)
+    }
+
+    /// `x` read as `[batches, rows, columns]`, transposed to `[batches, columns, rows]` and
+    /// shaped `shape` (the two directions of the token permutation).
+    static func swapLastTwo(_ x: Tensor, batches: Int, rows: Int, columns: Int, shape: [Int]) -> Tensor {
         var out = Tensor(shape: shape)
         out.withUnsafeMutableBufferPointer { op in
             x.withUnsafeBufferPointer { xp in
-                for s in 0..<n {
-                    for ch in 0..<c {
-                        for k in 0..<p { op[(s * c + ch) * p + k] = xp[(s * p + k) * c + ch] }
+                for b in 0..<batches {
+                    for r in 0..<rows {
+                        for c in 0..<columns { op[(b * columns + c) * rows + r] = xp[(b * rows + r) * columns + c] }
                     }
                 }
             }

@@ -29,6 +29,8 @@ struct SceneBiasCLITests {
         #expect(table.text.contains("18 out-of-context queries, 18 in-context gallery, 9 classes"))
         #expect(table.text.contains("motion-vector histogram"))
         #expect(FileManager.default.contents(atPath: dir + "/rows.json") == r.stdout, "--json-out writes what --json prints")
+        let unwritable = try run(Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/no/such/dir/rows.json"])
+        #expect(unwritable.status == 1 && unwritable.stderr.contains("rows.json' could not be written"), "\(unwritable.stderr)")
         // A directory that is not a synth set is one sentence and exit 1.
         let bad = try run(Paths.decouple, ["eval", "scene-bias", dir])
         #expect(bad.status == 1 && bad.stderr.contains("labels.csv"), "\(bad.stderr)")
