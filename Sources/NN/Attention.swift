@@ -102,7 +102,7 @@ public final class MultiheadAttention: ParameterContainer {
                     dO.withUnsafeBufferPointer { dop in
                         cache.weights.withUnsafeBufferPointer { ap in
                             dropped.withUnsafeBufferPointer { adp in
-                                cache.mask.withOptionalBuffer { mp in
+                                cache.mask.withOptionalPointer { mp in
                                     cache.q.withUnsafeBufferPointer { qp in
                                         cache.k.withUnsafeBufferPointer { kp in
                                             cache.v.withUnsafeBufferPointer { vp in

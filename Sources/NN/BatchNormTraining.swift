@@ -96,7 +96,7 @@ public final class BatchNormLayer: ParameterContainer {
         }
         let y = Tensor(shape: x.shape) { yp in
             x.withUnsafeBufferPointer { xp in
-                residual.withOptionalBuffer { rp in
+                residual.withOptionalPointer { rp in
                     let ctx = UncheckedSendable((xp.baseAddress!, yp.baseAddress!, rp))
                     parallelRanges(n * c, threads: threads) { rows in
                         let (xb, yb, rb) = ctx.value
@@ -257,16 +257,6 @@ public final class BatchNormLayer: ParameterContainer {
             }
         }
         return out
-    }
-}
-
-extension Optional where Wrapped == Tensor {
-    /// The storage of the tensor, or nil, for the duration of `body`.
-    func withOptionalBuffer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-        switch self {
-        case .some(let t): return t.withUnsafeBufferPointer { body($0.baseAddress) }
-        case .none: return body(nil)
-        }
     }
 }
 

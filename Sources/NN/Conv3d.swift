@@ -486,13 +486,3 @@ public func conv3dNaive(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride
     }
     return out
 }
-
-extension Optional where Wrapped == Tensor {
-    /// The storage of the tensor, or nil, for the duration of `body`.
-    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-        switch self {
-        case .some(let t): return t.withUnsafeBufferPointer { body($0.baseAddress) }
-        case .none: return body(nil)
-        }
-    }
-}

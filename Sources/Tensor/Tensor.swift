@@ -143,3 +143,14 @@ extension Tensor: CustomStringConvertible {
         return "Tensor\(shape)[\(head)\(count > 6 ? ", …" : "")]"
     }
 }
+
+extension Optional where Wrapped == Tensor {
+    /// The storage of the tensor, or nil, for the duration of `body` (an optional bias,
+    /// residual or mask handed to C-style loops).
+    public func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .some(let t): return t.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: return body(nil)
+        }
+    }
+}

@@ -70,21 +70,12 @@ struct WinogradTests {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
         defer { scratch.deallocate() }
         x.withUnsafeBufferPointer { xp in
-            residual.withOptionalBuffer { rp in
+            residual.withOptionalPointer { rp in
                 y.withUnsafeMutableBufferPointer { yp in
                     conv.forward(clip: xp.baseAddress!, size: size, into: yp.baseAddress!, residual: rp, relu: relu, scratch: scratch, scratchCount: scratchCount, threads: threads)
                 }
             }
         }
         return y
-    }
-}
-
-extension Optional where Wrapped == Tensor {
-    func withOptionalBuffer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-        switch self {
-        case .some(let t): return t.withUnsafeBufferPointer { body($0.baseAddress) }
-        case .none: return body(nil)
-        }
     }
 }
