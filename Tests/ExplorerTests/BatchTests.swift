@@ -90,6 +90,22 @@ struct BatchTests {
 
     static let tiny = ["--random-weights", "--seed", "3", "--config", "planes=8,8,16,16 stem=8"]
 
+    @Test("with the shipped weights the scene reliance follows their view: none in the residual views, where a still clip is zero")
+    func shippedView() throws {
+        let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.root + "/weights/default.json"))) as? [String: Any])
+        let view = try #require(card["view"] as? String)
+        let out = try run(Paths.decouple, ["explore", "--batch", "--json", "--no-cache", "--keys", "e<wait>", Paths.asset("videos/tears_320x240.mp4")], directory: Paths.root)
+        #expect(out.status == 0, "\(out.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])
+        let embedded = try #require((obj["embedded"] as? [[String: Any]])?.first, "\(obj)")
+        #expect((embedded["norm"] as? Double ?? 0) > 0)
+        if view.hasSuffix("residual") {
+            #expect(embedded["sceneReliance"] == nil || embedded["sceneReliance"] is NSNull, "\(embedded)")
+        } else {
+            #expect(embedded["sceneReliance"] is Double, "\(embedded)")
+        }
+    }
+
     @Test("e embeds with the real backbone; n lists neighbours across videos; the cache makes reopening instant")
     func embedding() throws {
         let cache = Paths.temporaryDirectory("cache")
