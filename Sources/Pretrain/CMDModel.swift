@@ -85,6 +85,7 @@ public final class CMDModel: ParameterContainer {
     /// A fresh model from `seed`; names follow CMD's whole-network checkpoint (`rgb_backbone.`,
     /// `i_backbone.`, `m_backbone.`, `fc`, `transformer.…`, `{mq,mk,iq,ik}_head.…`).
     public init(config c: CMDConfig, seed: UInt64) throws {
+        try Self.validate(c)
         config = c
         var b = c.backbone
         b.size = c.size
@@ -116,6 +117,26 @@ public final class CMDModel: ParameterContainer {
         for (prefix, net) in [("rgb_backbone.", backbone as ParameterContainer), ("i_backbone.", frameNet), ("m_backbone.", motionNet)] {
             for p in net.parameters { p.name = prefix + p.name }
             for b in net.buffers { b.name = prefix + b.name }
+        }
+    }
+
+    /// A configuration this model cannot fuse is one sentence, not a crash mid-step.
+    public struct ConfigurationError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The fused map needs ResNet stages `layer3` and `layer4`, layer4 twice as wide, and an
+    /// even number of layer3 frames (layer4 halves them).
+    public static func validate(_ c: CMDConfig) throws {
+        let b = c.backbone
+        guard b.architecture != .c3d else {
+            throw ConfigurationError(description: "CMD pretraining fuses ResNet layer3 and layer4 maps, which c3d does not have; use r2p1d-26 or r3d-26.")
+        }
+        guard b.widths[3] == 2 * b.widths[2] else {
+            throw ConfigurationError(description: "CMD pretraining needs layer4 twice as wide as layer3 (planes=a,b,c,2c); \(b) has \(b.widths[2]) and \(b.widths[3]).")
+        }
+        guard ((b.frames + 3) / 4) % 2 == 0 else {
+            throw ConfigurationError(description: "CMD pretraining needs an even number of layer3 frames; \(b.frames) input frames give \((b.frames + 3) / 4): use a multiple of 8.")
         }
     }
 

@@ -93,6 +93,8 @@ public final class Trainer {
                 throw TrainingError(description: "'\(directory)' already holds a run; pass --resume to continue it or choose another directory")
             }
             self.setup = setup
+            // A configuration the model rejects must leave no run behind to block the next try.
+            try CMDModel.validate(setup.model)
             try fm.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

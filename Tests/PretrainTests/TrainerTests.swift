@@ -68,6 +68,27 @@ struct TrainerTests {
         #expect(throws: Trainer.TrainingError.self) { _ = try Trainer(directory: base + "/a", setup: other, resume: true) }
     }
 
+    @Test("pretrain through the binary: skipped samples of a long-GOP video are summed per video; unfusable configurations are one sentence")
+    func pretrainCommand() throws {
+        let base = Paths.temporaryDirectory("pretrain-cli")
+        // tears_320x240.mp4 has I-frames 235 frames apart: most of its samples have none within 5 frames.
+        let data = ["--data"] + Self.videos + [Paths.asset("videos/tears_320x240.mp4")]
+        let tiny = ["--size", "32", "--motion-size", "16", "--helper-widths", "8,8,16,16", "--predictor-dim", "16", "--embedding", "16",
+                    "--batch", "4", "--steps", "3", "--threads", "1", "--seed", "2"]
+        let r = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/run", "--config", "planes=8,8,16,32 stem=8"] + tiny)
+        #expect(r.status == 0, "\(r.stderr)")
+        let warnings = r.stderr.components(separatedBy: "\n").filter { $0.contains("skipped a sample of") }
+        #expect(warnings.count == 1 && warnings[0].contains("tears_320x240.mp4"), "\(r.stderr)")
+        #expect(r.stderr.contains("samples of \(Paths.asset("videos/tears_320x240.mp4"))"), "\(r.stderr)")
+        #expect(r.text.contains("step 3 of 3"))
+        for (config, message) in [("planes=8,8,16,16 stem=8", "layer4 twice as wide as layer3"), ("planes=8,8,16,32 stem=8 frames=12", "use a multiple of 8")] {
+            let bad = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad", "--config", config] + tiny)
+            #expect(bad.status == 1 && bad.stderr.contains(message), "\(config): \(bad.stderr)")
+            #expect(!bad.stderr.contains("Fatal") && !bad.stderr.contains("crashed"))
+            #expect(!FileManager.default.fileExists(atPath: base + "/bad/config.json"), "a rejected configuration leaves no run")
+        }
+    }
+
     @Test("export writes the backbone under inference key names (loadable strictly) and the motion view")
     func export() throws {
         let base = Paths.temporaryDirectory("export")
