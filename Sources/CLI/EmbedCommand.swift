@@ -90,7 +90,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Centre crop size (default: the model's input size).")
     var crop: Int?
 
-    @Option(help: "Embedding view: pooled (ModelScope's), fused, motion (the CMD motion branch; needs FILE.views.safetensors) , residual or motion-residual (the clip minus its first frame held still) (default: the shipped weights' view, else pooled).")
+    @Option(help: "Embedding view: pooled (ModelScope's), fused, motion (the CMD motion branch; needs FILE.views.safetensors), residual or motion-residual (the clip minus its first frame held still) (default: the shipped weights' view, else pooled).")
     var view: String?
 
     @Option(help: "Forward passes run at once (one clip per core with one OpenBLAS thread each).")

@@ -50,6 +50,9 @@ final class ExploreEmbedding: ClipEmbedding, @unchecked Sendable {
 
     func embed(path: String, window: ClipWindow, still: Int?, isCancelled: @escaping @Sendable () -> Bool) throws -> (clip: [Float], still: [Float]?) {
         let embedder = try loaded()
+        // The residual views embed every still clip as zero: no scene reliance to measure, and
+        // no second forward pass to spend on it.
+        let still = embedder.view.subtractsStill ? nil : still
         let key = cacheKey(path: path, window: window, still: still)
         if let key, let hit = readCache(key) { return hit }
         let source = try VideoClipSource(path: path)

@@ -63,6 +63,15 @@ public enum EmbeddingView: Sendable {
         weights.hasSuffix(".safetensors") ? String(weights.dropLast(".safetensors".count)) + ".views.safetensors" : weights + ".views.safetensors"
     }
 
+    /// True for the views that subtract the clip's first frame held still: a still clip is
+    /// exactly zero in them, so comparing a clip with its still says nothing.
+    public var subtractsStill: Bool {
+        switch self {
+        case .residual, .motionResidual: return true
+        case .pooled, .fused, .motion: return false
+        }
+    }
+
     /// Length of the view's vectors for `model`.
     public func dimension(_ model: Backbone) -> Int {
         switch self {

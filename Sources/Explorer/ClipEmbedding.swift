@@ -47,9 +47,7 @@ final class EmbedWorker: @unchecked Sendable {
                     let out = try embedding.embed(path: paths[k], window: window, still: stills[k]) { [self] in
                         lock.withLock { cancelled }
                     }
-                    // The residual views subtract the clip's still first frame, so a still clip
-                    // maps to exactly zero there: no reliance to show, rather than a false 0.
-                    let reliance = out.still.flatMap { still in still.contains { $0 != 0 } ? cosine(out.clip, still) : nil }
+                    let reliance = out.still.map { cosine(out.clip, $0) }
                     inbox.post(.embeddedClip(EmbeddedClip(clip: clip, vector: out.clip, sceneReliance: reliance)))
                     done += 1
                     inbox.post(.embedProgress(done: done))

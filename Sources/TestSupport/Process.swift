@@ -8,9 +8,9 @@ public struct ProcessOutput: Sendable {
     public var text: String { String(decoding: stdout, as: UTF8.self) }
 }
 
-/// Runs `executable` (a path, or a name looked up on PATH) and waits for it.
+/// Runs `executable` (a path, or a name looked up on PATH) and waits for it; `directory` sets
+/// the working directory (default: the test runner's).
 @discardableResult
-/// `directory` sets the working directory (default: the test runner's).
 public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> ProcessOutput {
     let p = Process()
     if executable.contains("/") {
