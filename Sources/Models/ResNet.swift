@@ -119,9 +119,10 @@ struct ResNet: Network {
         }
     }
 
-    /// Five slots: a block reads its input from one, needs two for the middle maps, one for
-    /// the shortcut and one for its output (which cannot overwrite the input it adds).
-    var slotCount: Int { 5 }
+    /// Four slots: a block reads its input from one and needs two for the middle maps and
+    /// one for the shortcut. Its last conv adds into the shortcut map in place (the
+    /// downsample's output, or the block input itself), which becomes the block output.
+    var slotCount: Int { 4 }
 
     func forward(clip x: UnsafePointer<Float>, size input: Dim3, workspace ws: Workspace, threads: Int, output: UnsafeMutablePointer<Float>, capture: StageCapture?) {
         var size = input
@@ -145,9 +146,9 @@ struct ResNet: Network {
         var current = 2
         for (l, blocks) in layers.enumerated() {
             for (bi, b) in blocks.enumerated() {
-                // Slots other than the block input: two for the middle maps, shortcut, output.
-                let others = (0..<5).filter { $0 != current }
-                let (t1, t2, shortcut, out) = (others[0], others[1], others[2], others[3])
+                // Slots other than the block input: two for the middle maps, one for the shortcut.
+                let others = (0..<4).filter { $0 != current }
+                let (t1, t2, shortcut) = (others[0], others[1], others[2])
                 let xin = UnsafePointer(ws.slot(current))
                 b.conv1.forward(clip: xin, size: size, into: ws.slot(t1), relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
                 var s = size
@@ -157,14 +158,13 @@ struct ResNet: Network {
                     s = c.outputSize(s)
                     swap(&src, &dst)
                 }
-                var residual = xin
                 if let d = b.downsample {
                     d.forward(clip: xin, size: size, into: ws.slot(shortcut), scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
-                    residual = UnsafePointer(ws.slot(shortcut))
+                    current = shortcut
                 }
-                b.conv3.forward(clip: ws.slot(src), size: s, into: ws.slot(out), residual: residual, relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                // The block input is dead once conv1 and the downsample have read it.
+                b.conv3.forward(clip: ws.slot(src), size: s, accumulatingInto: ws.slot(current), relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
                 size = s
-                current = out
                 channels = b.conv3.outChannels
                 let name = bi == blocks.count - 1 ? "layer\(l + 1)" : "layer\(l + 1).\(bi)"
                 capture?(name, ws.slot(current), [channels, size.t, size.h, size.w])

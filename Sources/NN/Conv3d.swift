@@ -154,9 +154,15 @@ public struct Conv3d: Sendable {
     public static let minimumFrameRows = 32
 
     /// Target floats of one tile's working set (its im2col columns plus its output columns),
-    /// per thread: 4 MB, a share of L3, so the GEMM packs the tile from cache and the epilogue
-    /// finds the outputs there; large enough that repacking the weights per tile costs little.
-    public static let tileTargetFloats = 1 << 20
+    /// per thread: 1 MB, the L2 of one Zen 4 core, so the GEMM packs the tile from L2 and the
+    /// epilogue finds the outputs there. (At 4 MB, a share of L3, one R(2+1)D-26 clip on 2
+    /// threads took about 8 % longer, in runs alternating the two sizes in one process.)
+    public static let tileTargetFloats = 1 << 18
+
+    /// Tiles have at least this many output positions whatever their working set: a GEMM
+    /// repacks (and rereads) the whole weight matrix for each tile, so narrower tiles of convs
+    /// with large weights (C3D's conv4 and conv5: 9-14 MB per tap) cost more than they save.
+    public static let minimumTileColumns = 256
 
     /// Below this many output positions per thread, threads split the output channels
     /// instead of the positions (a GEMM with a narrow N runs slowly; layers 3 and 4).
@@ -186,7 +192,31 @@ public struct Conv3d: Sendable {
         precondition(scratchCount >= minimumScratchCount(threads: workers) && (scratch != nil || minimumScratchCount(threads: 1) == 0),
                      "conv3d \(kernel) needs \(minimumScratchCount(threads: workers)) scratch floats for \(workers) threads, got \(scratchCount)")
         if BLAS.threads != 1 { BLAS.setThreads(1) }
-        let run = Run(conv: self, g: g, x: x, y: y, residual: residual, relu: relu, scratch: scratch, scratchCount: scratchCount, workers: workers)
+        let run = Run(conv: self, g: g, x: x, y: y, residual: residual, relu: relu, accumulate: false, scratch: scratch, scratchCount: scratchCount, workers: workers)
+        packed.withUnsafeBufferPointer { w in
+            bias.withOptionalPointer { b in
+                run.execute(w.baseAddress!, b)
+            }
+        }
+    }
+
+    /// `y = act(y + conv(x) + bias)`: the residual already sits in `y` and the GEMMs add to it
+    /// (beta 1), so a ResNet block's last conv neither zeroes its output first nor reads a
+    /// separate shortcut map (layer 1 of R(2+1)D-26: 12.8 MB each, twice per block).
+    /// Pointwise and im2col lowerings only (a block's 1x1x1 conv3). `y` must not alias `x`
+    /// or `scratch`.
+    public func forward(
+        clip x: UnsafePointer<Float>, size: Dim3, accumulatingInto y: UnsafeMutablePointer<Float>, relu: Bool = false,
+        scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int = 1
+    ) {
+        precondition(lowering == .pointwise || lowering == .im2col, "conv3d \(kernel) cannot accumulate into its output (\(lowering) lowering)")
+        let g = geometry(input: size)
+        if g.n == 0 || outChannels == 0 { return }
+        let workers = max(1, threads)
+        precondition(scratchCount >= minimumScratchCount(threads: workers) && (scratch != nil || minimumScratchCount(threads: 1) == 0),
+                     "conv3d \(kernel) needs \(minimumScratchCount(threads: workers)) scratch floats for \(workers) threads, got \(scratchCount)")
+        if BLAS.threads != 1 { BLAS.setThreads(1) }
+        let run = Run(conv: self, g: g, x: x, y: y, residual: nil, relu: relu, accumulate: true, scratch: scratch, scratchCount: scratchCount, workers: workers)
         packed.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { b in
                 run.execute(w.baseAddress!, b)
@@ -202,12 +232,16 @@ public struct Conv3d: Sendable {
         let y: UnsafeMutablePointer<Float>
         let residual: UnsafePointer<Float>?
         let relu: Bool
+        /// The GEMMs add to `y` (beta 1) instead of overwriting it.
+        let accumulate: Bool
         let scratch: UnsafeMutablePointer<Float>?
         let scratchCount: Int
         let workers: Int
 
         var m: Int { conv.outChannels }
         var n: Int { g.n }
+        /// Beta of the GEMMs that write `y` directly.
+        var beta: Float { accumulate ? 1 : 0 }
         /// Output positions per frame.
         var plane: Int { g.output.h * g.output.w }
 
@@ -215,7 +249,7 @@ public struct Conv3d: Sendable {
             let epilogue = { (rows: Range<Int>, cols: Range<Int>) in
                 applyEpilogue(y, rowLength: n, rows: rows, columns: cols, bias: bias, residual: residual, relu: relu)
             }
-            if let winograd = conv.winograd, let scratch, winograd.fits(size: g.input, scratchCount: scratchCount, workers: workers) {
+            if !accumulate, let winograd = conv.winograd, let scratch, winograd.fits(size: g.input, scratchCount: scratchCount, workers: workers) {
                 winograd.forward(
                     clip: x, size: g.input, into: y, bias: bias, residual: residual, relu: relu,
                     scratch: scratch, scratchCount: scratchCount, workers: workers, tileTargetFloats: Conv3d.tileTargetFloats)
@@ -237,13 +271,13 @@ public struct Conv3d: Sendable {
             switch conv.lowering {
             case .pointwise:
                 parallelRanges(m, threads: workers) { rows in
-                    gemm(.none, .none, m: rows.count, n: n, k: g.inChannels, a: w + rows.lowerBound * g.inChannels, lda: g.inChannels, b: x, ldb: n, c: y + rows.lowerBound * n, ldc: n)
+                    gemm(.none, .none, m: rows.count, n: n, k: g.inChannels, a: w + rows.lowerBound * g.inChannels, lda: g.inChannels, b: x, ldb: n, beta: beta, c: y + rows.lowerBound * n, ldc: n)
                     epilogue(rows, 0..<n)
                 }
             case .im2col:
                 im2col3d(x, geometry: g, columns: 0..<n, into: scratch!, threads: workers)
                 parallelRanges(m, threads: workers) { rows in
-                    gemm(.none, .none, m: rows.count, n: n, k: g.k, a: w + rows.lowerBound * g.k, lda: g.k, b: scratch!, ldb: n, c: y + rows.lowerBound * n, ldc: n)
+                    gemm(.none, .none, m: rows.count, n: n, k: g.k, a: w + rows.lowerBound * g.k, lda: g.k, b: scratch!, ldb: n, beta: beta, c: y + rows.lowerBound * n, ldc: n)
                     epilogue(rows, 0..<n)
                 }
             case .temporalTaps:
@@ -265,7 +299,7 @@ public struct Conv3d: Sendable {
         func columnTiles(_ w: UnsafePointer<Float>, _ epilogue: (Range<Int>, Range<Int>) -> Void) {
             let k = conv.lowering == .pointwise ? g.inChannels : g.k
             let perWorker = conv.lowering == .im2col ? scratchCount / workers : 0
-            var width = max(1, Conv3d.tileTargetFloats / (k + m))
+            var width = max(Conv3d.minimumTileColumns, Conv3d.tileTargetFloats / (k + m))
             if conv.lowering == .im2col { width = min(width, perWorker / k) }
             let tiles = balancedTiles(n, width)
             parallelFor(min(workers, tiles), threads: workers) { worker in
@@ -274,9 +308,9 @@ public struct Conv3d: Sendable {
                     let cols = (t * n / tiles)..<((t + 1) * n / tiles)
                     if let columns {
                         im2col3d(x, geometry: g, columns: cols, into: columns)
-                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: columns, ldb: cols.count, c: y + cols.lowerBound, ldc: n)
+                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: columns, ldb: cols.count, beta: beta, c: y + cols.lowerBound, ldc: n)
                     } else {
-                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: x + cols.lowerBound, ldb: n, c: y + cols.lowerBound, ldc: n)
+                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: x + cols.lowerBound, ldb: n, beta: beta, c: y + cols.lowerBound, ldc: n)
                     }
                     epilogue(0..<m, cols)
                 }
@@ -304,7 +338,7 @@ public struct Conv3d: Sendable {
             let perWorker = scratchCount / workers
             // Tile of F frames x S positions: columns k2d x (F + kT - 1) x S, outputs m x F x S.
             func need(_ f: Int, _ s: Int) -> Int { k2d * (f + kT - 1) * s + (s == plane ? 0 : m * f * s) }
-            let budget = min(perWorker, Conv3d.tileTargetFloats)
+            let budget = min(perWorker, max(Conv3d.tileTargetFloats, need(1, min(plane, Conv3d.minimumTileColumns))))
             var f = outT
             var s = min(plane, max(1, budget / (k2d * (f + kT - 1) + m * f)))
             while f > 1 && s < min(plane, 64) {

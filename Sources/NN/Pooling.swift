@@ -23,54 +23,57 @@ public struct MaxPool3d: Sendable {
 
     /// One clip: `x [C, T, H, W]` → `y [C, T', H', W']`, channels split over `threads` workers.
     ///
-    /// The window maximum is separable, so it is taken along the width, then the height, then
-    /// time (3 + 3 comparisons per output for the stem's 1x3x3 window instead of 9).
+    /// The window maximum is separable: each output row first takes the elementwise maximum
+    /// of the input rows its window covers (contiguous rows, so that pass vectorises), then
+    /// pools that row along the width.
     public func forward(clip x: UnsafePointer<Float>, channels: Int, size: Dim3, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let out = outputSize(size)
         if out.volume == 0 { return }
         parallelRanges(channels, threads: threads) { range in
-            // Per worker: rows max-pooled along the width, then planes along the height.
-            let byWidth = UnsafeMutablePointer<Float>.allocate(capacity: size.t * size.h * out.w)
-            let byHeight = UnsafeMutablePointer<Float>.allocate(capacity: size.t * out.h * out.w)
-            defer {
-                byWidth.deallocate()
-                byHeight.deallocate()
-            }
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: size.w)
+            defer { row.deallocate() }
             for c in range {
                 let src = x + c * size.volume
-                Self.pool(src, lines: size.t * size.h, length: size.w, lineStride: size.w, step: 1, into: byWidth, outLength: out.w, k: kernel.w, s: stride.w, p: padding.w)
-                for t in 0..<size.t {
-                    // Columns of one frame: length H, consecutive elements out.w apart.
-                    Self.pool(byWidth + t * size.h * out.w, lines: out.w, length: size.h, lineStride: 1, step: out.w, into: byHeight + t * out.h * out.w, outLength: out.h, k: kernel.h, s: stride.h, p: padding.h, outStep: out.w)
+                for ot in 0..<out.t {
+                    let frames = Self.window(ot, length: size.t, k: kernel.t, s: stride.t, p: padding.t)
+                    for oh in 0..<out.h {
+                        row.initialize(repeating: -.infinity, count: size.w)
+                        for t in frames {
+                            for h in Self.window(oh, length: size.h, k: kernel.h, s: stride.h, p: padding.h) {
+                                let line = src + (t * size.h + h) * size.w
+                                for j in 0..<size.w { row[j] = max(row[j], line[j]) }
+                            }
+                        }
+                        let dst = y + c * out.volume + (ot * out.h + oh) * out.w
+                        Self.poolLine(row, length: size.w, into: dst, outLength: out.w, k: kernel.w, s: stride.w, p: padding.w)
+                    }
                 }
-                let plane = out.h * out.w
-                Self.pool(byHeight, lines: plane, length: size.t, lineStride: 1, step: plane, into: y + c * out.volume, outLength: out.t, k: kernel.t, s: stride.t, p: padding.t, outStep: plane)
             }
         }
     }
 
-    /// 1D max pooling of `lines` lines: line i starts at `src + i * lineStride`, its elements
-    /// are `step` apart; output line i starts at `dst + i * (outStep == 1 ? outLength : 1)`
-    /// with elements `outStep` apart. Padding is minus infinity.
+    /// The input positions that output position `j` covers (padding left out).
     @inline(__always)
-    static func pool(
-        _ src: UnsafePointer<Float>, lines: Int, length: Int, lineStride: Int, step: Int,
-        into dst: UnsafeMutablePointer<Float>, outLength: Int, k: Int, s: Int, p: Int, outStep: Int = 1
-    ) {
-        let outLineStride = outStep == 1 ? outLength : 1
-        for i in 0..<lines {
-            let line = src + i * lineStride
-            let o = dst + i * outLineStride
-            for j in 0..<outLength {
-                let lo = max(0, j * s - p), hi = min(length, j * s - p + k)
+    static func window(_ j: Int, length: Int, k: Int, s: Int, p: Int) -> Range<Int> {
+        let lo = max(0, j * s - p)
+        return lo..<max(lo, min(length, j * s - p + k))
+    }
+
+    /// 1D max pooling of one contiguous line; padding is minus infinity. The stem's 3-wide
+    /// window has its own loop, without the window bounds, for the positions inside the line.
+    @inline(__always)
+    static func poolLine(_ line: UnsafePointer<Float>, length: Int, into o: UnsafeMutablePointer<Float>, outLength: Int, k: Int, s: Int, p: Int) {
+        var j = 0
+        while j < outLength {
+            let first = j * s - p
+            if k == 3 && first >= 0 && first + 3 <= length {
+                o[j] = max(max(line[first], line[first + 1]), line[first + 2])
+            } else {
                 var m = -Float.infinity
-                var q = lo
-                while q < hi {
-                    m = max(m, line[q * step])
-                    q += 1
-                }
-                o[j * outStep] = m
+                for q in window(j, length: length, k: k, s: s, p: p) { m = max(m, line[q]) }
+                o[j] = m
             }
+            j += 1
         }
     }
 

@@ -37,6 +37,10 @@ struct Winograd: Sendable {
     /// Below this many tiles per worker the GEMMs are too narrow to beat im2col.
     static let minimumTilesPerWorker = 32
 
+    /// A chunk holds at least this many tiles when the scratch allows, so that its 16 x kT
+    /// GEMMs are wide enough to pay for repacking U (C3D's conv3b: 12 MB per chunk).
+    static let minimumChunkTiles = 128
+
     /// `weight [Cout, Cin, kT, 3, 3]`, `padding` the conv's temporal padding.
     init(weight: Tensor, padding: Int) {
         let (co, ci, kt) = (weight.shape[0], weight.shape[1], weight.shape[2])
@@ -96,7 +100,7 @@ struct Winograd: Sendable {
         let (th, tw) = Self.tiles(size)
         let (tpf, outT) = (th * tw, outputFrames(size.t))
         let perWorker = scratchCount / workers
-        let budget = min(perWorker, 2 * tileTargetFloats)
+        let budget = min(perWorker, max(2 * tileTargetFloats, chunkFloats(frames: 1, tiles: min(tpf, Self.minimumChunkTiles))))
         // Whole frames when one fits the budget (as many as fit), else part of one frame.
         var (f, s) = (1, tpf)
         if chunkFloats(frames: 1, tiles: tpf) <= budget {
@@ -210,14 +214,7 @@ struct Winograd: Sendable {
                     }
                     let (d0, d1, d2, d3) = (columns(0), columns(1), columns(2), columns(3))
                     let lanes = min(Lanes.scalarCount, count - g)
-                    func store(_ value: Lanes, _ xi: Int) {
-                        let q = out + xi * stride + g
-                        if lanes == Lanes.scalarCount {
-                            UnsafeMutableRawPointer(q).storeBytes(of: value, as: Lanes.self)
-                        } else {
-                            for l in 0..<lanes { q[l] = value[l] }
-                        }
-                    }
+                    func store(_ value: Lanes, _ xi: Int) { storeLanes(value, lanes, to: out + xi * stride + g) }
                     store(d0.0 - d2.0, 0); store(d0.1 - d2.1, 1); store(d0.2 - d2.2, 2); store(d0.3 - d2.3, 3)
                     store(d1.0 + d2.0, 4); store(d1.1 + d2.1, 5); store(d1.2 + d2.2, 6); store(d1.3 + d2.3, 7)
                     store(d2.0 - d1.0, 8); store(d2.1 - d1.1, 9); store(d2.2 - d1.2, 10); store(d2.3 - d1.3, 11)
@@ -259,16 +256,9 @@ struct Winograd: Sendable {
                         if row + dy >= h { return }
                         let at = plane + (row + dy) * w + column
                         var v = values + b
-                        if width == 16 {
-                            if let residual { v += UnsafeRawPointer(residual + at).loadUnaligned(as: SIMD16<Float>.self) }
-                            if relu { v.replace(with: 0, where: v .< 0) }
-                            UnsafeMutableRawPointer(y + at).storeBytes(of: v, as: SIMD16<Float>.self)
-                        } else {
-                            for j in 0..<width {
-                                let value = v[j] + (residual?[at + j] ?? 0)
-                                y[at + j] = relu ? max(value, 0) : value
-                            }
-                        }
+                        if let residual { v += loadLanes(residual + at, width) }
+                        if relu { v.replace(with: 0, where: v .< 0) }
+                        storeLanes(v, width, to: y + at)
                     }
                     put(top, 0)
                     put(bottom, 1)
@@ -276,4 +266,45 @@ struct Winograd: Sendable {
             }
         }
     }
+}
+
+/// The first `count` lanes of `v` stored at `p`, in vector stores of 8, 4, 2 and 1 lanes (one
+/// store when `count` is the full width): the last tiles of a row of tiles (R(2+1)D's 14- and
+/// 7-tile rows) stay in SIMD, without a call to memmove per row.
+@inline(__always)
+func storeLanes(_ v: SIMD16<Float>, _ count: Int, to p: UnsafeMutablePointer<Float>) {
+    if count >= 8 {
+        UnsafeMutableRawPointer(p).storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
+        if count == 16 { UnsafeMutableRawPointer(p + 8).storeBytes(of: v.highHalf, as: SIMD8<Float>.self) } else { storeLanes(v.highHalf, count - 8, to: p + 8) }
+    } else {
+        storeLanes(v.lowHalf, count, to: p)
+    }
+}
+
+@inline(__always)
+func storeLanes(_ v: SIMD8<Float>, _ count: Int, to p: UnsafeMutablePointer<Float>) {
+    if count == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self); return }
+    var (q, n) = (p, count)
+    var rest = v
+    if n >= 4 {
+        UnsafeMutableRawPointer(q).storeBytes(of: rest.lowHalf, as: SIMD4<Float>.self)
+        rest.lowHalf = rest.highHalf
+        (q, n) = (q + 4, n - 4)
+    }
+    if n >= 2 {
+        UnsafeMutableRawPointer(q).storeBytes(of: rest.lowHalf.lowHalf, as: SIMD2<Float>.self)
+        rest.lowHalf.lowHalf = rest.lowHalf.highHalf
+        (q, n) = (q + 2, n - 2)
+    }
+    if n == 1 { q[0] = rest[0] }
+}
+
+/// `count` floats from `p` in the first lanes of a vector, zero in the rest. (Only a residual
+/// is read this way, and no backbone here adds one after a 3x3 conv: no fast path.)
+@inline(__always)
+func loadLanes(_ p: UnsafePointer<Float>, _ count: Int) -> SIMD16<Float> {
+    if count == 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+    var v = SIMD16<Float>()
+    for l in 0..<count { v[l] = p[l] }
+    return v
 }

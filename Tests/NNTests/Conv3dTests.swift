@@ -81,4 +81,32 @@ struct Conv3dTests {
             #expect(y.data.allSatisfy { $0 >= 0 })
         }
     }
+
+    @Test("accumulating into the output adds the conv to what it holds", arguments: [cases[0], cases[1], cases[7], cases[17]])
+    func accumulate(_ c: Case) {
+        var rng = SeededRandom(seed: 7)
+        let x = Tensor.normal(shape: [1, c.cin, c.input.t, c.input.h, c.input.w], using: &rng)
+        let w = Tensor.normal(shape: [c.cout, c.cin, c.kernel.t, c.kernel.h, c.kernel.w], using: &rng)
+        let b = Tensor.normal(shape: [c.cout], using: &rng)
+        let conv = Conv3d(weight: w, bias: b, stride: c.stride, padding: c.padding)
+        let plain = conv3dNaive(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
+        let residual = Tensor.normal(shape: plain.shape, using: &rng)
+        for relu in [false, true] {
+            let expected = relu ? (plain + residual).relu() : plain + residual
+            for threads in [1, 2] {
+                // The least scratch (tiles of single positions) and the whole matrix (channel split).
+                for scratchCount in [conv.minimumScratchCount(threads: threads), 1 << 20] {
+                    var y = residual
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
+                            defer { scratch.deallocate() }
+                            conv.forward(clip: xp.baseAddress!, size: c.input, accumulatingInto: yp.baseAddress!, relu: relu, scratch: scratch, scratchCount: scratchCount, threads: threads)
+                        }
+                    }
+                    #expect(y.maxAbsDifference(expected) <= 1e-5 * max(1, expected.maxAbs()), "relu \(relu) threads \(threads) scratch \(scratchCount)")
+                }
+            }
+        }
+    }
 }
