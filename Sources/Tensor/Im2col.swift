@@ -33,11 +33,10 @@ public func im2col3d(
             // Output positions wo with 0 <= wo*sW - pW + dw < inW: [woLo, woHi).
             let woLo = max(0, ceilDiv(pW - dw, sW))
             let woHi = min(out.w, floorDiv(inW - 1 + pW - dw, sW) + 1)
+            // The run's output frame, row and first column, advanced run by run (no divisions).
             var p = columns.lowerBound
+            var (to, ho, wo0) = (p / rowsPerFrame, p / out.w % out.h, p % out.w)
             while p < columns.upperBound {
-                let to = p / rowsPerFrame
-                let ho = p / out.w % out.h
-                let wo0 = p % out.w
                 let runEnd = min(columns.upperBound, p - wo0 + out.w)
                 let wo1 = wo0 + (runEnd - p)
                 let d = dst + (p - columns.lowerBound)
@@ -67,6 +66,9 @@ public func im2col3d(
                     if wo1 > b { (d + (b - wo0)).initialize(repeating: 0, count: wo1 - b) }
                 }
                 p = runEnd
+                wo0 = 0
+                ho += 1
+                if ho == out.h { (ho, to) = (0, to + 1) }
             }
         }
     }
@@ -109,6 +111,12 @@ func gatherEven(_ src: UnsafePointer<Float>, count: Int, rowEnd: UnsafePointer<F
         let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
         UnsafeMutableRawPointer(dst + j).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
         j += 8
+    }
+    // Rows of 14 or 7 outputs (layers 2-4 of R(2+1)D-26) end in a run of four or more.
+    if j + 4 <= count && src + 2 * j + 8 <= rowEnd {
+        let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(dst + j).storeBytes(of: v.evenHalf, as: SIMD4<Float>.self)
+        j += 4
     }
     while j < count {
         dst[j] = src[2 * j]

@@ -1,8 +1,9 @@
 import Dispatch
 
 /// Runs `body` over `0..<count` split into at most `threads` contiguous ranges, one per
-/// worker, and returns when all are done. With one thread (or one item) it runs inline, so a
-/// caller that already runs one clip per core pays nothing.
+/// worker, and returns when all are done, on `WorkerPool`'s threads (which stay awake between
+/// regions) or, when that pool is busy, on Dispatch's. With one thread (or one item) it runs
+/// inline, so a caller that already runs one clip per core pays nothing.
 ///
 /// `body` must only write memory that its range owns.
 public func parallelRanges(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
@@ -11,15 +12,18 @@ public func parallelRanges(_ count: Int, threads: Int, _ body: (Range<Int>) -> V
         if count > 0 { body(0..<count) }
         return
     }
-    // concurrentPerform wants a @Sendable closure; `body` does not escape and callers promise
-    // disjoint writes, which is the contract the box vouches for.
-    withoutActuallyEscaping(body) { body in
-        let box = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let lo = count * worker / workers
-            let hi = count * (worker + 1) / workers
-            if lo < hi { box.value(lo..<hi) }
-        }
+    let split = { (worker: Int) in
+        let lo = count * worker / workers
+        let hi = count * (worker + 1) / workers
+        if lo < hi { body(lo..<hi) }
+    }
+    if WorkerPool.shared.run(parts: workers, split) { return }
+    // The pool is busy (a concurrent caller or a nested region). concurrentPerform wants a
+    // @Sendable closure; `split` does not escape and callers promise disjoint writes, which is
+    // the contract the box vouches for.
+    withoutActuallyEscaping(split) { split in
+        let box = UncheckedSendable(split)
+        DispatchQueue.concurrentPerform(iterations: workers) { box.value($0) }
     }
 }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Tensor
 import Testing
 
@@ -75,5 +76,34 @@ struct TensorTests {
                 hits.deallocate()
             }
         }
+    }
+
+    @Test("parallelRanges stays exact with back-to-back, nested and concurrent regions")
+    func parallelStress() {
+        // Thousands of short regions in a row (the pool's helpers arrive late or early),
+        // regions nested inside a region (the pool is busy: Dispatch runs them) and four
+        // threads starting regions at once; every index is hit exactly once each time.
+        let count = 64
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 4 * count)
+        let wrongRounds = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+        wrongRounds.initialize(repeating: 0, count: 4)
+        defer { hits.deallocate(); wrongRounds.deallocate() }
+        let box = UncheckedSendable((hits, wrongRounds))
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            let mine = box.value.0 + caller * count
+            for round in 0..<2000 {
+                mine.initialize(repeating: 0, count: count)
+                parallelRanges(count, threads: 2 + round % 3) { range in
+                    if round % 7 == 0 {
+                        parallelRanges(range.count, threads: 2) { inner in for i in inner { mine[range.lowerBound + i] += 1 } }
+                    } else {
+                        for i in range { mine[i] += 1 }
+                    }
+                }
+                if !(0..<count).allSatisfy({ mine[$0] == 1 }) { box.value.1[caller] += 1 }
+            }
+        }
+        #expect((0..<4).map { wrongRounds[$0] } == [0, 0, 0, 0])
+        #expect((0..<(4 * count)).allSatisfy { hits[$0] == 1 })
     }
 }
