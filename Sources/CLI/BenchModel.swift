@@ -21,13 +21,16 @@ struct BenchModel: ParsableCommand {
             PyTorch: when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) exists, \
             scripts/bench_backbones_torch.py runs the same module on the same weights and input \
             in both layouts (contiguous, channels_last_3d) and its best is the peer figure; \
-            the outputs are compared as a check that both ran the same model. Make the venv \
+            the outputs are compared as a check that both ran the same model. Its runs and \
+            ours alternate, each after a 30 ms pause (so that neither shares its cores with \
+            the other's threads still spinning from the previous run). Make the venv \
             with: python3 -m venv /tmp/torch-venv && /tmp/torch-venv/bin/pip install \
             'torch==2.13.0+cpu' safetensors numpy --extra-index-url \
             https://download.pytorch.org/whl/cpu
 
             OpenBLAS picks its kernels when the process starts; OPENBLAS_CORETYPE=Haswell in \
-            the environment is measurably faster on Zen 4 (BACKBONE.md §3). \
+            the environment can be tried (BACKBONE.md §3 found it faster on Zen 4; runs here \
+            alternating the two showed no difference out of the noise). \
             Build in release: swift build -c release.
 
             Example: decouple bench model --models r2p1d-26 --json
@@ -110,6 +113,9 @@ struct BenchModel: ParsableCommand {
         }
     }
 
+    /// The pause before each timed run when the two alternate.
+    static let settleMicroseconds: UInt32 = 30_000
+
     func bench(_ id: String, torch: TorchPeer?, scratch: String) throws {
         let cfg = try BackboneConfig(modelID: id).applying(overrides: config)
         var rng = SeededRandom(seed: 2021)
@@ -148,11 +154,16 @@ struct BenchModel: ParsableCommand {
                 var theirs: [String: [Double]] = [:]
                 var last = Tensor(shape: [0])
                 // Ours and PyTorch's runs alternate, so load from other processes falls on both.
+                // Each run starts after a pause in which the other side's threads stop spinning
+                // (libgomp's under PyTorch, WorkerPool's here: a few ms each), so neither run
+                // shares its cores with the other's idle spinners.
                 for _ in 0..<n {
+                    if peer != nil { usleep(Self.settleMicroseconds) }
                     let start = DispatchTime.now().uptimeNanoseconds
                     last = model.forward(x, threads: t, parallelism: mode)
                     ours.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(batch))
-                    for layout in TorchPeer.layouts {
+                    for layout in TorchPeer.layouts where peer != nil {
+                        usleep(Self.settleMicroseconds)
                         if let ms = peer?.time(threads: t, batch: batch, layout: layout) { theirs[layout, default: []].append(ms / Double(batch)) }
                     }
                 }

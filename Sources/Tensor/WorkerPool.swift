@@ -8,7 +8,7 @@ import Synchronization
 /// VM that wake-up takes long enough that the calling thread often finishes its own share and
 /// then runs the helper's share too: R(2+1)D-26's layer-3 1x1x1 convs (about 1 ms) took as
 /// long on 2 threads as on 1. Here the helpers spin (yielding the core to any other runnable
-/// thread) for a few milliseconds after each region before they sleep, as OpenMP's threads do
+/// thread) for 2 ms after each region before they sleep, as OpenMP's threads do
 /// under PyTorch, so the next region starts on every core within microseconds. (One
 /// R(2+1)D-26 clip on 2 threads: median 124-153 ms against 132-177 ms with Dispatch, in runs
 /// alternating the two in one process.)
@@ -30,8 +30,9 @@ final class WorkerPool: @unchecked Sendable {
     private var sleepers = 0
 
     static let maxParts = (1 << 20) - 1
-    /// Polls of an idle helper (each followed by `sched_yield`) before it sleeps: a few ms.
-    static let spinPolls = 20_000
+    /// How long an idle helper polls (yielding between polls, about 0.7 µs each here) before
+    /// it sleeps: about as long as libgomp's threads spin under PyTorch.
+    static let spinNanoseconds: UInt64 = 2_000_000
 
     private init(helpers: Int) {
         for _ in 0..<helpers {
@@ -83,10 +84,11 @@ final class WorkerPool: @unchecked Sendable {
         var seen: UInt64 = 0
         while true {
             var polls = 0
+            var since = DispatchTime.now().uptimeNanoseconds
             var generation = state.load(ordering: .acquiring) >> 40
             while generation == seen {
                 polls += 1
-                if polls < Self.spinPolls {
+                if polls % 64 != 0 || DispatchTime.now().uptimeNanoseconds - since < Self.spinNanoseconds {
                     sched_yield()
                 } else {
                     sleep.lock()
@@ -94,7 +96,7 @@ final class WorkerPool: @unchecked Sendable {
                     while state.load(ordering: .acquiring) >> 40 == seen { sleep.wait() }
                     sleepers -= 1
                     sleep.unlock()
-                    polls = 0
+                    since = DispatchTime.now().uptimeNanoseconds
                 }
                 generation = state.load(ordering: .acquiring) >> 40
             }
