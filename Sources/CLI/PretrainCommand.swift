@@ -37,8 +37,8 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Backbone model id.")
     var model = "r2p1d-26"
 
-    @Option(help: "Backbone overrides (default: the compact planes=16,32,64,128 stem=16).")
-    var config = "planes=16,32,64,128 stem=16"
+    @Option(help: "Backbone overrides (default: the compact \"planes=16,32,64,128 stem=16\" for the ResNets, \"channels=16,32,64,128,128\" for c3d).")
+    var config: String?
 
     @Option(help: "Input side (frames are resized and cropped to it).")
     var size = 64
@@ -101,7 +101,10 @@ struct PretrainCommand: ParsableCommand {
 
     func run() throws {
         var cmd = CMDConfig.compact
-        do { cmd.backbone = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
+        do {
+            let base = try BackboneConfig(modelID: model)
+            cmd.backbone = try base.applying(overrides: config ?? (base.architecture == .c3d ? "channels=16,32,64,128,128" : "planes=16,32,64,128 stem=16"))
+        } catch {
             throw ValidationError("\(error)")
         }
         cmd.backbone.size = size

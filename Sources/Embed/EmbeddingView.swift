@@ -8,8 +8,9 @@ import Tensor
 ///
 /// - `pooled`: the global average of the last map (ModelScope's `video_embedding`): scene and
 ///   motion together.
-/// - `fused`: the average of CMD's fused clip map (layer3 with time folded into channels plus
-///   layer4), what the context head reads during pretraining.
+/// - `fused`: the average of CMD's clip map (for the ResNets layer3 with time folded into
+///   channels plus layer4; for C3D conv5b, so there it equals `pooled`), what the context head
+///   reads during pretraining.
 /// - `motion`: that average through the predictor's input projection (`FILE.views.safetensors`
 ///   from `decouple export`), the side of the network trained to predict future motion.
 /// - `residual` and `motionResidual`: `pooled` and `motion` of the clip minus the same of its
@@ -117,13 +118,10 @@ public enum EmbeddingView: Sendable {
         Tensor(shape: a.shape, data: zip(a.data, b.data).map { $0 - $1 })
     }
 
-    /// The average of CMD's fused clip map, `[N, C]`.
+    /// The average of CMD's clip map (the ResNets' fused layer3 + layer4, C3D's conv5b), `[N, C]`.
     static func fusedMean(_ model: Backbone, _ x: Tensor, threads: Int) -> Tensor {
         let stages = Dictionary(uniqueKeysWithValues: model.forwardStages(x, threads: threads).map { ($0.name, $0.tensor) })
-        guard let l3 = stages["layer3"], let l4 = stages["layer4"] else {
-            preconditionFailure("the fused and motion views need a ResNet backbone (layer3 and layer4)")
-        }
-        return GlobalAveragePool3d.forward(FeatureFusion.forward(layer3: l3, layer4: l4))
+        return GlobalAveragePool3d.forward(FeatureFusion.clipMap(stages))
     }
 
     /// `w [D, C]` times each row of `x [N, C]`: `x · wᵀ`, `[N, D]`.

@@ -6,6 +6,21 @@ import Tensor
 ///
 /// layer3 `[N, C3, T3, H3, W3]` and layer4 `[N, 2·C3, T3/2, H4, W4]` → `[N, 2·C3, T3/2, H3, W3]`.
 public enum FeatureFusion {
+    /// CMD's clip map F from a backbone's stages: the ResNets fuse `layer3` with `layer4`; for
+    /// C3D, F is the output of `conv5b` itself (METHOD.md §4).
+    public static func clipMap(_ stages: [String: Tensor]) -> Tensor {
+        if let l3 = stages["layer3"], let l4 = stages["layer4"] { return forward(layer3: l3, layer4: l4) }
+        guard let conv5b = stages["conv5b"] else { preconditionFailure("CMD's clip map needs ResNet stages layer3 and layer4 or C3D's conv5b, got \(stages.keys.sorted())") }
+        return conv5b
+    }
+
+    /// The gradients of the stages `clipMap` read, for a gradient `dF` of its output.
+    public static func clipMapBackward(_ dF: Tensor, stages: [String: Tensor]) -> [String: Tensor] {
+        guard let l3 = stages["layer3"], let l4 = stages["layer4"] else { return ["conv5b": dF] }
+        let (g3, g4) = backward(dF, layer3: l3.shape, layer4: l4.shape)
+        return ["layer3": g3, "layer4": g4]
+    }
+
     public static func outputShape(layer3 s3: [Int], layer4 s4: [Int]) -> [Int] {
         precondition(s3.count == 5 && s4.count == 5 && s3[0] == s4[0], "fusion takes two [N, C, T, H, W] maps")
         precondition(s3[2] % 2 == 0 && s4[1] == 2 * s3[1] && s4[2] == s3[2] / 2,

@@ -40,7 +40,7 @@ public struct CMDConfig: Sendable, Codable, Equatable {
             size: 64, motionSize: 32, futureFrames: 8, temperature: 0.1, contextWeight: 1, motionWeight: 1)
     }
 
-    /// Channels of the fused clip map (folded layer3 + upsampled layer4).
+    /// Channels of the clip map (folded layer3 + upsampled layer4; C3D's conv5b).
     public var fusedChannels: Int { backbone.embeddingDimension }
 }
 
@@ -95,8 +95,14 @@ public final class CMDModel: ParameterContainer {
         // Token counts from the strides: the backbone halves T three times and H, W five times
         // (stem, pool, layers 2-4), layer3 is at 1/16 in space and 1/4 in time; the motion net
         // keeps T in the stem and halves T and H, W in layers 2-4 after a 2x spatial pool.
-        let t3 = (c.backbone.frames + 3) / 4, h3 = (c.size + 15) / 16
-        sourceTokens = (t3 / 2) * h3 * h3
+        if c.backbone.architecture == .c3d {
+            // conv5b: pools halve T three times and H, W four times (floor).
+            let (t, h) = (c.backbone.frames / 8, c.size / 16)
+            sourceTokens = t * h * h
+        } else {
+            let t3 = (c.backbone.frames + 3) / 4, h3 = (c.size + 15) / 16
+            sourceTokens = (t3 / 2) * h3 * h3
+        }
         let tm = max(1, (c.futureFrames + 7) / 8), hm = (c.motionSize + 15) / 16
         targetTokens = tm * hm * hm
         var p = PredictorConfig()
@@ -125,12 +131,15 @@ public final class CMDModel: ParameterContainer {
         public var description: String
     }
 
-    /// The fused map needs ResNet stages `layer3` and `layer4`, layer4 twice as wide, and an
-    /// even number of layer3 frames (layer4 halves them).
+    /// The ResNets' fused map needs layer4 twice as wide as layer3 and an even number of
+    /// layer3 frames (layer4 halves them); C3D's map (conv5b) needs at least one token.
     public static func validate(_ c: CMDConfig) throws {
         let b = c.backbone
-        guard b.architecture != .c3d else {
-            throw ConfigurationError(description: "CMD pretraining fuses ResNet layer3 and layer4 maps, which c3d does not have; use r2p1d-26 or r3d-26.")
+        if b.architecture == .c3d {
+            guard b.frames >= 8, c.size >= 16 else {
+                throw ConfigurationError(description: "CMD pretraining of c3d needs at least 8 frames and a side of 16 (its clip map is conv5b, at 1/8 in time and 1/16 in space); \(b) at \(c.size) has none.")
+            }
+            return
         }
         guard b.widths[3] == 2 * b.widths[2] else {
             throw ConfigurationError(description: "CMD pretraining needs layer4 twice as wide as layer3 (planes=a,b,c,2c); \(b) has \(b.widths[2]) and \(b.widths[3]).")
@@ -173,8 +182,7 @@ public final class CMDModel: ParameterContainer {
         let useMotion = c.motionWeight > 0, useContext = c.contextWeight > 0
         // The clip: fused feature map, its tokens and its average.
         let clip = backbone.forward(batch.clips, threads: threads)
-        let l3 = clip.stages["layer3"]!, l4 = clip.stages["layer4"]!
-        let fused = FeatureFusion.forward(layer3: l3, layer4: l4)
+        let fused = FeatureFusion.clipMap(clip.stages)
         var dFused = Tensor(shape: fused.shape)
         var motionLoss = 0.0, contextLoss = 0.0
         if useMotion {
@@ -209,8 +217,7 @@ public final class CMDModel: ParameterContainer {
             let dFrames = ik.backward(loss.dKeys, cache: kc, threads: threads)
             frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
         }
-        let (g3, g4) = FeatureFusion.backward(dFused, layer3: l3.shape, layer4: l4.shape)
-        backbone.backward(clip.cache, gradients: ["layer3": g3, "layer4": g4], threads: threads)
+        backbone.backward(clip.cache, gradients: FeatureFusion.clipMapBackward(dFused, stages: clip.stages), threads: threads)
         return Losses(context: contextLoss, motion: motionLoss, total: c.contextWeight * contextLoss + c.motionWeight * motionLoss)
     }
 
@@ -219,7 +226,7 @@ public final class CMDModel: ParameterContainer {
     /// fused map, averaged (the motion branch); `fused` the fused map's average.
     public func views(_ clips: Tensor, threads: Int = 2) -> (pooled: Tensor, fused: Tensor, motion: Tensor) {
         let out = backbone.forward(clips, threads: threads)
-        let fused = GlobalAveragePool3d.forward(FeatureFusion.forward(layer3: out.stages["layer3"]!, layer4: out.stages["layer4"]!))
+        let fused = GlobalAveragePool3d.forward(FeatureFusion.clipMap(out.stages))
         let (motion, _) = predictor.fc.forward(fused, threads: threads)
         return (out.pooled, fused, motion)
     }

@@ -107,6 +107,42 @@ struct CMDModelTests {
     }
 }
 
+extension CMDModelTests {
+    @Test("C3D: the clip map is conv5b itself; every network gets gradients; the losses fall")
+    func c3d() throws {
+        var c = Self.tinyConfig()
+        c.backbone = try BackboneConfig(modelID: "c3d").applying(overrides: "channels=4,4,8,8,16 frames=8")
+        let model = try CMDModel(config: c, seed: 3)
+        // conv5b of 8x64x64 clips: T 8/8, H and W 64/16.
+        #expect(model.sourceTokens == 1 * 4 * 4)
+        var rng = SeededRandom(seed: 4)
+        let clips = Tensor.normal(shape: [2, 3, 8, 64, 64], using: &rng)
+        let out = model.backbone.forward(clips, threads: 1)
+        #expect(FeatureFusion.clipMap(out.stages) == out.stages["conv5b"]!)
+        #expect(model.views(clips, threads: 1).fused == out.pooled)
+        model.training = true
+        model.zeroGrad()
+        let batch = Self.batch(c, b: 2, negatives: 1)
+        let first = model.step(batch, threads: 1)
+        #expect(first.context.isFinite && first.context > 0 && first.motion.isFinite && first.motion > 0, "\(first)")
+        let silentBackbone = model.backbone.parameters.filter { !$0.grad.data.contains { $0 != 0 } }.map(\.name)
+        #expect(silentBackbone.isEmpty, "no gradient: \(silentBackbone)")
+        // C3D has no residual path: a smaller step than the ResNet test's 0.05, which diverges here.
+        let sgd = SGD(groups: ParameterGroup.split(model.parameters, weightDecay: 0, exemptNormAndBias: true), learningRate: 0.01, momentum: 0.9, nesterov: true)
+        var totals = [first.total]
+        sgd.step()
+        for _ in 0..<11 {
+            model.zeroGrad()
+            totals.append(model.step(batch, threads: 1).total)
+            sgd.step()
+        }
+        #expect(totals.last! < 0.7 * totals.first!, "loss \(totals)")
+        var tooShort = c
+        tooShort.backbone.frames = 4
+        #expect(throws: CMDModel.ConfigurationError.self) { try CMDModel(config: tooShort, seed: 1) }
+    }
+}
+
 @Suite("Backbone at small inputs")
 struct SmallInputTests {
     @Test("a compact R(2+1)D runs on 8x32x32 clips")

@@ -68,7 +68,7 @@ struct TrainerTests {
         #expect(throws: Trainer.TrainingError.self) { _ = try Trainer(directory: base + "/a", setup: other, resume: true) }
     }
 
-    @Test("pretrain through the binary: skipped samples of a long-GOP video are summed per video; unfusable configurations are one sentence")
+    @Test("pretrain through the binary: skipped samples of a long-GOP video are summed per video; unfusable configurations are one sentence; C3D trains, exports and embeds")
     func pretrainCommand() throws {
         let base = Paths.temporaryDirectory("pretrain-cli")
         // tears_320x240.mp4 has I-frames 235 frames apart: most of its samples have none within 5 frames.
@@ -86,6 +86,16 @@ struct TrainerTests {
             #expect(bad.status == 1 && bad.stderr.contains(message), "\(config): \(bad.stderr)")
             #expect(!bad.stderr.contains("Fatal") && !bad.stderr.contains("crashed"))
             #expect(!FileManager.default.fileExists(atPath: base + "/bad/config.json"), "a rejected configuration leaves no run")
+        }
+        // C3D pretrains too (its clip map is conv5b), exports, and the export embeds in every view.
+        let c3d = try run(Paths.decouple, ["pretrain", "--data"] + Self.videos + ["-o", base + "/c3d", "--model", "c3d", "--config", "channels=4,8,8,16,16"] + tiny)
+        #expect(c3d.status == 0 && c3d.text.contains("step 3 of 3"), "\(c3d.stderr)")
+        let weights = base + "/c3d.safetensors"
+        let exported = try run(Paths.decouple, ["export", base + "/c3d", "-o", weights])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        for view in ["fused", "motion-residual"] {
+            let e = try run(Paths.decouple, ["embed", Self.videos[0], "--model", "c3d", "--config", "channels=4,8,8,16,16 size=32", "--weights", weights, "--view", view, "--clips", "2"])
+            #expect(e.status == 0 && e.text.contains("\"embedding\""), "\(view): \(e.stderr)")
         }
     }
 
