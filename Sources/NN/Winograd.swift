@@ -38,7 +38,7 @@ struct Winograd: Sendable {
     static let minimumTilesPerWorker = 32
 
     /// A chunk holds at least this many tiles when the scratch allows, so that its 16 x kT
-    /// GEMMs are wide enough to pay for repacking U (C3D's conv3b: 12 MB per chunk).
+    /// GEMMs are wide enough to pay for repacking U (12.6 MB for C3D's conv3b).
     static let minimumChunkTiles = 128
 
     /// `weight [Cout, Cin, kT, 3, 3]`, `padding` the conv's temporal padding.
