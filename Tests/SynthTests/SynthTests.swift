@@ -85,7 +85,7 @@ struct SynthTests {
         }
     }
 
-    @Test("decouple synth: H.264 files with the expected labels, frames and types; the same bytes for the same seed")
+    @Test("decouple synth: H.264 files with the expected labels, frames and types; the same videos for the same seed")
     func endToEnd() throws {
         let dir = Paths.temporaryDirectory("synth")
         let args = ["synth", "--per-class", "1", "--frames", "20", "--size", "96x64", "--seed", "3", "--region", "test"]
@@ -118,9 +118,23 @@ struct SynthTests {
         #expect(motion["orbit/in-context"]! < motion["pan/in-context"]!)
         let again = try run(Paths.decouple, args + ["-o", dir + "/b"])
         #expect(again.status == 0)
+        // The same seed gives the same labels and plan, and decoded frames that agree within a
+        // fraction of a grey level. Not always the same bytes: on the team's machine one
+        // bottom-right macroblock of a video sometimes encodes differently between runs (the RGB
+        // frames are identical; 0.14-0.22 levels on average where it happened). Two seeds differ
+        // by tens of levels.
+        #expect(FileManager.default.contents(atPath: dir + "/a/labels.csv") == FileManager.default.contents(atPath: dir + "/b/labels.csv"))
         for line in labels.dropFirst() {
             let p = String(line.split(separator: ",")[0])
-            #expect(FileManager.default.contents(atPath: dir + "/a/" + p) == FileManager.default.contents(atPath: dir + "/b/" + p), "\(p) differs between runs")
+            let (ra, rb) = (try VideoReader(path: dir + "/a/" + p), try VideoReader(path: dir + "/b/" + p))
+            var (total, count) = (0.0, 0)
+            while try ra.next() != nil, try rb.next() != nil {
+                let (ia, ib) = (try ra.currentImage(), try rb.currentImage())
+                total += zip(ia.pixels, ib.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) }
+                count += ia.pixels.count
+            }
+            #expect(count == 20 * 96 * 64 * 3, "\(p)")
+            #expect(total / Double(max(1, count)) < 1, "\(p): the two runs differ by \(total / Double(max(1, count))) levels on average")
         }
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/synth.json"))) as? [String: Any])
         #expect((json["videos"] as? [Any])?.count == 18)
