@@ -161,7 +161,7 @@ public struct Conv3d: Sendable {
 
     /// Tiles have at least this many output positions whatever their working set: a GEMM
     /// repacks (and rereads) the whole weight matrix for each tile, so narrower tiles of convs
-    /// with large weights (C3D's conv4 and conv5: 9-14 MB per tap) cost more than they save.
+    /// with large weights (C3D's conv4b and conv5: 9.4 MB per tap) cost more than they save.
     public static let minimumTileColumns = 256
 
     /// Below this many output positions per thread, threads split the output channels
@@ -185,19 +185,7 @@ public struct Conv3d: Sendable {
         residual: UnsafePointer<Float>? = nil, relu: Bool = false,
         scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int = 1
     ) {
-        let g = geometry(input: size)
-        let (m, n) = (outChannels, g.n)
-        if n == 0 || m == 0 { return }
-        let workers = max(1, threads)
-        precondition(scratchCount >= minimumScratchCount(threads: workers) && (scratch != nil || minimumScratchCount(threads: 1) == 0),
-                     "conv3d \(kernel) needs \(minimumScratchCount(threads: workers)) scratch floats for \(workers) threads, got \(scratchCount)")
-        if BLAS.threads != 1 { BLAS.setThreads(1) }
-        let run = Run(conv: self, g: g, x: x, y: y, residual: residual, relu: relu, accumulate: false, scratch: scratch, scratchCount: scratchCount, workers: workers)
-        packed.withUnsafeBufferPointer { w in
-            bias.withOptionalPointer { b in
-                run.execute(w.baseAddress!, b)
-            }
-        }
+        run(x, size: size, y, residual: residual, relu: relu, accumulate: false, scratch: scratch, scratchCount: scratchCount, threads: threads)
     }
 
     /// `y = act(y + conv(x) + bias)`: the residual already sits in `y` and the GEMMs add to it
@@ -210,13 +198,21 @@ public struct Conv3d: Sendable {
         scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int = 1
     ) {
         precondition(lowering == .pointwise || lowering == .im2col, "conv3d \(kernel) cannot accumulate into its output (\(lowering) lowering)")
+        run(x, size: size, y, residual: nil, relu: relu, accumulate: true, scratch: scratch, scratchCount: scratchCount, threads: threads)
+    }
+
+    /// Both `forward(clip:…)` forms: checks the scratch and runs the tiles.
+    private func run(
+        _ x: UnsafePointer<Float>, size: Dim3, _ y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool,
+        accumulate: Bool, scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int
+    ) {
         let g = geometry(input: size)
         if g.n == 0 || outChannels == 0 { return }
         let workers = max(1, threads)
         precondition(scratchCount >= minimumScratchCount(threads: workers) && (scratch != nil || minimumScratchCount(threads: 1) == 0),
                      "conv3d \(kernel) needs \(minimumScratchCount(threads: workers)) scratch floats for \(workers) threads, got \(scratchCount)")
         if BLAS.threads != 1 { BLAS.setThreads(1) }
-        let run = Run(conv: self, g: g, x: x, y: y, residual: nil, relu: relu, accumulate: true, scratch: scratch, scratchCount: scratchCount, workers: workers)
+        let run = Run(conv: self, g: g, x: x, y: y, residual: residual, relu: relu, accumulate: accumulate, scratch: scratch, scratchCount: scratchCount, workers: workers)
         packed.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { b in
                 run.execute(w.baseAddress!, b)

@@ -63,8 +63,7 @@ public struct MaxPool3d: Sendable {
     /// window has its own loop, without the window bounds, for the positions inside the line.
     @inline(__always)
     static func poolLine(_ line: UnsafePointer<Float>, length: Int, into o: UnsafeMutablePointer<Float>, outLength: Int, k: Int, s: Int, p: Int) {
-        var j = 0
-        while j < outLength {
+        for j in 0..<outLength {
             let first = j * s - p
             if k == 3 && first >= 0 && first + 3 <= length {
                 o[j] = max(max(line[first], line[first + 1]), line[first + 2])
@@ -73,7 +72,6 @@ public struct MaxPool3d: Sendable {
                 for q in window(j, length: length, k: k, s: s, p: p) { m = max(m, line[q]) }
                 o[j] = m
             }
-            j += 1
         }
     }
 

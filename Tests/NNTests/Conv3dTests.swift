@@ -56,15 +56,19 @@ struct Conv3dTests {
         }
     }
 
-    @Test("the fused epilogue adds the residual and applies ReLU", arguments: [cases[0], cases[2], cases[8], cases[10], cases[11]])
-    func residualAndReLU(_ c: Case) {
-        var rng = SeededRandom(seed: 99)
+    /// One clip of case `c`, its conv with a bias, the naive output and a random residual.
+    static func withResidual(_ c: Case, seed: UInt64) -> (x: Tensor, conv: Conv3d, plain: Tensor, residual: Tensor) {
+        var rng = SeededRandom(seed: seed)
         let x = Tensor.normal(shape: [1, c.cin, c.input.t, c.input.h, c.input.w], using: &rng)
         let w = Tensor.normal(shape: [c.cout, c.cin, c.kernel.t, c.kernel.h, c.kernel.w], using: &rng)
         let b = Tensor.normal(shape: [c.cout], using: &rng)
-        let conv = Conv3d(weight: w, bias: b, stride: c.stride, padding: c.padding)
         let plain = conv3dNaive(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
-        let residual = Tensor.normal(shape: plain.shape, using: &rng)
+        return (x, Conv3d(weight: w, bias: b, stride: c.stride, padding: c.padding), plain, Tensor.normal(shape: plain.shape, using: &rng))
+    }
+
+    @Test("the fused epilogue adds the residual and applies ReLU", arguments: [cases[0], cases[2], cases[8], cases[10], cases[11]])
+    func residualAndReLU(_ c: Case) {
+        let (x, conv, plain, residual) = Self.withResidual(c, seed: 99)
         let expected = (plain + residual).relu()
         for scratchCount in [conv.minimumScratchCount(threads: 2), conv.minimumScratchCount(threads: 2) + 5 * conv.geometry(input: c.input).k, 1 << 20] {
             var y = Tensor(shape: plain.shape)
@@ -84,13 +88,7 @@ struct Conv3dTests {
 
     @Test("accumulating into the output adds the conv to what it holds", arguments: [cases[0], cases[1], cases[7], cases[17]])
     func accumulate(_ c: Case) {
-        var rng = SeededRandom(seed: 7)
-        let x = Tensor.normal(shape: [1, c.cin, c.input.t, c.input.h, c.input.w], using: &rng)
-        let w = Tensor.normal(shape: [c.cout, c.cin, c.kernel.t, c.kernel.h, c.kernel.w], using: &rng)
-        let b = Tensor.normal(shape: [c.cout], using: &rng)
-        let conv = Conv3d(weight: w, bias: b, stride: c.stride, padding: c.padding)
-        let plain = conv3dNaive(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
-        let residual = Tensor.normal(shape: plain.shape, using: &rng)
+        let (x, conv, plain, residual) = Self.withResidual(c, seed: 7)
         for relu in [false, true] {
             let expected = relu ? (plain + residual).relu() : plain + residual
             for threads in [1, 2] {

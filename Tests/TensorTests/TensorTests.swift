@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Tensor
 import Testing
 
@@ -105,5 +106,18 @@ struct TensorTests {
         }
         #expect((0..<4).map { wrongRounds[$0] } == [0, 0, 0, 0])
         #expect((0..<(4 * count)).allSatisfy { hits[$0] == 1 })
+    }
+
+    @Test("parallelRanges stays exact when the pool's helpers have gone to sleep between regions")
+    func parallelAfterSleep() {
+        // Longer than the helpers poll (2 ms), so each region has to wake them.
+        for _ in 0..<5 {
+            usleep(10_000)
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: 16)
+            hits.initialize(repeating: 0, count: 16)
+            parallelRanges(16, threads: 2) { range in for i in range { hits[i] += 1 } }
+            #expect((0..<16).allSatisfy { hits[$0] == 1 })
+            hits.deallocate()
+        }
     }
 }
