@@ -41,7 +41,7 @@ final class ExploreEmbedding: ClipEmbedding, @unchecked Sendable {
             weightsKey = weights.sha256 ?? "random-\(weights.seed ?? 0)"
             var file: String? = nil
             if case .file(let p, _) = choice { file = p }
-            let view = try EmbeddingView.named(viewName, weights: file)
+            let view = try EmbeddingView.named(viewName, weights: file, model: backbone)
             let e = VideoEmbedder(model: backbone, preprocessing: DefaultModel.preprocessing(for: config), view: view)
             embedder = e
             return e

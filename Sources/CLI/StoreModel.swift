@@ -45,7 +45,7 @@ struct StoreModel {
         do {
             var file: String? = nil
             if case .file(let p, _) = choice { file = p }
-            view = try EmbeddingView.named(viewName, weights: file)
+            view = try EmbeddingView.named(viewName, weights: file, model: backbone)
         } catch {
             throw StoreError("'\(store)' was made with the \(viewName) view, which cannot be rebuilt (\(error)).")
         }

@@ -15,14 +15,17 @@ import Tensor
 ///   from `decouple export`), the side of the network trained to predict future motion.
 /// - `residual` and `motionResidual`: `pooled` and `motion` of the clip minus the same of its
 ///   first frame held still: what the clip adds to its scene.
+/// - `predicted`: the motion the predictor foresees after the clip, in the embedding space of
+///   the motion-vector network (`MotionForecast`, also from `FILE.views.safetensors`).
 public enum EmbeddingView: Sendable {
     case pooled
     case fused
     case motion(Tensor)
     case residual
     case motionResidual(Tensor)
+    case predicted(MotionForecast)
 
-    public static let names = ["pooled", "fused", "motion", "residual", "motion-residual"]
+    public static let names = ["pooled", "fused", "motion", "residual", "motion-residual", "predicted"]
 
     public var name: String {
         switch self {
@@ -31,29 +34,40 @@ public enum EmbeddingView: Sendable {
         case .motion: return "motion"
         case .residual: return "residual"
         case .motionResidual: return "motion-residual"
+        case .predicted: return "predicted"
         }
     }
 
-    /// The view named `name`; `motion` and `motion-residual` read the projection next to `weights`.
-    public static func named(_ name: String, weights: String?) throws -> EmbeddingView {
+    /// The view named `name`; `motion`, `motion-residual` and `predicted` read the file next to
+    /// `weights`, and `predicted` checks that `model` gives the clip map it was trained on.
+    public static func named(_ name: String, weights: String?, model: Backbone? = nil) throws -> EmbeddingView {
         switch name {
         case "pooled": return .pooled
         case "fused": return .fused
         case "residual": return .residual
         case "motion": return .motion(try projection(name, weights: weights))
         case "motion-residual": return .motionResidual(try projection(name, weights: weights))
+        case "predicted":
+            let (reader, path) = try viewsFile(name, weights: weights)
+            let forecast = try MotionForecast(tensors: reader.allTensors(), metadata: reader.metadata, path: path)
+            if let model { try forecast.check(model, path: path) }
+            return .predicted(forecast)
         default:
             throw ModelError("unknown view \"\(name)\"; use \(names.joined(separator: ", "))")
         }
     }
 
-    static func projection(_ name: String, weights: String?) throws -> Tensor {
+    static func viewsFile(_ name: String, weights: String?) throws -> (SafeTensorsReader, String) {
         guard let weights else { throw ModelError("the \(name) view needs trained weights (--weights FILE with FILE.views.safetensors beside it)") }
         let path = viewsPath(for: weights)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ModelError("the \(name) view needs '\(path)' (written by decouple export next to the weights)")
         }
-        let reader = try SafeTensorsReader(path: path)
+        return (try SafeTensorsReader(path: path), path)
+    }
+
+    static func projection(_ name: String, weights: String?) throws -> Tensor {
+        let (reader, path) = try viewsFile(name, weights: weights)
         guard let w = reader.allTensors()["motion.weight"], w.shape.count == 2 else {
             throw ModelError("'\(path)' has no motion.weight matrix")
         }
@@ -69,7 +83,7 @@ public enum EmbeddingView: Sendable {
     public var subtractsStill: Bool {
         switch self {
         case .residual, .motionResidual: return true
-        case .pooled, .fused, .motion: return false
+        case .pooled, .fused, .motion, .predicted: return false
         }
     }
 
@@ -78,6 +92,7 @@ public enum EmbeddingView: Sendable {
         switch self {
         case .pooled, .fused, .residual: return model.embeddingDimension
         case .motion(let w), .motionResidual(let w): return w.shape[0]
+        case .predicted(let f): return f.dimension
         }
     }
 
@@ -91,6 +106,7 @@ public enum EmbeddingView: Sendable {
         case .motionResidual(let w):
             // The projection is linear: project the difference of the fused averages.
             return Self.project(w, Self.difference(Self.fusedMean(model, x, threads: threads), Self.fusedMean(model, Self.still(x), threads: threads)))
+        case .predicted(let f): return f.apply(fused: Self.fusedMap(model, x, threads: threads), threads: threads)
         }
     }
 
@@ -120,8 +136,12 @@ public enum EmbeddingView: Sendable {
 
     /// The average of CMD's clip map (the ResNets' fused layer3 + layer4, C3D's conv5b), `[N, C]`.
     static func fusedMean(_ model: Backbone, _ x: Tensor, threads: Int) -> Tensor {
+        GlobalAveragePool3d.forward(fusedMap(model, x, threads: threads))
+    }
+
+    static func fusedMap(_ model: Backbone, _ x: Tensor, threads: Int) -> Tensor {
         let stages = Dictionary(uniqueKeysWithValues: model.forwardStages(x, threads: threads).map { ($0.name, $0.tensor) })
-        return GlobalAveragePool3d.forward(FeatureFusion.clipMap(stages))
+        return FeatureFusion.clipMap(stages)
     }
 
     /// `w [D, C]` times each row of `x [N, C]`: `x · wᵀ`, `[N, D]`.

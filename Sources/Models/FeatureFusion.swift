@@ -14,6 +14,15 @@ public enum FeatureFusion {
         return conv5b
     }
 
+    /// Tokens (positions) of the clip map of `config` at input side `size`: for the ResNets
+    /// layer3 sits at 1/4 in time and 1/16 in space (ceil) and the map has half its frames; C3D's
+    /// conv5b at 1/8 in time and 1/16 in space (floor).
+    public static func tokenCount(_ config: BackboneConfig, size: Int) -> Int {
+        if config.architecture == .c3d { return (config.frames / 8) * (size / 16) * (size / 16) }
+        let t3 = (config.frames + 3) / 4, h3 = (size + 15) / 16
+        return (t3 / 2) * h3 * h3
+    }
+
     /// The gradients of the stages `clipMap` read, for a gradient `dF` of its output.
     public static func clipMapBackward(_ dF: Tensor, stages: [String: Tensor]) -> [String: Tensor] {
         guard let l3 = stages["layer3"], let l4 = stages["layer4"] else { return ["conv5b": dF] }

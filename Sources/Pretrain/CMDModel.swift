@@ -92,17 +92,9 @@ public final class CMDModel: ParameterContainer {
         backbone = try TrainableBackbone(config: b, seed: seed)
         frameNet = TrainableBackbone(resnet10: .frame(widths: c.frameWidths), seed: seed &+ 1)
         motionNet = TrainableBackbone(resnet10: .motion(widths: c.motionWidths), seed: seed &+ 2)
-        // Token counts from the strides: the backbone halves T three times and H, W five times
-        // (stem, pool, layers 2-4), layer3 is at 1/16 in space and 1/4 in time; the motion net
-        // keeps T in the stem and halves T and H, W in layers 2-4 after a 2x spatial pool.
-        if c.backbone.architecture == .c3d {
-            // conv5b: pools halve T three times and H, W four times (floor).
-            let (t, h) = (c.backbone.frames / 8, c.size / 16)
-            sourceTokens = t * h * h
-        } else {
-            let t3 = (c.backbone.frames + 3) / 4, h3 = (c.size + 15) / 16
-            sourceTokens = (t3 / 2) * h3 * h3
-        }
+        // The motion net keeps T in the stem and halves T and H, W in layers 2-4 after a 2x
+        // spatial pool.
+        sourceTokens = FeatureFusion.tokenCount(c.backbone, size: c.size)
         let tm = max(1, (c.futureFrames + 7) / 8), hm = (c.motionSize + 15) / 16
         targetTokens = tm * hm * hm
         var p = PredictorConfig()

@@ -10,7 +10,9 @@ import Tensor
 ///   METHOD.md §7.1 (`conv1_s.weight`, `bn1_s.running_mean`, …): the strict loader reads it
 ///   like the ModelScope file.
 /// - `FILE` with `.views.safetensors` for `.safetensors`: `motion.weight`, the predictor's
-///   input projection, which turns the backbone's fused clip map into the motion view.
+///   input projection, which turns the backbone's fused clip map into the motion view, and the
+///   rest of the predictor with its query head (`k_embedding.weight`, `transformer.…`,
+///   `mq_head.…`, metadata `predictor.heads`) for the predicted view.
 public enum Export {
     public static func viewsPath(for path: String) -> String {
         path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) + ".views.safetensors" : path + ".views.safetensors"
@@ -27,7 +29,14 @@ public enum Export {
         for p in model.backbone.parameters { tensors[String(p.name.dropFirst(prefix.count))] = FloatTensor(shape: p.value.shape, values: p.value.data) }
         for b in model.backbone.buffers { tensors[String(b.name.dropFirst(prefix.count))] = FloatTensor(shape: b.value.shape, values: b.value.data) }
         try SafeTensorsWriter.write(tensors, metadata: metadata, to: path)
-        let fc = model.predictor.fc.weight.value
-        try SafeTensorsWriter.write(["motion.weight": FloatTensor(shape: fc.shape, values: fc.data)], metadata: metadata, to: viewsPath(for: path))
+        // The views: the predictor's input projection as `motion.weight` (the motion views), and
+        // the rest of the predictor with the query head under CMD's names (the predicted view).
+        var views: [String: FloatTensor] = [:]
+        for p in model.predictor.parameters + model.mq.parameters {
+            views[p.name == "fc.weight" ? "motion.weight" : p.name] = FloatTensor(shape: p.value.shape, values: p.value.data)
+        }
+        for b in model.mq.buffers { views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data) }
+        let heads = ["predictor.heads": String(setup.model.predictorHeads)]
+        try SafeTensorsWriter.write(views, metadata: metadata.merging(heads) { $1 }, to: viewsPath(for: path))
     }
 }

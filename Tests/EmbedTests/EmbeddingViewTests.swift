@@ -39,11 +39,12 @@ struct EmbeddingViewTests {
         #expect(EmbeddingView.residual.apply(model, x, threads: 1).maxAbsDifference(Tensor(shape: pooled.shape, data: zip(pooled.data, stillPooled.data).map { $0 - $1 })) <= 1e-5)
     }
 
-    @Test("names round-trip; the motion views need the projection file")
+    @Test("names round-trip; the motion and predicted views need the views file")
     func names() throws {
         for n in ["pooled", "fused", "residual"] { #expect(try EmbeddingView.named(n, weights: nil).name == n) }
         #expect(throws: (any Error).self) { try EmbeddingView.named("motion-residual", weights: nil) }
         #expect(throws: (any Error).self) { try EmbeddingView.named("motion", weights: "/no/such.safetensors") }
+        #expect(throws: (any Error).self) { try EmbeddingView.named("predicted", weights: nil) }
         #expect(throws: (any Error).self) { try EmbeddingView.named("sideways", weights: nil) }
     }
 }

@@ -121,6 +121,28 @@ struct TrainerTests {
         let motion = view.apply(backbone, x, threads: 1).data
         let expected = trainer.model.views(x, threads: 1).motion.data
         #expect(zip(motion, expected).allSatisfy { abs($0 - $1) < 1e-3 })
+        // The predicted view: the trained predictor and query head on the clip map, each future
+        // position L2-normalised, then averaged.
+        let predicted = try EmbeddingView.named("predicted", weights: out, model: backbone)
+        let got = predicted.apply(backbone, x, threads: 1)
+        let m = trainer.model, positions = m.targetTokens
+        let (forecast, _) = m.predictor.forward(FeatureFusion.tokens(FeatureFusion.clipMap(m.backbone.forward(x, threads: 1).stages)))
+        let (q, _) = m.mq.forward(forecast.reshaped([2 * positions, trainer.setup.model.predictorDim]))
+        let e = trainer.setup.model.embedding
+        #expect(got.shape == [2, e] && predicted.dimension(backbone) == e)
+        for s in 0..<2 {
+            var mean = [Float](repeating: 0, count: e)
+            for t in 0..<positions {
+                let row = Array(q.data[((s * positions + t) * e)..<((s * positions + t + 1) * e)])
+                let norm = row.map { $0 * $0 }.reduce(0, +).squareRoot()
+                for k in 0..<e { mean[k] += row[k] / norm / Float(positions) }
+            }
+            #expect(zip(mean, got.data[(s * e)..<((s + 1) * e)]).allSatisfy { abs($0 - $1) < 1e-4 }, "clip \(s)")
+        }
+        // A backbone of another size gives another clip map: one sentence, not a crash.
+        var other = cfg
+        other.size = 64
+        #expect(throws: (any Error).self) { try EmbeddingView.named("predicted", weights: out, model: try Backbone(config: other, weightsAt: out)) }
         let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base + "/w.json"))) as? [String: Any])
         #expect(card["architecture"] as? String == "r2p1d-26")
         #expect((card["fixesOverTheOfficialCode"] as? [String])?.count == 4)
