@@ -21,9 +21,11 @@
 #
 # Environment: BIN (default .build/release/decouple), MINUTES (default 80: the limit of each
 # pretraining run), STEPS (default 2800), WORK (default /tmp/decouple-weights), ABLATION=0 skips
-# the context-only run. Everything is deterministic for the seeds below up to the time limit (a
-# run stopped by MINUTES ends at a machine-dependent step). The shipped weights took 82.7 min for
-# the CMD run (its first 25 min shared with other work) and 36.7 for the ablation.
+# the context-only run. Everything is deterministic for the seeds below on one host up to the
+# time limit (a run stopped by MINUTES ends at a machine-dependent step; finish it with the same
+# pretrain command plus --resume), but not across hosts: OpenBLAS's CPU-specific kernels round
+# differently. The shipped weights (2026-12-02, AMD EPYC) took 80 + 29.8 min (resumed) for the
+# CMD run; on the 2026-12-01 host the CMD run took 82.7 min and the ablation 36.7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/decouple}

@@ -49,22 +49,25 @@ public final class VideoEncoder {
         self.height = height
         tmpPath = path + ".tmp-\(getpid()).mp4"
         _ = Demuxer.quietLogs
-        guard let frame = av_frame_alloc(), let packet = av_packet_alloc() else {
-            throw MediaError(path: path, problem: "could not be encoded: out of memory")
-        }
-        self.frame = frame
-        self.packet = packet
-        var fmt: UnsafeMutablePointer<AVFormatContext>? = nil
-        guard avformat_alloc_output_context2(&fmt, nil, "mp4", tmpPath) >= 0, let fmt else {
-            throw MediaError(path: path, problem: "could not be created: no MP4 muxer")
-        }
-        format = fmt
         guard let encoder = avcodec_find_encoder_by_name("libx264") else {
             throw MediaError(path: path, problem: "could not be encoded: this FFmpeg build has no libx264 encoder")
         }
-        guard let st = avformat_new_stream(fmt, nil), let ctx = avcodec_alloc_context3(encoder) else {
-            throw MediaError(path: path, problem: "could not be encoded: out of memory")
+        // Everything is allocated before the first stored C pointer is set, so a failure frees
+        // what it got here (deinit does not run for a half-initialised object).
+        var newFormat: UnsafeMutablePointer<AVFormatContext>? = nil
+        _ = avformat_alloc_output_context2(&newFormat, nil, "mp4", tmpPath)
+        var newFrame = av_frame_alloc(), newPacket = av_packet_alloc(), newCodec: UnsafeMutablePointer<AVCodecContext>? = avcodec_alloc_context3(encoder)
+        let newStream = newFormat.flatMap { avformat_new_stream($0, nil) }
+        guard let fmt = newFormat, let frame = newFrame, let packet = newPacket, let ctx = newCodec, let st = newStream else {
+            av_frame_free(&newFrame)
+            av_packet_free(&newPacket)
+            avcodec_free_context(&newCodec)
+            avformat_free_context(newFormat)
+            throw MediaError(path: path, problem: newFormat == nil ? "could not be created: no MP4 muxer" : "could not be encoded: out of memory")
         }
+        self.frame = frame
+        self.packet = packet
+        format = fmt
         stream = st
         codec = ctx
         ctx.pointee.width = Int32(width)

@@ -104,9 +104,10 @@ struct EmbedCLITests {
         let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.root + "/weights/default.json"))) as? [String: Any])
         let weights = try #require(row["weights"] as? [String: Any])
         #expect((weights["file"] as? String)?.hasSuffix("weights/" + (card["weights"] as! String)) == true, "\(weights)")
-        // The motion views project the 512 channels of the compact model to the predictor's width.
+        // The backbone's views keep the compact model's 512 channels; the motion views project
+        // them to the predictor's width, the predicted view to the heads' output.
         let dimension = (row["embedding"] as? [Any])?.count ?? 0
-        #expect((card["view"] as! String).hasPrefix("motion") ? dimension < 512 : dimension == 512, "\(dimension)")
+        #expect(["pooled", "fused", "residual"].contains(card["view"] as! String) ? dimension == 512 : dimension < 512, "\(dimension)")
         // A user's own weights/r2p1d-26.safetensors (here a broken one) takes precedence.
         let own = Paths.temporaryDirectory("cli-embed-own")
         try FileManager.default.createDirectory(atPath: own + "/weights", withIntermediateDirectories: true)
