@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "SafeTensors", "TestSupport"]),
-        .testTarget(name: "EmbedTests", dependencies: ["Embed", "Models", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "EmbedTests", dependencies: ["Embed", "Models", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "PretrainTests", dependencies: ["Pretrain", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),

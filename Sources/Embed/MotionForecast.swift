@@ -53,7 +53,7 @@ public final class MotionForecast: @unchecked Sendable {
     }
 
     static func load(_ x: FloatTensor, like current: Tensor, name: String, path: String) throws -> Tensor {
-        guard x.values.count == current.count else {
+        guard x.shape == current.shape else {
             throw ModelError("'\(path)': \(name) is \(x.shape), the predictor it describes needs \(current.shape)")
         }
         return Tensor(shape: current.shape, data: x.values)

@@ -92,9 +92,9 @@ public final class CMDModel: ParameterContainer {
         backbone = try TrainableBackbone(config: b, seed: seed)
         frameNet = TrainableBackbone(resnet10: .frame(widths: c.frameWidths), seed: seed &+ 1)
         motionNet = TrainableBackbone(resnet10: .motion(widths: c.motionWidths), seed: seed &+ 2)
+        sourceTokens = FeatureFusion.tokenCount(c.backbone, size: c.size)
         // The motion net keeps T in the stem and halves T and H, W in layers 2-4 after a 2x
         // spatial pool.
-        sourceTokens = FeatureFusion.tokenCount(c.backbone, size: c.size)
         let tm = max(1, (c.futureFrames + 7) / 8), hm = (c.motionSize + 15) / 16
         targetTokens = tm * hm * hm
         var p = PredictorConfig()

@@ -1,4 +1,6 @@
 import Embed
+import Foundation
+import SafeTensors
 import Models
 import Tensor
 import Testing
@@ -46,5 +48,16 @@ struct EmbeddingViewTests {
         #expect(throws: (any Error).self) { try EmbeddingView.named("motion", weights: "/no/such.safetensors") }
         #expect(throws: (any Error).self) { try EmbeddingView.named("predicted", weights: nil) }
         #expect(throws: (any Error).self) { try EmbeddingView.named("sideways", weights: nil) }
+        // A views file from before the predicted view (motion.weight alone): one sentence.
+        let dir = NSTemporaryDirectory() + "views-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try SafeTensorsWriter.write(["motion.weight": FloatTensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])], to: dir + "/w.views.safetensors")
+        #expect(try EmbeddingView.named("motion", weights: dir + "/w.safetensors").name == "motion")
+        do {
+            _ = try EmbeddingView.named("predicted", weights: dir + "/w.safetensors")
+            Issue.record("a views file without the predictor was accepted")
+        } catch {
+            #expect("\(error)".contains("export the run again"), "\(error)")
+        }
     }
 }
