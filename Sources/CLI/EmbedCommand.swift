@@ -90,7 +90,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Centre crop size (default: the model's input size).")
     var crop: Int?
 
-    @Option(help: "Embedding view: pooled (ModelScope's), fused, motion (the CMD motion branch; needs FILE.views.safetensors), residual or motion-residual (the clip minus its first frame held still), predicted (the future motion the CMD predictor foresees; needs FILE.views.safetensors) (default: the shipped weights' view, else pooled).")
+    @Option(help: "Embedding view: pooled (ModelScope's), fused, motion (the CMD motion branch; needs FILE.views.safetensors), residual or motion-residual (the clip minus its first frame held still), predicted (the future motion the CMD predictor foresees; needs FILE.views.safetensors), predicted-residual (predicted minus that of the first frame held still) (default: the shipped weights' view, else pooled).")
     var view: String?
 
     @Option(help: "Forward passes run at once (one clip per core with one OpenBLAS thread each).")
@@ -140,9 +140,7 @@ struct EmbedCommand: ParsableCommand {
         let preprocessing = Preprocessing(shortSide: shortSide ?? max(crop ?? scaled.crop, scaled.shortSide), crop: crop ?? scaled.crop)
         let embeddingView: EmbeddingView
         do {
-            var file: String? = nil
-            if case .file(let p, _) = choice { file = p }
-            embeddingView = try EmbeddingView.named(viewName, weights: file, model: backbone)
+            embeddingView = try EmbeddingView.named(viewName, weights: choice.file, model: backbone)
         } catch {
             Console.error("\(error)")
             throw ExitCode(1)

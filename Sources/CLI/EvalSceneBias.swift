@@ -40,7 +40,7 @@ struct EvalSceneBias: ParsableCommand {
     @Option(help: "Model overrides for --weights and the random baseline.")
     var config = "planes=16,32,64,128 stem=16"
 
-    @Option(help: "Views of the --weights models: pooled, fused, motion, residual, motion-residual, predicted, comma-separated.")
+    @Option(help: "Views of the --weights models: pooled, fused, motion, residual, motion-residual, predicted, predicted-residual, comma-separated.")
     var views = "pooled,motion"
 
     @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
@@ -113,9 +113,7 @@ struct EvalSceneBias: ParsableCommand {
             let view: EmbeddingView
             do {
                 backbone = try ModelWeights.load(config: cfg, choice).0
-                var file: String? = nil
-                if case .file(let w, _) = choice { file = w }
-                view = try EmbeddingView.named(viewName, weights: file, model: backbone)
+                view = try EmbeddingView.named(viewName, weights: choice.file, model: backbone)
             } catch {
                 Console.error("\(error)")
                 throw ExitCode(1)

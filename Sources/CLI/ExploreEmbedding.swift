@@ -39,9 +39,7 @@ final class ExploreEmbedding: ClipEmbedding, @unchecked Sendable {
             if let e = embedder { return e }
             let (backbone, weights) = try ModelWeights.load(config: config, choice)
             weightsKey = weights.sha256 ?? "random-\(weights.seed ?? 0)"
-            var file: String? = nil
-            if case .file(let p, _) = choice { file = p }
-            let view = try EmbeddingView.named(viewName, weights: file, model: backbone)
+            let view = try EmbeddingView.named(viewName, weights: choice.file, model: backbone)
             let e = VideoEmbedder(model: backbone, preprocessing: DefaultModel.preprocessing(for: config), view: view)
             embedder = e
             return e

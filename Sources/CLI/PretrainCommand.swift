@@ -259,11 +259,11 @@ struct ExportCommand: ParsableCommand {
             Console.error("'\(path)' could not be exported: \(error)")
             throw ExitCode(1)
         }
-        var card = ModelCard(setup: setup, checkpoint: path, summary: trainer, weights: output, views: Export.viewsPath(for: output))
+        var card = ModelCard(setup: setup, checkpoint: path, summary: trainer, weights: output, views: ViewsFile.path(for: output))
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
         card.sceneBias = sceneBiasRows
         let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
         try Console.json(card).write(toFile: cardPath, atomically: true, encoding: .utf8)
-        print("\(output), \(Export.viewsPath(for: output)), \(cardPath)")
+        print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
     }
 }

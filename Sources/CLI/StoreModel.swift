@@ -43,9 +43,7 @@ struct StoreModel {
         }
         let view: EmbeddingView
         do {
-            var file: String? = nil
-            if case .file(let p, _) = choice { file = p }
-            view = try EmbeddingView.named(viewName, weights: file, model: backbone)
+            view = try EmbeddingView.named(viewName, weights: choice.file, model: backbone)
         } catch {
             throw StoreError("'\(store)' was made with the \(viewName) view, which cannot be rebuilt (\(error)).")
         }

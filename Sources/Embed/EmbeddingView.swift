@@ -17,6 +17,8 @@ import Tensor
 ///   first frame held still: what the clip adds to its scene.
 /// - `predicted`: the motion the predictor foresees after the clip, in the embedding space of
 ///   the motion-vector network (`MotionForecast`, also from `FILE.views.safetensors`).
+/// - `predictedResidual`: `predicted` of the clip minus `predicted` of its first frame held
+///   still: the forecast less what the scene alone makes the predictor expect.
 public enum EmbeddingView: Sendable {
     case pooled
     case fused
@@ -24,8 +26,9 @@ public enum EmbeddingView: Sendable {
     case residual
     case motionResidual(Tensor)
     case predicted(MotionForecast)
+    case predictedResidual(MotionForecast)
 
-    public static let names = ["pooled", "fused", "motion", "residual", "motion-residual", "predicted"]
+    public static let names = ["pooled", "fused", "motion", "residual", "motion-residual", "predicted", "predicted-residual"]
 
     public var name: String {
         switch self {
@@ -35,11 +38,12 @@ public enum EmbeddingView: Sendable {
         case .residual: return "residual"
         case .motionResidual: return "motion-residual"
         case .predicted: return "predicted"
+        case .predictedResidual: return "predicted-residual"
         }
     }
 
-    /// The view named `name`; `motion`, `motion-residual` and `predicted` read the file next to
-    /// `weights`, and `predicted` checks that `model` gives the clip map it was trained on.
+    /// The view named `name`; all but `pooled`, `fused` and `residual` read the file next to
+    /// `weights`, and the predicted views check that `model` gives the clip map they were trained on.
     public static func named(_ name: String, weights: String?, model: Backbone? = nil) throws -> EmbeddingView {
         switch name {
         case "pooled": return .pooled
@@ -47,11 +51,8 @@ public enum EmbeddingView: Sendable {
         case "residual": return .residual
         case "motion": return .motion(try projection(name, weights: weights))
         case "motion-residual": return .motionResidual(try projection(name, weights: weights))
-        case "predicted":
-            let (reader, path) = try viewsFile(name, weights: weights)
-            let forecast = try MotionForecast(tensors: reader.allTensors(), metadata: reader.metadata, path: path)
-            if let model { try forecast.check(model, path: path) }
-            return .predicted(forecast)
+        case "predicted": return .predicted(try forecast(name, weights: weights, model: model))
+        case "predicted-residual": return .predictedResidual(try forecast(name, weights: weights, model: model))
         default:
             throw ModelError("unknown view \"\(name)\"; use \(names.joined(separator: ", "))")
         }
@@ -59,7 +60,7 @@ public enum EmbeddingView: Sendable {
 
     static func viewsFile(_ name: String, weights: String?) throws -> (SafeTensorsReader, String) {
         guard let weights else { throw ModelError("the \(name) view needs trained weights (--weights FILE with FILE.views.safetensors beside it)") }
-        let path = viewsPath(for: weights)
+        let path = ViewsFile.path(for: weights)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ModelError("the \(name) view needs '\(path)' (written by decouple export next to the weights)")
         }
@@ -74,15 +75,18 @@ public enum EmbeddingView: Sendable {
         return Tensor(shape: w.shape, data: w.values)
     }
 
-    public static func viewsPath(for weights: String) -> String {
-        weights.hasSuffix(".safetensors") ? String(weights.dropLast(".safetensors".count)) + ".views.safetensors" : weights + ".views.safetensors"
+    static func forecast(_ name: String, weights: String?, model: Backbone?) throws -> MotionForecast {
+        let (reader, path) = try viewsFile(name, weights: weights)
+        let forecast = try MotionForecast(tensors: reader.allTensors(), metadata: reader.metadata, path: path)
+        if let model { try forecast.check(model, path: path) }
+        return forecast
     }
 
     /// True for the views that subtract the clip's first frame held still: a still clip is
     /// exactly zero in them, so comparing a clip with its still says nothing.
     public var subtractsStill: Bool {
         switch self {
-        case .residual, .motionResidual: return true
+        case .residual, .motionResidual, .predictedResidual: return true
         case .pooled, .fused, .motion, .predicted: return false
         }
     }
@@ -92,7 +96,7 @@ public enum EmbeddingView: Sendable {
         switch self {
         case .pooled, .fused, .residual: return model.embeddingDimension
         case .motion(let w), .motionResidual(let w): return w.shape[0]
-        case .predicted(let f): return f.dimension
+        case .predicted(let f), .predictedResidual(let f): return f.dimension
         }
     }
 
@@ -107,6 +111,9 @@ public enum EmbeddingView: Sendable {
             // The projection is linear: project the difference of the fused averages.
             return Self.project(w, Self.difference(Self.fusedMean(model, x, threads: threads), Self.fusedMean(model, Self.still(x), threads: threads)))
         case .predicted(let f): return f.apply(fused: Self.fusedMap(model, x, threads: threads), threads: threads)
+        case .predictedResidual(let f):
+            return Self.difference(f.apply(fused: Self.fusedMap(model, x, threads: threads), threads: threads),
+                                   f.apply(fused: Self.fusedMap(model, Self.still(x), threads: threads), threads: threads))
         }
     }
 

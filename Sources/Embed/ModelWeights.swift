@@ -13,6 +13,12 @@ public enum ModelWeights {
         case random(seed: UInt64)
         /// `weights/<model id>.safetensors` in one of `directories`, the first that exists.
         case defaultFile(directories: [String])
+
+        /// The file the user named, where the views file sits beside it.
+        public var file: String? {
+            if case .file(let path, _) = self { return path }
+            return nil
+        }
     }
 
     /// No weights were given and there is no default file.

@@ -14,10 +14,6 @@ import Tensor
 ///   rest of the predictor with its query head (`k_embedding.weight`, `transformer.…`,
 ///   `mq_head.…`, metadata `predictor.heads`) for the predicted view.
 public enum Export {
-    public static func viewsPath(for path: String) -> String {
-        path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) + ".views.safetensors" : path + ".views.safetensors"
-    }
-
     /// Loads `checkpoint` (a `TrainingCheckpoint` path without extension) into a model of
     /// `setup` and writes the two files.
     public static func write(setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String]) throws {
@@ -37,6 +33,6 @@ public enum Export {
         }
         for b in model.mq.buffers { views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data) }
         let heads = ["predictor.heads": String(setup.model.predictorHeads)]
-        try SafeTensorsWriter.write(views, metadata: metadata.merging(heads) { $1 }, to: viewsPath(for: path))
+        try SafeTensorsWriter.write(views, metadata: metadata.merging(heads) { $1 }, to: ViewsFile.path(for: path))
     }
 }

@@ -20,10 +20,10 @@ public enum BadInputs {
             }
         }
         let empty = dir + "/empty.mp4"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        precondition(FileManager.default.createFile(atPath: empty, contents: Data()), "cannot write \(empty)")
         let random = dir + "/random.mp4"
         var rng = SystemRandomNumberGenerator()
-        FileManager.default.createFile(atPath: random, contents: Data((0..<65536).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+        precondition(FileManager.default.createFile(atPath: random, contents: Data((0..<65536).map { _ in UInt8.random(in: 0...255, using: &rng) })), "cannot write \(random)")
         let src = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"]
         let full = try gen("full.mp4", src + ["-frames:v", "50", "-c:v", "libx264", "OUT"])
         let halfMoovAtEnd = dir + "/half_moov_at_end.mp4"

@@ -139,10 +139,21 @@ struct TrainerTests {
             }
             #expect(zip(mean, got.data[(s * e)..<((s + 1) * e)]).allSatisfy { abs($0 - $1) < 1e-4 }, "clip \(s)")
         }
+        // predicted-residual: the forecast of the clip minus that of its first frame held still.
+        var still = x
+        let plane = 32 * 32, frames = cfg.frames
+        still.withUnsafeMutableBufferPointer { p in
+            for s in 0..<2 { for ch in 0..<3 { let base = (s * 3 + ch) * frames * plane; for f in 1..<frames { for k in 0..<plane { p[base + f * plane + k] = p[base + k] } } } }
+        }
+        let residual = try EmbeddingView.named("predicted-residual", weights: out, model: backbone)
+        let difference = zip(got.data, predicted.apply(backbone, still, threads: 1).data).map { $0 - $1 }
+        #expect(zip(residual.apply(backbone, x, threads: 1).data, difference).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(residual.apply(backbone, still, threads: 1).maxAbs() == 0 && residual.subtractsStill)
         // A backbone of another size gives another clip map: one sentence, not a crash.
         var other = cfg
         other.size = 64
         #expect(throws: (any Error).self) { try EmbeddingView.named("predicted", weights: out, model: try Backbone(config: other, weightsAt: out)) }
+        try Self.expectBrokenViewsRefused(out)
         let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base + "/w.json"))) as? [String: Any])
         #expect(card["architecture"] as? String == "r2p1d-26")
         #expect((card["fixesOverTheOfficialCode"] as? [String])?.count == 4)
@@ -152,5 +163,29 @@ struct TrainerTests {
         let bad = try run(Paths.decouple, ["export", base + "/run", "-o", base + "/w2.safetensors", "--scene-bias", base + "/rows.json"])
         #expect(bad.status == 1 && bad.stderr.contains("rows.json' is not the JSON of decouple eval scene-bias"), "\(bad.stderr)")
         #expect(!FileManager.default.fileExists(atPath: base + "/w2.safetensors"))
+    }
+
+    /// Views files that lack the heads' metadata or hold a tensor of the wrong shape: the
+    /// predicted view is refused with one sentence naming the file.
+    static func expectBrokenViewsRefused(_ weights: String) throws {
+        let reader = try SafeTensorsReader(path: ViewsFile.path(for: weights))
+        let tensors = reader.allTensors()
+        var wrong = tensors
+        let bias = try #require(wrong["mq_head.4.bias"])
+        wrong["mq_head.4.bias"] = FloatTensor(shape: [bias.count + 1], values: bias.values + [0])
+        let cases: [(String, [String: FloatTensor], [String: String], String)] = [
+            ("no-heads", tensors, reader.metadata.filter { $0.key != "predictor.heads" }, "does not record predictor.heads"),
+            ("wrong-shape", wrong, reader.metadata, "mq_head.4.bias is"),
+        ]
+        for (name, t, metadata, message) in cases {
+            let file = (weights as NSString).deletingLastPathComponent + "/\(name).safetensors"
+            try SafeTensorsWriter.write(t, metadata: metadata, to: ViewsFile.path(for: file))
+            do {
+                _ = try EmbeddingView.named("predicted", weights: file)
+                Issue.record("\(name): the predicted view was built")
+            } catch {
+                #expect("\(error)".contains(message) && "\(error)".contains("\(name).views.safetensors"), "\(name): \(error)")
+            }
+        }
     }
 }

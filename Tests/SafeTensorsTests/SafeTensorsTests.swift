@@ -100,14 +100,14 @@ struct SafeTensorsTests {
     @Test("a missing file, a directory, an empty file, random bytes and a text file each fail with one sentence naming the file")
     func notSafeTensors() throws {
         let empty = dir + "/empty.safetensors"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         let random = dir + "/random.safetensors"
         var rng = SystemRandomNumberGenerator()
-        FileManager.default.createFile(atPath: random, contents: Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+        #expect(FileManager.default.createFile(atPath: random, contents: Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) })))
         let text = dir + "/text.safetensors"
-        FileManager.default.createFile(atPath: text, contents: Data("hello, this is not a tensor file at all\n".utf8))
+        #expect(FileManager.default.createFile(atPath: text, contents: Data("hello, this is not a tensor file at all\n".utf8)))
         let hugeLength = dir + "/huge.safetensors"
-        FileManager.default.createFile(atPath: hugeLength, contents: Data(littleEndianBytes([UInt64(1) << 40]) + Array("{}".utf8)))
+        #expect(FileManager.default.createFile(atPath: hugeLength, contents: Data(littleEndianBytes([UInt64(1) << 40]) + Array("{}".utf8))))
         let cases: [(String, String)] = [
             (dir + "/nope.safetensors", "no such file"), (dir, "is a directory"), (empty, "is not a safetensors file"),
             (random, "not a safetensors file"), (text, "not a safetensors file"), (hugeLength, "not a safetensors file"),

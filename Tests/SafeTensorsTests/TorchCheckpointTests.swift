@@ -99,7 +99,7 @@ struct TorchCheckpointTests {
         }
         #expect(problem(scratch + "/absent.pt").contains("does not exist"))
         #expect(problem(scratch).contains("is a directory"))
-        FileManager.default.createFile(atPath: scratch + "/empty.pt", contents: Data())
+        #expect(FileManager.default.createFile(atPath: scratch + "/empty.pt", contents: Data()))
         #expect(problem(scratch + "/empty.pt").contains("is empty"))
         #expect(problem(Paths.asset("photos/gravel.jpg")).contains("is not a PyTorch checkpoint"))
         #expect(problem(Self.fixture("views_expected.safetensors")).contains("is not a PyTorch checkpoint"))
