@@ -51,7 +51,7 @@ if [ "$ABLATION" = 1 ]; then
   $BIN export "$WORK/run-context" -o "$WORK/context-only.safetensors"
   ROWS+=(--weights "$WORK/context-only.safetensors")
 fi
-$BIN eval scene-bias "$WORK/synth-eval" "${ROWS[@]}" --config "$CONFIG" --views pooled,fused,motion,residual,motion-residual,predicted \
+$BIN eval scene-bias "$WORK/synth-eval" "${ROWS[@]}" --config "$CONFIG" --views pooled,fused,motion,residual,motion-residual,predicted,predicted-residual \
   --json-out "$WORK/scene-bias.json" | tee weights/scene-bias.txt
 $BIN export "$WORK/run" -o weights/r2p1d-compact.safetensors --scene-bias "$WORK/scene-bias.json"
 cp "$WORK/run/loss.png" weights/r2p1d-compact.loss.png
