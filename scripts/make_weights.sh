@@ -9,8 +9,11 @@
 #    fell only from 5.77 to 5.48, and at 0.25 (this recipe, 1400 steps) it stayed at
 #    log(256 keys) = 5.55 throughout: the predictor collapsed to a constant. At 0.05 with
 #    lr 0.004 per clip it still sat at 5.57 after 420 steps, while a motion-only run with the
-#    same peak started learning only once the cosine brought lr below about 0.05 (batch 16):
-#    hence lr 0.002 per clip (peak 0.032).
+#    same peak started learning only once the cosine brought lr below about 0.05 (batch 16).
+#    At lr 0.002 per clip (peak 0.032) the motion loss still sat at 5.3-4.8 until step 1150,
+#    when the cosine had brought lr to about 0.021; at 0.0013 per clip (peak 0.0208, this
+#    recipe) it falls from the start (3.75 at step 550) and the predicted view ends at 0.511
+#    out of context instead of 0.467.
 # 3. Export to weights/r2p1d-compact.safetensors (+ .views.safetensors, + .json model card).
 # 4. A fresh evaluation set (another seed, the BOTTOM halves of the photos: no background or
 #    actor pixel was seen in training) and decouple eval scene-bias on it: the colour
@@ -24,8 +27,8 @@
 # the context-only run. Everything is deterministic for the seeds below on one host up to the
 # time limit (a run stopped by MINUTES ends at a machine-dependent step; finish it with the same
 # pretrain command plus --resume), but not across hosts: OpenBLAS's CPU-specific kernels round
-# differently. The shipped weights (2026-12-02, AMD EPYC) took 80 + 29.8 min (resumed) for the
-# CMD run; on the 2026-12-01 host the CMD run took 82.7 min and the ablation 36.7.
+# differently. The shipped weights (2026-12-02, an Intel Xeon host) took 88.3 min for the CMD
+# run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/decouple}
@@ -34,7 +37,7 @@ MINUTES=${MINUTES:-80}
 STEPS=${STEPS:-2800}
 ABLATION=${ABLATION:-1}
 CONFIG="planes=16,32,64,128 stem=16 size=64"
-TRAIN="--batch 16 --lr-per-clip 0.002 --steps $STEPS --max-minutes $MINUTES --checkpoint-every 200 --seed 1"
+TRAIN="--batch 16 --lr-per-clip 0.0013 --steps $STEPS --max-minutes $MINUTES --checkpoint-every 200 --seed 1"
 mkdir -p "$WORK" weights
 
 $BIN synth -o "$WORK/synth-train" --per-class 24 --seed 101 --region train --force
