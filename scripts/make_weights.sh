@@ -13,7 +13,8 @@
 #    At lr 0.002 per clip (peak 0.032) the motion loss still sat at 5.3-4.8 until step 1150,
 #    when the cosine had brought lr to about 0.021; at 0.0013 per clip (peak 0.0208, this
 #    recipe) it falls from the start (3.75 at step 550) and the predicted view ends at 0.511
-#    out of context instead of 0.467.
+#    out of context instead of 0.467 (those two runs were on different hosts; on one host an
+#    18-minute probe gave 4.88 against 5.41 at step 500).
 # 3. Export to weights/r2p1d-compact.safetensors (+ .views.safetensors, + .json model card).
 # 4. A fresh evaluation set (another seed, the BOTTOM halves of the photos: no background or
 #    actor pixel was seen in training) and decouple eval scene-bias on it: the colour

@@ -122,7 +122,7 @@ public enum EmbeddingView: Sendable {
     }
 
     /// Every frame of each clip replaced by its first frame.
-    static func still(_ x: Tensor) -> Tensor {
+    public static func still(_ x: Tensor) -> Tensor {
         let (n, c, t) = (x.shape[0], x.shape[1], x.shape[2])
         let plane = x.shape[3] * x.shape[4]
         var still = x

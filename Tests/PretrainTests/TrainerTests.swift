@@ -140,11 +140,8 @@ struct TrainerTests {
             #expect(zip(mean, got.data[(s * e)..<((s + 1) * e)]).allSatisfy { abs($0 - $1) < 1e-4 }, "clip \(s)")
         }
         // predicted-residual: the forecast of the clip minus that of its first frame held still.
-        var still = x
-        let plane = 32 * 32, frames = cfg.frames
-        still.withUnsafeMutableBufferPointer { p in
-            for s in 0..<2 { for ch in 0..<3 { let base = (s * 3 + ch) * frames * plane; for f in 1..<frames { for k in 0..<plane { p[base + f * plane + k] = p[base + k] } } } }
-        }
+        // (EmbeddingViewTests checks `still` against a still clip built by hand.)
+        let still = EmbeddingView.still(x)
         let residual = try EmbeddingView.named("predicted-residual", weights: out, model: backbone)
         let difference = zip(got.data, predicted.apply(backbone, still, threads: 1).data).map { $0 - $1 }
         #expect(zip(residual.apply(backbone, x, threads: 1).data, difference).allSatisfy { abs($0 - $1) < 1e-5 })
