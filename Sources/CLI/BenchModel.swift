@@ -33,7 +33,18 @@ struct BenchModel: ParsableCommand {
             alternating the two showed no difference out of the noise). \
             Build in release: swift build -c release.
 
+            Start-up (first, when --models includes r2p1d-26 and --config is empty; alone with \
+            --startup): decouple forward on the full R(2+1)D-26 weights (106 MB, written like \
+            the others) and one clip, as separate processes timed from spawn to exit: on a \
+            missing weights file (process start and exit), on an input of the wrong shape (it \
+            exits right after loading the weights: start to backbone ready), and on the clip \
+            (start to the first clip's output). Then, inside this process, the loading phases \
+            (map the file, check the keys, fold and pack each conv) and the first and second \
+            forward passes. --compare another build of decouple to time it alternating with \
+            this one. Medians of --runs.
+
             Example: decouple bench model --models r2p1d-26 --json
+            Example: decouple bench model --startup --compare /tmp/decouple-old
             """
     )
 
@@ -60,6 +71,12 @@ struct BenchModel: ParsableCommand {
 
     @Flag(help: "Also time every conv on its own at one clip (the rung below the whole model).")
     var profile = false
+
+    @Flag(help: "Only the start-up rows (decouple forward on the full R(2+1)D-26 weights).")
+    var startup = false
+
+    @Option(help: "Another decouple binary whose start-up is timed alternating with this one.")
+    var compare: String?
 
     struct Row: Codable {
         var model: String
@@ -108,6 +125,10 @@ struct BenchModel: ParsableCommand {
         let scratch = NSTemporaryDirectory() + "decouple-bench-model-\(getpid())"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        if startup || (config.isEmpty && models.split(separator: ",").contains("r2p1d-26")) {
+            try benchStartup(scratch: scratch)
+        }
+        if startup { return }
         for id in models.split(separator: ",").map(String.init) {
             try bench(id, torch: torch, scratch: scratch)
         }
@@ -118,18 +139,8 @@ struct BenchModel: ParsableCommand {
 
     func bench(_ id: String, torch: TorchPeer?, scratch: String) throws {
         let cfg = try BackboneConfig(modelID: id).applying(overrides: config)
-        var rng = SeededRandom(seed: 2021)
-        var tensors = Backbone.randomStateDict(config: cfg, seed: 2021)
-        // Batch norms that are not the identity, so the PyTorch output check means something.
-        for key in CheckpointKeys.table(for: cfg) where key.role == .bnWeight || key.role == .bnBias {
-            let n = key.shape[0]
-            tensors[key.name] = FloatTensor(shape: key.shape, values: (0..<n).map { _ in key.role == .bnWeight ? 0.5 + rng.nextFloat() : 0.1 * rng.nextNormal() })
-        }
-        let weightsPath = scratch + "/\(id).safetensors", inputPath = scratch + "/\(id)_input.npy"
-        try SafeTensorsWriter.write(tensors, to: weightsPath)
-        let input = Tensor.normal(shape: [clips] + cfg.inputShape, using: &rng)
-        try NPYFile.writeFloat32(input, to: inputPath)
-        tensors = [:]
+        let (weightsPath, inputPath) = try writeInputs(id, cfg, clips: clips, scratch: scratch)
+        let input = try NPYFile.readFloat32(inputPath)
         let model = try Backbone(config: cfg, weightsAt: weightsPath)
         let one = Tensor(shape: [1] + cfg.inputShape, data: Array(input.data.prefix(cfg.inputShape.reduce(1, *))))
         let gflop = 2 * Double(model.multiplyAccumulates(frames: cfg.frames, height: cfg.size, width: cfg.size)) / 1e9

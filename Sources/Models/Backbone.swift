@@ -30,28 +30,52 @@ public final class Backbone: @unchecked Sendable {
     let tileFloats: Int
     private let pool = WorkspacePool()
 
+    /// How long building this backbone took, phase by phase, in milliseconds: `open` (map the
+    /// file and read its header; weights files only), `check` (every key and shape against the
+    /// key table), `fold` (each conv read in place, folded with its batch norm, packed, and
+    /// its Winograd form made; spread over the cores). For `bench model --startup`.
+    public let loadMilliseconds: [(phase: String, milliseconds: Double)]
+
     /// Builds the model from a state dict (PyTorch names, as in the checkpoint files), loading
     /// strictly: see `CheckpointError`. `prefix` selects a sub-module (e.g. `"rgb_backbone."`),
     /// `source` names the dict in errors. `im2colTileFloats` bounds the im2col scratch per
     /// forward pass (default 16 MB).
-    public init(config: BackboneConfig, tensors: [String: FloatTensor], prefix: String = "", source: String = "state dict", im2colTileFloats: Int = 1 << 22) throws {
-        try Self.validate(config)
-        let checked = try Loader.check(tensors, config: config, prefix: prefix, source: source)
-        self.config = config
-        switch config.architecture {
-        case .r2plus1d: network = ResNet(spec: .r2plus1d(config), tensors: checked)
-        case .r3d: network = ResNet(spec: .r3d(config), tensors: checked)
-        case .c3d: network = C3D(spec: C3DSpec(config: config), tensors: checked)
-        }
-        tileFloats = im2colTileFloats
+    public convenience init(config: BackboneConfig, tensors: [String: FloatTensor], prefix: String = "", source: String = "state dict", im2colTileFloats: Int = 1 << 22) throws {
+        try self.init(config: config, from: TensorSource(tensors, prefix: prefix), sourceName: source, im2colTileFloats: im2colTileFloats, opened: [])
     }
 
-    /// Loads a safetensors checkpoint strictly.
+    /// Loads a safetensors checkpoint strictly, reading the weights in place from the mapped
+    /// file (no copy of the file is made; each conv's folded weights are written once).
     /// - Throws: `SafeTensorsError` for a file that is missing, truncated or not safetensors;
     ///   `CheckpointError` listing every missing, unexpected and mis-shaped key.
     public convenience init(config: BackboneConfig, weightsAt path: String, prefix: String = "", im2colTileFloats: Int = 1 << 22) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
         let reader = try SafeTensorsReader(path: path)
-        try self.init(config: config, tensors: reader.allTensors(), prefix: prefix, source: path, im2colTileFloats: im2colTileFloats)
+        let opened = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        try self.init(config: config, from: TensorSource(reader, prefix: prefix), sourceName: path, im2colTileFloats: im2colTileFloats, opened: [("open", opened)])
+    }
+
+    private init(config: BackboneConfig, from tensors: TensorSource, sourceName: String, im2colTileFloats: Int, opened: [(phase: String, milliseconds: Double)]) throws {
+        try Self.validate(config)
+        var clock = DispatchTime.now().uptimeNanoseconds
+        var phases = opened
+        func lap(_ phase: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            phases.append((phase, Double(now - clock) / 1e6))
+            clock = now
+        }
+        try Loader.check(shapes: tensors.shapes, config: config, prefix: tensors.prefix, source: sourceName)
+        lap("check")
+        let convs = Loader.fold(CheckpointKeys.convSpecs(config), from: tensors, threads: ProcessInfo.processInfo.activeProcessorCount)
+        self.config = config
+        switch config.architecture {
+        case .r2plus1d: network = ResNet(spec: .r2plus1d(config), convs: convs)
+        case .r3d: network = ResNet(spec: .r3d(config), convs: convs)
+        case .c3d: network = C3D(spec: C3DSpec(config: config), convs: convs)
+        }
+        tileFloats = im2colTileFloats
+        lap("fold")
+        loadMilliseconds = phases
     }
 
     /// An untrained model with the reference initialisation drawn from `seed` (see

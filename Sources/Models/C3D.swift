@@ -46,10 +46,11 @@ struct C3D: Network {
 
     let steps: [Step]
 
-    init(spec: C3DSpec, tensors: [String: FloatTensor]) {
+    /// The steps of `spec` from its folded convs (`Loader.fold`), by checkpoint name.
+    init(spec: C3DSpec, convs: [String: Conv3d]) {
         steps = spec.steps.map { step in
             switch step {
-            case .conv(let s): return .conv(name: s.conv, s.folded(tensors))
+            case .conv(let s): return .conv(name: s.conv, convs[s.conv]!)
             case .pool(let name, let p): return .pool(name: name, p)
             }
         }

@@ -21,14 +21,17 @@ struct ConvSpec: Sendable {
 
     var weightShape: [Int] { [outChannels, inChannels, kernel.t, kernel.h, kernel.w] }
 
-    /// The conv with its BN folded in (bias = BN shift), from a checked state dict.
-    func folded(_ tensors: [String: FloatTensor]) -> Conv3d {
-        let w = tensors[conv + ".weight"]!.tensor
-        let b = hasBias ? tensors[conv + ".bias"]!.tensor : nil
+    /// The conv with its BN folded in (bias = BN shift), from a checked source: the weight is
+    /// read in place and written once, scaled, in the layout the conv runs on.
+    func folded(_ source: TensorSource) -> Conv3d {
+        let c = [outChannels]
+        let b = hasBias ? source.tensor(conv + ".bias", shape: c) : nil
         let norm = BatchNorm3d(
-            weight: tensors[bn + ".weight"]!.tensor, bias: tensors[bn + ".bias"]!.tensor,
-            runningMean: tensors[bn + ".running_mean"]!.tensor, runningVar: tensors[bn + ".running_var"]!.tensor)
-        return Conv3d.folding(weight: w, bias: b, batchNorm: norm, stride: stride, padding: padding)
+            weight: source.tensor(bn + ".weight", shape: c), bias: source.tensor(bn + ".bias", shape: c),
+            runningMean: source.tensor(bn + ".running_mean", shape: c), runningVar: source.tensor(bn + ".running_var", shape: c))
+        return source.withFloats(conv + ".weight") { w in
+            Conv3d.folding(weight: w, shape: weightShape, bias: b, batchNorm: norm, stride: stride, padding: padding)
+        }
     }
 }
 

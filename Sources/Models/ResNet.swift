@@ -67,15 +67,16 @@ struct ResNet: Network {
     let pool: MaxPool3d
     let layers: [[Block]]
 
-    init(spec: ResNetSpec, tensors: [String: FloatTensor]) {
-        stem = spec.stem.map { $0.folded(tensors) }
+    /// The layers of `spec` from its folded convs (`Loader.fold`), by checkpoint name.
+    init(spec: ResNetSpec, convs: [String: Conv3d]) {
+        stem = spec.stem.map { convs[$0.conv]! }
         stemNames = spec.stem.map(\.conv)
         pool = spec.pool
         layers = spec.layers.map { blocks in
             blocks.map { b in
                 Block(
-                    prefix: String(b.conv1.conv.dropLast("conv1".count)), conv1: b.conv1.folded(tensors), middle: b.middle.map { $0.folded(tensors) },
-                    middleNames: b.middle.map(\.conv), conv3: b.conv3.folded(tensors), downsample: b.downsample?.folded(tensors))
+                    prefix: String(b.conv1.conv.dropLast("conv1".count)), conv1: convs[b.conv1.conv]!, middle: b.middle.map { convs[$0.conv]! },
+                    middleNames: b.middle.map(\.conv), conv3: convs[b.conv3.conv]!, downsample: b.downsample.map { convs[$0.conv]! })
             }
         }
     }

@@ -67,20 +67,20 @@ extension Conv3d {
     }
 
     /// The conv `weight [Cout, Cin, kT, kH, kW]` (+ `bias`) followed by `batchNorm`, built
-    /// folded in one step (the loader's path: the weights are scaled once and packed once).
+    /// folded in one step.
     public static func folding(weight: Tensor, bias: Tensor?, batchNorm bn: BatchNorm3d, stride: Dim3, padding: Dim3) -> Conv3d {
-        let outChannels = weight.shape[0]
+        precondition(weight.rank == 5, "conv3d weight must be [Cout, Cin, kT, kH, kW], got \(weight.shape)")
+        return weight.withUnsafeBufferPointer { folding(weight: $0, shape: weight.shape, bias: bias, batchNorm: bn, stride: stride, padding: padding) }
+    }
+
+    /// The same from weights anywhere in memory (the loader's path: values read in place from a
+    /// mapped file, scaled and packed in one pass, `W'[o] = Float(Double(W[o]) · s[o])`).
+    public static func folding(weight: UnsafeBufferPointer<Float>, shape: [Int], bias: Tensor?, batchNorm bn: BatchNorm3d, stride: Dim3, padding: Dim3) -> Conv3d {
+        let outChannels = shape.first ?? 0
         precondition(bn.channels == outChannels, "batch norm of \(bn.channels) channels after a conv with \(outChannels)")
         let (scale, shift) = bn.scaleAndShift
-        var w = weight
-        let per = w.count / max(1, outChannels)
-        w.withUnsafeMutableBufferPointer { v in
-            for o in 0..<outChannels {
-                for j in (o * per)..<((o + 1) * per) { v[j] = Float(Double(v[j]) * scale[o]) }
-            }
-        }
         var b = Tensor(shape: [outChannels])
         for o in 0..<outChannels { b.data[o] = Float(Double(bias?.data[o] ?? 0) * scale[o] + shift[o]) }
-        return Conv3d(weight: w, bias: b, stride: stride, padding: padding)
+        return Conv3d(weights: weight, shape: shape, scale: scale, bias: b, stride: stride, padding: padding)
     }
 }

@@ -54,13 +54,27 @@ public struct Conv3d: Sendable {
     /// - Precondition: `weight` is rank 5 and `bias`, when present, has `weight.shape[0]` values.
     public init(weight: Tensor, bias: Tensor? = nil, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)) {
         precondition(weight.rank == 5, "conv3d weight must be [Cout, Cin, kT, kH, kW], got \(weight.shape)")
-        precondition(bias == nil || bias!.shape == [weight.shape[0]], "conv3d bias must be [\(weight.shape[0])], got \(bias!.shape)")
+        self = weight.withUnsafeBufferPointer { w in
+            Conv3d(weights: w, shape: weight.shape, scale: nil, bias: bias, stride: stride, padding: padding, original: weight)
+        }
+    }
+
+    /// The one place a conv's weights are laid out: `weights` `[Cout, Cin, kT, kH, kW]`, each
+    /// output channel `o` multiplied by `scale[o]` in double when `scale` is given (batch-norm
+    /// folding), written once into the layout the GEMMs read (`packed`), and the Winograd form
+    /// computed from those values. `original`, when given, holds the same values as `weights`
+    /// and is kept as `packed` without a copy when nothing needs to change.
+    init(weights w: UnsafeBufferPointer<Float>, shape: [Int], scale: [Double]?, bias: Tensor?, stride: Dim3, padding: Dim3, original: Tensor? = nil) {
+        precondition(shape.count == 5, "conv3d weight must be [Cout, Cin, kT, kH, kW], got \(shape)")
+        precondition(w.count == shape.reduce(1, *), "conv3d weight of shape \(shape) needs \(shape.reduce(1, *)) values, got \(w.count)")
+        precondition(bias == nil || bias!.shape == [shape[0]], "conv3d bias must be [\(shape[0])], got \(bias!.shape)")
+        precondition(scale == nil || scale!.count == shape[0], "conv3d scale must have \(shape[0]) values")
         self.bias = bias
         self.stride = stride
         self.padding = padding
-        outChannels = weight.shape[0]
-        inChannels = weight.shape[1]
-        kernel = Dim3(weight.shape[2], weight.shape[3], weight.shape[4])
+        outChannels = shape[0]
+        inChannels = shape[1]
+        kernel = Dim3(shape[2], shape[3], shape[4])
         let spatialIdentity = kernel.h == 1 && kernel.w == 1 && stride.h == 1 && stride.w == 1 && padding.h == 0 && padding.w == 0
         if kernel.t == 1 && stride.t == 1 && padding.t == 0 && spatialIdentity {
             lowering = .pointwise
@@ -71,27 +85,55 @@ public struct Conv3d: Sendable {
         } else {
             lowering = .im2col
         }
-        if lowering == .temporalTaps || lowering == .frameIm2col {
-            let (co, ci, kt) = (weight.shape[0], weight.shape[1], weight.shape[2])
-            let plane = weight.shape[3] * weight.shape[4]
-            let k2d = ci * plane
-            var taps = Tensor(shape: [kt, co, k2d])
-            weight.withUnsafeBufferPointer { w in
-                taps.withUnsafeMutableBufferPointer { t in
-                    for o in 0..<co {
-                        for i in 0..<ci {
-                            for d in 0..<kt {
-                                for q in 0..<plane { t[(d * co + o) * k2d + i * plane + q] = w[((o * ci + i) * kt + d) * plane + q] }
-                            }
-                        }
+        let tapMajor = lowering == .temporalTaps || lowering == .frameIm2col
+        if !tapMajor, scale == nil, let original {
+            packed = original
+        } else {
+            packed = Tensor(shape: tapMajor ? [kernel.t, outChannels, inChannels * kernel.h * kernel.w] : shape) { out in
+                adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), byteCount: 4 * out.count)
+                Self.pack(w, into: out, co: shape[0], ci: shape[1], kt: shape[2], plane: shape[3] * shape[4], tapMajor: tapMajor, scale: scale)
+            }
+        }
+        winograd = Winograd.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels)
+            ? packed.withUnsafeBufferPointer { Winograd(weight: $0.baseAddress!, tapMajor: tapMajor, outChannels: shape[0], inChannels: shape[1], taps: shape[2], padding: padding.t) }
+            : nil
+    }
+
+    /// Copies `w [Cout][Cin][kT][plane]` into `out`, as stored or tap-major
+    /// (`[kT][Cout][Cin·plane]`), each value of output channel `o` as `Float(Double(v) · scale[o])`
+    /// when `scale` is given: one read of the source and one write of the result.
+    static func pack(_ w: UnsafeBufferPointer<Float>, into t: UnsafeMutableBufferPointer<Float>, co: Int, ci: Int, kt: Int, plane: Int, tapMajor: Bool, scale: [Double]?) {
+        let (src, dst) = (w.baseAddress!, t.baseAddress!)
+        let per = ci * kt * plane
+        let k2d = ci * plane
+        // One run of `count` values, scaled by `s` when given.
+        func copy(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, _ count: Int, _ s: Double?) {
+            if let s {
+                for j in 0..<count { to[j] = Float(Double(from[j]) * s) }
+            } else {
+                to.update(from: from, count: count)
+            }
+        }
+        for o in 0..<co {
+            let s = scale?[o]
+            if !tapMajor {
+                copy(src + o * per, dst + o * per, per, s)
+            } else if plane > 1 {
+                for i in 0..<ci {
+                    for d in 0..<kt { copy(src + ((o * ci + i) * kt + d) * plane, dst + (d * co + o) * k2d + i * plane, plane, s) }
+                }
+            } else {
+                // kTx1x1: tap d of every input channel, a stride of kT apart in the source.
+                for d in 0..<kt {
+                    let (from, to) = (src + o * per + d, dst + (d * co + o) * k2d)
+                    if let s {
+                        for i in 0..<ci { to[i] = Float(Double(from[i * kt]) * s) }
+                    } else {
+                        for i in 0..<ci { to[i] = from[i * kt] }
                     }
                 }
             }
-            packed = taps
-        } else {
-            packed = weight
         }
-        winograd = Winograd.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels) ? Winograd(weight: weight, padding: padding.t) : nil
     }
 
     /// `[Cout, Cin, kT, kH, kW]`.

@@ -41,26 +41,32 @@ struct Winograd: Sendable {
     /// GEMMs are wide enough to pay for repacking U (12.6 MB for C3D's conv3b).
     static let minimumChunkTiles = 128
 
-    /// `weight [Cout, Cin, kT, 3, 3]`, `padding` the conv's temporal padding.
-    init(weight: Tensor, padding: Int) {
-        let (co, ci, kt) = (weight.shape[0], weight.shape[1], weight.shape[2])
+    /// The weights of a conv with a 3x3 spatial kernel: `[Cout, Cin, kT, 3, 3]` as stored, or
+    /// tap-major `[kT, Cout, Cin, 3, 3]` (`Conv3d`'s packed form for the temporal-tap
+    /// lowerings); `padding` is the conv's temporal padding.
+    init(weight w: UnsafePointer<Float>, tapMajor: Bool, outChannels co: Int, inChannels ci: Int, taps kt: Int, padding: Int) {
         inChannels = ci
         outChannels = co
         taps = kt
         padT = padding
-        var u = [Float](repeating: 0, count: kt * 16 * co * ci)
-        weight.withUnsafeBufferPointer { wp in
-            for o in 0..<co {
-                for i in 0..<ci {
-                    for d in 0..<kt {
+        let plane = co * ci
+        // Every element is written: 16 values for each (tap, cout, cin).
+        u = [Float](unsafeUninitializedCapacity: kt * 16 * plane) { up, initialized in
+            let u = up.baseAddress!
+            adviseHugePages(UnsafeMutableRawPointer(u), byteCount: 4 * up.count)
+            for d in 0..<kt {
+                for o in 0..<co {
+                    for i in 0..<ci {
                         // Rows of g as vectors over its 3 columns (the 4th lane unused).
-                        let g = wp.baseAddress! + ((o * ci + i) * kt + d) * 9
+                        let g = w + (tapMajor ? (d * co + o) * ci + i : (o * ci + i) * kt + d) * 9
                         let g0 = SIMD4<Float>(g[0], g[1], g[2], 0), g1 = SIMD4<Float>(g[3], g[4], g[5], 0), g2 = SIMD4<Float>(g[6], g[7], g[8], 0)
                         // G g (4x3) with G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], then each row times Gᵀ.
                         let rows = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2)
+                        // U[d][ξ] is [Cout, Cin]: ξ = 4·row + column.
+                        let at = u + d * 16 * plane + o * ci + i
                         func put(_ row: SIMD4<Float>, _ r: Int) {
                             let values = SIMD4<Float>(row[0], (row[0] + row[1] + row[2]) / 2, (row[0] - row[1] + row[2]) / 2, row[2])
-                            for col in 0..<4 { u[((d * 16 + r * 4 + col) * co + o) * ci + i] = values[col] }
+                            for col in 0..<4 { at[(r * 4 + col) * plane] = values[col] }
                         }
                         put(rows.0, 0)
                         put(rows.1, 1)
@@ -69,8 +75,8 @@ struct Winograd: Sendable {
                     }
                 }
             }
+            initialized = kt * 16 * plane
         }
-        self.u = u
     }
 
     /// Tiles of one frame for a map of `size`.

@@ -85,6 +85,21 @@ public final class SafeTensorsReader: @unchecked Sendable {
         return FloatTensor(shape: e.shape, values: values)
     }
 
+    /// Calls `body` with the values of `name` as float32 and returns its result; nil when absent.
+    /// An F32 tensor whose data is 4-byte aligned in the file (always so for files from
+    /// `SafeTensorsWriter` and the reference writer) is read in place from the mapping, with no
+    /// copy; other dtypes are converted into a temporary copy first. The pointer is valid only
+    /// during the call.
+    public func withFloats<R>(_ name: String, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R? {
+        guard let e = entry(name) else { return nil }
+        let count = e.shape.reduce(1, *)
+        let start = UnsafeRawPointer(mapping!) + dataStart + e.dataOffsets.lowerBound
+        if e.dtype == .f32, Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 {
+            return try body(UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: count))
+        }
+        return try convertToFloat(e.dtype, start, count: count).withUnsafeBufferPointer(body)
+    }
+
     /// Every tensor, converted to float32.
     public func allTensors() -> [String: FloatTensor] {
         var out: [String: FloatTensor] = [:]
