@@ -1,5 +1,7 @@
+import Common
 import ArgumentParser
 import Foundation
+import Index
 import Models
 import SafeTensors
 import Tensor

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import Tensor
@@ -166,18 +167,6 @@ public final class VideoEmbedder: Sendable {
         return sum.map { Float($0 / Double(vectors.count)) }
     }
 
-    /// Cosine similarity of two vectors of the same length (0 when either is zero).
-    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        precondition(a.count == b.count, "cosine needs vectors of one length")
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for i in a.indices {
-            dot += Double(a[i]) * Double(b[i])
-            na += Double(a[i]) * Double(a[i])
-            nb += Double(b[i]) * Double(b[i])
-        }
-        return na > 0 && nb > 0 ? Float(dot / (na.squareRoot() * nb.squareRoot())) : 0
-    }
-
     /// Scene reliance of one clip: its embedding, the embedding of `keyframe` repeated as a
     /// static clip of the same length, and their cosine similarity. Near 1 means the clip's
     /// embedding is mostly explained by its scene; lower means motion matters.
@@ -187,7 +176,7 @@ public final class VideoEmbedder: Sendable {
         let clip = try embed([window], from: source, isCancelled: isCancelled)[0]
         if isCancelled?() == true { throw CancellationError() }
         let still = try embedStill(keyframe, frames: window.frames)
-        return (clip, still, Self.cosine(clip, still))
+        return (clip, still, cosine(clip, still))
     }
 }
 

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import VideoData
 
@@ -263,8 +264,8 @@ public enum Extraction {
                 throw MediaError(path: plan.output, problem: "could not be replaced (\(error.localizedDescription))")
             }
         }
-        guard rename(dir, plan.output) == 0 else {
-            throw MediaError(path: plan.output, problem: "could not be created (rename failed: \(String(cString: strerror(errno))))")
+        do { try AtomicFile.commit(dir, to: plan.output) } catch {
+            throw MediaError(path: plan.output, problem: "could not be created (\((error as? FileWriteError)?.reason ?? "\(error)"))")
         }
         return summary
     }
