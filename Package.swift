@@ -42,8 +42,9 @@ let package = Package(
         .target(name: "Pretrain", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
         .target(name: "Synth", dependencies: ["VideoData"]),
-        // The TUI: pure state/reduce/render and the curses adapter (the only CCurses user).
-        .target(name: "Explorer", dependencies: ["CCurses", "Common", "VideoData"]),
+        // The TUI: pure state/reduce/render, the curses adapter (the only CCurses user) and the
+        // model behind the e key (Embed, with clips from a source the CLI opens).
+        .target(name: "Explorer", dependencies: ["CCurses", "Common", "Embed", "Models", "VideoData"]),
         // The only FFmpeg user.
         .target(name: "MediaIO", dependencies: ["CFFmpeg", "Common", "VideoData"]),
 
@@ -69,7 +70,7 @@ let package = Package(
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"], exclude: ["Goldens"]),
-        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData", "TestSupport"]),
+        .testTarget(name: "MediaIOTests", dependencies: ["Common", "MediaIO", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
         // Link smoke test for the C libraries.
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CCurses"]),

@@ -89,3 +89,10 @@ public enum AtomicFile {
     /// `strerror(errno)` as a Swift string.
     public static func errnoText() -> String { String(cString: strerror(errno)) }
 }
+
+/// An error whose description is one complete sentence that names the file and says what is
+/// wrong: shown to the user as it is.
+public protocol SentenceError: Error, CustomStringConvertible {}
+
+extension FileError: SentenceError {}
+extension FileWriteError: SentenceError {}

@@ -14,7 +14,7 @@ public struct EmbedProgress: Sendable, Equatable {
 }
 
 /// Clips of a video -> preprocessed tensors -> backbone -> one vector per clip: the ModelScope
-/// `cmdssl_video_embedding` pipeline (METHOD.md §8) as a reusable object.
+/// `cmdssl_video_embedding` pipeline (docs/method.md §8) as a reusable object.
 ///
 /// ```swift
 /// let embedder = VideoEmbedder(model: try Backbone(config: BackboneConfig(.r2plus1d), seed: 0))
@@ -26,7 +26,7 @@ public struct EmbedProgress: Sendable, Equatable {
 /// Work is split in two: the calling thread decodes the frames the clips need (each distinct
 /// frame once, in display order, a few at a time) and resizes and crops each frame once, while
 /// `forwardWorkers` threads run the backbone, one clip each. With two workers every forward runs
-/// on one core with OpenBLAS at one thread (the fastest use of two cores, BACKBONE.md §6); with
+/// on one core with OpenBLAS at one thread (the fastest use of two cores, docs/backbone.md §5); with
 /// one worker a forward uses every core.
 ///
 /// Cancellation and progress: `isCancelled` is polled between batches of frames and between

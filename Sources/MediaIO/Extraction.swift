@@ -13,7 +13,7 @@ public struct ExtractOptions: Sendable {
     }
 
     public enum Fields: String, Sendable, CaseIterable {
-        /// float32 `[F, 2, rows, cols]`, clamped to ±10 px and divided by 10 (METHOD.md §3).
+        /// float32 `[F, 2, rows, cols]`, clamped to ±10 px and divided by 10 (docs/method.md §3).
         case cmd
         /// int16 `[F, 2, rows, cols]` in quarter pixels, unclamped.
         case qpel
