@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := time
 SAMPLE := assets/videos/bigbuckbunny_720p.mp4
 
-.PHONY: deps bench-deps install-missing build release demo test bench weights clean
+.PHONY: deps bench-deps install-missing build release demo test bench weights install install-files lint format clean
 
 # Installs the Debian packages that are missing (nothing when all are present).
 deps:
@@ -60,6 +60,23 @@ bench: bench-deps
 # Pretrains, evaluates and installs the default weights (at most about 2 hours on 2 cores).
 weights: release
 	scripts/make_weights.sh
+
+# Installs the binary with the shipped weights, sample videos and photos under
+# PREFIX/share/decouple, where the binary finds them from any working directory.
+PREFIX ?= /usr/local
+install: release
+	@$(MAKE) --no-print-directory install-files BIN=.build/release/decouple
+
+# The copy itself (the install test runs it with the debug binary).
+BIN ?= .build/release/decouple
+install-files:
+	install -d "$(PREFIX)/bin" "$(PREFIX)/share/decouple/weights" \
+	  "$(PREFIX)/share/decouple/assets/videos" "$(PREFIX)/share/decouple/assets/photos"
+	install -m 755 "$(BIN)" "$(PREFIX)/bin/decouple"
+	install -m 644 weights/* "$(PREFIX)/share/decouple/weights/"
+	install -m 644 assets/README.md "$(PREFIX)/share/decouple/assets/"
+	install -m 644 assets/videos/* "$(PREFIX)/share/decouple/assets/videos/"
+	install -m 644 assets/photos/* "$(PREFIX)/share/decouple/assets/photos/"
 
 clean:
 	rm -rf .build

@@ -18,6 +18,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
 
+        // Helpers every other target may use: the atomic write, console output, where the
+        // shipped resources are, cosine, JSON strings (Foundation only).
+        .target(name: "Common"),
         // Pure value types over frames, motion vectors and keyframes; clip sampling and
         // preprocessing; the ClipSource protocol.
         .target(name: "VideoData"),
@@ -26,28 +29,29 @@ let package = Package(
         // Layers with paired forward/backward.
         .target(name: "NN", dependencies: ["Tensor"]),
         // safetensors reader/writer and PyTorch checkpoint import.
-        .target(name: "SafeTensors"),
+        .target(name: "SafeTensors", dependencies: ["Common"]),
         // R(2+1)D-26, R3D-26, C3D, checkpoint key table, strict loader.
-        .target(name: "Models", dependencies: ["NN", "Tensor", "SafeTensors"]),
+        .target(name: "Models", dependencies: ["Common", "NN", "Tensor", "SafeTensors"]),
         // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
-        .target(name: "Embed", dependencies: ["Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
+        .target(name: "Embed", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The embedding store (npy + jsonl + manifest), exact cosine top-k, retrieval metrics.
-        .target(name: "Index", dependencies: ["Tensor", "VideoData", "IndexKernels"]),
+        .target(name: "Index", dependencies: ["Common", "Tensor", "VideoData", "IndexKernels"]),
         // Its memory-bound loops in C: AVX2+FMA chosen at run time (Swift targets baseline x86-64).
         .target(name: "IndexKernels"),
         // CMD pretraining: pretext data from the compressed domain, the CMD model, the loop.
-        .target(name: "Pretrain", dependencies: ["Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
+        .target(name: "Pretrain", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
         .target(name: "Synth", dependencies: ["VideoData"]),
-        // The TUI: pure state/reduce/render and the curses adapter (the only CCurses user).
-        .target(name: "Explorer", dependencies: ["CCurses", "VideoData"]),
+        // The TUI: pure state/reduce/render, the curses adapter (the only CCurses user) and the
+        // model behind the e key (Embed, with clips from a source the CLI opens).
+        .target(name: "Explorer", dependencies: ["CCurses", "Common", "Embed", "Models", "VideoData"]),
         // The only FFmpeg user.
-        .target(name: "MediaIO", dependencies: ["CFFmpeg", "VideoData"]),
+        .target(name: "MediaIO", dependencies: ["CFFmpeg", "Common", "VideoData"]),
 
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth", "Pretrain", "Index",
+                "Common", "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth", "Pretrain", "Index",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,17 +59,18 @@ let package = Package(
         // Helpers for test targets only: ffmpeg-made videos, FFmpeg reference tools, paths.
         .target(name: "TestSupport", dependencies: ["VideoData"]),
 
+        .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"]),
         .testTarget(name: "VideoDataTests", dependencies: ["VideoData", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "SafeTensors", "TestSupport"]),
-        .testTarget(name: "EmbedTests", dependencies: ["Embed", "Models", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(name: "EmbedTests", dependencies: ["Common", "Embed", "Models", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "PretrainTests", dependencies: ["Pretrain", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"], exclude: ["Goldens"]),
-        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "VideoData", "TestSupport"]),
+        .testTarget(name: "MediaIOTests", dependencies: ["Common", "MediaIO", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
         // Link smoke test for the C libraries.
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CCurses"]),

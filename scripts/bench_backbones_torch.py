@@ -22,7 +22,7 @@ falls on both alike.
 
 The model is scripts/cmd_backbones.py's re-typed module (same state-dict names as the
 released checkpoints), in eval mode under torch.inference_mode(). Layouts: `contiguous`
-(NCTHW) and `channels_last_3d` (model and input converted, BACKBONE.md §6); the best one is
+(NCTHW) and `channels_last_3d` (model and input converted, docs/backbone.md §6); the best one is
 PyTorch's figure. Times are medians of --runs forward passes after one warm-up pass, in ms
 for the whole batch of the first --batch clips of the input. --output saves the contiguous
 output for a parity check against the Swift output.

@@ -1,4 +1,4 @@
-"""The three CMD backbones in PyTorch, re-typed from METHOD.md §7 (Hara's 3D-ResNets-PyTorch
+"""The three CMD backbones in PyTorch, re-typed from docs/method.md §7 (Hara's 3D-ResNets-PyTorch
 ResNet2p1d / ResNet with Bottleneck [2, 2, 2, 2], and C3D with batch norm after DavideA's
 c3d-pytorch), with the same state-dict names and shapes as the released checkpoints.
 

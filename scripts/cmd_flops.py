@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """FLOPs of one CMD pretraining step (forward + backward) of Decouple's compact configuration,
-counted by PyTorch's FlopCounterMode on modules re-typed from METHOD.md §4 (the same layer
+counted by PyTorch's FlopCounterMode on modules re-typed from docs/method.md §4 (the same layer
 lists as Sources/Models/TrainableBackbone.swift and Sources/Pretrain/CMDModel.swift).
 Convolutions, matrix products and attention are counted; BN, ReLU, pooling are not (they are
-memory-bound and small). Prints one JSON object. The README's compute floor divides this by
-the FMA peak of BACKBONE.md (228 GFLOP/s on 2 cores).
+memory-bound and small). Prints one JSON object. The compute floor in docs/training.md divides this
+by the FMA peak of docs/backbone.md §3 (228 GFLOP/s on 2 cores).
 
     /tmp/torch-venv/bin/python scripts/cmd_flops.py [--batch 16]
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes assets/fixtures/cmd_loss/: the two CMD losses (METHOD.md §5) computed by PyTorch.
+"""Writes assets/fixtures/cmd_loss/: the two CMD losses (docs/method.md §5) computed by PyTorch.
 
 Raw projection-head outputs (before L2 normalisation), seeded, with queries correlated to their
 targets so the losses sit well below log(N):

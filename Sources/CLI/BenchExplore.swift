@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Embed
 import Explorer
@@ -81,7 +82,7 @@ struct BenchExplore: ParsableCommand {
         let (w, h) = (dims[0], dims[1])
         let open: FrameReaderFactory = { try VideoReader(path: $0) }
         let caps = Capabilities(colors: 256, unicode: true)
-        let embedding = ExploreEmbedding(config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil)
+        let embedding = ModelEmbedding(config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil) { try VideoClipSource(path: $0) }
 
         // First screen: open, decode frame 0, render.
         let t0 = Date()

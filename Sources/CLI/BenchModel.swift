@@ -1,5 +1,7 @@
+import Common
 import ArgumentParser
 import Foundation
+import Index
 import Models
 import SafeTensors
 import Tensor
@@ -29,7 +31,7 @@ struct BenchModel: ParsableCommand {
             https://download.pytorch.org/whl/cpu
 
             OpenBLAS picks its kernels when the process starts; OPENBLAS_CORETYPE=Haswell in \
-            the environment can be tried (BACKBONE.md §3 found it faster on Zen 4; runs here \
+            the environment can be tried (docs/backbone.md §3 found it faster on Zen 4; runs here \
             alternating the two showed no difference out of the noise). \
             Build in release: swift build -c release.
 

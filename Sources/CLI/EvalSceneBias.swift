@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Embed
 import Foundation
@@ -40,7 +41,7 @@ struct EvalSceneBias: ParsableCommand {
     @Option(help: "Model overrides for --weights and the random baseline.")
     var config = "planes=16,32,64,128 stem=16"
 
-    @Option(help: "Views of the --weights models: pooled, fused, motion, residual, motion-residual, predicted, predicted-residual, comma-separated.")
+    @Option(help: ArgumentHelp("Views of the --weights models, comma-separated: \(EmbeddingView.names.joined(separator: ", ")).", valueName: "views"))
     var views = "pooled,motion"
 
     @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
@@ -67,84 +68,46 @@ struct EvalSceneBias: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let labelsPath = (synth as NSString).appendingPathComponent("labels.csv")
-        let labels: RetrievalLabels
-        do { labels = try RetrievalLabels(contentsOf: labelsPath) } catch {
+        do {
+            let evaluation = try SceneBiasEvaluation(synthDirectory: synth, jobs: jobs)
+            let config = try BackboneConfig(modelID: model).applying(overrides: config)
+            var rows = try evaluation.baselines { try MotionVideoSource(path: $0) }
+            let views = self.views.split(separator: ",").map(String.init)
+            for model in SceneBiasEvaluation.models(config: config, weights: weights, views: views, randomBaseline: randomModel) {
+                rows.append(try evaluation.evaluate(model, clips: clips) { try VideoClipSource(path: $0) })
+            }
+            for (name, directory) in stores { rows.append(try evaluation.evaluate(storeNamed: name, at: directory)) }
+            try report(rows, table: evaluation.table(rows, synth: synth))
+        } catch let error as ExitCode {
+            throw error
+        } catch {
             Console.error("\(error)")
             throw ExitCode(1)
         }
-        let entries = labels.entries.filter { $0.split == "in-context" || $0.split == "out-of-context" }
-        guard entries.contains(where: { $0.split == "in-context" }), entries.contains(where: { $0.split == "out-of-context" }) else {
-            Console.error("'\(labelsPath)' has no in-context and out-of-context videos; make the set with decouple synth.")
-            throw ExitCode(1)
-        }
-        let paths = entries.map { $0.path ?? $0.key }
-        var rows: [SceneBiasRow] = []
-        func evaluate(_ name: String, _ vectors: [[Float]]) {
-            let (inCtx, outCtx) = SceneBias.split(Array(zip(entries, vectors)))
-            rows.append(SceneBias.evaluate(method: name, inContext: inCtx, outOfContext: outCtx))
-        }
-        let jobs = self.jobs
-        // Baselines without learning: the keyframe's colours, the stream's motion vectors.
-        let colour = try perVideo(paths, jobs: jobs) { path in
-            let source = try MotionVideoSource(path: path)
-            let key = try source.iFrameIndices().first ?? 0
-            return Descriptors.colorHistogram(try source.fetch(rgb: [key], motion: [], cellSize: 4).images[0])
-        }
-        evaluate("keyframe colour histogram", colour)
-        let motion = try perVideo(paths, jobs: jobs) { path in
-            let source = try MotionVideoSource(path: path)
-            return Descriptors.motionHistogram(try source.fetch(rgb: [], motion: Array(0..<source.frameCount), cellSize: 8).fields)
-        }
-        evaluate("motion-vector histogram", motion)
-        let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
-        var models: [(String, ModelWeights.Choice, String)] = []
-        // Random weights in the views that need no trained projection.
-        if randomModel {
-            for v in ["pooled", "residual"] { models.append(("\(cfg), random weights, \(v) view", .random(seed: 0), v)) }
-        }
-        for w in weights {
-            for v in views.split(separator: ",").map(String.init) {
-                models.append(("\((w as NSString).lastPathComponent), \(v) view", .file(w, prefix: nil), v))
-            }
-        }
-        for (name, choice, viewName) in models {
-            let backbone: Backbone
-            let view: EmbeddingView
-            do {
-                backbone = try ModelWeights.load(config: cfg, choice).0
-                view = try EmbeddingView.named(viewName, weights: choice.file, model: backbone)
-            } catch {
-                Console.error("\(error)")
-                throw ExitCode(1)
-            }
-            // The model's input side; the short side keeps ModelScope's 128:112 ratio.
-            let preprocessing = Preprocessing(shortSide: Int((Double(cfg.size) * 128 / 112).rounded()), crop: cfg.size)
-            let embedder = VideoEmbedder(model: backbone, preprocessing: preprocessing, forwardWorkers: 1, view: view)
-            let clips = self.clips
-            let vectors = try perVideo(paths, jobs: jobs) { path in
-                let source = try VideoClipSource(path: path)
-                let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clips, frames: cfg.frames, stride: 4)
-                return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
-            }
-            evaluate(name, vectors)
-        }
-        for spec in store {
+    }
+
+    /// `--store NAME=DIR` pairs.
+    var stores: [(String, String)] {
+        store.map { spec in
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else {
-                Console.error("--store takes NAME=DIR (got \(spec)).")
-                throw ExitCode(64)
-            }
-            do {
-                rows.append(try SceneBias.evaluate(method: parts[0], store: try EmbeddingStore(opening: parts[1]), labels: labels))
-            } catch {
-                Console.error("\(error)")
-                throw ExitCode(1)
-            }
+            return (parts[0], parts[1])
         }
+    }
+
+    func validate() throws {
+        if let bad = store.first(where: { $0.split(separator: "=", maxSplits: 1).count != 2 }) {
+            throw ValidationError("--store takes NAME=DIR (got \(bad)).")
+        }
+        if let bad = views.split(separator: ",").first(where: { !EmbeddingView.names.contains(String($0)) }) {
+            throw ValidationError("unknown view \"\(bad)\"; use \(EmbeddingView.names.joined(separator: ", ")).")
+        }
+        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+    }
+
+    func report(_ rows: [SceneBiasRow], table: String) throws {
         if let jsonOut {
-            do { try (Console.json(rows) + "\n").write(toFile: jsonOut, atomically: true, encoding: .utf8) } catch {
-                Console.error("'\(jsonOut)' could not be written: \(error.localizedDescription)")
+            do { try AtomicFile.write(Data((Console.json(rows) + "\n").utf8), to: jsonOut) } catch {
+                Console.error("\(error)")
                 throw ExitCode(1)
             }
         }
@@ -152,27 +115,6 @@ struct EvalSceneBias: ParsableCommand {
             print(Console.json(rows))
             return
         }
-        print("\(synth): \(entries.filter { $0.split == "out-of-context" }.count) out-of-context queries, \(entries.filter { $0.split == "in-context" }.count) in-context gallery, \(Set(entries.map(\.label)).count) classes (chance R@1 \(String(format: "%.3f", 1 / Double(Set(entries.map(\.label)).count))))")
-        let width = max(44, rows.map(\.method.count).max() ?? 0)
-        print("method".padding(toLength: width, withPad: " ", startingAt: 0) + "  out R@1  out R@5  out R@10   in R@1  scene reliance")
-        for r in rows {
-            let name = r.method.padding(toLength: width, withPad: " ", startingAt: 0)
-            print(String(format: "%@  %7.3f  %7.3f  %8.3f  %7.3f  %14.3f", name, r.outOfContext(at: 1) ?? .nan, r.outOfContext(at: 5) ?? .nan, r.outOfContext(at: 10) ?? .nan, r.inContext(at: 1) ?? .nan, r.sceneReliance))
-        }
-    }
-
-    /// `body(path)` for every video, `jobs` at a time, in order; the first failure stops it.
-    func perVideo(_ paths: [String], jobs: Int, _ body: @escaping @Sendable (String) throws -> [Float]) throws -> [[Float]] {
-        let results = runConcurrently(count: paths.count, jobs: jobs) { i in Result { try body(paths[i]) } }
-        var out: [[Float]] = []
-        for r in results {
-            switch r {
-            case .success(let v): out.append(v)
-            case .failure(let e):
-                Console.error("\(e)")
-                throw ExitCode(1)
-            }
-        }
-        return out
+        print(table)
     }
 }

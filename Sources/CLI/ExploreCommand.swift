@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Embed
 import Explorer
@@ -55,23 +56,7 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Where stderr goes while the screen is in use.")
     var log = NSTemporaryDirectory() + "decouple-explore.log"
 
-    @Option(help: "Model for the e key: r2p1d-26, r3d-26 or c3d.")
-    var model = "r2p1d-26"
-
-    @Option(help: "Overrides for a narrow model, e.g. \"planes=16,32,64,128 stem=16\".")
-    var config = ""
-
-    @Option(help: "Weights: .safetensors or a torch.save checkpoint (default: weights/<model>.safetensors).")
-    var weights: String?
-
-    @Option(help: "Key prefix of the backbone inside the weights file.")
-    var prefix: String?
-
-    @Flag(help: "Use an untrained, randomly initialised model (labelled as such).")
-    var randomWeights = false
-
-    @Option(help: "Seed of --random-weights.")
-    var seed: UInt64 = 0
+    @OptionGroup(title: "Model for the e key") var modelOptions: ModelOptions
 
     @Option(help: "Directory caching clip embeddings (default: ~/.cache/decouple/explore).")
     var cache: String?
@@ -84,29 +69,16 @@ struct ExploreCommand: ParsableCommand {
         guard [0, 8, 16, 256].contains(colors) else { throw ValidationError("--colors must be 256, 16, 8 or 0.") }
         if case .failure(let e) = Key.parse(script: keys) { throw ValidationError("--keys: unknown key \(e.token).") }
         if !batch && (json || !keys.isEmpty) { throw ValidationError("--keys and --json need --batch.") }
-        if randomWeights && weights != nil { throw ValidationError("give --weights or --random-weights, not both.") }
-        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
     }
 
     /// The model behind `e`; it loads on first use, so a bad weights file shows up in the
     /// status bar instead of stopping the explorer.
-    func embedding() throws -> ExploreEmbedding {
-        var cfg = try BackboneConfig(modelID: model).applying(overrides: config)
-        let choice: ModelWeights.Choice
-        var view = "pooled"
-        if randomWeights {
-            choice = .random(seed: seed)
-        } else if let weights {
-            choice = .file(weights, prefix: prefix)
-        } else if let (card, path) = DefaultModel.shipped(model: model, config: config) {
-            // The shipped weights, with the configuration and view they were evaluated with.
-            cfg = try card.backboneConfig()
-            choice = .file(path, prefix: nil)
-            view = card.view
-        } else {
-            choice = .defaultFile(directories: DefaultModel.searchDirectories)
-        }
-        return ExploreEmbedding(config: cfg, choice: choice, view: view, cacheDirectory: noCache ? nil : (cache ?? ExploreEmbedding.defaultCacheDirectory))
+    func embedding() throws -> ModelEmbedding {
+        let resolved = try modelOptions.resolve()
+        return ModelEmbedding(
+            config: resolved.config, choice: resolved.choice, view: resolved.view,
+            cacheDirectory: noCache ? nil : (cache ?? ClipEmbeddingCache.defaultDirectory)
+        ) { try VideoClipSource(path: $0) }
     }
 
     func parseSize() -> (Int, Int)? {
@@ -115,7 +87,7 @@ struct ExploreCommand: ParsableCommand {
     }
 
     func run() throws {
-        let paths = try VideoFiles.expand(inputs)
+        let paths = try VideoInputs.paths(inputs)
         let open: FrameReaderFactory = { path in
             // Motion vectors on, one decoder thread: exact vectors for every frame type.
             try VideoReader(path: path)
@@ -154,52 +126,5 @@ struct ExploreCommand: ParsableCommand {
         }
         // Interrupted (Ctrl-C, SIGTERM): the shell convention 128 + SIGINT.
         if !finished { throw ExitCode(130) }
-    }
-}
-
-/// Finds the videos to open: files as given, directories searched (one level deep and below),
-/// and the bundled samples when nothing is given.
-enum VideoFiles {
-    static let extensions: Set<String> = ["mp4", "m4v", "mkv", "mov", "avi", "webm", "ts", "mpg", "mpeg", "h264", "264", "3gp"]
-
-    static func expand(_ inputs: [String]) throws -> [String] {
-        if inputs.isEmpty {
-            guard let dir = bundledVideos() else {
-                Console.error("no videos given and the bundled samples (assets/videos) were not found; pass video files or directories.")
-                throw ExitCode(1)
-            }
-            return try expand([dir])
-        }
-        var out: [String] = []
-        for input in inputs {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: input, isDirectory: &isDir), isDir.boolValue {
-                let found = (FileManager.default.enumerator(atPath: input)?.allObjects as? [String] ?? [])
-                    .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
-                    .sorted()
-                    .map { (input as NSString).appendingPathComponent($0) }
-                if found.isEmpty {
-                    Console.error("'\(input)' holds no video files (looked for \(extensions.sorted().joined(separator: ", "))).")
-                    throw ExitCode(1)
-                }
-                out += found
-            } else {
-                // Missing or unreadable files are kept: the explorer reports them in its status bar.
-                out.append(input)
-            }
-        }
-        return out
-    }
-
-    /// assets/videos next to the working directory, or next to the executable's checkout.
-    static func bundledVideos() -> String? {
-        var candidates = [FileManager.default.currentDirectoryPath + "/assets/videos"]
-        if let env = ProcessInfo.processInfo.environment["DECOUPLE_ASSETS"] { candidates.insert(env + "/videos", at: 0) }
-        var exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            candidates.append(exe.appendingPathComponent("assets/videos").path)
-            exe.deleteLastPathComponent()
-        }
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 }

@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Foundation
 import MediaIO
@@ -129,11 +130,4 @@ struct ExtractCommand: ParsableCommand {
             return sum + frames.clamped(to: r.info.frameCount).count
         }
     }
-}
-
-final class AtomicFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }

@@ -1,5 +1,7 @@
+import Common
 import ArgumentParser
 import Foundation
+import Index
 import Models
 import SafeTensors
 import Tensor
@@ -64,7 +66,7 @@ struct ForwardCommand: ParsableCommand {
             let backbone = try weights.map { try Backbone(config: cfg, weightsAt: $0, prefix: prefix) } ?? Backbone(config: cfg, seed: seed!)
             let x = try NPYFile.readFloat32(input)
             do { try backbone.validate(inputShape: x.shape) } catch {
-                throw CLIFileError(path: input, problem: "\(error)")
+                throw FileError(path: input, problem: "\(error)")
             }
             if let stages {
                 let all = backbone.forwardStages(x, threads: threads)
@@ -80,53 +82,6 @@ struct ForwardCommand: ParsableCommand {
         } catch {
             Console.error("\(error)")
             throw ExitCode(1)
-        }
-    }
-}
-
-/// A file the command cannot use: one sentence naming it.
-struct CLIFileError: Error, CustomStringConvertible {
-    var path: String
-    var problem: String
-    var description: String { "\(path): \(problem)" }
-}
-
-/// Float32 `.npy` files as tensors (VideoData.NPY does the header).
-enum NPYFile {
-    static func readFloat32(_ path: String) throws -> Tensor {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CLIFileError(path: path, problem: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
-        defer { try? handle.close() }
-        let bytes = [UInt8]((try? handle.readToEnd()) ?? Data())
-        guard let header = NPY.parseHeader(bytes) else { throw CLIFileError(path: path, problem: "is not a .npy file (or uses Fortran order)") }
-        guard header.dtype == "<f4" else { throw CLIFileError(path: path, problem: "holds \(header.dtype), not float32 (<f4)") }
-        let count = header.shape.reduce(1, *)
-        guard bytes.count - header.dataOffset == 4 * count else {
-            throw CLIFileError(path: path, problem: "is truncated or padded: shape \(header.shape) needs \(4 * count) data bytes, the file has \(bytes.count - header.dataOffset)")
-        }
-        return Tensor(shape: header.shape) { out in
-            bytes.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress! + header.dataOffset, byteCount: 4 * count)
-            }
-        }
-    }
-
-    /// Writes atomically (temporary file, then rename).
-    static func writeFloat32(_ t: Tensor, to path: String) throws {
-        var data = Data(NPY.header(dtype: .float32, shape: t.shape))
-        t.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: 4 * $0.count)) }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try data.write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else { throw CLIFileError(path: path, problem: "cannot be written (\(String(cString: strerror(errno))))") }
-        } catch let e as CLIFileError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw e
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CLIFileError(path: path, problem: "cannot be written (\((error as NSError).localizedDescription))")
         }
     }
 }

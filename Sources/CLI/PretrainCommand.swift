@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Embed
 import Foundation
@@ -167,7 +168,7 @@ struct PretrainCommand: ParsableCommand {
         for (video, n) in skipped.sorted(by: { $0.key < $1.key }) { Console.note("skipped \(n) samples of \(video)") }
         let records = trainer.readLog()
         let png = try PNGEncoder().encode(LossPlot.render(records), name: output + "/loss.png")
-        try Data(png).write(to: URL(fileURLWithPath: output + "/loss.png"), options: .atomic)
+        try AtomicFile.write(Data(png), to: output + "/loss.png")
         let last = records.suffix(50)
         let mean = { (f: (TrainingRecord) -> Double) in last.map(f).reduce(0, +) / Double(max(1, last.count)) }
         print(String(format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f; %.1f min", output, trainer.step, trainer.setup.steps, last.count, mean(\.lossContext), mean(\.lossMotion), (records.last?.elapsedSeconds ?? 0) / 60))
@@ -176,7 +177,7 @@ struct PretrainCommand: ParsableCommand {
 
     /// Videos long enough for a sample, with the reason for each one left out.
     func usableVideos(sampler: PretextSampler) throws -> [String] {
-        let paths = try VideoFiles.expand(data)
+        let paths = try VideoInputs.paths(data)
         var ok: [String] = []
         for p in paths {
             do {
@@ -263,7 +264,7 @@ struct ExportCommand: ParsableCommand {
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
         card.sceneBias = sceneBiasRows
         let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
-        try Console.json(card).write(toFile: cardPath, atomically: true, encoding: .utf8)
+        try AtomicFile.write(Data(Console.json(card).utf8), to: cardPath)
         print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
     }
 }

@@ -1,7 +1,9 @@
+import Common
 import ArgumentParser
 import Embed
 import Foundation
 import Index
+import MediaIO
 
 /// `decouple search STORE QUERY...`: exact cosine nearest neighbours in a store.
 struct SearchCommand: ParsableCommand {
@@ -49,30 +51,21 @@ struct SearchCommand: ParsableCommand {
         guard !queries.isEmpty else { throw ValidationError("give at least one QUERY (an item id or a video file).") }
     }
 
-    /// A resolved query: its vector and what identifies its video.
-    struct Query {
-        var text: String
-        var kind: String
-        var path: String
-        var sha256: String?
-        var vector: [Float]
-    }
-
     func run() throws {
         do {
             let store = try EmbeddingStore(opening: self.store)
             var model: StoreModel?
-            var resolved: [Query] = []
+            var resolved: [SearchQuery] = []
             var stored: [(query: Int, row: Int)] = []
             for text in queries {
                 if let row = store.index(ofID: text) {
                     stored.append((resolved.count, row))
-                    resolved.append(Query(text: text, kind: "id", path: store.items[row].path, sha256: store.items[row].fileSHA256, vector: []))
+                    resolved.append(SearchQuery(text: text, kind: "id", path: store.items[row].path, sha256: store.items[row].fileSHA256, vector: []))
                 } else if FileManager.default.fileExists(atPath: text) {
-                    if model == nil { model = try StoreModel(manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs) }
+                    if model == nil { model = try StoreModel(manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs) { try VideoClipSource(path: $0) } }
                     let vector: [Float]
                     do { vector = try model!.embed(text) } catch { throw StoreError("'\(text)' could not be embedded: \(error).") }
-                    resolved.append(Query(text: text, kind: "file", path: text, sha256: try? SHA256.hexDigest(ofFile: text), vector: vector))
+                    resolved.append(SearchQuery(text: text, kind: "file", path: text, sha256: try? SHA256.hexDigest(ofFile: text), vector: vector))
                 } else {
                     throw StoreError("'\(text)' is neither an item id of '\(self.store)' nor a file.")
                 }
@@ -81,71 +74,14 @@ struct SearchCommand: ParsableCommand {
             let d = store.dimension
             for (q, row) in stored { resolved[q].vector = Array(matrix[row * d..<(row + 1) * d]) }
             let index = SearchIndex(matrix: matrix, dimension: d)
-            let excluded = resolved.map { excludeSameVideo ? Self.sameVideo(as: $0, in: store.items) : [] }
+            let excluded = resolved.map { excludeSameVideo ? SearchReport.sameVideo(as: $0, in: store.items) : [] }
             let hits = resolved.count == 1
                 ? [index.search(resolved[0].vector, k: k, excluding: excluded[0])]
                 : index.search(queries: resolved.flatMap(\.vector), k: k, excluding: excluded)
-            print(json ? Console.json(Self.report(resolved, hits, store: store)) : Self.table(resolved, hits, store: store))
+            print(json ? Console.json(SearchReport.report(resolved, hits, store: store)) : SearchReport.table(resolved, hits, store: store))
         } catch let error as StoreError {
             Console.error(error.description)
             throw ExitCode(1)
         }
-    }
-
-    /// Rows of the query's video: the same path, or the same file content.
-    static func sameVideo(as query: Query, in items: [EmbeddingItem]) -> Set<Int> {
-        let cwd = FileManager.default.currentDirectoryPath
-        let path = VideoVector.canonicalPath(query.path, relativeTo: cwd)
-        return Set(items.indices.filter { r in
-            (query.sha256 != nil && items[r].fileSHA256 == query.sha256) || VideoVector.canonicalPath(items[r].path, relativeTo: cwd) == path
-        })
-    }
-
-    struct HitRow: Codable {
-        var rank: Int
-        var id: String
-        var path: String
-        var startFrame: Int
-        var endFrame: Int
-        var startSeconds: Double
-        var endSeconds: Double
-        var score: Float
-        enum CodingKeys: String, CodingKey {
-            case rank, id, path, score
-            case startFrame = "start_frame", endFrame = "end_frame", startSeconds = "start_seconds", endSeconds = "end_seconds"
-        }
-    }
-
-    struct QueryReport: Codable {
-        var query: String
-        var kind: String
-        var path: String
-        var hits: [HitRow]
-    }
-
-    static func report(_ queries: [Query], _ hits: [[Hit]], store: EmbeddingStore) -> [QueryReport] {
-        zip(queries, hits).map { q, hs in
-            QueryReport(query: q.text, kind: q.kind, path: q.path, hits: hs.enumerated().map { i, h in
-                let item = store.items[h.row]
-                return HitRow(rank: i + 1, id: item.id, path: item.path, startFrame: item.startFrame, endFrame: item.endFrame,
-                              startSeconds: item.startSeconds, endSeconds: item.endSeconds, score: h.score)
-            })
-        }
-    }
-
-    static func table(_ queries: [Query], _ hits: [[Hit]], store: EmbeddingStore) -> String {
-        var lines: [String] = []
-        for (q, r) in zip(queries, report(queries, hits, store: store)) {
-            if !lines.isEmpty { lines.append("") }
-            lines.append("query \(q.text) (\(q.kind == "id" ? "stored item" : "embedded with \(store.manifest.model)")), \(r.hits.count) of \(store.count) rows")
-            let idWidth = min(40, max(2, r.hits.map(\.id.count).max() ?? 2))
-            lines.append(" rank   score  " + "id".padding(toLength: idWidth, withPad: " ", startingAt: 0) + "  frames       seconds        path")
-            for h in r.hits {
-                let frames = "\(h.startFrame)-\(h.endFrame)".padding(toLength: 11, withPad: " ", startingAt: 0)
-                let seconds = String(format: "%.2f-%.2f", h.startSeconds, h.endSeconds).padding(toLength: 13, withPad: " ", startingAt: 0)
-                lines.append(String(format: "%5d  %6.4f  ", h.rank, h.score) + h.id.padding(toLength: idWidth, withPad: " ", startingAt: 0) + "  \(frames)  \(seconds)  \(h.path)")
-            }
-        }
-        return lines.joined(separator: "\n")
     }
 }

@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Foundation
 import MediaIO
@@ -111,7 +112,7 @@ struct SynthCommand: ParsableCommand {
             Console.error(failure)
             throw ExitCode(1)
         }
-        try SynthLabels.csv(videos).write(toFile: work + "/labels.csv", atomically: true, encoding: .utf8)
+        try AtomicFile.write(Data(SynthLabels.csv(videos).utf8), to: work + "/labels.csv")
         struct Doc: Encodable {
             var options: SynthOptions
             var classes: [String: String]
@@ -123,10 +124,10 @@ struct SynthCommand: ParsableCommand {
             options: options, classes: Dictionary(uniqueKeysWithValues: options.classes.map { ($0.rawValue, $0.summary) }),
             classPhotos: Dictionary(uniqueKeysWithValues: own.map { ($0.key.rawValue, pictures[$0.value].name) }),
             videos: videos.map(SynthRecord.init))
-        try Console.json(doc).write(toFile: work + "/synth.json", atomically: true, encoding: .utf8)
+        try AtomicFile.write(Data(Console.json(doc).utf8), to: work + "/synth.json")
         if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }
-        guard rename(work, output) == 0 else {
-            Console.error("'\(output)' could not be created (rename failed).")
+        do { try AtomicFile.commit(work, to: output) } catch {
+            Console.error("\(error)")
             throw ExitCode(1)
         }
         print("\(output): \(videos.count) videos (\(options.classes.count) classes x \(perClass) x 2 splits), \(options.width)x\(options.height), \(frames) frames, \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
@@ -134,7 +135,7 @@ struct SynthCommand: ParsableCommand {
 
     /// Every image in the photo directory, sorted by name.
     func loadPhotos() throws -> [Photo] {
-        let dir = photos ?? VideoFiles.bundledVideos().map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("photos").path } ?? "assets/photos"
+        let dir = photos ?? Resources.find("assets/photos") ?? "assets/photos"
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             .filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
         guard !names.isEmpty else {

@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Embed
 import Foundation
@@ -48,7 +49,7 @@ struct WeightsCommand: ParsableCommand {
             let card = DefaultModel(weights: weights, model: model, config: config, view: view)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try (String(decoding: try enc.encode(card), as: UTF8.self) + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+            try AtomicFile.write(try enc.encode(card) + Data("\n".utf8), to: output)
             print(String(format: "%@: %@ view (out-of-context R@1 %.3f, in-context %.3f)", output, view, best.outOfContext(at: 1) ?? 0, best.inContext(at: 1) ?? 0))
         }
     }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import VideoData
@@ -38,7 +39,7 @@ public struct DefaultModel: Codable, Sendable, Equatable {
     /// `weights/<model>.safetensors` of the user's (such as the converted ModelScope checkpoint),
     /// which wins.
     public static func shipped(model: String, config: String) -> (model: DefaultModel, path: String)? {
-        let dirs = searchDirectories
+        let dirs = Resources.searchDirectories
         let own = dirs.contains { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("weights/\(model).safetensors")) }
         guard config.isEmpty, !own, let found = find(in: dirs), found.model.model == model else { return nil }
         return found
@@ -51,16 +52,5 @@ public struct DefaultModel: Codable, Sendable, Equatable {
     /// ModelScope's preprocessing scaled to the model's input side (short side 128:112).
     public static func preprocessing(for config: BackboneConfig) -> Preprocessing {
         config.size == 112 ? .modelScope : Preprocessing(shortSide: Int((Double(config.size) * 128 / 112).rounded()), crop: config.size)
-    }
-
-    /// Where the tools look: the working directory and the checkout the executable was built in.
-    public static var searchDirectories: [String] {
-        var dirs = [FileManager.default.currentDirectoryPath]
-        var exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            dirs.append(exe.path)
-            exe.deleteLastPathComponent()
-        }
-        return dirs
     }
 }

@@ -2,7 +2,7 @@
 // `EmbeddingStore`); re-exported so code that imports Embed keeps seeing them.
 @_exported import Index
 
-/// Writes a whole store in one go through `Index.EmbeddingStore.write` (DESIGN.md §5:
+/// Writes a whole store in one go through `Index.EmbeddingStore.write` (docs/commands.md, "Store format":
 /// `embeddings.npy` float32 [N, D], row i is line i of `items.jsonl`, `manifest.json`). The
 /// directory is assembled under a temporary name and renamed into place, so a failure never
 /// leaves a half-written store. `decouple embed` appends video by video instead.

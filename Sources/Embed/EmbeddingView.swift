@@ -28,7 +28,21 @@ public enum EmbeddingView: Sendable {
     case predicted(MotionForecast)
     case predictedResidual(MotionForecast)
 
-    public static let names = ["pooled", "fused", "motion", "residual", "motion-residual", "predicted", "predicted-residual"]
+    /// Every view's name and what it is, in the order help texts list them.
+    public static let catalogue: [(name: String, about: String)] = [
+        ("pooled", "the backbone's pooled output, as ModelScope's pipeline"),
+        ("fused", "CMD's fused layer3 + layer4 clip map, pooled"),
+        ("motion", "the CMD motion branch's projection; needs FILE.views.safetensors"),
+        ("residual", "fused, minus that of the clip's first frame held still"),
+        ("motion-residual", "motion, minus that of the first frame held still"),
+        ("predicted", "the future motion the CMD predictor foresees; needs FILE.views.safetensors"),
+        ("predicted-residual", "predicted, minus that of the first frame held still"),
+    ]
+
+    public static var names: [String] { catalogue.map(\.name) }
+
+    /// `name (what it is), ...` for a help text.
+    public static var help: String { catalogue.map { "\($0.name) (\($0.about))" }.joined(separator: ", ") }
 
     public var name: String {
         switch self {

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import SafeTensors
@@ -49,8 +50,39 @@ public enum ModelWeights {
                 if FileManager.default.fileExists(atPath: p) { return try load(config: config, .file(p, prefix: nil)) }
             }
             throw MissingWeights(
-                description: "No weights for \(config.modelID): pass --weights FILE (.safetensors, or a torch.save .pt) or --random-weights --seed N for an untrained model (\(name) does not exist).")
+                description: "No weights for \(config.modelID): \(name) is in none of \(directories.joined(separator: ", "))")
         }
+    }
+
+    /// What a command runs when the user names a model: the configuration, the weights to load
+    /// and the embedding view.
+    public struct Resolved: Sendable {
+        public var config: BackboneConfig
+        public var choice: Choice
+        /// The view to embed with when the user names none: the shipped weights' evaluated
+        /// view, else `pooled`.
+        public var view: String
+    }
+
+    /// The one weights policy of the tools, first match wins:
+    /// 1. a file the user gives (made absolute, so a store's manifest names it from anywhere);
+    /// 2. random weights from `randomSeed` (an untrained model, labelled as such);
+    /// 3. the shipped default weights (`weights/default.json`), with the configuration and
+    ///    view they were evaluated with, when the user asked for that model without overrides;
+    /// 4. `weights/<model>.safetensors` in `Resources.searchDirectories` (e.g. the converted
+    ///    ModelScope checkpoint), which `load` reports as missing when it is not there.
+    public static func resolve(
+        model: String, config overrides: String, weights: String?, prefix: String?, randomSeed: UInt64?
+    ) throws -> Resolved {
+        let config = try BackboneConfig(modelID: model).applying(overrides: overrides)
+        if let weights {
+            return Resolved(config: config, choice: .file(URL(fileURLWithPath: weights).standardizedFileURL.path, prefix: prefix), view: "pooled")
+        }
+        if let randomSeed { return Resolved(config: config, choice: .random(seed: randomSeed), view: "pooled") }
+        if let (card, path) = DefaultModel.shipped(model: model, config: overrides) {
+            return Resolved(config: try card.backboneConfig(), choice: .file(path, prefix: nil), view: card.view)
+        }
+        return Resolved(config: config, choice: .defaultFile(directories: Resources.searchDirectories), view: "pooled")
     }
 
     /// True when `path` starts like a zip archive (what `torch.save` writes).

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import Tensor
@@ -13,7 +14,7 @@ public struct EmbedProgress: Sendable, Equatable {
 }
 
 /// Clips of a video -> preprocessed tensors -> backbone -> one vector per clip: the ModelScope
-/// `cmdssl_video_embedding` pipeline (METHOD.md §8) as a reusable object.
+/// `cmdssl_video_embedding` pipeline (docs/method.md §8) as a reusable object.
 ///
 /// ```swift
 /// let embedder = VideoEmbedder(model: try Backbone(config: BackboneConfig(.r2plus1d), seed: 0))
@@ -25,7 +26,7 @@ public struct EmbedProgress: Sendable, Equatable {
 /// Work is split in two: the calling thread decodes the frames the clips need (each distinct
 /// frame once, in display order, a few at a time) and resizes and crops each frame once, while
 /// `forwardWorkers` threads run the backbone, one clip each. With two workers every forward runs
-/// on one core with OpenBLAS at one thread (the fastest use of two cores, BACKBONE.md §6); with
+/// on one core with OpenBLAS at one thread (the fastest use of two cores, docs/backbone.md §5); with
 /// one worker a forward uses every core.
 ///
 /// Cancellation and progress: `isCancelled` is polled between batches of frames and between
@@ -166,18 +167,6 @@ public final class VideoEmbedder: Sendable {
         return sum.map { Float($0 / Double(vectors.count)) }
     }
 
-    /// Cosine similarity of two vectors of the same length (0 when either is zero).
-    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        precondition(a.count == b.count, "cosine needs vectors of one length")
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for i in a.indices {
-            dot += Double(a[i]) * Double(b[i])
-            na += Double(a[i]) * Double(a[i])
-            nb += Double(b[i]) * Double(b[i])
-        }
-        return na > 0 && nb > 0 ? Float(dot / (na.squareRoot() * nb.squareRoot())) : 0
-    }
-
     /// Scene reliance of one clip: its embedding, the embedding of `keyframe` repeated as a
     /// static clip of the same length, and their cosine similarity. Near 1 means the clip's
     /// embedding is mostly explained by its scene; lower means motion matters.
@@ -187,7 +176,7 @@ public final class VideoEmbedder: Sendable {
         let clip = try embed([window], from: source, isCancelled: isCancelled)[0]
         if isCancelled?() == true { throw CancellationError() }
         let still = try embedStill(keyframe, frames: window.frames)
-        return (clip, still, Self.cosine(clip, still))
+        return (clip, still, cosine(clip, still))
     }
 }
 

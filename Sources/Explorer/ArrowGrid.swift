@@ -1,6 +1,6 @@
 import VideoData
 
-/// The motion pane: a `MotionGrid` drawn as arrows (TUI.md §2.2).
+/// The motion pane: a `MotionGrid` drawn as arrows (docs/terminal.md §2.2).
 public enum ArrowGrid {
     /// Pixels of motion that count as "full strength" for colour and weight; nil = automatic
     /// (the 95th percentile of the frame's cell magnitudes).

@@ -1,4 +1,4 @@
-/// What the terminal can show, decided once at start-up (TUI.md §1.2) and shown in the status bar.
+/// What the terminal can show, decided once at start-up (docs/terminal.md §1) and shown in the status bar.
 public struct Capabilities: Equatable, Sendable, Codable {
     /// 0 (no colour), 8, 16 or 256.
     public var colors: Int
@@ -10,7 +10,7 @@ public struct Capabilities: Equatable, Sendable, Codable {
         self.unicode = unicode
     }
 
-    /// The rendering tier of TUI.md §1.2.
+    /// The rendering tier of docs/terminal.md §1.
     public var tier: Tier {
         if colors == 0 { return .mono }
         if !unicode { return .colorCells }

@@ -1,3 +1,4 @@
+import Common
 import VideoData
 
 /// The panes Tab moves between.
@@ -163,17 +164,4 @@ public struct ExplorerState: Sendable {
             .sorted { $0.1 > $1.1 }
             .prefix(count).map { $0 }
     }
-}
-
-/// Cosine similarity; 0 when either vector is zero or the sizes differ.
-public func cosine(_ a: [Float], _ b: [Float]) -> Float {
-    guard a.count == b.count, !a.isEmpty else { return 0 }
-    var dot: Float = 0, na: Float = 0, nb: Float = 0
-    for i in 0..<a.count {
-        dot += a[i] * b[i]
-        na += a[i] * a[i]
-        nb += b[i] * b[i]
-    }
-    let d = (na * nb).squareRoot()
-    return d > 0 ? dot / d : 0
 }

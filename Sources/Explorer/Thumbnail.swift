@@ -1,6 +1,6 @@
 import VideoData
 
-/// Terminal thumbnails of RGB images in every tier of TUI.md §1.2.
+/// Terminal thumbnails of RGB images in every tier of docs/terminal.md §1.
 public enum Thumbnail {
     /// Box-filter (area-average) downscale of `image` to exactly `width x height` pixels.
     /// Upscaling repeats pixels. Pure and deterministic.

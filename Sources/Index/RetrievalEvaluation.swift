@@ -1,6 +1,6 @@
 import Foundation
 
-/// The result of a retrieval evaluation (METHOD.md §9).
+/// The result of a retrieval evaluation (docs/method.md §9).
 public struct RetrievalReport: Codable, Sendable, Equatable {
     /// Recall at one k: the share of queries with a gallery video of their class among their
     /// k nearest.
@@ -51,7 +51,7 @@ public struct LabelledVector: Sendable, Equatable {
     }
 }
 
-/// Retrieval as in the CMD paper (METHOD.md §9, the VCOP protocol): videos of one split are
+/// Retrieval as in the CMD paper (docs/method.md §9, the VCOP protocol): videos of one split are
 /// queries, videos of the other the gallery; one vector per video (the mean of its clips);
 /// cosine similarity; a query is a hit at k when a gallery video of its class is among its k
 /// nearest; recall at k for k = 1, 5, 10, 20, 50. Ties in similarity go to the earlier gallery

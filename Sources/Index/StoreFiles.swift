@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// POSIX file operations the store needs beyond Foundation's: positioned writes into an existing
@@ -67,22 +68,12 @@ final class StoreFile {
 }
 
 enum StoreFiles {
-    /// Writes `data` to `path` through a temporary file in the same directory, flushed and then
-    /// renamed over `path`: readers see the old file or the new one, never a part.
+    /// Replaces `path` with `data` through `Common.AtomicFile`: readers see the old file or the
+    /// new one, never a part.
     static func replaceAtomically(_ path: String, with data: Data) throws {
-        let temporary = path + ".\(getpid()).tmp"
-        do {
-            let file = try StoreFile(temporary, writable: true, create: true)
-            try file.truncate(to: 0)
-            try data.withUnsafeBytes { try file.write($0, at: 0) }
-            try file.sync()
+        do { try AtomicFile.write(data, to: path) } catch let error as FileWriteError {
+            throw StoreError("'\(path)' could not be replaced (\(error.reason)).")
         }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw StoreError("'\(path)' could not be replaced (\(reason)).")
-        }
-        syncDirectory(of: path)
     }
 
     /// Renames the directory `temporary` to `target`. An existing `target` is an error unless
@@ -109,15 +100,8 @@ enum StoreFiles {
             try? fm.removeItem(atPath: temporary)
             throw StoreError("'\(target)' could not be written (\((error as NSError).localizedDescription)).")
         }
-        syncDirectory(of: target)
-    }
-
-    /// Flushes a directory entry change (a rename) of a file in `path`'s directory.
-    static func syncDirectory(of path: String) {
-        let fd = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
+        do { try AtomicFile.syncDirectory(of: target) } catch let error as FileWriteError {
+            throw StoreError("'\(target)' could not be flushed (\(error.reason)).")
         }
     }
 

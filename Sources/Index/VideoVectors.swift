@@ -1,7 +1,7 @@
 import Foundation
 
 /// One vector per video of a store: the mean of the video's rows (its clips, or its one
-/// mean-over-clips row), as the retrieval protocol asks (METHOD.md §9).
+/// mean-over-clips row), as the retrieval protocol asks (docs/method.md §9).
 public struct VideoVector: Sendable, Equatable {
     /// The video's path, absolute, standardised, symbolic links resolved (the matching key).
     public var path: String

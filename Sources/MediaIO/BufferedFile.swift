@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// An append-only file with a write buffer; `close()` flushes. Errors name the file.
@@ -58,15 +59,9 @@ final class BufferedFile {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary name in the same directory and a rename, so
-/// a crash never leaves a half-written file.
+/// Writes `bytes` to `path` through `Common.AtomicFile`: a crash never leaves a half-written file.
 func writeAtomically(_ bytes: [UInt8], to path: String) throws(MediaError) {
-    let tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-        throw MediaError(path: path, problem: "could not be written")
-    }
-    guard rename(tmp, path) == 0 else {
-        unlink(tmp)
-        throw MediaError(path: path, problem: "could not be written (rename failed: \(String(cString: strerror(errno))))")
+    do { try AtomicFile.write(Data(bytes), to: path) } catch {
+        throw MediaError(path: path, problem: "could not be written (\((error as? FileWriteError)?.reason ?? "\(error)"))")
     }
 }

@@ -14,7 +14,7 @@ final class Decoder {
     ///     `avcodec_open2`, which is why it is an init parameter.
     ///   - skip: `AVDISCARD_NONINTRA` for the I-frames-only path, `AVDISCARD_NONKEY` for IDR only.
     ///   - frameThreads: > 1 only for streams without B-frames: frame threading makes the
-    ///     exported B-frame vectors non-deterministic (FFMPEG.md §3.6).
+    ///     exported B-frame vectors non-deterministic (docs/ffmpeg.md §6).
     init(
         parameters: UnsafeMutablePointer<AVCodecParameters>, path: String, exportMotionVectors: Bool,
         skip: AVDiscard, frameThreads: Int

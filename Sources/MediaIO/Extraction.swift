@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import VideoData
 
@@ -12,7 +13,7 @@ public struct ExtractOptions: Sendable {
     }
 
     public enum Fields: String, Sendable, CaseIterable {
-        /// float32 `[F, 2, rows, cols]`, clamped to ±10 px and divided by 10 (METHOD.md §3).
+        /// float32 `[F, 2, rows, cols]`, clamped to ±10 px and divided by 10 (docs/method.md §3).
         case cmd
         /// int16 `[F, 2, rows, cols]` in quarter pixels, unclamped.
         case qpel
@@ -263,8 +264,8 @@ public enum Extraction {
                 throw MediaError(path: plan.output, problem: "could not be replaced (\(error.localizedDescription))")
             }
         }
-        guard rename(dir, plan.output) == 0 else {
-            throw MediaError(path: plan.output, problem: "could not be created (rename failed: \(String(cString: strerror(errno))))")
+        do { try AtomicFile.commit(dir, to: plan.output) } catch {
+            throw MediaError(path: plan.output, problem: "could not be created (\((error as? FileWriteError)?.reason ?? "\(error)"))")
         }
         return summary
     }

@@ -1,7 +1,8 @@
+import Common
 import CFFmpeg
 
 /// A problem with one input file, as one sentence that names the file.
-public struct MediaError: Error, CustomStringConvertible, Equatable {
+public struct MediaError: SentenceError, Equatable {
     public let path: String
     /// What is wrong, phrased to follow the quoted file name ("is empty (0 bytes)").
     public let problem: String

@@ -1,3 +1,4 @@
+import Common
 import CFFmpeg
 import Foundation
 import VideoData
@@ -148,8 +149,8 @@ public final class VideoEncoder {
         guard let fmt = format else { return }
         try check(av_write_trailer(fmt), path: path, "could not be written (MP4 index)")
         avio_closep(&fmt.pointee.pb)
-        guard rename(tmpPath, path) == 0 else {
-            throw MediaError(path: path, problem: "could not be written (rename failed: \(String(cString: strerror(errno))))")
+        do { try AtomicFile.commit(tmpPath, to: path) } catch {
+            throw MediaError(path: path, problem: "could not be written (\((error as? FileWriteError)?.reason ?? "\(error)"))")
         }
         finished = true
     }

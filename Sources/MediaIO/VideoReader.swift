@@ -3,7 +3,7 @@ import Foundation
 import VideoData
 
 /// Codecs whose FFmpeg software decoders export `AV_FRAME_DATA_MOTION_VECTORS`; HEVC, VP9 and
-/// AV1 accept the flag and export nothing (FFMPEG.md §1.5, measured).
+/// AV1 accept the flag and export nothing (docs/ffmpeg.md §4, measured).
 let motionVectorCodecs: Set<String> = ["h264", "mpeg4", "mpeg2video", "mpeg1video", "h263", "h263p"]
 
 /// What a `VideoReader` decodes and returns.

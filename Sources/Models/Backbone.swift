@@ -84,7 +84,7 @@ public final class Backbone: @unchecked Sendable {
         try self.init(config: config, tensors: Self.randomStateDict(config: config, seed: seed), source: "random init (seed \(seed))", im2colTileFloats: im2colTileFloats)
     }
 
-    /// A state dict with the initialisation of the PyTorch modules (METHOD.md §7): conv weights
+    /// A state dict with the initialisation of the PyTorch modules (docs/method.md §7): conv weights
     /// Kaiming normal with fan_out and ReLU gain (std = sqrt(2 / (Cout·kT·kH·kW))), conv biases
     /// 0, BN weight 1 (0 for every ResNet `bn3`, zero_init_residual), bias 0, running mean 0,
     /// running variance 1. Tensors are drawn in key-table order from one `SeededRandom(seed)`.

@@ -1,4 +1,4 @@
-/// The three backbone families of CMD (METHOD.md §7).
+/// The three backbone families of CMD (docs/method.md §7).
 public enum Architecture: String, Codable, Sendable, CaseIterable {
     /// resnet26_2p1d: R(2+1)D-26, Bottleneck [2, 2, 2, 2], every 3x3x3 split into 1x3x3 + 3x1x1.
     case r2plus1d = "r2p1d-26"

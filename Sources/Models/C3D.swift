@@ -2,7 +2,7 @@ import NN
 import SafeTensors
 import Tensor
 
-// C3D with batch norm as CMD uses it (METHOD.md §7; adapted from DavideA/c3d-pytorch): eight
+// C3D with batch norm as CMD uses it (docs/method.md §7; adapted from DavideA/c3d-pytorch): eight
 // 3x3x3 convs with bias and padding 1, each followed by BN and ReLU; max pools after conv1
 // (1x2x2), conv2, conv3b and conv4b (2x2x2); no pool5 and no fc6/fc7: a global average pool of
 // conv5b gives the 512-d output.

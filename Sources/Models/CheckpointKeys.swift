@@ -21,7 +21,7 @@ public struct CheckpointKey: Sendable, Equatable, CustomStringConvertible {
 /// The checkpoint key table: every tensor of a backbone's state dict, in module order, derived
 /// from the same layer lists that build the model (R2Plus1D.swift, R3D.swift, C3D.swift).
 ///
-/// The full-width R(2+1)D-26 has 190 float tensors (38 convs + 38 BNs), METHOD.md §7.1;
+/// The full-width R(2+1)D-26 has 190 float tensors (38 convs + 38 BNs), docs/method.md §7.1;
 /// PyTorch files add one `num_batches_tracked` per BN, which loading ignores.
 public enum CheckpointKeys {
     /// Every key of `config`'s state dict with its shape.

@@ -1,13 +1,13 @@
 import Tensor
 
-/// CMD's clip feature map (METHOD.md §4): layer3's output with time folded into channels
+/// CMD's clip feature map (docs/method.md §4): layer3's output with time folded into channels
 /// (even time steps, then odd ones) plus layer4's output upsampled by nearest neighbour to the
 /// same size. Both heads read it: the predictor as tokens, the context head as its average.
 ///
 /// layer3 `[N, C3, T3, H3, W3]` and layer4 `[N, 2·C3, T3/2, H4, W4]` → `[N, 2·C3, T3/2, H3, W3]`.
 public enum FeatureFusion {
     /// CMD's clip map F from a backbone's stages: the ResNets fuse `layer3` with `layer4`; for
-    /// C3D, F is the output of `conv5b` itself (METHOD.md §4).
+    /// C3D, F is the output of `conv5b` itself (docs/method.md §4).
     public static func clipMap(_ stages: [String: Tensor]) -> Tensor {
         if let l3 = stages["layer3"], let l4 = stages["layer4"] { return forward(layer3: l3, layer4: l4) }
         guard let conv5b = stages["conv5b"] else { preconditionFailure("CMD's clip map needs ResNet stages layer3 and layer4 or C3D's conv5b, got \(stages.keys.sorted())") }

@@ -1,7 +1,7 @@
 import NN
 import Tensor
 
-/// The motion predictor of CMD (METHOD.md §4): a DETR-style post-norm Transformer
+/// The motion predictor of CMD (docs/method.md §4): a DETR-style post-norm Transformer
 /// encoder-decoder that maps the clip's feature tokens to one prediction per future-motion
 /// position.
 ///

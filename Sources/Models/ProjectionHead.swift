@@ -1,7 +1,7 @@
 import NN
 import Tensor
 
-/// One of CMD's four projection heads (METHOD.md §4): 1x1 Conv1d in → hidden (with bias),
+/// One of CMD's four projection heads (docs/method.md §4): 1x1 Conv1d in → hidden (with bias),
 /// BatchNorm1d, ReLU, 1x1 Conv1d hidden → out (no bias), BatchNorm1d. The caller L2-normalises
 /// the output (`L2Normalize`).
 ///

@@ -1,7 +1,7 @@
 import NN
 import Tensor
 
-// resnet26_2p1d (METHOD.md §7; Hara's 3D-ResNets-PyTorch `ResNet2p1d(Bottleneck, [2,2,2,2])`):
+// resnet26_2p1d (docs/method.md §7; Hara's 3D-ResNets-PyTorch `ResNet2p1d(Bottleneck, [2,2,2,2])`):
 // every 3x3x3 conv is factorised into a 1x3x3 spatial conv to `mid` channels and a 3x1x1
 // temporal conv, with mid chosen so the pair has the parameters of the 3x3x3 conv.
 

@@ -1,7 +1,7 @@
 import NN
 import Tensor
 
-// resnet26_3d (METHOD.md §7; Hara's `ResNet(Bottleneck, [2,2,2,2])` with a 3x7x7 stem):
+// resnet26_3d (docs/method.md §7; Hara's `ResNet(Bottleneck, [2,2,2,2])` with a 3x7x7 stem):
 // the same bottleneck network as R(2+1)D-26 with full 3x3x3 convs.
 
 extension ResNetSpec {

@@ -327,7 +327,7 @@ public final class TrainableBackbone: ParameterContainer {
     }
 }
 
-/// CMD's helper networks (METHOD.md §4): ResNet-10s of BasicBlocks [1, 1, 1, 1].
+/// CMD's helper networks (docs/method.md §4): ResNet-10s of BasicBlocks [1, 1, 1, 1].
 /// - `frame2D`: the I-frame network, a 2D ResNet as 1x3x3 3D convs on one-frame clips: stem
 ///   conv 1x7x7 stride (1, 2, 2), max pool 1x3x3 stride (1, 2, 2), layers 2-4 stride 2 in space.
 /// - `motion3D`: the motion-vector network, 3x3x3 convs, stem 3x7x7 with stride

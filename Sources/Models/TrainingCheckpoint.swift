@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import NN
 import SafeTensors
@@ -36,11 +37,11 @@ public struct TrainingCheckpoint: Sendable {
     /// Writes `<path>.safetensors` and `<path>.json` (each atomically).
     public func write(to path: String) throws {
         try SafeTensorsWriter.write(tensors.mapValues { FloatTensor(shape: $0.shape, values: $0.data) }, metadata: ["format": "decouple-training-checkpoint"], to: path + ".safetensors")
-        let text = scalars.keys.sorted().map { "  \(SafeTensorsWriterJSON.string($0)): \(SafeTensorsWriterJSON.string("\(scalars[$0]!)"))" }
+        let text = scalars.keys.sorted().map { "  \(jsonQuoted($0)): \(jsonQuoted("\(scalars[$0]!)"))" }
         let json = "{\n" + text.joined(separator: ",\n") + "\n}\n"
-        let temporary = path + ".json.tmp"
-        try Data(json.utf8).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path + ".json") == 0 else { throw ModelError("cannot write \(path).json (\(String(cString: strerror(errno))))") }
+        do { try AtomicFile.write(Data(json.utf8), to: path + ".json") } catch let error as FileWriteError {
+            throw ModelError("cannot write \(path).json (\(error.reason))")
+        }
     }
 
     /// Reads what `write(to:)` wrote.
@@ -83,22 +84,6 @@ public struct TrainingCheckpoint: Sendable {
             if let lr = scalars["optimizer.learning_rate"] { optimizer.learningRate = Float(lr) }
         }
         return scalars.filter { !$0.key.hasPrefix("optimizer.") }
-    }
-}
-
-/// JSON string literals (the same escapes the safetensors header uses).
-enum SafeTensorsWriterJSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -6,7 +6,7 @@ import Tensor
 /// output `[N, Cout, T', H', W']` with `T' = (T + 2 pT - kT) / sT + 1` (floor), and so on.
 ///
 /// The forward pass runs clip by clip as GEMMs `out[Cout, positions] = W[Cout, K] · col[K,
-/// positions]` and picks the cheapest lowering for the kernel (BACKBONE.md §4):
+/// positions]` and picks the cheapest lowering for the kernel (docs/backbone.md §4):
 /// - `pointwise`: 1x1x1, stride 1, no padding: the input already is `col`; one bare sgemm.
 /// - `temporalTaps`: kTx1x1, stride 1, padding only in time: one sgemm per tap on the input
 ///   shifted by whole frames (an offset of H·W floats), accumulated. No im2col at all.

@@ -11,12 +11,12 @@ import Tensor
 /// the largest buffers of the network). `backward` mirrors the forward lowering per clip:
 /// - 1x1x1, stride 1: `dW += dy · xᵀ`, `dx = Wᵀ · dy` (bare GEMMs on the maps);
 /// - kTx1x1, stride 1, padding in time only: one GEMM pair per tap on maps shifted by whole
-///   frames, no im2col (BACKBONE.md §4);
+///   frames, no im2col (docs/backbone.md §4);
 /// - everything else: im2col tiles, `dW += dy_tile · colᵀ`, `dcol = Wᵀ · dy_tile`, col2im.
 ///
 /// Clips are split over `threads` workers, each with one OpenBLAS thread, its own scratch and
 /// its own weight-gradient accumulator (summed at the end): the throughput mode that ran best
-/// on this machine (BACKBONE.md §3, §5). A single clip uses the threads within the clip.
+/// on this machine (docs/backbone.md §3, §5). A single clip uses the threads within the clip.
 public final class Conv3dLayer: ParameterContainer {
     public let weight: Parameter
     public let bias: Parameter?

@@ -1,7 +1,7 @@
 import Tensor
 
-/// Central finite-difference checks of hand-written backward passes (micrograd's oracle,
-/// STYLE.md): perturb one input value by ±eps, rerun the forward pass, and compare
+/// Central finite-difference checks of hand-written backward passes (micrograd's idea of a
+/// test oracle): perturb one input value by ±eps, rerun the forward pass, and compare
 /// `(L(x + eps) - L(x - eps)) / 2eps` with the analytic gradient.
 ///
 /// The layers compute in float32, so the check does too, and its tolerance follows from

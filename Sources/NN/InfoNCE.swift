@@ -51,7 +51,7 @@ public enum L2Normalize {
     }
 }
 
-/// Softmax cross-entropy over similarity logits: the InfoNCE loss of CMD (METHOD.md §5).
+/// Softmax cross-entropy over similarity logits: the InfoNCE loss of CMD (docs/method.md §5).
 ///
 /// `logits = q · kᵀ / τ` for queries `q [Nq, D]` and keys `k [Nk, D]` (normally L2-normalised,
 /// so the logits are cosines over τ), and `loss = mean_i (logsumexp_j logits[i, j] -

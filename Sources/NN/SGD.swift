@@ -9,7 +9,7 @@ import Tensor
 /// d = d + momentum · buf  (Nesterov)   or   d = buf
 /// p = p - lr · d
 /// ```
-/// CMD pretrains with momentum 0.9, Nesterov, dampening 0, weight decay 1e-3 (METHOD.md §6).
+/// CMD pretrains with momentum 0.9, Nesterov, dampening 0, weight decay 1e-3 (docs/method.md §6).
 public final class SGD: Optimizer {
     public private(set) var groups: [ParameterGroup]
     public var learningRate: Float

@@ -2,7 +2,7 @@ import Foundation
 
 /// The learning rate per optimiser step: linear warm-up from `warmupStart` to `base` over
 /// `warmupSteps`, then cosine annealing from `base` to `final` over the remaining steps
-/// (CMD: base 5e-4·B, warm-up from 5e-6·B over 5 epochs, cosine to 0; METHOD.md §6).
+/// (CMD: base 5e-4·B, warm-up from 5e-6·B over 5 epochs, cosine to 0; docs/method.md §6).
 public struct WarmupCosineSchedule: Sendable, Codable, Equatable {
     public var base: Double
     public var warmupStart: Double

@@ -59,7 +59,7 @@ public struct ColorAugment: Equatable, Sendable {
             && a.jitter?.map(\.kind) == b.jitter?.map(\.kind) && a.jitter?.map(\.amount) == b.jitter?.map(\.amount)
     }
 
-    /// METHOD.md §3: blur p 0.5 (sigma 0.1-2), jitter p 0.5 (brightness, contrast, saturation
+    /// docs/method.md §3: blur p 0.5 (sigma 0.1-2), jitter p 0.5 (brightness, contrast, saturation
     /// 0.4, hue 0.1, random order), grayscale p 0.2.
     public static func random(rng: inout SeededRandom, grayscaleProbability: Double = 0.2) -> ColorAugment {
         var a = ColorAugment(blurSigma: nil, jitter: nil, grayscale: false)
@@ -82,7 +82,7 @@ public struct ColorAugment: Equatable, Sendable {
     }
 }
 
-/// The augmentations of METHOD.md §3 on RGB frames and motion fields, and the conversion to
+/// The augmentations of docs/method.md §3 on RGB frames and motion fields, and the conversion to
 /// network input. Fixes the official code's quirks (said in the model card): I-frames are RGB
 /// (not BGR), a horizontal flip negates dx, and motion vectors are scaled with the resize.
 public enum Augment {

@@ -1,7 +1,7 @@
 import NN
 import Tensor
 
-/// The two CMD losses on projection-head outputs (METHOD.md §5): L2 normalisation, cosine
+/// The two CMD losses on projection-head outputs (docs/method.md §5): L2 normalisation, cosine
 /// logits over temperature, cross-entropy. Each returns the mean loss and the gradients of
 /// `weight · loss` with respect to the raw (unnormalised) head outputs.
 public enum CMDLoss {

@@ -67,7 +67,7 @@ public struct CMDBatch: Sendable {
     }
 }
 
-/// The CMD pretraining model (METHOD.md §4-5): the video backbone, the I-frame network, the
+/// The CMD pretraining model (docs/method.md §4-5): the video backbone, the I-frame network, the
 /// motion-vector network, the Transformer predictor and four projection heads, with the
 /// context-matching and pointwise motion-prediction InfoNCE losses.
 public final class CMDModel: ParameterContainer {

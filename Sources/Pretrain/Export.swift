@@ -7,7 +7,7 @@ import Tensor
 /// Turns a pretraining run into the files `embed`, `search` and the explorer load.
 ///
 /// - `FILE` (safetensors): the video backbone alone, with the inference checkpoint names of
-///   METHOD.md §7.1 (`conv1_s.weight`, `bn1_s.running_mean`, …): the strict loader reads it
+///   docs/method.md §7.1 (`conv1_s.weight`, `bn1_s.running_mean`, …): the strict loader reads it
 ///   like the ModelScope file.
 /// - `FILE` with `.views.safetensors` for `.safetensors`: `motion.weight`, the predictor's
 ///   input projection, which turns the backbone's fused clip map into the motion view, and the

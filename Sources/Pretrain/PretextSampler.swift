@@ -1,6 +1,6 @@
 import Tensor
 
-/// Where the pieces of one CMD training sample come from in a video (METHOD.md §3).
+/// Where the pieces of one CMD training sample come from in a video (docs/method.md §3).
 public struct PretextIndices: Equatable, Sendable, Codable {
     /// The RGB clip: `clipFrames` frames every `clipStride` from `clipStart`.
     public var clip: [Int]

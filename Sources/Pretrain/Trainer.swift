@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import NN
@@ -11,7 +12,7 @@ public struct PretrainSetup: Codable, Sendable, Equatable {
     public var transform = PretextTransform()
     public var batch = 16
     public var steps = 1000
-    /// Peak learning rate per clip of batch (METHOD.md §6: 5e-4 x batch).
+    /// Peak learning rate per clip of batch (docs/method.md §6: 5e-4 x batch).
     public var learningRatePerClip = 0.0005
     public var warmupFraction = 0.05
     public var momentum = 0.9
@@ -234,9 +235,9 @@ public final class Trainer {
     }
 
     static func atomicWrite(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, path) == 0 else { throw TrainingError(description: "cannot write \(path)") }
+        do { try AtomicFile.write(data, to: path) } catch let error as FileWriteError {
+            throw TrainingError(description: error.description)
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// Writes float32 tensors in the safetensors format.
@@ -10,7 +11,7 @@ public enum SafeTensorsWriter {
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
-            let items = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            let items = metadata.keys.sorted().map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
             parts.append("\"__metadata__\":{\(items.joined(separator: ","))}")
         }
         var offset = 0
@@ -18,7 +19,7 @@ public enum SafeTensorsWriter {
             let t = tensors[name]!
             let bytes = t.values.count * 4
             let shape = t.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            parts.append("\(jsonQuoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         header += parts.joined(separator: ",") + "}"
@@ -37,43 +38,12 @@ public enum SafeTensorsWriter {
         return data
     }
 
-    /// Writes `tensors` to `path` atomically: a temporary file in the same directory, flushed,
-    /// then renamed over `path`, so a reader never sees a half-written file.
+    /// Writes `tensors` to `path` atomically (`Common.AtomicFile`): a reader never sees a
+    /// half-written file.
     /// - Throws: `SafeTensorsError` naming `path` when the directory is not writable or the disk is full.
     public static func write(_ tensors: [String: FloatTensor], metadata: [String: String] = [:], to path: String) throws {
-        let data = encode(tensors, metadata: metadata)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        do {
-            try data.write(to: temporary)
-            let fd = open(temporary.path, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
-            guard rename(temporary.path, url.path) == 0 else {
-                throw SafeTensorsError(path: path, problem: "cannot be written (\(String(cString: strerror(errno))))")
-            }
-        } catch let error as SafeTensorsError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw SafeTensorsError(path: path, problem: "cannot be written (\((error as NSError).localizedDescription))")
+        do { try AtomicFile.write(encode(tensors, metadata: metadata), to: path) } catch let error as FileWriteError {
+            throw SafeTensorsError(path: path, problem: "cannot be written (\(error.reason))")
         }
-    }
-
-    /// JSON string literal with the escapes JSON requires.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

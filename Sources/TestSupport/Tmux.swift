@@ -1,7 +1,7 @@
 import Foundation
 
 /// Drives a program in a real terminal: a private tmux server with a clean configuration
-/// (TUI.md §5.3). The program runs under a wrapper that records its exit status and the
+/// (docs/terminal.md §5.2). The program runs under a wrapper that records its exit status and the
 /// terminal modes afterwards, and ignores SIGINT itself so Ctrl-C reaches only the program.
 public final class TmuxSession {
     public let socket: String

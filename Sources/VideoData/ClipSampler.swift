@@ -48,7 +48,7 @@ public struct ClipWindow: Equatable, Hashable, Sendable, Codable {
 
 /// Where clips are taken from a video.
 public enum ClipSampler {
-    /// The clip starts of the ModelScope `cmdssl_video_embedding` pipeline (METHOD.md §8):
+    /// The clip starts of the ModelScope `cmdssl_video_embedding` pipeline (docs/method.md §8):
     /// with `clipLength = (frames - 1) * stride + 1`, a video of at most `clipLength` frames
     /// gives `clips` starts of 0; otherwise `clips + 1` evenly spaced points from 0 to
     /// `frameCount - clipLength` (NumPy `linspace`) and the truncated midpoints of neighbours.

@@ -23,7 +23,7 @@ public enum ReferenceLists: String, Sendable, CaseIterable, Codable {
 /// vectors negated, see `MotionVector.forwardMotion`). Cells no selected vector covers hold
 /// zero and have `mask == 0`: intra blocks, I-frames and the area outside coded blocks.
 ///
-/// Exported blocks are 16x16, 16x8, 8x16 or 8x8 on the 8-pixel grid (FFMPEG.md §1.3), so for a
+/// Exported blocks are 16x16, 16x8, 8x16 or 8x8 on the 8-pixel grid (docs/ffmpeg.md §2), so for a
 /// cell size of 1, 2, 4 or 8 every cell lies inside at most one block of each list and the
 /// rasterisation is exact. Coarser display grids are `MotionGrid`'s job.
 public struct MotionField: Sendable, Equatable {
@@ -97,7 +97,7 @@ public struct MotionField: Sendable, Equatable {
     }
 
     /// The CMD model input: channel-first `[2, rows, columns]` (dx then dy), each value
-    /// clamped to ±`clamp` pixels and divided by `clamp` (METHOD.md §3: ±10 px to [-1, 1]).
+    /// clamped to ±`clamp` pixels and divided by `clamp` (docs/method.md §3: ±10 px to [-1, 1]).
     public func cmdNormalized(clamp: Float = 10) -> [Float] {
         var out = [Float](repeating: 0, count: 2 * dx.count)
         for i in 0..<dx.count {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A coarse grid of motion cells for display (the TUI's arrow grid, TUI.md §2.2).
+/// A coarse grid of motion cells for display (the TUI's arrow grid, docs/terminal.md §2.2).
 ///
 /// Each display cell covers a rectangle of the frame (fractional edges allowed). It aggregates
 /// the cells of a fine `MotionField` by exact area overlap:
@@ -86,7 +86,7 @@ public struct MotionGrid: Sendable, Equatable {
 
     public subscript(column: Int, row: Int) -> Cell { cells[row * columns + column] }
 
-    /// Classifies a cell (TUI.md §2.2 thresholds by default).
+    /// Classifies a cell (docs/terminal.md §2.2 thresholds by default).
     public func kind(
         column: Int, row: Int, minCoverage: Float = 0.5, zeroBelow: Float = 0.5,
         minCoherence: Float = 0.3
@@ -102,7 +102,7 @@ public struct MotionGrid: Sendable, Equatable {
     }
 
     /// The grid shape for a pane `columns` wide so that each cell covers a square patch of the
-    /// frame, given that a terminal cell is about twice as tall as wide (TUI.md §2.2).
+    /// frame, given that a terminal cell is about twice as tall as wide (docs/terminal.md §2.2).
     public static func rows(forColumns columns: Int, frameWidth: Int, frameHeight: Int) -> Int {
         max(1, Int((Double(columns) * Double(frameHeight) / (2 * Double(frameWidth))).rounded()))
     }

@@ -1,6 +1,6 @@
 /// One block motion vector exactly as libavcodec exports it (`AVMotionVector`, FFmpeg 5.1).
 ///
-/// Facts that matter (FFMPEG.md §1.3):
+/// Facts that matter (docs/ffmpeg.md §2):
 /// - `source` is the reference *list*: -1 = list 0, +1 = list 1. For x264 streams list 0 holds
 ///   past pictures and list 1 future ones, but the reference index is not exported, so the
 ///   temporal distance of a vector is unknown.
@@ -44,7 +44,7 @@ public struct MotionVector: Equatable, Hashable, Sendable {
 
     /// `dst - src` in pixels at full (sub-pel) precision: where the block content moved *to*
     /// relative to where it came from in the reference. This is the CMD sign convention
-    /// (METHOD.md §2), computed from `motion_x/y` rather than the truncated `src_x/y`.
+    /// (docs/method.md §2), computed from `motion_x/y` rather than the truncated `src_x/y`.
     public var dstMinusSrc: (dx: Float, dy: Float) {
         let s = Float(max(motionScale, 1))
         return (-Float(motionX) / s, -Float(motionY) / s)
@@ -54,7 +54,7 @@ public struct MotionVector: Equatable, Hashable, Sendable {
     ///
     /// For a list-0 (past) reference this is `dst - src`. For a list-1 (future) reference the
     /// content will be at `src` later, so forward motion is `src - dst`: the vector is negated.
-    /// Without this, B-frames show reversed motion (TUI.md §2.1).
+    /// Without this, B-frames show reversed motion (docs/terminal.md §2.1).
     public var forwardMotion: (dx: Float, dy: Float) {
         let d = dstMinusSrc
         return isList1 ? (-d.dx, -d.dy) : d

@@ -179,7 +179,7 @@ public enum PILResize {
     }
 }
 
-/// The ModelScope preprocessing of a clip (METHOD.md §8): resize each frame so its short side
+/// The ModelScope preprocessing of a clip (docs/method.md §8): resize each frame so its short side
 /// is `shortSide` with Pillow's bilinear filter, centre-crop `crop x crop`, scale to [0, 1],
 /// subtract `mean` and divide by `std` per channel, lay out as planar `[3, T, crop, crop]`.
 public struct Preprocessing: Equatable, Sendable, Codable {

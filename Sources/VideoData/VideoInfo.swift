@@ -26,7 +26,7 @@ public struct VideoInfo: Sendable, Codable, Equatable {
     public var hasReordering: Bool
     /// Display indices of key packets (random-access points).
     public var keyFrameIndices: [Int]
-    /// Whether FFmpeg's decoder for this codec exports motion vectors (FFMPEG.md §1.5).
+    /// Whether FFmpeg's decoder for this codec exports motion vectors (docs/ffmpeg.md §4).
     public var exportsMotionVectors: Bool
 
     public struct Rational: Sendable, Codable, Equatable {

@@ -1,3 +1,4 @@
+import Common
 import Embed
 import Foundation
 import MediaIO
@@ -80,9 +81,9 @@ struct VideoEmbedderTests {
         let r = try embedder.sceneReliance(of: window, from: source, keyframe: frame)
         #expect(r.still == still)
         #expect(r.clip == (try embedder.embed([window], from: try VideoClipSource(path: Self.video)))[0])
-        #expect(r.cosine == VideoEmbedder.cosine(r.clip, r.still))
+        #expect(r.cosine == cosine(r.clip, r.still))
         #expect(r.cosine > -1.0001 && r.cosine < 1.0001)
-        #expect(VideoEmbedder.cosine(still, still) > 0.9999)
+        #expect(cosine(still, still) > 0.9999)
     }
 
     @Test("a video shorter than one clip: every clip starts at 0 and missing frames are frame 0, so all clips agree")

@@ -9,7 +9,7 @@ import Testing
 struct CheckpointTests {
     let dir = Paths.temporaryDirectory("checkpoints")
 
-    @Test("R(2+1)D-26's key table is METHOD.md §7.1's: 190 tensors, 26,507,471 parameters")
+    @Test("R(2+1)D-26's key table is docs/method.md §7.1's: 190 tensors, 26,507,471 parameters")
     func r2plus1dTable() throws {
         let config = try BackboneConfig(modelID: "r2p1d-26")
         let table = CheckpointKeys.table(for: config)

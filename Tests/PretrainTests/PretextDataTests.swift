@@ -8,7 +8,7 @@ import VideoData
 
 @Suite("Pretext data: sampling, augmentation, compressed-domain samples")
 struct PretextDataTests {
-    @Test("sampling follows METHOD.md §3 and is deterministic for a seed")
+    @Test("sampling follows docs/method.md §3 and is deterministic for a seed")
     func sampling() throws {
         let sampler = PretextSampler()
         #expect(sampler.minimumFrames == 71)

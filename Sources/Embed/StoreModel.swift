@@ -1,22 +1,27 @@
-import Embed
+import Common
 import Foundation
 import Index
-import MediaIO
 import Models
 import VideoData
 
 /// The model, preprocessing and clips a store was made with, rebuilt from its manifest so a
 /// query video is embedded exactly as the store's videos were.
-struct StoreModel {
-    let embedder: VideoEmbedder
-    let selection: ClipSelection
-    let description: String
+public struct StoreModel {
+    public let embedder: VideoEmbedder
+    public let selection: ClipSelection
+    public let description: String
+    let openClips: (String) throws -> ClipSource
 
     /// - Parameters:
     ///   - weights: a weights file to use instead of the one the manifest names (it must have
     ///     the same SHA-256).
+    ///   - openClips: opens a query video's frames (the CLI passes MediaIO's clip source).
     /// - Throws: `StoreError` (one sentence) when the weights are missing or differ.
-    init(manifest: EmbeddingManifest, store: String, weights: String?, prefix: String?, jobs: Int) throws {
+    public init(
+        manifest: EmbeddingManifest, store: String, weights: String?, prefix: String?, jobs: Int,
+        openClips: @escaping (String) throws -> ClipSource
+    ) throws {
+        self.openClips = openClips
         // "view=NAME" records the embedding view; the rest are model overrides.
         var parts = manifest.config.split(separator: " ").map(String.init)
         let viewName = parts.first { $0.hasPrefix("view=") }.map { String($0.dropFirst(5)) } ?? "pooled"
@@ -31,7 +36,7 @@ struct StoreModel {
         } else if let file = weights ?? manifest.weights.file {
             choice = .file(file, prefix: prefix)
         } else {
-            throw StoreError("'\(store)' does not name its weights file; pass --weights FILE.")
+            throw StoreError("'\(store)' does not name its weights file; give the weights file it was made with.")
         }
         let backbone: Backbone
         let provenance: EmbeddingManifest.Weights
@@ -55,8 +60,8 @@ struct StoreModel {
     }
 
     /// One vector for a video: the mean over its clips (the store's sampling).
-    func embed(_ path: String) throws -> [Float] {
-        let source = try VideoClipSource(path: path)
+    public func embed(_ path: String) throws -> [Float] {
+        let source = try openClips(path)
         let windows = selection.windows(frameCount: source.frameCount)
         return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
     }

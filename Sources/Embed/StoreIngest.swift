@@ -1,0 +1,186 @@
+import Common
+import Foundation
+import Index
+import Models
+import VideoData
+
+/// Counts and rates of a batch embedding run, for the progress line and the summary.
+public struct IngestTally: Sendable {
+    public var total: Int
+    public var embedded = 0
+    public var skipped = 0
+    public var failed = 0
+    public var rows = 0
+    public var clips = 0
+    /// Clips of the video being embedded.
+    public var currentClips = 0
+    public var clipsPerVideo: Int?
+    public let start = Date()
+
+    public init(total: Int, failed: Int = 0, clipsPerVideo: Int? = nil) {
+        self.total = total
+        self.failed = failed
+        self.clipsPerVideo = clipsPerVideo
+    }
+
+    public var finished: Int { embedded + skipped + failed }
+    public var seconds: Double { Date().timeIntervalSince(start) }
+    /// Clips per second over the whole run, the video in progress included.
+    public var clipsPerSecond: Double { seconds > 0 ? Double(clips + currentClips) / seconds : 0 }
+
+    /// `embed 12/50 videos [#####---------------] 24% 240/1000 clips  8 clips/s  ETA 1:33`
+    public func line() -> String {
+        let perVideo = clipsPerVideo ?? (embedded > 0 ? max(1, clips / embedded) : 10)
+        let totalClips = clips + (total - finished) * perVideo
+        return progressLine(
+            label: "embed \(finished)/\(total) videos", done: clips + currentClips, total: max(totalClips, clips + currentClips),
+            elapsed: seconds, unit: "clips")
+    }
+}
+
+/// What happened during a batch run, in order; the command prints these.
+public enum IngestEvent: Sendable {
+    /// The progress line changed.
+    case progress(IngestTally)
+    /// A video whose content the store already holds.
+    case skipped(path: String)
+    /// A video embedded; `rows` as stored (ids made unique) or, without a store, to print.
+    case embedded(path: String, rows: [(item: EmbeddingItem, vector: [Float])], clips: Int, seconds: Double, tally: IngestTally)
+    /// A video that could not be embedded: one sentence naming it.
+    case failed(path: String, message: String)
+
+    /// The event as the JSON line `embed` prints when its output is not a terminal (nil for
+    /// progress, which only a terminal shows).
+    public var fields: [String: Any]? {
+        switch self {
+        case .progress: return nil
+        case .skipped(let path): return ["event": "skipped", "path": path, "reason": "already in the store"]
+        case .embedded(let path, let rows, let clips, let seconds, let tally):
+            return [
+                "event": "embedded", "path": path, "id": rows[0].item.id, "rows": rows.count, "clips": clips,
+                "seconds": seconds, "done": tally.finished, "total": tally.total,
+                "clips_per_second": Double(tally.clips) / tally.seconds,
+            ]
+        case .failed(let path, let message): return ["event": "failed", "path": path, "error": message]
+        }
+    }
+}
+
+/// Embeds videos into a store one by one: skips a video whose content (SHA-256) the store
+/// already holds, so an interrupted run resumes where it stopped; appends each video's rows
+/// atomically; reports every step as an `IngestEvent`. Without a store the rows only go to
+/// the events, with ids made unique within the run.
+public struct StoreIngest {
+    public let embedder: VideoEmbedder
+    public let selection: ClipSelection
+    public let model: String
+    public let store: EmbeddingStore?
+    /// Opens a video's frames (the CLI passes MediaIO's clip source).
+    public let openClips: (String) throws -> ClipSource
+
+    public init(
+        embedder: VideoEmbedder, selection: ClipSelection, model: String, store: EmbeddingStore?,
+        openClips: @escaping (String) throws -> ClipSource
+    ) {
+        self.embedder = embedder
+        self.selection = selection
+        self.model = model
+        self.store = store
+        self.openClips = openClips
+    }
+
+    /// The store at `directory` for a run described by `manifest`: resumed when it exists and
+    /// was made the same way (model, weights, preprocessing, clips), started over when
+    /// `force`, created otherwise.
+    /// - Throws: `StoreError` naming the directory, e.g. when it holds another setup.
+    public static func openStore(at directory: String, manifest: EmbeddingManifest, force: Bool) throws -> EmbeddingStore {
+        guard FileManager.default.fileExists(atPath: directory) && !force else {
+            return try EmbeddingStore.create(at: directory, manifest: manifest, replace: force)
+        }
+        let existing = try EmbeddingStore(opening: directory, forWriting: true)
+        if let why = existing.manifest.mismatch(with: manifest) {
+            throw StoreError("'\(directory)' holds embeddings of another setup (this run has \(why)); use another -o, or --force to start it over.")
+        }
+        return existing
+    }
+
+    /// Rows of the store that carry no file hash (written before resumable embedding): their
+    /// videos are embedded again when given.
+    public var rowsWithoutHash: Int { store?.items.filter { $0.fileSHA256 == nil }.count ?? 0 }
+
+    /// Embeds `files` in order; `failed` counts arguments that were already found missing.
+    /// - Throws: `StoreError` when the store itself fails (disk full, ...): it still holds what
+    ///   was committed before, and every video after would fail the same way.
+    public func run(
+        _ files: [VideoFile], failed: Int = 0, isCancelled: @escaping @Sendable () -> Bool, report: @escaping @Sendable (IngestEvent) -> Void
+    ) throws -> IngestTally {
+        var tally = IngestTally(total: files.count + failed, failed: failed)
+        if case .modelScope(let n) = selection.rule { tally.clipsPerVideo = n }
+        var seen = Set(store?.items.compactMap(\.fileSHA256) ?? [])
+        var usedIDs = Set<String>()
+        for file in files {
+            if isCancelled() { break }
+            let path = URL(fileURLWithPath: file.path).standardizedFileURL.path
+            do {
+                let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue
+                let hash: String
+                do { hash = try SHA256.hexDigest(ofFile: file.path) } catch { throw StoreError("'\(file.path)' could not be read.") }
+                if store != nil && seen.contains(hash) {
+                    tally.skipped += 1
+                    report(.skipped(path: path))
+                    continue
+                }
+                let source = try openClips(file.path)
+                let windows = selection.windows(frameCount: source.frameCount)
+                let started = Date()
+                let before = tally
+                let vectors = try embedder.embed(
+                    windows, from: source,
+                    progress: { p in
+                        var t = before
+                        t.currentClips = p.clipsDone
+                        report(.progress(t))
+                    }, isCancelled: isCancelled)
+                var name = file.id
+                if store == nil {
+                    name = EmbeddingStore.uniqueID(name, avoiding: usedIDs)
+                    usedIDs.insert(name)
+                }
+                var rows = selection.rows(
+                    name: name, path: path, windows: windows, vectors: vectors, frameCount: source.frameCount, fps: source.fps,
+                    model: model)
+                for i in rows.indices {
+                    rows[i].item.fileSize = size
+                    rows[i].item.fileSHA256 = hash
+                }
+                if let store {
+                    let stored = try Self.append(rows, to: store)
+                    rows = Array(zip(stored, rows.map(\.vector)))
+                }
+                seen.insert(hash)
+                tally.embedded += 1
+                tally.rows += rows.count
+                tally.clips += windows.count
+                report(.embedded(path: path, rows: rows, clips: windows.count, seconds: Date().timeIntervalSince(started), tally: tally))
+                report(.progress(tally))
+            } catch is CancellationError {
+                break
+            } catch let error as StoreAppendError {
+                throw error.underlying
+            } catch {
+                tally.failed += 1
+                report(.failed(path: path, message: (error as? SentenceError)?.description ?? "'\(file.path)' could not be embedded: \(error)."))
+            }
+        }
+        return tally
+    }
+
+    /// A failure of the store itself, kept apart from a failure of one video.
+    private struct StoreAppendError: Error { var underlying: Error }
+
+    private static func append(_ rows: [(item: EmbeddingItem, vector: [Float])], to store: EmbeddingStore) throws -> [EmbeddingItem] {
+        do { return try store.append(vectors: rows.map(\.vector), items: rows.map(\.item)) } catch {
+            throw StoreAppendError(underlying: error)
+        }
+    }
+}
