@@ -1,4 +1,6 @@
+import Common
 import Foundation
+import Index
 import Models
 import SafeTensors
 import Tensor
@@ -89,7 +91,7 @@ extension BenchModel {
         func timed(_ b: String, _ args: [String], exit expected: Int32) throws -> Double {
             let (ms, status) = Self.timeProcess(b, args)
             guard status == expected else {
-                throw CLIFileError(path: b, problem: "exited with \(status) instead of \(expected) on: forward \(args.dropFirst().joined(separator: " "))")
+                throw FileError(path: b, problem: "exited with \(status) instead of \(expected) on: forward \(args.dropFirst().joined(separator: " "))")
             }
             return ms
         }
