@@ -48,10 +48,20 @@ let package = Package(
         // The only FFmpeg user.
         .target(name: "MediaIO", dependencies: ["CFFmpeg", "Common", "VideoData"]),
 
+        // `decouple bench …`: every benchmark next to its peer, with the helpers they share
+        // (Stats, PythonPeer, Machine).
+        .target(
+            name: "Bench",
+            dependencies: [
+                "Common", "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Index",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Common", "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth", "Pretrain", "Index",
+                "Bench", "Common", "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth", "Pretrain", "Index",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

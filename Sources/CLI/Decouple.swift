@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bench
 
 @main
 struct Decouple: ParsableCommand {

@@ -76,7 +76,7 @@ extension BenchModel {
         let outPath = scratch + "/startup_out.npy"
         let weightsMB = Double((try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0) / 1e6
         let threads = threadCounts.max() ?? 2
-        let ours = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let ours = Resources.executablePath
         let binaries = [ours] + (compare.map { [$0] } ?? [])
         func arguments(weights: String, input: String) -> [String] {
             ["forward", "--model", id, "--weights", weights, "--input", input, "-o", outPath, "--threads", "\(threads)"]
@@ -114,14 +114,14 @@ extension BenchModel {
             second.append(Double(t3 - t2) / 1e6)
         }
         var row = StartupRow(
-            model: id, weightsMB: weightsMB, threads: threads, processStartMs: median(start[0]), processReadyMs: median(ready[0]),
-            processOutputMs: median(output[0]), loadMs: loads.mapValues { median($0) }, readyMs: median(readyIn),
-            firstForwardMs: median(first), secondForwardMs: median(second), loadAverage: loadAverage())
+            model: id, weightsMB: weightsMB, threads: threads, processStartMs: Stats.median(start[0]), processReadyMs: Stats.median(ready[0]),
+            processOutputMs: Stats.median(output[0]), loadMs: loads.mapValues { Stats.median($0) }, readyMs: Stats.median(readyIn),
+            firstForwardMs: Stats.median(first), secondForwardMs: Stats.median(second), loadAverage: Machine.loadAverage())
         if binaries.count > 1 {
             row.compareBinary = binaries[1]
-            row.compareStartMs = median(start[1])
-            row.compareReadyMs = median(ready[1])
-            row.compareOutputMs = median(output[1])
+            row.compareStartMs = Stats.median(start[1])
+            row.compareReadyMs = Stats.median(ready[1])
+            row.compareOutputMs = Stats.median(output[1])
         }
         if json {
             print(Console.json(row, pretty: false))

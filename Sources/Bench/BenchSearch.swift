@@ -18,8 +18,8 @@ struct BenchSearch: ParsableCommand {
             The matrix is then written as a store and scripts/faiss_search_peer.py loads its \
             embeddings.npy with np.load unchanged, normalises it and times IndexFlatIP on the \
             same queries; the batch's top-k of both are compared. The peer runs when \
-            /tmp/faiss-venv/bin/python (or --faiss-python, or $DECOUPLE_FAISS_PYTHON) exists \
-            (python3 -m venv /tmp/faiss-venv && /tmp/faiss-venv/bin/pip install faiss-cpu numpy). \
+            --faiss-python or \(PythonPeer.Environment.faiss.helpText) exists \
+            (\(PythonPeer.Environment.faiss.setup)). \
             Build in release: swift build -c release.
 
             Example: decouple bench search --rows 100000 --dimension 2048
@@ -47,7 +47,7 @@ struct BenchSearch: ParsableCommand {
     @Option(help: "Seed of the random matrix and queries.")
     var seed: UInt64 = 0
 
-    @Option(help: "Python with faiss-cpu and numpy (default /tmp/faiss-venv/bin/python or $DECOUPLE_FAISS_PYTHON).")
+    @Option(help: "Python with faiss-cpu and numpy (default \(PythonPeer.Environment.faiss.helpText)).")
     var faissPython: String?
 
     @Flag(help: "Skip the FAISS peer.")
@@ -100,9 +100,8 @@ struct BenchSearch: ParsableCommand {
     }
 
     func run() throws {
-        var loads = [Double](repeating: 0, count: 3)
-        let load = getloadavg(&loads, 3) > 0 ? loads[0] : 0
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let load = Machine.loadAverage()
+        let cores = Machine.cores
         let threadCounts = cores >= 2 ? [1, 2] : [1]
         note("generating \(rows) x \(dimension) random float32 (\(humanBytes(rows * dimension * 4)))")
         let matrix = Self.randomMatrix(rows: rows, dimension: dimension, seed: seed, threads: cores)
@@ -142,7 +141,7 @@ struct BenchSearch: ParsableCommand {
             }
             batchHits = result
             singleHits = hits
-            let (stream, single, batchSeconds) = (Self.median(streams), Self.median(singles), Self.median(batches))
+            let (stream, single, batchSeconds) = (Stats.median(streams), Stats.median(singles), Stats.median(batches))
             threads["\(t)"] = Threads(
                 streamMs: stream * 1000, singleMs: single * 1000, batchPerQueryMs: batchSeconds * 1000 / Double(batch),
                 fastest: .init(streamMs: streams.min()! * 1000, singleMs: singles.min()! * 1000, batchPerQueryMs: batches.min()! * 1000 / Double(batch)))
@@ -152,23 +151,23 @@ struct BenchSearch: ParsableCommand {
         let batchMatchesSingle = (0..<compared).filter { singleHits[$0].map(\.row) == batchHits[$0].map(\.row) }.count
 
         var report = Report(
-            machine: machineLine(), blas: "OpenBLAS \(BLAS.coreName), search kernels \(SearchIndex.kernelName)", rows: rows, dimension: dimension, k: k, batch: batch,
+            machine: Machine.description, blas: "OpenBLAS \(BLAS.coreName), search kernels \(SearchIndex.kernelName)", rows: rows, dimension: dimension, k: k, batch: batch,
             indexSeconds: indexSeconds, threads: threads, batchMatchesSingle: batchMatchesSingle, loadAverage: load)
         if !noFaiss {
-            let python = faissPython ?? ProcessInfo.processInfo.environment["DECOUPLE_FAISS_PYTHON"] ?? "/tmp/faiss-venv/bin/python"
-            if FileManager.default.isExecutableFile(atPath: python) {
-                do { try runFaiss(python: python, matrix: matrix, queries: queries, threadCounts: threadCounts, ours: batchHits, report: &report) } catch {
-                    report.faissNote = "FAISS peer failed: \(error)"
-                }
-            } else {
-                report.faissNote = "FAISS peer skipped: \(python) not found (python3 -m venv /tmp/faiss-venv && /tmp/faiss-venv/bin/pip install faiss-cpu numpy)"
+            do {
+                let peer = try PythonPeer.find(.faiss, script: "faiss_search_peer.py", python: faissPython)
+                try runFaiss(peer, matrix: matrix, queries: queries, threadCounts: threadCounts, ours: batchHits, report: &report)
+            } catch let failure as PythonPeer.Failure {
+                report.faissNote = failure.description
+            } catch {
+                report.faissNote = "FAISS peer failed: \(error)"
             }
         }
         print(json ? Console.json(report) : Self.table(report))
     }
 
     /// Writes the matrix as a store and the queries as .npy, runs the peer, reads its JSON.
-    private func runFaiss(python: String, matrix: [Float], queries: [Float], threadCounts: [Int], ours: [[Hit]], report: inout Report) throws {
+    private func runFaiss(_ faiss: PythonPeer, matrix: [Float], queries: [Float], threadCounts: [Int], ours: [[Hit]], report: inout Report) throws {
         let dir = NSTemporaryDirectory() + "decouple-bench-search-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -184,18 +183,7 @@ struct BenchSearch: ParsableCommand {
         var npy = Data(NPY.header(dtype: .float32, shape: [batch, dimension]))
         queries.withUnsafeBytes { npy.append(contentsOf: $0) }
         try npy.write(to: URL(fileURLWithPath: dir + "/queries.npy"))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/faiss_search_peer.py").standardizedFileURL.path
         note("running FAISS IndexFlatIP")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--store", dir + "/store", "--queries", dir + "/queries.npy", "--k", "\(k)",
-                       "--threads", threadCounts.map(String.init).joined(separator: ","), "--repeats", "\(repeats)", "--batch-repeats", "\(batchRepeats)"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw StoreError("\(script) exited \(p.terminationStatus)") }
         struct Peer: Decodable {
             struct T: Decodable {
                 var single_median_seconds: Double, batch_median_seconds: Double, single_min_seconds: Double, batch_min_seconds: Double
@@ -206,7 +194,9 @@ struct BenchSearch: ParsableCommand {
             var ids: [[Int]]
             var scores: [[Double]]
         }
-        let peer = try JSONDecoder().decode(Peer.self, from: data)
+        let peer = try faiss.run(
+            ["--store", dir + "/store", "--queries", dir + "/queries.npy", "--k", "\(k)", "--threads", threadCounts.map(String.init).joined(separator: ","),
+             "--repeats", "\(repeats)", "--batch-repeats", "\(batchRepeats)"], as: Peer.self)
         report.faiss = peer.faiss
         for (t, f) in peer.threads {
             report.threads[t]?.faissSingleMs = f.single_median_seconds * 1000
@@ -264,8 +254,6 @@ struct BenchSearch: ParsableCommand {
         }
         return out
     }
-
-    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
     private func note(_ s: String) {
         if !json { Console.note(s) }

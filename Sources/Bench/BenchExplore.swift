@@ -33,18 +33,18 @@ struct BenchExplore: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    struct Stats: Codable {
+    /// How long a kind of step took over all its repetitions.
+    struct Latency: Codable {
         var count: Int
         var medianMs: Double
         var p95Ms: Double
         var maxMs: Double
 
         init(_ ms: [Double]) {
-            let s = ms.sorted()
-            count = s.count
-            medianMs = s.isEmpty ? .nan : s[s.count / 2]
-            p95Ms = s.isEmpty ? .nan : s[min(s.count - 1, s.count * 95 / 100)]
-            maxMs = s.last ?? .nan
+            count = ms.count
+            medianMs = Stats.median(ms)
+            p95Ms = Stats.percentile(ms, 95)
+            maxMs = ms.max() ?? .nan
         }
 
         enum CodingKeys: String, CodingKey {
@@ -57,13 +57,13 @@ struct BenchExplore: ParsableCommand {
         var width: Int
         var height: Int
         var firstScreenMs: Double
-        var renderMs: Stats
-        var stepForwardCold: Stats
-        var stepBackward: Stats
-        var jumpToEndCold: Stats
-        var stepBackwardAfterJump: Stats
-        var stepCached: Stats
-        var stepWhileEmbedding: Stats
+        var renderMs: Latency
+        var stepForwardCold: Latency
+        var stepBackward: Latency
+        var jumpToEndCold: Latency
+        var stepBackwardAfterJump: Latency
+        var stepCached: Latency
+        var stepWhileEmbedding: Latency
         var embeddingFinishedDuringSteps: Bool
 
         enum CodingKeys: String, CodingKey {
@@ -131,17 +131,17 @@ struct BenchExplore: ParsableCommand {
         app.settle()
         app.stop()
         let report = Report(
-            video: path, width: w, height: h, firstScreenMs: first, renderMs: Stats(renders),
-            stepForwardCold: Stats(forward), stepBackward: Stats(backward), jumpToEndCold: Stats(jump),
-            stepBackwardAfterJump: Stats(back), stepCached: Stats(cached),
-            stepWhileEmbedding: Stats(during), embeddingFinishedDuringSteps: finished)
+            video: path, width: w, height: h, firstScreenMs: first, renderMs: Latency(renders),
+            stepForwardCold: Latency(forward), stepBackward: Latency(backward), jumpToEndCold: Latency(jump),
+            stepBackwardAfterJump: Latency(back), stepCached: Latency(cached),
+            stepWhileEmbedding: Latency(during), embeddingFinishedDuringSteps: finished)
         if json {
             print(Console.json(report, pretty: false))
         } else {
-            print(machineLine())
+            print(Machine.description)
             print("\(path) at \(w)x\(h)")
             print(String(format: "  first screen                 %7.1f ms", first))
-            let rows: [(String, Stats)] = [
+            let rows: [(String, Latency)] = [
                 ("render only", report.renderMs), ("step forward, cold", report.stepForwardCold),
                 ("step backward", report.stepBackward), ("jump to last frame, cold", report.jumpToEndCold),
                 ("step backward after the jump", report.stepBackwardAfterJump), ("step, all cached", report.stepCached),

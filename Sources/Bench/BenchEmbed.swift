@@ -23,8 +23,8 @@ struct BenchEmbed: ParsableCommand {
             Python's interpreter start-up is not counted. The Python peer stays loaded and the runs \
             alternate (ours, then Python's), so both see the same load on a shared machine; each \
             side first runs once untimed; figures are medians of --runs runs. \
-            The Python peer runs when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) \
-            exists. Build in release: swift build -c release.
+            The Python peer runs when \(PythonPeer.Environment.torch.helpText) exists. \
+            Build in release: swift build -c release.
             """
     )
 
@@ -105,10 +105,14 @@ struct BenchEmbed: ParsableCommand {
     func run() throws {
         let cfg = try BackboneConfig(modelID: model).applying(overrides: config)
         let paths = clips.isEmpty ? BenchAssets.defaultClips() : clips
-        let python = noPython ? nil : PythonPeer.find()
+        var python: PythonPeer?
+        var skipped: String?
+        if !noPython {
+            do { python = try PythonPeer.find(.torch, script: "modelscope_reference.py") } catch { skipped = "\(error): ours only" }
+        }
         if !json {
-            print(machineLine() + ", OpenBLAS \(BLAS.coreName) kernels")
-            if python == nil && !noPython { print("Python peer not found (/tmp/torch-venv/bin/python or $DECOUPLE_TORCH_PYTHON, with scripts/modelscope_reference.py): ours only") }
+            print(Machine.description + ", " + Machine.blasKernels)
+            if let skipped { print(skipped) }
         }
         // The same random weights for both sides.
         let scratch = NSTemporaryDirectory() + "decouple-bench-embed-\(getpid())"
@@ -125,9 +129,18 @@ struct BenchEmbed: ParsableCommand {
     }
 
     func measure(_ path: String, embedder: VideoEmbedder, cfg: BackboneConfig, python: PythonPeer?, weights: String) throws -> Row {
-        let peer = try python.flatMap { try $0.start(cfg: cfg, weights: weights, clips: clipsPerVideo, decoder: decoder, batch: pythonBatch) }
+        var peer: PythonPeer.Session?
+        if let python {
+            // The reference in --serve mode: the model loaded once, one run per video line.
+            let overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
+            let arguments = [
+                "--serve", "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clipsPerVideo)",
+                "--decoder", decoder, "--threads", "\(Machine.cores)", "--batch", "\(pythonBatch ?? 0)",
+            ]
+            do { peer = try python.start(arguments, quiet: true) } catch { Console.note("\(error)") }
+        }
         defer { peer?.stop() }
-        var times: [Double] = [], pythonRuns: [PythonPeer.Result] = []
+        var times: [Double] = [], pythonRuns: [PythonRun] = []
         var embedding: [Float] = []
         var info: VideoInfo?
         // Ours and Python's runs alternate, so both see the same load on a shared machine; run 0
@@ -143,27 +156,26 @@ struct BenchEmbed: ParsableCommand {
             embedding = VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
             if run > 0 { times.append(Date().timeIntervalSince(start)) }
             info = source.info
-            if let peer, let r = peer.run(path), run > 0 { pythonRuns.append(r) }
+            if let peer, let r = pythonRun(peer, path), run > 0 { pythonRuns.append(r) }
         }
-        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-        let ours = median(times)
+        let ours = Stats.median(times)
         let (decode, forward, decodeOnly, rgb) = try stages(path, embedder: embedder)
         var row = Row(
             clip: path, frames: info!.frameCount, width: info!.width, height: info!.height, model: cfg.description,
             clips: clipsPerVideo, jobs: embedder.forwardWorkers, seconds: ours, allSeconds: times,
             decodeSeconds: decode, forwardSeconds: forward, decodeOnlySeconds: decodeOnly, rgbSeconds: rgb)
         if !pythonRuns.isEmpty {
-            let total = median(pythonRuns.map(\.total))
+            let total = Stats.median(pythonRuns.map(\.total))
             row.pythonSeconds = total
             row.pythonAllSeconds = pythonRuns.map(\.total)
             row.pythonBreakdown = ["decode", "preprocess", "forward", "total"].reduce(into: [:]) { out, key in
-                out[key] = median(pythonRuns.map { $0.breakdown[key] ?? 0 })
+                out[key] = Stats.median(pythonRuns.map { $0.breakdown[key] ?? 0 })
             }
             row.pythonDecoder = decoder
             row.pythonBatch = pythonBatch ?? clipsPerVideo
             row.ratio = ours / total
             if pythonRuns.count == times.count {
-                row.pairedRatio = median(zip(times, pythonRuns).map { $0 / $1.total })
+                row.pairedRatio = Stats.median(zip(times, pythonRuns).map { $0 / $1.total })
             }
             let theirs = pythonRuns.last!.embedding
             if theirs.count == embedding.count {
@@ -178,31 +190,20 @@ struct BenchEmbed: ParsableCommand {
     /// Median seconds of our two stages on their own (the rungs below the whole pipeline).
     func stages(_ path: String, embedder: VideoEmbedder) throws -> (decode: Double, forward: Double, decodeOnly: Double, rgb: Double) {
         var decode: [Double] = [], forward: [Double] = [], decodeOnly: [Double] = [], rgb: [Double] = []
-        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         for _ in 0..<runs {
             var start = Date()
-            let source = try VideoClipSource(path: path)
-            let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
-            let needed = Set(windows.flatMap { $0.indices(frameCount: source.frameCount) }).sorted()
+            let (source, needed) = try neededFrames(path)
             let reader = try VideoReader(path: path, options: ReaderOptions(motionVectors: false))
             while let f = try reader.next(), f.info.index < needed.last! {}
             decodeOnly.append(Date().timeIntervalSince(start))
             start = Date()
-            for i in Swift.stride(from: 0, to: needed.count, by: embedder.framesPerRead) {
-                _ = try source.frames(at: Array(needed[i..<min(i + embedder.framesPerRead, needed.count)]))
-            }
+            try readFrames(needed, from: source, batch: embedder.framesPerRead) { _ in }
             rgb.append(Date().timeIntervalSince(start))
         }
         for _ in 0..<runs {
             let start = Date()
-            let source = try VideoClipSource(path: path)
-            let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
-            let needed = Set(windows.flatMap { $0.indices(frameCount: source.frameCount) }).sorted()
-            for i in Swift.stride(from: 0, to: needed.count, by: embedder.framesPerRead) {
-                for image in try source.frames(at: Array(needed[i..<min(i + embedder.framesPerRead, needed.count)])) {
-                    _ = embedder.preprocessing.resizeAndCrop(image)
-                }
-            }
+            let (source, needed) = try neededFrames(path)
+            try readFrames(needed, from: source, batch: embedder.framesPerRead) { _ = embedder.preprocessing.resizeAndCrop($0) }
             decode.append(Date().timeIntervalSince(start))
         }
         let crop = embedder.preprocessing.crop
@@ -211,10 +212,24 @@ struct BenchEmbed: ParsableCommand {
         let workers = min(embedder.forwardWorkers, clipsPerVideo)
         for _ in 0..<runs {
             let start = Date()
-            _ = embedder.model.forward(clips, threads: workers > 1 ? workers : ProcessInfo.processInfo.activeProcessorCount, parallelism: workers > 1 ? .acrossClips : .withinClip)
+            _ = embedder.model.forward(clips, threads: workers > 1 ? workers : Machine.cores, parallelism: workers > 1 ? .acrossClips : .withinClip)
             forward.append(Date().timeIntervalSince(start))
         }
-        return (median(decode), median(forward), median(decodeOnly), median(rgb))
+        return (Stats.median(decode), Stats.median(forward), Stats.median(decodeOnly), Stats.median(rgb))
+    }
+
+    /// The video opened as the pipeline opens it, and the display indices its clips need.
+    func neededFrames(_ path: String) throws -> (VideoClipSource, [Int]) {
+        let source = try VideoClipSource(path: path)
+        let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
+        return (source, Set(windows.flatMap { $0.indices(frameCount: source.frameCount) }).sorted())
+    }
+
+    /// Reads `needed` from `source` `batch` frames at a time, as the embedder does.
+    func readFrames(_ needed: [Int], from source: VideoClipSource, batch: Int, _ each: (RGBImage) -> Void) throws {
+        for i in Swift.stride(from: 0, to: needed.count, by: batch) {
+            for image in try source.frames(at: Array(needed[i..<min(i + batch, needed.count)])) { each(image) }
+        }
     }
 
     func table(_ r: Row) -> String {
@@ -236,84 +251,27 @@ struct BenchEmbed: ParsableCommand {
     }
 }
 
-/// The Python reference pipeline (scripts/modelscope_reference.py in the torch venv).
-struct PythonPeer {
-    var python: String
-    var script: String
+/// One timed run of the ModelScope pipeline in Python (scripts/modelscope_reference.py).
+struct PythonRun {
+    var total: Double
+    var breakdown: [String: Double]
+    var embedding: [Float]
+}
 
-    static func find() -> PythonPeer? {
-        let python = ProcessInfo.processInfo.environment["DECOUPLE_TORCH_PYTHON"] ?? "/tmp/torch-venv/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidates = [
-            FileManager.default.currentDirectoryPath + "/scripts/modelscope_reference.py",
-            exe.appendingPathComponent("../../../scripts/modelscope_reference.py").standardizedFileURL.path,
-        ]
-        guard let script = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return nil }
-        return PythonPeer(python: python, script: script)
-    }
-
-    struct Result {
-        var total: Double
-        var breakdown: [String: Double]
-        var embedding: [Float]
-    }
-
-    /// Starts the reference in `--serve` mode (model loaded once; one run per request).
-    func start(cfg: BackboneConfig, weights: String, clips: Int, decoder: String, batch: Int?) throws -> Session? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        let overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
-        p.arguments = [script, "--serve", "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clips)",
-                       "--decoder", decoder, "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)", "--batch", "\(batch ?? 0)"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch {
-            Console.note("Python peer could not start: \(error)")
-            return nil
-        }
-        return Session(process: p, input: input.fileHandleForWriting, output: output.fileHandleForReading)
-    }
-
-    /// A running reference process.
-    final class Session {
-        let process: Process
-        let input: FileHandle
-        let output: FileHandle
-        private var buffer = Data()
-
-        init(process: Process, input: FileHandle, output: FileHandle) {
-            self.process = process
-            self.input = input
-            self.output = output
-        }
-
-        /// One timed run of the pipeline on `video`; nil (with a note) when the peer fails.
-        func run(_ video: String) -> Result? {
-            input.write(Data((video + "\n").utf8))
-            while !buffer.contains(0x0A) {
-                let chunk = output.availableData
-                if chunk.isEmpty {
-                    Console.note("Python peer stopped on \(video) (run it by hand: \(process.arguments?.joined(separator: " ") ?? ""))")
-                    return nil
-                }
-                buffer.append(chunk)
+extension BenchEmbed {
+    /// One run of the reference on `video`; nil (with a note) when the peer fails.
+    func pythonRun(_ peer: PythonPeer.Session, _ video: String) -> PythonRun? {
+        guard !peer.failed else { return nil }
+        do {
+            let object = try peer.ask(video)
+            guard let seconds = object["seconds"] as? [String: Double], let total = seconds["total"], let embedding = object["embedding"] as? [Double] else {
+                Console.note("Python peer answered \(video) without seconds.total and embedding")
+                return nil
             }
-            let end = buffer.firstIndex(of: 0x0A)!
-            let line = buffer[buffer.startIndex..<end]
-            buffer = Data(buffer[(end + 1)...])
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                let seconds = object["seconds"] as? [String: Double], let total = seconds["total"],
-                let embedding = object["embedding"] as? [Double]
-            else { return nil }
-            return Result(total: total, breakdown: seconds, embedding: embedding.map { Float($0) })
-        }
-
-        func stop() {
-            try? input.close()
-            process.waitUntilExit()
+            return PythonRun(total: total, breakdown: seconds, embedding: embedding.map { Float($0) })
+        } catch {
+            Console.note("\(error)")
+            return nil
         }
     }
 }

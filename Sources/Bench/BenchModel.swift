@@ -20,15 +20,13 @@ struct BenchModel: ParsableCommand {
             (weights included). The weights are the reference random init with randomised \
             batch-norm parameters, written to a temporary safetensors file.
 
-            PyTorch: when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) exists, \
+            PyTorch: when \(PythonPeer.Environment.torch.helpText) exists, \
             scripts/bench_backbones_torch.py runs the same module on the same weights and input \
             in both layouts (contiguous, channels_last_3d) and its best is the peer figure; \
             the outputs are compared as a check that both ran the same model. Its runs and \
             ours alternate, each after a 30 ms pause (so that neither shares its cores with \
             the other's threads still spinning from the previous run). Make the venv \
-            with: python3 -m venv /tmp/torch-venv && /tmp/torch-venv/bin/pip install \
-            'torch==2.13.0+cpu' safetensors numpy --extra-index-url \
-            https://download.pytorch.org/whl/cpu
+            with: \(PythonPeer.Environment.torch.setup)
 
             OpenBLAS picks its kernels when the process starts; OPENBLAS_CORETYPE=Haswell in \
             the environment can be tried (docs/backbone.md §3 found it faster on Zen 4; runs here \
@@ -117,12 +115,14 @@ struct BenchModel: ParsableCommand {
     var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0) } }
 
     func run() throws {
-        // A peer that dies must not take the benchmark with it through SIGPIPE.
-        signal(SIGPIPE, SIG_IGN)
-        let torch = noTorch ? nil : TorchPeer.find()
+        var torch: PythonPeer?
+        var skipped: String?
+        if !noTorch {
+            do { torch = try PythonPeer.find(.torch, script: "bench_backbones_torch.py") } catch { skipped = "\(error): no peer figures" }
+        }
         if !json {
-            print(machineLine() + ", OpenBLAS \(BLAS.coreName) kernels" + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
-            if torch == nil && !noTorch { print("PyTorch venv not found (/tmp/torch-venv or $DECOUPLE_TORCH_PYTHON): no peer figures; see --help to make one") }
+            print(Machine.description + ", " + Machine.blasKernels)
+            if let skipped { print(skipped) }
         }
         let scratch = NSTemporaryDirectory() + "decouple-bench-model-\(getpid())"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -139,7 +139,10 @@ struct BenchModel: ParsableCommand {
     /// The pause before each timed run when the two alternate.
     static let settleMicroseconds: UInt32 = 30_000
 
-    func bench(_ id: String, torch: TorchPeer?, scratch: String) throws {
+    /// The PyTorch peer's layouts of the input, each timed.
+    static let layouts = ["contiguous", "channels_last_3d"]
+
+    func bench(_ id: String, torch: PythonPeer?, scratch: String) throws {
         let cfg = try BackboneConfig(modelID: id).applying(overrides: config)
         let (weightsPath, inputPath) = try writeInputs(id, cfg, clips: clips, scratch: scratch)
         let input = try NPYFile.readFloat32(inputPath)
@@ -153,14 +156,19 @@ struct BenchModel: ParsableCommand {
         if profile {
             for t in threadCounts { printProfile(model, cfg, threads: t) }
         }
-        let peer = torch.flatMap { $0.start(model: id, config: config, weights: weightsPath, input: inputPath) }
+        var peer: PythonPeer.Session?
+        if let torch {
+            do { peer = try torch.start(["--serve", "--model", id, "--config", config, "--weights", weightsPath, "--input", inputPath]) } catch {
+                Console.error("\(error); no peer figures")
+            }
+        }
         defer { peer?.stop() }
         var parityNote: String?
         for t in threadCounts {
             for batch in [1, clips] {
                 let x = batch == 1 ? one : input
                 let mode: Backbone.Parallelism = (batch > 1 && t > 1) ? .acrossClips : .withinClip
-                resetPeakMemory()
+                Machine.resetPeakMemory()
                 _ = model.forward(x, threads: t, parallelism: mode)  // warm-up: workspaces
                 let n = batch == 1 ? runs : max(2, runs / 2)
                 var ours: [Double] = []
@@ -175,24 +183,25 @@ struct BenchModel: ParsableCommand {
                     let start = DispatchTime.now().uptimeNanoseconds
                     last = model.forward(x, threads: t, parallelism: mode)
                     ours.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(batch))
-                    for layout in TorchPeer.layouts where peer != nil {
+                    for layout in Self.layouts where peer != nil {
                         usleep(Self.settleMicroseconds)
-                        if let ms = peer?.time(threads: t, batch: batch, layout: layout) { theirs[layout, default: []].append(ms / Double(batch)) }
+                        if let ms = (ask(peer, "\(t) \(batch) \(layout)")?["ms"] as? NSNumber)?.doubleValue { theirs[layout, default: []].append(ms / Double(batch)) }
                     }
                 }
-                let peak = peakMemoryMB()
+                let peak = Machine.peakMemoryMB()
                 model.releaseWorkspaces()
                 var row = Row(
                     model: id, config: cfg.description, threads: t, batch: batch, mode: mode == .acrossClips ? "clips across threads" : "within clip",
-                    msPerClip: median(ours), fastestMsPerClip: ours.min()!, peakMB: peak, loadAverage: loadAverage())
-                if let best = theirs.filter({ $0.value.count == n }).min(by: { median($0.value) < median($1.value) }) {
+                    msPerClip: Stats.median(ours), fastestMsPerClip: ours.min()!, peakMB: peak, loadAverage: Machine.loadAverage())
+                if let best = theirs.filter({ $0.value.count == n }).min(by: { Stats.median($0.value) < Stats.median($1.value) }) {
                     row.torchLayout = best.key
-                    row.torchMsPerClip = median(best.value)
+                    row.torchMsPerClip = Stats.median(best.value)
                     row.torchFastestMsPerClip = best.value.min()
-                    row.torchMs = theirs.mapValues { median($0) }
-                    row.ratio = row.msPerClip / median(best.value)
+                    row.torchMs = theirs.mapValues { Stats.median($0) }
+                    row.ratio = row.msPerClip / Stats.median(best.value)
                     row.ratioFastest = row.fastestMsPerClip / theirs.values.map { $0.min()! }.min()!
-                    if parityNote == nil, let theirOutput = peer?.output(scratch + "/\(id)_torch_out.npy"), theirOutput.shape == last.shape {
+                    let outputPath = scratch + "/\(id)_torch_out.npy"
+                    if parityNote == nil, ask(peer, "output \(outputPath)") != nil, let theirOutput = try? NPYFile.readFloat32(outputPath), theirOutput.shape == last.shape {
                         parityNote = String(format: "  check: ours vs PyTorch output, max |diff| / max |PyTorch| = %.1e", last.relativeError(to: theirOutput))
                     }
                 }
@@ -207,14 +216,13 @@ struct BenchModel: ParsableCommand {
         if let parityNote, !json { print(parityNote) }
     }
 
-    func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.isEmpty ? .nan : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
-    func loadAverage() -> Double {
-        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
-        return Double(text.split(separator: " ").first ?? "") ?? .nan
+    /// Asks the PyTorch peer; nil once it has failed (the first failure is reported).
+    func ask(_ peer: PythonPeer.Session?, _ line: String) -> [String: Any]? {
+        guard let peer, !peer.failed else { return nil }
+        do { return try peer.ask(line) } catch {
+            Console.error("\(error); no further peer figures")
+            return nil
+        }
     }
 
     func printProfile(_ model: Backbone, _ cfg: BackboneConfig, threads t: Int) {
@@ -235,113 +243,5 @@ struct BenchModel: ParsableCommand {
             s += String(format: "   %7.1f (%6.1f) %@", t, f, layout == "contiguous" ? "contig " : "chlast ") + String(format: "  %5.2fx (%5.2fx)", ratio, rf)
         }
         return s + String(format: "   load %.1f", r.loadAverage)
-    }
-
-    /// Resets the kernel's peak-RSS counter (VmHWM) for this process.
-    func resetPeakMemory() {
-        if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
-            h.write(Data("5".utf8))
-            try? h.close()
-        }
-    }
-
-    func peakMemoryMB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return .nan }
-        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
-        return kb / 1024
-    }
-}
-
-/// The PyTorch venv and scripts/bench_backbones_torch.py.
-struct TorchPeer {
-    var python: String
-    var script: String
-
-    static let layouts = ["contiguous", "channels_last_3d"]
-
-    static func find() -> TorchPeer? {
-        let python = ProcessInfo.processInfo.environment["DECOUPLE_TORCH_PYTHON"] ?? "/tmp/torch-venv/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
-        // The script sits in the repository: under the working directory, or found from the
-        // executable's location (.build/release/decouple).
-        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        let candidates = [FileManager.default.currentDirectoryPath] + (0..<5).map { up in
-            (0...up).reduce(exe) { u, _ in u.deletingLastPathComponent() }.path
-        }
-        for root in candidates {
-            let script = root + "/scripts/bench_backbones_torch.py"
-            if FileManager.default.fileExists(atPath: script) { return TorchPeer(python: python, script: script) }
-        }
-        return nil
-    }
-
-    /// Starts the script in --serve mode with the model loaded; nil (and a note) if it fails.
-    func start(model: String, config: String, weights: String, input: String) -> Session? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--serve", "--model", model, "--config", config, "--weights", weights, "--input", input]
-        let toPeer = Pipe(), fromPeer = Pipe()
-        p.standardInput = toPeer
-        p.standardOutput = fromPeer
-        p.standardError = FileHandle.standardError
-        guard (try? p.run()) != nil else {
-            Console.error("could not start the PyTorch peer (\(python)); no peer figures")
-            return nil
-        }
-        return Session(process: p, input: toPeer.fileHandleForWriting, output: fromPeer.fileHandleForReading)
-    }
-
-    /// A running peer: one request line, one JSON answer line.
-    final class Session {
-        let process: Process
-        let input: FileHandle
-        let output: FileHandle
-        private var buffer = Data()
-        private(set) var failed = false
-
-        init(process: Process, input: FileHandle, output: FileHandle) {
-            self.process = process
-            self.input = input
-            self.output = output
-        }
-
-        /// Milliseconds of one forward pass of `batch` clips; nil once the peer has failed.
-        func time(threads: Int, batch: Int, layout: String) -> Double? {
-            (ask("\(threads) \(batch) \(layout)")?["ms"] as? NSNumber)?.doubleValue
-        }
-
-        /// The contiguous output of the last batch, via a .npy file.
-        func output(_ path: String) -> Tensor? {
-            guard ask("output \(path)") != nil else { return nil }
-            return try? NPYFile.readFloat32(path)
-        }
-
-        private func ask(_ line: String) -> [String: Any]? {
-            guard !failed, (try? input.write(contentsOf: Data((line + "\n").utf8))) != nil else {
-                failed = true
-                return nil
-            }
-            while true {
-                if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                    let answer = buffer[buffer.startIndex..<nl]
-                    buffer = Data(buffer[(nl + 1)...])
-                    return (try? JSONSerialization.jsonObject(with: answer)) as? [String: Any]
-                }
-                let chunk = output.availableData
-                if chunk.isEmpty {
-                    failed = true
-                    Console.error("the PyTorch peer stopped (exit \(process.isRunning ? -1 : process.terminationStatus)); no further peer figures")
-                    return nil
-                }
-                buffer.append(chunk)
-            }
-        }
-
-        func stop() {
-            try? input.close()
-            process.waitUntilExit()
-        }
     }
 }

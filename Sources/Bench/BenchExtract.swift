@@ -59,7 +59,7 @@ struct BenchExtract: ParsableCommand {
 
     func run() throws {
         let paths = clips.isEmpty ? BenchAssets.defaultClips() : clips
-        if !json { print(machineLine()) }
+        if !json { print(Machine.description) }
         for path in paths {
             let row = try measure(path)
             if json { print(Console.json(row, pretty: false)) } else { print(table(row)) }
@@ -74,10 +74,10 @@ struct BenchExtract: ParsableCommand {
         }
         let frames = info.frameCount * repeat_
         func fps(_ seconds: Double, _ count: Int = frames) -> Double { Double(count) / seconds }
-        let mvs = median(runs) { try timeDecode(path, ReaderOptions(images: .none)) }
-        let mvsRGB = median(runs) { try timeDecode(path, ReaderOptions(images: .intra)) }
-        let keys = median(runs) { try timeDecode(path, ReaderOptions(frames: .intra, motionVectors: false, images: .intra)) }
-        let two = median(runs) {
+        let mvs = Stats.medianOfRuns(runs) { try timeDecode(path, ReaderOptions(images: .none)) }
+        let mvsRGB = Stats.medianOfRuns(runs) { try timeDecode(path, ReaderOptions(images: .intra)) }
+        let keys = Stats.medianOfRuns(runs) { try timeDecode(path, ReaderOptions(frames: .intra, motionVectors: false, images: .intra)) }
+        let two = Stats.medianOfRuns(runs) {
             let start = Date()
             let ok = runConcurrently(count: 2, jobs: 2) { _ in (try? self.timeDecode(path, ReaderOptions(images: .intra))) != nil }
             guard ok.allSatisfy({ $0 }) else { throw MediaError(path: path, problem: "failed while decoding") }
@@ -101,14 +101,6 @@ struct BenchExtract: ParsableCommand {
         return Date().timeIntervalSince(start)
     }
 
-    /// Median over `n` runs of `body`'s seconds.
-    func median(_ n: Int, _ body: () throws -> Double) -> Double {
-        var xs: [Double] = []
-        for _ in 0..<max(1, n) { if let t = try? body() { xs.append(t) } }
-        xs.sort()
-        return xs.isEmpty ? .nan : xs[xs.count / 2]
-    }
-
     /// Median of ffmpeg's own -benchmark rtime for one decode of the clip; nil without ffmpeg.
     func ffmpegRTime(_ path: String) -> Double? {
         var times: [Double] = []
@@ -126,8 +118,7 @@ struct BenchExtract: ParsableCommand {
             let num = text[r.upperBound...].prefix { $0.isNumber || $0 == "." }
             if let t = Double(num) { times.append(t) }
         }
-        times.sort()
-        return times.isEmpty ? nil : times[times.count / 2]
+        return times.isEmpty ? nil : Stats.median(times)
     }
 
     func table(_ r: Row) -> String {
@@ -147,21 +138,4 @@ struct BenchExtract: ParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
-}
-
-/// The bundled clips the benchmarks default to.
-enum BenchAssets {
-    static func defaultClips() -> [String] {
-        ["assets/videos/tears_320x240.mp4", "assets/videos/bigbuckbunny_720p.mp4"].filter {
-            FileManager.default.fileExists(atPath: $0)
-        }
-    }
-}
-
-/// One line describing the machine, printed with every benchmark.
-func machineLine() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("model name") }?
-        .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-    return "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
 }

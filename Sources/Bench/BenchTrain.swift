@@ -21,7 +21,7 @@ struct BenchTrain: ParsableCommand {
             configuration. Models: "narrow" is R(2+1)D-26 with planes 16/32/64/128 and stem 16, \
             "full" the published R(2+1)D-26; any other value is a model id with --config.
 
-            PyTorch: when /tmp/torch-venv/bin/python (or $DECOUPLE_TORCH_PYTHON) exists, \
+            PyTorch: when \(PythonPeer.Environment.torch.helpText) exists, \
             scripts/bench_train_torch.py times the same step (scripts/cmd_backbones.py's module) \
             with the same threads, batch and clip size. Build in release: swift build -c release.
 
@@ -103,10 +103,14 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         TrainingMemory.keepFreedMemory()
-        let torch = noTorch ? nil : TorchTrainPeer.find()
+        var torch: PythonPeer?
+        var skipped: String?
+        if !noTorch {
+            do { torch = try PythonPeer.find(.torch, script: "bench_train_torch.py") } catch { skipped = "\(error): no peer figures" }
+        }
         if !json {
-            print(machineLine() + ", OpenBLAS \(BLAS.coreName) kernels" + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
-            if torch == nil && !noTorch { print("PyTorch venv not found (/tmp/torch-venv or $DECOUPLE_TORCH_PYTHON): no peer figures") }
+            print(Machine.description + ", " + Machine.blasKernels)
+            if let skipped { print(skipped) }
             print("batch \(batch) of 3x\(frames)x\(size)x\(size) clips; step = forward + backward + SGD update; median of \(runs) steps")
             print("  model                                   threads   ours ms/step   peak MB   PyTorch ms/step   peak MB   ours/PyTorch")
         }
@@ -115,7 +119,7 @@ struct BenchTrain: ParsableCommand {
             for t in threadCounts {
                 var row = try measure(cfg, threads: t)
                 row.model = cfg.modelID
-                if let torch, let r = torch.run(model: cfg.modelID, config: overrides, threads: t, batch: batch, frames: frames, size: size, runs: runs) {
+                if let torch, let r = peerStep(torch, model: cfg.modelID, config: overrides, threads: t) {
                     row.torchStepMs = r.stepMs
                     row.torchPeakMB = r.peakMB
                     row.ratio = row.stepMs / r.stepMs
@@ -133,7 +137,7 @@ struct BenchTrain: ParsableCommand {
     }
 
     func measure(_ cfg: BackboneConfig, threads t: Int) throws -> Row {
-        resetPeak()
+        Machine.resetPeakMemory()
         let net = try TrainableBackbone(config: cfg, seed: 2021)
         var rng = SeededRandom(seed: 7)
         let d = net.outputChannels
@@ -161,31 +165,11 @@ struct BenchTrain: ParsableCommand {
             step()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        let sorted = times.sorted()
-        return Row(model: cfg.modelID, config: cfg.description, threads: t, batch: batch, stepMs: sorted[sorted.count / 2], stepsMs: times, peakMB: peakMB())
+        return Row(model: cfg.modelID, config: cfg.description, threads: t, batch: batch, stepMs: Stats.median(times), stepsMs: times, peakMB: Machine.peakMemoryMB())
     }
 
-    func resetPeak() {
-        if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
-            h.write(Data("5".utf8))
-            try? h.close()
-        }
-    }
-
-    func peakMB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return .nan }
-        return (line.split(separator: " ").compactMap { Double($0) }.first ?? .nan) / 1024
-    }
-}
-
-/// The PyTorch venv and scripts/bench_train_torch.py.
-struct TorchTrainPeer {
-    var python: String
-    var script: String
-
-    struct Result: Decodable {
+    /// What scripts/bench_train_torch.py prints: the median step and the peak memory.
+    struct PeerStep: Decodable {
         var stepMs: Double
         var peakMB: Double
         enum CodingKeys: String, CodingKey {
@@ -193,28 +177,15 @@ struct TorchTrainPeer {
         }
     }
 
-    static func find() -> TorchTrainPeer? {
-        guard let peer = TorchPeer.find() else { return nil }
-        let script = URL(fileURLWithPath: peer.script).deletingLastPathComponent().appendingPathComponent("bench_train_torch.py").path
-        guard FileManager.default.fileExists(atPath: script) else { return nil }
-        return TorchTrainPeer(python: peer.python, script: script)
-    }
-
-    func run(model: String, config: String, threads: Int, batch: Int, frames: Int, size: Int, runs: Int) -> Result? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--model", model, "--config", config, "--threads", String(threads), "--batch", String(batch),
-                       "--frames", String(frames), "--size", String(size), "--runs", String(runs)]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.standardError
-        guard (try? p.run()) != nil else { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            Console.error("the PyTorch training peer failed for \(model) (exit \(p.terminationStatus)); no peer figure")
+    /// The same steps in PyTorch; nil (and a message) when the peer fails.
+    func peerStep(_ torch: PythonPeer, model: String, config: String, threads: Int) -> PeerStep? {
+        let arguments = [
+            "--model", model, "--config", config, "--threads", String(threads), "--batch", String(batch),
+            "--frames", String(frames), "--size", String(size), "--runs", String(runs),
+        ]
+        do { return try torch.run(arguments, as: PeerStep.self) } catch {
+            Console.error("\(error) (\(model)); no peer figure")
             return nil
         }
-        return try? JSONDecoder().decode(Result.self, from: data)
     }
 }

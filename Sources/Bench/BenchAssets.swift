@@ -1,0 +1,13 @@
+import Common
+import Foundation
+
+/// The bundled clips the benchmarks default to.
+enum BenchAssets {
+    static let clipNames = ["assets/videos/tears_320x240.mp4", "assets/videos/bigbuckbunny_720p.mp4"]
+
+    /// Each clip as a path relative to the working directory when it is there (as the tables
+    /// have always named them), else wherever `Resources` finds it (an install, $DECOUPLE_HOME).
+    static func defaultClips() -> [String] {
+        clipNames.compactMap { FileManager.default.fileExists(atPath: $0) ? $0 : Resources.find($0) }
+    }
+}
