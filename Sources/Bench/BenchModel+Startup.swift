@@ -19,13 +19,15 @@ extension BenchModel {
         var processReadyMs: Double
         /// `forward` on one clip, its output written.
         var processOutputMs: Double
-        /// Inside this process: each loading phase (`Backbone.loadMilliseconds`).
+        /// Inside this process, its first load: each phase (`Backbone.loadMilliseconds`), start
+        /// of loading to backbone ready, the first forward pass (workspaces made) and the second.
         var loadMs: [String: Double]
-        /// Inside this process: start of loading to backbone ready.
         var readyMs: Double
-        /// Inside this process: the first forward pass (workspaces made) and the second.
         var firstForwardMs: Double
         var secondForwardMs: Double
+        /// Inside this process, the median of the later loads (each after the previous model
+        /// was freed); nil with --runs 1.
+        var reloadMs: Double?
         /// The same three process figures for `--compare`'s binary, alternating with ours.
         var compareBinary: String?
         var compareStartMs: Double?
@@ -37,7 +39,7 @@ extension BenchModel {
             case model, threads, mode
             case weightsMB = "weights_mb", processStartMs = "process_start_ms", processReadyMs = "process_ready_ms"
             case processOutputMs = "process_output_ms", loadMs = "load_ms", readyMs = "ready_ms"
-            case firstForwardMs = "first_forward_ms", secondForwardMs = "second_forward_ms"
+            case firstForwardMs = "first_forward_ms", secondForwardMs = "second_forward_ms", reloadMs = "reload_ms"
             case compareBinary = "compare_binary", compareStartMs = "compare_start_ms", compareReadyMs = "compare_ready_ms"
             case compareOutputMs = "compare_output_ms", loadAverage = "load_average"
         }
@@ -55,6 +57,7 @@ extension BenchModel {
             try c.encode(readyMs, forKey: .readyMs)
             try c.encode(firstForwardMs, forKey: .firstForwardMs)
             try c.encode(secondForwardMs, forKey: .secondForwardMs)
+            try c.encodeIfPresent(reloadMs, forKey: .reloadMs)
             try c.encodeIfPresent(compareBinary, forKey: .compareBinary)
             try c.encodeIfPresent(compareStartMs, forKey: .compareStartMs)
             try c.encodeIfPresent(compareReadyMs, forKey: .compareReadyMs)
@@ -82,8 +85,6 @@ extension BenchModel {
             ["forward", "--model", id, "--weights", weights, "--input", input, "-o", outPath, "--threads", "\(threads)"]
         }
         var start = [[Double]](repeating: [], count: binaries.count), ready = start, output = start
-        var loads: [String: [Double]] = [:]
-        var readyIn: [Double] = [], first: [Double] = [], second: [Double] = []
         let x = try NPYFile.readFloat32(inputPath)
         // Warm-up: the page cache holds the binaries and the weights file for every run.
         for b in binaries { _ = Self.timeProcess(b, arguments(weights: weightsPath, input: inputPath)) }
@@ -101,22 +102,32 @@ extension BenchModel {
                 ready[i].append(try timed(b, arguments(weights: weightsPath, input: wrongPath), exit: 1))
                 output[i].append(try timed(b, arguments(weights: weightsPath, input: inputPath), exit: 0))
             }
+        }
+        // Then the same loading inside this process, after all the processes: the first load
+        // (fresh memory, as in a new process) phase by phase with its first two forward passes,
+        // then --runs - 1 more loads, each after the previous model was freed.
+        var reloads: [Double] = []
+        var loads: [String: Double] = [:]
+        var readyIn = Double.nan, first = Double.nan, second = Double.nan
+        for run in 0..<runs {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let model = try Backbone(config: cfg, weightsAt: weightsPath)
             let t1 = DispatchTime.now().uptimeNanoseconds
+            guard run == 0 else {
+                reloads.append(Double(t1 - t0) / 1e6)
+                continue
+            }
             _ = model.forward(x, threads: threads)
             let t2 = DispatchTime.now().uptimeNanoseconds
             _ = model.forward(x, threads: threads)
             let t3 = DispatchTime.now().uptimeNanoseconds
-            for (phase, ms) in model.loadMilliseconds { loads[phase, default: []].append(ms) }
-            readyIn.append(Double(t1 - t0) / 1e6)
-            first.append(Double(t2 - t1) / 1e6)
-            second.append(Double(t3 - t2) / 1e6)
+            loads = Dictionary(model.loadMilliseconds.map { ($0.phase, $0.milliseconds) }, uniquingKeysWith: { a, _ in a })
+            (readyIn, first, second) = (Double(t1 - t0) / 1e6, Double(t2 - t1) / 1e6, Double(t3 - t2) / 1e6)
         }
         var row = StartupRow(
             model: id, weightsMB: weightsMB, threads: threads, processStartMs: Stats.median(start[0]), processReadyMs: Stats.median(ready[0]),
-            processOutputMs: Stats.median(output[0]), loadMs: loads.mapValues { Stats.median($0) }, readyMs: Stats.median(readyIn),
-            firstForwardMs: Stats.median(first), secondForwardMs: Stats.median(second), loadAverage: Machine.loadAverage())
+            processOutputMs: Stats.median(output[0]), loadMs: loads, readyMs: readyIn,
+            firstForwardMs: first, secondForwardMs: second, reloadMs: reloads.isEmpty ? nil : Stats.median(reloads), loadAverage: Machine.loadAverage())
         if binaries.count > 1 {
             row.compareBinary = binaries[1]
             row.compareStartMs = Stats.median(start[1])
@@ -128,18 +139,19 @@ extension BenchModel {
             return
         }
         let phases = ["open", "check", "fold"].compactMap { p in row.loadMs[p].map { String(format: "%@ %.1f", p, $0) } }.joined(separator: " + ")
-        print("\nstart-up of decouple forward, \(id) weights of \(String(format: "%.0f", weightsMB)) MB (in the page cache), one clip, \(threads) threads; median of \(runs), ms")
+        print("\nstart-up of decouple forward, \(id) weights of \(String(format: "%.0f", weightsMB)) MB (in the page cache), one clip, \(threads) threads; ms, medians of \(runs) except the first load's")
         let header = "  phase" + String(repeating: " ", count: 58) + "this binary" + (binaries.count > 1 ? "  --compare" : "")
         print(header)
         func line(_ label: String, _ a: Double, _ b: Double?) {
             print("  " + label.padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: "%9.1f", a) + (b.map { String(format: "  %9.1f", $0) } ?? ""))
         }
         line("process: start and exit (forward on a missing weights file)", row.processStartMs, row.compareStartMs)
-        line("process: start to backbone ready (exits on a wrong-shape input)", row.processReadyMs, row.compareReadyMs)
-        line("process: start to first clip's output written", row.processOutputMs, row.compareOutputMs)
-        line("in process: loading (\(phases))", row.readyMs, nil)
+        line("process: to backbone ready (exits on a wrong-shape input)", row.processReadyMs, row.compareReadyMs)
+        line("process: to the first clip's output written", row.processOutputMs, row.compareOutputMs)
+        line("in process, first load: \(phases)", row.readyMs, nil)
         line("in process: first forward pass (workspaces made)", row.firstForwardMs, nil)
         line("in process: second forward pass", row.secondForwardMs, nil)
+        if let r = row.reloadMs { line("in process: loading again after freeing the model", r, nil) }
         if let c = row.compareBinary { print("  --compare: \(c)") }
         print(String(format: "  load %.1f", row.loadAverage))
     }

@@ -38,10 +38,15 @@ struct BenchModel: ParsableCommand {
             the others) and one clip, as separate processes timed from spawn to exit: on a \
             missing weights file (process start and exit), on an input of the wrong shape (it \
             exits right after loading the weights: start to backbone ready), and on the clip \
-            (start to the first clip's output). Then, inside this process, the loading phases \
-            (map the file, check the keys, fold and pack each conv) and the first and second \
-            forward passes. --compare another build of decouple to time it alternating with \
-            this one. Medians of --runs.
+            (start to the first clip's output). Then, inside this process, its first load phase \
+            by phase (map the file, check the keys, fold and pack each conv) with the first and \
+            second forward passes, and the median of --runs - 1 more loads, each after the \
+            previous model was freed. --compare another build of decouple to time it \
+            alternating with this one. Medians of --runs. Measured on the 2-core AMD EPYC VM \
+            (load 1.1, 15 runs): start and exit 48 ms; to backbone ready 114 ms (the build \
+            before the in-place load: 231 ms); to the first output 283 ms (375 ms); first load \
+            in process 41 ms (fold 39 ms), again after freeing a model 103 ms (transparent huge \
+            pages help a fresh process and cost a reload: see Tensor/HugePages.swift).
 
             Example: decouple bench model --models r2p1d-26 --json
             Example: decouple bench model --startup --compare /tmp/decouple-old
