@@ -57,7 +57,7 @@ let package = Package(
         ),
 
         // Helpers for test targets only: ffmpeg-made videos, FFmpeg reference tools, paths.
-        .target(name: "TestSupport", dependencies: ["VideoData"]),
+        .target(name: "TestSupport", dependencies: ["Common", "VideoData"]),
 
         .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"]),
         .testTarget(name: "VideoDataTests", dependencies: ["VideoData", "TestSupport"]),
