@@ -41,7 +41,7 @@ let package = Package(
         // CMD pretraining: pretext data from the compressed domain, the CMD model, the loop.
         .target(name: "Pretrain", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
-        .target(name: "Synth", dependencies: ["VideoData"]),
+        .target(name: "Synth", dependencies: ["Common", "VideoData"]),
         // The TUI: pure state/reduce/render, the curses adapter (the only CCurses user) and the
         // model behind the e key (Embed, with clips from a source the CLI opens).
         .target(name: "Explorer", dependencies: ["CCurses", "Common", "Embed", "Models", "VideoData"]),
@@ -67,7 +67,7 @@ let package = Package(
         ),
 
         // Helpers for test targets only: ffmpeg-made videos, FFmpeg reference tools, paths.
-        .target(name: "TestSupport", dependencies: ["VideoData"]),
+        .target(name: "TestSupport", dependencies: ["Common", "VideoData"]),
 
         .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"]),
         .testTarget(name: "VideoDataTests", dependencies: ["VideoData", "TestSupport"]),

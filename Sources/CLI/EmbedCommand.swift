@@ -22,8 +22,10 @@ struct EmbedCommand: ParsableCommand {
             back-to-back windows over the whole video.
 
             Weights: --weights FILE (.safetensors, or the .pt torch.save wrote, read directly), \
-            else weights/<model>.safetensors, else --random-weights --seed N (an untrained model, \
-            labelled random in the output). With -o the rows go to a store directory \
+            or --random-weights --seed N (an untrained model, labelled random in the output); \
+            else weights/<model>.safetensors when you put one there (e.g. a converted ModelScope \
+            checkpoint), else the shipped weights of weights/default.json with their \
+            configuration and view (for the model they were trained as, without --config). With -o the rows go to a store directory \
             (embeddings.npy float32 [N, D], items.jsonl, manifest.json), appended video by \
             video, each append atomic; without it, one JSON line per row.
 

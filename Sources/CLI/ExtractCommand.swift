@@ -72,7 +72,7 @@ struct ExtractCommand: ParsableCommand {
         options.lists = lists
         options.csv = !noCSV
         options.jobs = jobs
-        let targets = outputDirectories()
+        let targets = Extraction.outputDirectories(videos: videos, output: output)
         for t in targets where FileManager.default.fileExists(atPath: t.output) && !force {
             Console.error("'\(t.output)' already exists; pass --force to replace it.")
             throw ExitCode(1)
@@ -81,7 +81,8 @@ struct ExtractCommand: ParsableCommand {
             try? FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         }
         let progress = ProgressCounter()
-        let total = estimateFrames(targets.map(\.path))
+        // Packet counts for the progress bar: cheap (no decoding), and only for a terminal.
+        let total = Console.stderrIsTTY ? Extraction.frameCount(targets.map(\.path), range: frames) : 0
         let start = Date()
         let done = AtomicFlag()
         let ticker = Thread {
@@ -107,27 +108,6 @@ struct ExtractCommand: ParsableCommand {
         if failed > 0 {
             if results.count > 1 { Console.error("\(failed) of \(results.count) videos failed.") }
             throw ExitCode(1)
-        }
-    }
-
-    /// DIR for one video; DIR/<name> (made unique) for several.
-    func outputDirectories() -> [(path: String, output: String)] {
-        guard videos.count > 1 else { return [(videos[0], output)] }
-        var used: [String: Int] = [:]
-        return videos.map { v in
-            let base = ((v as NSString).lastPathComponent as NSString).deletingPathExtension
-            let n = used[base, default: 0]
-            used[base] = n + 1
-            return (v, output + "/" + (n == 0 ? base : "\(base)_\(n + 1)"))
-        }
-    }
-
-    /// Packet counts for the progress bar (cheap: no decoding), 0 when unknown.
-    func estimateFrames(_ paths: [String]) -> Int {
-        guard Console.stderrIsTTY else { return 0 }
-        return paths.reduce(0) { sum, p in
-            guard let r = try? VideoReader(path: p, options: ReaderOptions(motionVectors: false)) else { return sum }
-            return sum + frames.clamped(to: r.info.frameCount).count
         }
     }
 }

@@ -25,20 +25,7 @@ struct ForwardCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model id: r2p1d-26, r3d-26 or c3d.")
-    var model: String
-
-    @Option(help: "Overrides of the configuration, e.g. \"planes=16,32,64,128 stem=16\" (channels=... for c3d).")
-    var config: String = ""
-
-    @Option(help: "Weights (.safetensors, PyTorch state-dict names).")
-    var weights: String?
-
-    @Option(help: "Key prefix of the backbone inside the weights file (e.g. rgb_backbone.).")
-    var prefix: String = ""
-
-    @Option(help: "Random reference init with this seed instead of --weights.")
-    var seed: UInt64?
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Input tensor, float32 .npy of shape [N, 3, T, H, W].")
     var input: String
@@ -53,17 +40,16 @@ struct ForwardCommand: ParsableCommand {
     var threads: Int = 2
 
     func validate() throws {
-        guard (weights == nil) != (seed == nil) else { throw ValidationError("give either --weights or --seed") }
+        guard modelOptions.weights != nil || modelOptions.isRandom else { throw ValidationError("give either --weights or --seed") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        let cfg: BackboneConfig
-        do { cfg = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
-            throw ValidationError("\(error)")
-        }
+        let cfg = try BackboneConfig(modelID: modelOptions.model).applying(overrides: modelOptions.config)
         do {
-            let backbone = try weights.map { try Backbone(config: cfg, weightsAt: $0, prefix: prefix) } ?? Backbone(config: cfg, seed: seed!)
+            // Straight from the file (no hash, as embed's provenance needs): start-up matters here.
+            let backbone = try modelOptions.weights.map { try Backbone(config: cfg, weightsAt: $0, prefix: modelOptions.prefix ?? "") }
+                ?? Backbone(config: cfg, seed: modelOptions.seed ?? 0)
             let x = try NPYFile.readFloat32(input)
             do { try backbone.validate(inputShape: x.shape) } catch {
                 throw FileError(path: input, problem: "\(error)")

@@ -142,14 +142,11 @@ struct PretrainCommand: ParsableCommand {
         let deadline = maxMinutes.map { Date().addingTimeInterval($0 * 60) }
         Console.note("pretrain: \(setup.videos.count) videos, \(trainer.model.parameterCount) parameters (backbone \(trainer.model.backbone.parameterCount)), batch \(batch), from step \(trainer.step) to \(trainer.setup.steps)")
         let start = Date(), firstStep = trainer.step
-        var skipped: [String: Int] = [:]
+        var skipped = SkippedSamples()
         do {
             try trainer.run(loader: loader, deadline: deadline, threads: threads, shouldStop: { interrupted.isSet }) { r in
-                for p in loader.takeProblems() {
-                    // One line per video; later skips of the same video are counted at the end.
-                    let video = p.components(separatedBy: ": ").first ?? p
-                    skipped[video, default: 0] += 1
-                    if skipped[video] == 1 { Console.note("warning: skipped a sample of \(p) (further skips of this video are counted at the end)") }
+                for p in loader.takeProblems() where skipped.add(p) {
+                    Console.note("warning: skipped a sample of \(p) (further skips of this video are counted at the end)")
                 }
                 let done = r.step - firstStep, total = trainer.setup.steps - firstStep
                 let rate = Double(done * batch) / Date().timeIntervalSince(start)
@@ -165,106 +162,24 @@ struct PretrainCommand: ParsableCommand {
             throw ExitCode(1)
         }
         Console.endStatus()
-        for (video, n) in skipped.sorted(by: { $0.key < $1.key }) { Console.note("skipped \(n) samples of \(video)") }
+        skipped.summary.forEach(Console.note)
         let records = trainer.readLog()
         let png = try PNGEncoder().encode(LossPlot.render(records), name: output + "/loss.png")
         try AtomicFile.write(Data(png), to: output + "/loss.png")
-        let last = records.suffix(50)
-        let mean = { (f: (TrainingRecord) -> Double) in last.map(f).reduce(0, +) / Double(max(1, last.count)) }
-        print(String(format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f; %.1f min", output, trainer.step, trainer.setup.steps, last.count, mean(\.lossContext), mean(\.lossMotion), (records.last?.elapsedSeconds ?? 0) / 60))
+        let mean = records.meanLosses(last: 50)
+        let minutes = (records.last?.elapsedSeconds ?? 0) / 60
+        print(String(format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f; %.1f min", output, trainer.step, trainer.setup.steps, mean.count, mean.context, mean.motion, minutes))
         if interrupted.isSet { throw ExitCode(130) }
     }
 
-    /// Videos long enough for a sample, with the reason for each one left out.
+    /// Videos long enough for a sample; a warning for each one left out.
     func usableVideos(sampler: PretextSampler) throws -> [String] {
-        let paths = try VideoInputs.paths(data)
-        var ok: [String] = []
-        for p in paths {
-            do {
-                let s = try MotionVideoSource(path: p)
-                if s.frameCount < sampler.minimumFrames {
-                    Console.note("warning: skipping '\(p)': \(s.frameCount) frames, pretraining needs \(sampler.minimumFrames).")
-                } else {
-                    ok.append(p)
-                }
-            } catch {
-                Console.note("warning: skipping \(error)")
-            }
-        }
+        let (ok, skipped) = TrainingData.usableVideos(try VideoInputs.paths(data), sampler: sampler) { try MotionVideoSource(path: $0) }
+        for why in skipped { Console.note("warning: skipping " + why) }
         guard ok.count >= 2 else {
             Console.error("pretraining needs at least two usable videos (found \(ok.count) in \(data.joined(separator: ", "))).")
             throw ExitCode(1)
         }
         return ok
-    }
-}
-
-struct ExportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "export",
-        abstract: "Write a pretraining run's backbone (inference key names) and its motion view, with a model card.",
-        discussion: """
-            FILE gets the backbone with the key names of the ModelScope checkpoint (loadable by \
-            embed, search and explore with --weights FILE and the run's --config); \
-            FILE.views.safetensors the motion view's projection; FILE.json the model card.
-
-            Example: decouple export runs/cmd -o weights/r2p1d-26.safetensors
-            """
-    )
-
-    @Argument(help: "Run directory.")
-    var directory: String
-
-    @Option(name: .shortAndLong, help: "Output .safetensors file.")
-    var output: String
-
-    @Option(help: "Which checkpoint: best, last, or a path without extension.")
-    var checkpoint = "last"
-
-    @Option(help: "JSON from eval scene-bias to record in the model card.")
-    var sceneBias: String?
-
-    func run() throws {
-        guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
-              let setup = try? JSONDecoder().decode(PretrainSetup.self, from: data) else {
-            Console.error("'\(directory)' is not a pretraining run (no readable config.json).")
-            throw ExitCode(1)
-        }
-        let path: String
-        switch checkpoint {
-        case "best": path = directory + "/best"
-        case "last":
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/checkpoints")) ?? []).filter { $0.hasSuffix(".json") }.sorted()
-            guard let last = names.last else {
-                Console.error("'\(directory)' has no checkpoint yet.")
-                throw ExitCode(1)
-            }
-            path = directory + "/checkpoints/" + last.dropLast(5)
-        default: path = checkpoint
-        }
-        // Checked before anything is written: a bad file leaves no half-exported weights.
-        var sceneBiasRows: [SceneBiasRow]?
-        if let sceneBias {
-            guard let data = FileManager.default.contents(atPath: sceneBias), let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
-                Console.error("'\(sceneBias)' is not the JSON of decouple eval scene-bias.")
-                throw ExitCode(1)
-            }
-            sceneBiasRows = rows
-        }
-        let trainer = Trainer.Summary(run: directory)
-        let metadata = ["format": "pt", "model": setup.model.backbone.modelID, "config": setup.model.backbone.description,
-                        "trained_by": "decouple pretrain (CMD)", "checkpoint": (path as NSString).lastPathComponent]
-        do {
-            try Export.write(setup: setup, checkpoint: path, to: output, metadata: metadata)
-        } catch {
-            Console.error("'\(path)' could not be exported: \(error)")
-            throw ExitCode(1)
-        }
-        var card = ModelCard(setup: setup, checkpoint: path, summary: trainer, weights: output, views: ViewsFile.path(for: output))
-        card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
-        card.sceneBias = sceneBiasRows
-        let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
-        try AtomicFile.write(Data(Console.json(card).utf8), to: cardPath)
-        print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
     }
 }

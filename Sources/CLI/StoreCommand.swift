@@ -41,6 +41,10 @@ struct StoreMergeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if FileManager.default.fileExists(atPath: output) && !force {
+            Console.error("'\(output)' already exists; pass --force to replace it.")
+            throw ExitCode(1)
+        }
         do {
             let summary = try StoreMerge.merge(stores, into: output, replace: force)
             var line = "\(output): \(summary.rows) rows from \(stores.count) store\(stores.count == 1 ? "" : "s")"

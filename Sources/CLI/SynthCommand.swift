@@ -84,52 +84,21 @@ struct SynthCommand: ParsableCommand {
             Console.error("cannot plan the set: \(error).")
             throw ExitCode(1)
         }
-        let work = output + ".partial-\(getpid())"
-        try? FileManager.default.removeItem(atPath: work)
-        for split in SynthSplit.allCases {
-            try FileManager.default.createDirectory(atPath: work + "/" + split.rawValue, withIntermediateDirectories: true)
-        }
-        let done = ProgressCounter()
         let start = Date()
-        let frozen = options
-        let results = runConcurrently(count: videos.count, jobs: jobs) { i -> String? in
-            let options = frozen
-            let v = videos[i]
-            do {
-                let encoder = try VideoEncoder(path: work + "/" + v.relativePath, width: options.width, height: options.height)
-                for f in 0..<options.frames { try encoder.append(v.scene.render(frame: f)) }
-                try encoder.finish()
-            } catch {
-                return "\(error)"
-            }
-            done.add(1)
-            Console.status(progressLine(label: "synth", done: done.current, total: videos.count, elapsed: Date().timeIntervalSince(start), unit: "videos"))
-            return nil
-        }
-        Console.endStatus()
-        if let failure = results.compactMap({ $0 }).first {
-            try? FileManager.default.removeItem(atPath: work)
-            Console.error(failure)
-            throw ExitCode(1)
-        }
-        try AtomicFile.write(Data(SynthLabels.csv(videos).utf8), to: work + "/labels.csv")
-        struct Doc: Encodable {
-            var options: SynthOptions
-            var classes: [String: String]
-            var classPhotos: [String: String]
-            var videos: [SynthRecord]
-        }
-        let own = SynthPlan.classPhotos(options, photos: pictures)
-        let doc = Doc(
-            options: options, classes: Dictionary(uniqueKeysWithValues: options.classes.map { ($0.rawValue, $0.summary) }),
-            classPhotos: Dictionary(uniqueKeysWithValues: own.map { ($0.key.rawValue, pictures[$0.value].name) }),
-            videos: videos.map(SynthRecord.init))
-        try AtomicFile.write(Data(Console.json(doc).utf8), to: work + "/synth.json")
-        if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }
-        do { try AtomicFile.commit(work, to: output) } catch {
+        let count = videos.count
+        let (width, height) = (options.width, options.height)
+        do {
+            try SynthWriter(options: options, photos: pictures, jobs: jobs).write(
+                videos, to: output, open: { try VideoEncoder(path: $0, width: width, height: height) },
+                progress: { done in
+                    Console.status(progressLine(label: "synth", done: done, total: count, elapsed: Date().timeIntervalSince(start), unit: "videos"))
+                })
+        } catch {
+            Console.endStatus()
             Console.error("\(error)")
             throw ExitCode(1)
         }
+        Console.endStatus()
         print("\(output): \(videos.count) videos (\(options.classes.count) classes x \(perClass) x 2 splits), \(options.width)x\(options.height), \(frames) frames, \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
     }
 
@@ -150,3 +119,6 @@ struct SynthCommand: ParsableCommand {
         }
     }
 }
+
+/// libx264 through MediaIO takes a synth video's frames.
+extension VideoEncoder: FrameSink {}

@@ -39,13 +39,10 @@ struct WeightsCommand: ParsableCommand {
                 Console.error("'\(evaluation)' is not the JSON of decouple eval scene-bias.")
                 throw ExitCode(1)
             }
-            let mine = rows.filter { $0.method.hasPrefix(weights + ", ") && $0.method.hasSuffix(" view") }
-            let candidates = mine.filter { ($0.inContext(at: 1) ?? 0) >= 0.5 }
-            guard let best = (candidates.isEmpty ? mine : candidates).max(by: { ($0.outOfContext(at: 1) ?? 0, $0.inContext(at: 1) ?? 0) < ($1.outOfContext(at: 1) ?? 0, $1.inContext(at: 1) ?? 0) }) else {
+            guard let (view, best) = DefaultModel.bestView(of: weights, in: rows) else {
                 Console.error("'\(evaluation)' has no rows for \(weights).")
                 throw ExitCode(1)
             }
-            let view = String(best.method.dropFirst(weights.count + 2).dropLast(" view".count))
             let card = DefaultModel(weights: weights, model: model, config: config, view: view)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]

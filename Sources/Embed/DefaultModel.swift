@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import Index
 import Models
 import VideoData
 
@@ -43,6 +44,17 @@ public struct DefaultModel: Codable, Sendable, Equatable {
         let own = dirs.contains { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("weights/\(model).safetensors")) }
         guard config.isEmpty, !own, let found = find(in: dirs), found.model.model == model else { return nil }
         return found
+    }
+
+    /// The view `make weights` ships for `weights` among scene-bias rows named
+    /// "`<weights>, <view> view`": the best out-of-context R@1 (ties: in-context R@1) among the
+    /// views that keep in-context R@1 at 0.5 or more, or among all of them when none does.
+    public static func bestView(of weights: String, in rows: [SceneBiasRow]) -> (view: String, row: SceneBiasRow)? {
+        let mine = rows.filter { $0.method.hasPrefix(weights + ", ") && $0.method.hasSuffix(" view") }
+        let candidates = mine.filter { ($0.inContext(at: 1) ?? 0) >= 0.5 }
+        let key = { (r: SceneBiasRow) in (r.outOfContext(at: 1) ?? 0, r.inContext(at: 1) ?? 0) }
+        guard let best = (candidates.isEmpty ? mine : candidates).max(by: { key($0) < key($1) }) else { return nil }
+        return (String(best.method.dropFirst(weights.count + 2).dropLast(" view".count)), best)
     }
 
     public func backboneConfig() throws -> BackboneConfig {

@@ -34,7 +34,7 @@ public struct SceneBiasEvaluation {
         entries = labels.entries.filter { $0.split == "in-context" || $0.split == "out-of-context" }
         self.jobs = jobs
         guard entries.contains(where: { $0.split == "in-context" }), entries.contains(where: { $0.split == "out-of-context" }) else {
-            throw FileError(path: path, problem: "has no in-context and out-of-context videos (a set made by decouple synth has both)")
+            throw StoreError("'\(path)' has no in-context and out-of-context videos; make the set with decouple synth.")
         }
     }
 

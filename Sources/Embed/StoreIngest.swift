@@ -99,7 +99,7 @@ public struct StoreIngest {
         }
         let existing = try EmbeddingStore(opening: directory, forWriting: true)
         if let why = existing.manifest.mismatch(with: manifest) {
-            throw StoreError("'\(directory)' holds embeddings of another setup (this run has \(why)); use another -o, or --force to start it over.")
+            throw StoreError("'\(directory)' holds embeddings of another setup (this run has \(why)); use another store, or start this one over.")
         }
         return existing
     }

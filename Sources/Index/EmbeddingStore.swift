@@ -114,7 +114,7 @@ public final class EmbeddingStore {
         let fm = FileManager.default
         let target = URL(fileURLWithPath: directory).standardizedFileURL
         if fm.fileExists(atPath: target.path) && !replace {
-            throw StoreError("'\(directory)' already exists; pass --force to replace it.")
+            throw StoreError("'\(directory)' already exists (and replacing it was not asked for).")
         }
         if let repeated = firstRepeatedID(items) { throw StoreError("'\(directory)' would hold the id \"\(repeated)\" twice.") }
         var manifest = manifest

@@ -16,6 +16,19 @@ public struct SceneBiasRow: Codable, Sendable, Equatable {
     public var gallery: Int
     public var classes: Int
 
+    public init(
+        method: String, outOfContext: [RetrievalReport.Recall], inContext: [RetrievalReport.Recall], sceneReliance: Double,
+        queries: Int, gallery: Int, classes: Int
+    ) {
+        self.method = method
+        self.outOfContext = outOfContext
+        self.inContext = inContext
+        self.sceneReliance = sceneReliance
+        self.queries = queries
+        self.gallery = gallery
+        self.classes = classes
+    }
+
     public func outOfContext(at k: Int) -> Double? { outOfContext.first { $0.k == k }?.recall }
     public func inContext(at k: Int) -> Double? { inContext.first { $0.k == k }?.recall }
 

@@ -83,7 +83,7 @@ enum StoreFiles {
         let fm = FileManager.default
         do {
             if fm.fileExists(atPath: target) {
-                guard replace else { throw StoreError("'\(target)' already exists; pass --force to replace it.") }
+                guard replace else { throw StoreError("'\(target)' already exists (and replacing it was not asked for).") }
                 let url = URL(fileURLWithPath: target).standardizedFileURL
                 let old = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).replaced").path
                 try? fm.removeItem(atPath: old)

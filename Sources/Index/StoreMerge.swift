@@ -26,7 +26,7 @@ public enum StoreMerge {
     public static func merge(_ inputs: [String], into output: String, replace: Bool = false) throws -> Summary {
         precondition(!inputs.isEmpty, "at least one store")
         if FileManager.default.fileExists(atPath: output) && !replace {
-            throw StoreError("'\(output)' already exists; pass --force to replace it.")
+            throw StoreError("'\(output)' already exists (and replacing it was not asked for).")
         }
         let stores = try inputs.map { try EmbeddingStore(opening: $0) }
         let first = stores[0]

@@ -7,7 +7,8 @@ public enum ReLU {
 }
 
 /// Dropout in eval mode: the identity. (The classification heads put it before the final
-/// Linear; at inference it does nothing, and training will give it a mask and a backward.)
+/// Linear; at inference it does nothing. Training uses `DropoutLayer`, with a mask and a
+/// backward pass.)
 public struct Dropout: Sendable {
     /// The drop probability used in training.
     public let p: Float

@@ -24,7 +24,7 @@ import Tensor
 /// Work is tiled over output positions so that each tile's columns and outputs stay in cache,
 /// and the bias, a residual and ReLU are applied to each tile right after its GEMMs
 /// (`applyEpilogue`). The layer holds no mutable state, so one instance serves concurrent
-/// callers. (Training will add `backward` beside `forward` here, with the tiles it needs.)
+/// callers. Training uses `Conv3dLayer` (NN/Training), which keeps what its backward pass needs.
 public struct Conv3d: Sendable {
     /// How the convolution is lowered to GEMMs.
     public enum Lowering: Sendable, Equatable {

@@ -70,8 +70,9 @@ public final class Trainer {
     private var best = Double.infinity
     private var elapsedBefore = 0.0
 
-    public struct TrainingError: Error, CustomStringConvertible {
+    public struct TrainingError: SentenceError {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// A new run in `directory` (which must not hold one), or the latest checkpoint of the run
@@ -91,7 +92,7 @@ public final class Trainer {
             self.setup = saved.merging(steps: setup.steps)
         } else {
             if fm.fileExists(atPath: configPath) {
-                throw TrainingError(description: "'\(directory)' already holds a run; pass --resume to continue it or choose another directory")
+                throw TrainingError(description: "'\(directory)' already holds a run; resume it or choose another directory")
             }
             self.setup = setup
             // A configuration the model rejects must leave no run behind to block the next try.

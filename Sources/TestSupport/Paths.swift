@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// Where things are, for tests.
@@ -13,8 +14,7 @@ public enum Paths {
 
     /// The directory holding the built products (the `decouple` executable, the test bundle).
     public static let products: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+        URL(fileURLWithPath: Resources.executablePath).deletingLastPathComponent().path
     }()
 
     public static var decouple: String { products + "/decouple" }

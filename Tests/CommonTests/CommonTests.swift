@@ -73,3 +73,22 @@ struct CommonTests {
         #expect(Resources.find("weights/default.json") != nil)
     }
 }
+
+@Suite("VideoFiles: the one video discovery")
+struct VideoFilesTests {
+    @Test("folders are searched recursively by extension, hidden entries skipped, sorted; ids and shard keys are paths below the folder")
+    func collect() throws {
+        let dir = Paths.temporaryDirectory("video-files")
+        let fm = FileManager.default
+        for sub in ["a", "b/c", ".hidden", "empty"] { try fm.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
+        for f in ["b/c/z.MP4", "a/y.mkv", "x.webm", "notes.txt", ".hidden/h.mp4", "a/.dot.mp4"] {
+            #expect(fm.createFile(atPath: dir + "/" + f, contents: Data()))
+        }
+        let found = VideoFiles.collect([dir, dir + "/x.webm", dir + "/missing.mp4", dir + "/empty"])
+        #expect(found.files.map(\.id) == ["a/y", "b/c/z", "x", "x"])
+        #expect(found.files.map(\.shardKey) == ["a/y.mkv", "b/c/z.MP4", "x.webm", dir + "/x.webm"])
+        #expect(found.files[0].path == dir + "/a/y.mkv")
+        #expect(found.missing == [dir + "/missing.mp4"])
+        #expect(found.emptyFolders == [dir + "/empty"])
+    }
+}

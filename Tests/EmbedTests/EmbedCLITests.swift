@@ -85,7 +85,7 @@ struct EmbedCLITests {
         #expect(none.stderr.split(separator: "\n").count == 1)
         let notVideo = Paths.asset("fixtures/embed/MANIFEST.json")
         let bad = try run(Paths.decouple, ["embed", notVideo, video, "--random-weights", "--config", Self.narrow, "--crop", "56", "--short-side", "64", "-o", dir + "/store"])
-        // A batch logs what it cannot read, keeps the rest, and exits 1 (issue 5).
+        // A batch logs what it cannot read, keeps the rest, and exits 1.
         #expect(bad.status == 1 && bad.stderr.contains("MANIFEST.json") && bad.stderr.contains("1 of 2 videos failed"), "\(bad.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir + "/store/manifest.json"))
         let usage = try run(Paths.decouple, ["embed", video, "--random-weights", "--weights", "x.safetensors"])

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Common
+import Foundation
+import Index
+import Models
+import Pretrain
+
+/// `decouple export RUN -o FILE`: a pretraining run's backbone, views and model card.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a pretraining run's backbone (inference key names) and its motion view, with a model card.",
+        discussion: """
+            FILE gets the backbone with the key names of the ModelScope checkpoint (loadable by \
+            embed, search and explore with --weights FILE and the run's --config); \
+            FILE.views.safetensors the motion view's projection; FILE.json the model card.
+
+            Example: decouple export runs/cmd -o weights/r2p1d-26.safetensors
+            """
+    )
+
+    @Argument(help: "Run directory.")
+    var directory: String
+
+    @Option(name: .shortAndLong, help: "Output .safetensors file.")
+    var output: String
+
+    @Option(help: "Which checkpoint: best, last, or a path without extension.")
+    var checkpoint = "last"
+
+    @Option(help: "JSON from eval scene-bias to record in the model card.")
+    var sceneBias: String?
+
+    func run() throws {
+        do {
+            let run = try PretrainRun(directory: directory)
+            let path = try run.checkpoint(checkpoint)
+            // Checked before anything is written: a bad file leaves no half-exported weights.
+            let rows = try sceneBias.map { file in
+                guard let data = FileManager.default.contents(atPath: file), let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
+                    throw Trainer.TrainingError(description: "'\(file)' is not the JSON of decouple eval scene-bias.")
+                }
+                return rows
+            }
+            let cardPath = try run.export(checkpoint: path, to: output, sceneBias: rows)
+            print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
+        } catch {
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}

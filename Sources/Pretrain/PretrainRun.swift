@@ -1,0 +1,52 @@
+import Common
+import Foundation
+import Index
+import Models
+
+/// A pretraining run directory as `decouple pretrain` leaves it: `config.json` (the setup),
+/// `checkpoints/step-*.{safetensors,json}`, `best.*`, `log.jsonl`.
+public struct PretrainRun {
+    public let directory: String
+    public let setup: PretrainSetup
+
+    /// - Throws: `Trainer.TrainingError` when `directory` holds no readable `config.json`.
+    public init(directory: String) throws {
+        guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
+            let setup = try? JSONDecoder().decode(PretrainSetup.self, from: data)
+        else { throw Trainer.TrainingError(description: "'\(directory)' is not a pretraining run (no readable config.json).") }
+        self.directory = directory
+        self.setup = setup
+    }
+
+    /// The checkpoint path (without extension) for `which`: `best`, `last` (the newest in
+    /// `checkpoints/`), or a path given as it is.
+    public func checkpoint(_ which: String) throws -> String {
+        switch which {
+        case "best": return directory + "/best"
+        case "last":
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/checkpoints")) ?? [])
+                .filter { $0.hasSuffix(".json") }.sorted()
+            guard let last = names.last else { throw Trainer.TrainingError(description: "'\(directory)' has no checkpoint yet.") }
+            return directory + "/checkpoints/" + last.dropLast(5)
+        default: return which
+        }
+    }
+
+    /// Exports `checkpoint` to `output` (`Export.write`) and writes the model card beside it,
+    /// with `sceneBias` rows when given; returns the card's path.
+    public func export(checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?) throws -> String {
+        let metadata = [
+            "format": "pt", "model": setup.model.backbone.modelID, "config": setup.model.backbone.description,
+            "trained_by": "decouple pretrain (CMD)", "checkpoint": (checkpoint as NSString).lastPathComponent,
+        ]
+        do { try Export.write(setup: setup, checkpoint: checkpoint, to: output, metadata: metadata) } catch {
+            throw Trainer.TrainingError(description: "'\(checkpoint)' could not be exported: \(error)")
+        }
+        var card = ModelCard(setup: setup, checkpoint: checkpoint, summary: Trainer.Summary(run: directory), weights: output, views: ViewsFile.path(for: output))
+        card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
+        card.sceneBias = sceneBias
+        let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
+        try AtomicFile.write(Data(Console.json(card).utf8), to: cardPath)
+        return cardPath
+    }
+}

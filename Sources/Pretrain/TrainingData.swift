@@ -1,0 +1,54 @@
+import Foundation
+import VideoData
+
+/// Which videos a run can train on, and what it skipped on the way.
+public enum TrainingData {
+    /// The videos of `paths` long enough for a sample, in order, and a sentence for each one
+    /// left out (unreadable, or too short for `sampler`).
+    public static func usableVideos(
+        _ paths: [String], sampler: PretextSampler, open: (String) throws -> MotionClipSource
+    ) -> (usable: [String], skipped: [String]) {
+        var usable: [String] = []
+        var skipped: [String] = []
+        for path in paths {
+            do {
+                let frames = try open(path).frameCount
+                if frames < sampler.minimumFrames {
+                    skipped.append("'\(path)': \(frames) frames, pretraining needs \(sampler.minimumFrames).")
+                } else {
+                    usable.append(path)
+                }
+            } catch {
+                skipped.append("\(error)")
+            }
+        }
+        return (usable, skipped)
+    }
+}
+
+/// Samples the batch loader had to skip, counted per video, so a run reports a video once and
+/// the count at the end.
+public struct SkippedSamples {
+    public private(set) var counts: [String: Int] = [:]
+
+    public init() {}
+
+    /// Counts a loader problem (`"<video>: <why>"`); true when it is the video's first.
+    public mutating func add(_ problem: String) -> Bool {
+        let video = problem.components(separatedBy: ": ").first ?? problem
+        counts[video, default: 0] += 1
+        return counts[video] == 1
+    }
+
+    /// `skipped N samples of VIDEO` for every video, sorted by name.
+    public var summary: [String] { counts.sorted { $0.key < $1.key }.map { "skipped \($0.value) samples of \($0.key)" } }
+}
+
+extension Array where Element == TrainingRecord {
+    /// The mean context and motion losses of the last `n` records.
+    public func meanLosses(last n: Int) -> (context: Double, motion: Double, count: Int) {
+        let tail = suffix(n)
+        let count = Double(Swift.max(1, tail.count))
+        return (tail.map(\.lossContext).reduce(0, +) / count, tail.map(\.lossMotion).reduce(0, +) / count, tail.count)
+    }
+}
