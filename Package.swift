@@ -69,6 +69,7 @@ let package = Package(
         // Helpers for test targets only: ffmpeg-made videos, FFmpeg reference tools, paths.
         .target(name: "TestSupport", dependencies: ["Common", "VideoData"]),
 
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
         .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"]),
         .testTarget(name: "VideoDataTests", dependencies: ["VideoData", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),

@@ -46,12 +46,15 @@ struct PythonPeer {
     /// The peer running `script` (a file name in `scripts/`) in `environment`, with `python`
     /// (the command's option) overriding the environment's interpreter.
     /// - Throws: `Failure` naming the interpreter or the script that is missing.
-    static func find(_ environment: Environment, script name: String, python override: String? = nil) throws -> PythonPeer {
+    /// `locate` finds `scripts/<name>` (tests give their own folder).
+    static func find(
+        _ environment: Environment, script name: String, python override: String? = nil, locate: (String) -> String? = Resources.find
+    ) throws -> PythonPeer {
         let python = override ?? ProcessInfo.processInfo.environment[environment.variable] ?? environment.defaultPython
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw Failure(description: "\(environment.name) peer skipped: \(python) not found (set $\(environment.variable), or make it: \(environment.setup))")
         }
-        guard let script = Resources.find("scripts/" + name) else {
+        guard let script = locate("scripts/" + name) else {
             throw Failure(description: "\(environment.name) peer skipped: scripts/\(name) not found (looked in \(Resources.searchDirectories.joined(separator: ", ")))")
         }
         return PythonPeer(environment: environment, python: python, script: script)
