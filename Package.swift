@@ -7,10 +7,10 @@ let package = Package(
     name: "Decouple",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "decouple", targets: ["CLI"]),
+        .executable(name: "decouple", targets: ["CLI"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // C libraries (module maps + shim headers for the macros Swift cannot import).
@@ -33,13 +33,15 @@ let package = Package(
         // R(2+1)D-26, R3D-26, C3D, checkpoint key table, strict loader.
         .target(name: "Models", dependencies: ["Common", "NN", "Tensor", "SafeTensors"]),
         // Clips -> preprocessed tensors -> backbone -> embeddings (frames come through ClipSource).
-        .target(name: "Embed", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
+        .target(
+            name: "Embed", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The embedding store (npy + jsonl + manifest), exact cosine top-k, retrieval metrics.
         .target(name: "Index", dependencies: ["Common", "Tensor", "VideoData", "IndexKernels"]),
         // Its memory-bound loops in C: AVX2+FMA chosen at run time (Swift targets baseline x86-64).
         .target(name: "IndexKernels"),
         // CMD pretraining: pretext data from the compressed domain, the CMD model, the loop.
-        .target(name: "Pretrain", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
+        .target(
+            name: "Pretrain", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
         .target(name: "Synth", dependencies: ["Common", "VideoData"]),
         // The TUI: pure state/reduce/render, the curses adapter (the only CCurses user) and the
@@ -61,7 +63,8 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Bench", "Common", "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Synth", "Pretrain", "Index",
+                "Bench", "Common", "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer",
+                "Synth", "Pretrain", "Index",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,11 +79,19 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "SafeTensors", "TestSupport"]),
-        .testTarget(name: "EmbedTests", dependencies: ["Common", "Embed", "Models", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
-        .testTarget(name: "PretrainTests", dependencies: ["Pretrain", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(
+            name: "EmbedTests",
+            dependencies: ["Common", "Embed", "Models", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport"]),
+        .testTarget(
+            name: "PretrainTests",
+            dependencies: [
+                "Pretrain", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport",
+            ]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
-        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"], exclude: ["Goldens"]),
+        .testTarget(
+            name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"],
+            exclude: ["Goldens"]),
         .testTarget(name: "MediaIOTests", dependencies: ["Common", "MediaIO", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
         // Link smoke test for the C libraries.

@@ -5,7 +5,9 @@ public struct BenchCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, each next to a peer measured in the same run (build with -c release).",
-        subcommands: [BenchExtract.self, BenchModel.self, BenchEmbed.self, BenchExplore.self, BenchSearch.self, BenchTrain.self]
+        subcommands: [
+            BenchExtract.self, BenchModel.self, BenchEmbed.self, BenchExplore.self, BenchSearch.self, BenchTrain.self,
+        ]
     )
 
     public init() {}

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Foundation
 import MediaIO
@@ -13,7 +13,8 @@ import VideoData
 struct BenchEmbed: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Seconds per video of `decouple embed` next to the ModelScope pipeline in Python (decord, Pillow, PyTorch).",
+        abstract:
+            "Seconds per video of `decouple embed` next to the ModelScope pipeline in Python (decord, Pillow, PyTorch).",
         discussion: """
             For each clip: our pipeline (open, decode the needed frames, Pillow-exact resize and \
             crop, the backbone on --jobs clips at once, mean over clips) and \
@@ -46,10 +47,16 @@ struct BenchEmbed: ParsableCommand {
     @Option(help: "Runs per figure (the median is reported).")
     var runs = 3
 
-    @Option(help: "Decoder of the Python peer: decord (as ModelScope), pyav, or ffmpeg (the CLI with MediaIO's swscale flags: the same frames as ours).")
+    @Option(
+        help:
+            "Decoder of the Python peer: decord (as ModelScope), pyav, or ffmpeg (the CLI with MediaIO's swscale flags: the same frames as ours)."
+    )
     var decoder = "decord"
 
-    @Option(help: "Clips per PyTorch forward call in the Python peer (default: all at once, as the pipeline does; 1 is faster in PyTorch 2.x here).")
+    @Option(
+        help:
+            "Clips per PyTorch forward call in the Python peer (default: all at once, as the pipeline does; 1 is faster in PyTorch 2.x here)."
+    )
     var pythonBatch: Int?
 
     @Flag(help: "Skip the Python peer.")
@@ -87,19 +94,32 @@ struct BenchEmbed: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case clip, frames, width, height, model, clips, jobs, seconds, ratio
-            case allSeconds = "all_seconds", pythonSeconds = "python_seconds", pythonBreakdown = "python_breakdown"
-            case pythonAllSeconds = "python_all_seconds", pairedRatio = "paired_ratio"
-            case pythonDecoder = "python_decoder", pythonBatch = "python_batch", maxRelativeDifference = "max_relative_difference"
-            case decodeSeconds = "decode_seconds", forwardSeconds = "forward_seconds"
-            case decodeOnlySeconds = "decode_only_seconds", rgbSeconds = "decode_rgb_seconds"
+            case allSeconds = "all_seconds"
+            case pythonSeconds = "python_seconds"
+            case pythonBreakdown = "python_breakdown"
+            case pythonAllSeconds = "python_all_seconds"
+            case pairedRatio = "paired_ratio"
+            case pythonDecoder = "python_decoder"
+            case pythonBatch = "python_batch"
+            case maxRelativeDifference = "max_relative_difference"
+            case decodeSeconds = "decode_seconds"
+            case forwardSeconds = "forward_seconds"
+            case decodeOnlySeconds = "decode_only_seconds"
+            case rgbSeconds = "decode_rgb_seconds"
         }
     }
 
     func validate() throws {
-        guard clipsPerVideo >= 1, jobs >= 1, runs >= 1 else { throw ValidationError("--clips-per-video, --jobs and --runs must be at least 1.") }
-        guard ["decord", "pyav", "ffmpeg"].contains(decoder) else { throw ValidationError("--decoder is decord, pyav or ffmpeg.") }
+        guard clipsPerVideo >= 1, jobs >= 1, runs >= 1 else {
+            throw ValidationError("--clips-per-video, --jobs and --runs must be at least 1.")
+        }
+        guard ["decord", "pyav", "ffmpeg"].contains(decoder) else {
+            throw ValidationError("--decoder is decord, pyav or ffmpeg.")
+        }
         if let pythonBatch, pythonBatch < 1 { throw ValidationError("--python-batch must be at least 1.") }
-        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     func run() throws {
@@ -108,7 +128,9 @@ struct BenchEmbed: ParsableCommand {
         var python: PythonPeer?
         var skipped: String?
         if !noPython {
-            do { python = try PythonPeer.find(.torch, script: "modelscope_reference.py") } catch { skipped = "\(error): ours only" }
+            do { python = try PythonPeer.find(.torch, script: "modelscope_reference.py") } catch {
+                skipped = "\(error): ours only"
+            }
         }
         if !json {
             print(Machine.description + ", " + Machine.blasKernels)
@@ -128,19 +150,23 @@ struct BenchEmbed: ParsableCommand {
         }
     }
 
-    func measure(_ path: String, embedder: VideoEmbedder, cfg: BackboneConfig, python: PythonPeer?, weights: String) throws -> Row {
+    func measure(_ path: String, embedder: VideoEmbedder, cfg: BackboneConfig, python: PythonPeer?, weights: String)
+        throws -> Row
+    {
         var peer: PythonPeer.Session?
         if let python {
             // The reference in --serve mode: the model loaded once, one run per video line.
             let overrides = cfg.description.split(separator: " ").dropFirst().joined(separator: " ")
             let arguments = [
-                "--serve", "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips", "\(clipsPerVideo)",
+                "--serve", "--model", cfg.modelID, "--config", overrides, "--weights", weights, "--clips",
+                "\(clipsPerVideo)",
                 "--decoder", decoder, "--threads", "\(Machine.cores)", "--batch", "\(pythonBatch ?? 0)",
             ]
             do { peer = try python.start(arguments, quiet: true) } catch { Console.note("\(error)") }
         }
         defer { peer?.stop() }
-        var times: [Double] = [], pythonRuns: [PythonRun] = []
+        var times: [Double] = []
+        var pythonRuns: [PythonRun] = []
         var embedding: [Float] = []
         var info: VideoInfo?
         // Ours and Python's runs alternate, so both see the same load on a shared machine; run 0
@@ -188,8 +214,13 @@ struct BenchEmbed: ParsableCommand {
     }
 
     /// Median seconds of our two stages on their own (the rungs below the whole pipeline).
-    func stages(_ path: String, embedder: VideoEmbedder) throws -> (decode: Double, forward: Double, decodeOnly: Double, rgb: Double) {
-        var decode: [Double] = [], forward: [Double] = [], decodeOnly: [Double] = [], rgb: [Double] = []
+    func stages(_ path: String, embedder: VideoEmbedder) throws -> (
+        decode: Double, forward: Double, decodeOnly: Double, rgb: Double
+    ) {
+        var decode: [Double] = []
+        var forward: [Double] = []
+        var decodeOnly: [Double] = []
+        var rgb: [Double] = []
         for _ in 0..<runs {
             var start = Date()
             let (source, needed) = try neededFrames(path)
@@ -203,7 +234,9 @@ struct BenchEmbed: ParsableCommand {
         for _ in 0..<runs {
             let start = Date()
             let (source, needed) = try neededFrames(path)
-            try readFrames(needed, from: source, batch: embedder.framesPerRead) { _ = embedder.preprocessing.resizeAndCrop($0) }
+            try readFrames(needed, from: source, batch: embedder.framesPerRead) {
+                _ = embedder.preprocessing.resizeAndCrop($0)
+            }
             decode.append(Date().timeIntervalSince(start))
         }
         let crop = embedder.preprocessing.crop
@@ -212,7 +245,9 @@ struct BenchEmbed: ParsableCommand {
         let workers = min(embedder.forwardWorkers, clipsPerVideo)
         for _ in 0..<runs {
             let start = Date()
-            _ = embedder.model.forward(clips, threads: workers > 1 ? workers : Machine.cores, parallelism: workers > 1 ? .acrossClips : .withinClip)
+            _ = embedder.model.forward(
+                clips, threads: workers > 1 ? workers : Machine.cores,
+                parallelism: workers > 1 ? .acrossClips : .withinClip)
             forward.append(Date().timeIntervalSince(start))
         }
         return (Stats.median(decode), Stats.median(forward), Stats.median(decodeOnly), Stats.median(rgb))
@@ -240,9 +275,15 @@ struct BenchEmbed: ParsableCommand {
             "    its stages alone: decode \(s(r.decodeOnlySeconds)), + RGB \(s(r.rgbSeconds)), + resize/crop \(s(r.decodeSeconds)) on one thread; \(r.clips) forwards \(s(r.forwardSeconds))",
         ]
         if let p = r.pythonSeconds, let ratio = r.ratio, let b = r.pythonBreakdown {
-            lines.append("  ModelScope pipeline in Python     \(s(p))   (batch \(r.pythonBatch ?? r.clips); \(r.pythonDecoder ?? "") decode \(String(format: "%.2f", b["decode"] ?? 0)), preprocess \(String(format: "%.2f", b["preprocess"] ?? 0)), forward \(String(format: "%.2f", b["forward"] ?? 0)))")
-            lines.append("  ModelScope pipeline, runs         \((r.pythonAllSeconds ?? []).map { String(format: "%.2f", $0) }.joined(separator: ", "))")
-            lines.append("  ours / Python                     \(String(format: "%.2fx", ratio)) (medians)\(r.pairedRatio.map { String(format: ", %.2fx (median of back-to-back pairs)", $0) } ?? "")")
+            lines.append(
+                "  ModelScope pipeline in Python     \(s(p))   (batch \(r.pythonBatch ?? r.clips); \(r.pythonDecoder ?? "") decode \(String(format: "%.2f", b["decode"] ?? 0)), preprocess \(String(format: "%.2f", b["preprocess"] ?? 0)), forward \(String(format: "%.2f", b["forward"] ?? 0)))"
+            )
+            lines.append(
+                "  ModelScope pipeline, runs         \((r.pythonAllSeconds ?? []).map { String(format: "%.2f", $0) }.joined(separator: ", "))"
+            )
+            lines.append(
+                "  ours / Python                     \(String(format: "%.2fx", ratio)) (medians)\(r.pairedRatio.map { String(format: ", %.2fx (median of back-to-back pairs)", $0) } ?? "")"
+            )
             if let d = r.maxRelativeDifference {
                 lines.append("  embeddings: max |ours - Python| / max |Python| = \(String(format: "%.1e", d))")
             }
@@ -264,7 +305,9 @@ extension BenchEmbed {
         guard !peer.failed else { return nil }
         do {
             let object = try peer.ask(video)
-            guard let seconds = object["seconds"] as? [String: Double], let total = seconds["total"], let embedding = object["embedding"] as? [Double] else {
+            guard let seconds = object["seconds"] as? [String: Double], let total = seconds["total"],
+                let embedding = object["embedding"] as? [Double]
+            else {
                 Console.note("Python peer answered \(video) without seconds.total and embedding")
                 return nil
             }

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Explorer
 import Foundation
@@ -48,7 +48,10 @@ struct BenchExplore: ParsableCommand {
         }
 
         enum CodingKeys: String, CodingKey {
-            case count, medianMs = "median_ms", p95Ms = "p95_ms", maxMs = "max_ms"
+            case count
+            case medianMs = "median_ms"
+            case p95Ms = "p95_ms"
+            case maxMs = "max_ms"
         }
     }
 
@@ -68,9 +71,14 @@ struct BenchExplore: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case video, width, height
-            case firstScreenMs = "first_screen_ms", renderMs = "render_ms", stepForwardCold = "step_forward_cold"
-            case stepBackward = "step_backward", stepCached = "step_cached", stepWhileEmbedding = "step_while_embedding"
-            case jumpToEndCold = "jump_to_end_cold", stepBackwardAfterJump = "step_backward_after_jump"
+            case firstScreenMs = "first_screen_ms"
+            case renderMs = "render_ms"
+            case stepForwardCold = "step_forward_cold"
+            case stepBackward = "step_backward"
+            case stepCached = "step_cached"
+            case stepWhileEmbedding = "step_while_embedding"
+            case jumpToEndCold = "jump_to_end_cold"
+            case stepBackwardAfterJump = "step_backward_after_jump"
             case embeddingFinishedDuringSteps = "embedding_finished_during_steps"
         }
     }
@@ -82,7 +90,8 @@ struct BenchExplore: ParsableCommand {
         let (w, h) = (dims[0], dims[1])
         let open: FrameReaderFactory = { try VideoReader(path: $0) }
         let caps = Capabilities(colors: 256, unicode: true)
-        let embedding = ModelEmbedding(config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil) { try VideoClipSource(path: $0) }
+        let embedding = ModelEmbedding(config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil)
+        { try VideoClipSource(path: $0) }
 
         // First screen: open, decode frame 0, render.
         let t0 = Date()
@@ -149,7 +158,10 @@ struct BenchExplore: ParsableCommand {
             ]
             for (name, s) in rows {
                 let label = name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                print(String(format: "  %@ median %7.2f ms  p95 %7.2f ms  max %7.2f ms  (%d)", label, s.medianMs, s.p95Ms, s.maxMs, s.count))
+                print(
+                    String(
+                        format: "  %@ median %7.2f ms  p95 %7.2f ms  max %7.2f ms  (%d)", label, s.medianMs, s.p95Ms,
+                        s.maxMs, s.count))
             }
         }
     }

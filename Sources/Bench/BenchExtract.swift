@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import MediaIO
 import VideoData
@@ -9,7 +9,8 @@ import VideoData
 struct BenchExtract: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extract",
-        abstract: "Frames/s of motion-vector extraction, keyframes-only decoding and two decoders at once, next to ffmpeg.",
+        abstract:
+            "Frames/s of motion-vector extraction, keyframes-only decoding and two decoders at once, next to ffmpeg.",
         discussion: """
             For each clip: our reader collecting motion vectors (with and without RGB keyframes), \
             the keyframes-only path (I-frames decoded, fps counts every frame covered), two \
@@ -50,10 +51,15 @@ struct BenchExtract: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case clip, width, height, frames
-            case hasBFrames = "has_b_frames", mvsFPS = "mvs_fps", mvsKeyRGBFPS = "mvs_key_rgb_fps"
-            case keyframesOnlyFPS = "keyframes_only_fps", twoVideosFPS = "two_videos_fps"
-            case ffmpegFPS = "ffmpeg_null_fps", ratioVsFFmpeg = "mvs_vs_ffmpeg"
-            case keyframesSpeedup = "keyframes_speedup", twoVideosScaling = "two_videos_scaling"
+            case hasBFrames = "has_b_frames"
+            case mvsFPS = "mvs_fps"
+            case mvsKeyRGBFPS = "mvs_key_rgb_fps"
+            case keyframesOnlyFPS = "keyframes_only_fps"
+            case twoVideosFPS = "two_videos_fps"
+            case ffmpegFPS = "ffmpeg_null_fps"
+            case ratioVsFFmpeg = "mvs_vs_ffmpeg"
+            case keyframesSpeedup = "keyframes_speedup"
+            case twoVideosScaling = "two_videos_scaling"
         }
     }
 
@@ -76,17 +82,22 @@ struct BenchExtract: ParsableCommand {
         func fps(_ seconds: Double, _ count: Int = frames) -> Double { Double(count) / seconds }
         let mvs = Stats.medianOfRuns(runs) { try timeDecode(path, ReaderOptions(images: .none)) }
         let mvsRGB = Stats.medianOfRuns(runs) { try timeDecode(path, ReaderOptions(images: .intra)) }
-        let keys = Stats.medianOfRuns(runs) { try timeDecode(path, ReaderOptions(frames: .intra, motionVectors: false, images: .intra)) }
+        let keys = Stats.medianOfRuns(runs) {
+            try timeDecode(path, ReaderOptions(frames: .intra, motionVectors: false, images: .intra))
+        }
         let two = Stats.medianOfRuns(runs) {
             let start = Date()
-            let ok = runConcurrently(count: 2, jobs: 2) { _ in (try? self.timeDecode(path, ReaderOptions(images: .intra))) != nil }
+            let ok = runConcurrently(count: 2, jobs: 2) { _ in
+                (try? self.timeDecode(path, ReaderOptions(images: .intra))) != nil
+            }
             guard ok.allSatisfy({ $0 }) else { throw MediaError(path: path, problem: "failed while decoding") }
             return Date().timeIntervalSince(start)
         }
         let ff = ffmpegRTime(path).map { rtime in fps(rtime, info.frameCount) }
         return Row(
             clip: path, width: info.width, height: info.height, frames: info.frameCount, hasBFrames: info.hasReordering,
-            mvsFPS: fps(mvs), mvsKeyRGBFPS: fps(mvsRGB), keyframesOnlyFPS: fps(keys), twoVideosFPS: fps(two, 2 * frames),
+            mvsFPS: fps(mvs), mvsKeyRGBFPS: fps(mvsRGB), keyframesOnlyFPS: fps(keys),
+            twoVideosFPS: fps(two, 2 * frames),
             ffmpegFPS: ff, ratioVsFFmpeg: ff.map { fps(mvs) / $0 }, keyframesSpeedup: fps(keys) / fps(mvsRGB),
             twoVideosScaling: fps(two, 2 * frames) / fps(mvsRGB))
     }
@@ -107,7 +118,10 @@ struct BenchExtract: ParsableCommand {
         for _ in 0..<max(1, runs) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["ffmpeg", "-hide_banner", "-nostats", "-benchmark", "-threads", "1", "-flags2", "+export_mvs", "-i", path, "-an", "-f", "null", "-"]
+            p.arguments = [
+                "ffmpeg", "-hide_banner", "-nostats", "-benchmark", "-threads", "1", "-flags2", "+export_mvs", "-i",
+                path, "-an", "-f", "null", "-",
+            ]
             let err = Pipe()
             p.standardError = err
             p.standardOutput = FileHandle.nullDevice

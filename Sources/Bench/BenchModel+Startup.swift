@@ -37,11 +37,20 @@ extension BenchModel {
 
         enum CodingKeys: String, CodingKey {
             case model, threads, mode
-            case weightsMB = "weights_mb", processStartMs = "process_start_ms", processReadyMs = "process_ready_ms"
-            case processOutputMs = "process_output_ms", loadMs = "load_ms", readyMs = "ready_ms"
-            case firstForwardMs = "first_forward_ms", secondForwardMs = "second_forward_ms", reloadMs = "reload_ms"
-            case compareBinary = "compare_binary", compareStartMs = "compare_start_ms", compareReadyMs = "compare_ready_ms"
-            case compareOutputMs = "compare_output_ms", loadAverage = "load_average"
+            case weightsMB = "weights_mb"
+            case processStartMs = "process_start_ms"
+            case processReadyMs = "process_ready_ms"
+            case processOutputMs = "process_output_ms"
+            case loadMs = "load_ms"
+            case readyMs = "ready_ms"
+            case firstForwardMs = "first_forward_ms"
+            case secondForwardMs = "second_forward_ms"
+            case reloadMs = "reload_ms"
+            case compareBinary = "compare_binary"
+            case compareStartMs = "compare_start_ms"
+            case compareReadyMs = "compare_ready_ms"
+            case compareOutputMs = "compare_output_ms"
+            case loadAverage = "load_average"
         }
 
         func encode(to encoder: Encoder) throws {
@@ -77,14 +86,20 @@ extension BenchModel {
         let wrongPath = scratch + "/wrong_shape.npy"
         try NPYFile.writeFloat32(Tensor(shape: [1, 1, 1, 1, 1]), to: wrongPath)
         let outPath = scratch + "/startup_out.npy"
-        let weightsMB = Double((try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0) / 1e6
+        let weightsMB =
+            Double((try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0) / 1e6
         let threads = threadCounts.max() ?? 2
         let ours = Resources.executablePath
         let binaries = [ours] + (compare.map { [$0] } ?? [])
         func arguments(weights: String, input: String) -> [String] {
-            ["forward", "--model", id, "--weights", weights, "--input", input, "-o", outPath, "--threads", "\(threads)"]
+            [
+                "forward", "--model", id, "--weights", weights, "--input", input, "-o", outPath, "--threads",
+                "\(threads)",
+            ]
         }
-        var start = [[Double]](repeating: [], count: binaries.count), ready = start, output = start
+        var start = [[Double]](repeating: [], count: binaries.count)
+        var ready = start
+        var output = start
         let x = try NPYFile.readFloat32(inputPath)
         // Warm-up: the page cache holds the binaries and the weights file for every run.
         for b in binaries { _ = Self.timeProcess(b, arguments(weights: weightsPath, input: inputPath)) }
@@ -92,13 +107,18 @@ extension BenchModel {
         func timed(_ b: String, _ args: [String], exit expected: Int32) throws -> Double {
             let (ms, status) = Self.timeProcess(b, args)
             guard status == expected else {
-                throw FileError(path: b, problem: "exited with \(status) instead of \(expected) on: forward \(args.dropFirst().joined(separator: " "))")
+                throw FileError(
+                    path: b,
+                    problem:
+                        "exited with \(status) instead of \(expected) on: forward \(args.dropFirst().joined(separator: " "))"
+                )
             }
             return ms
         }
         for _ in 0..<runs {
             for (i, b) in binaries.enumerated() {
-                start[i].append(try timed(b, arguments(weights: scratch + "/missing.safetensors", input: inputPath), exit: 1))
+                start[i].append(
+                    try timed(b, arguments(weights: scratch + "/missing.safetensors", input: inputPath), exit: 1))
                 ready[i].append(try timed(b, arguments(weights: weightsPath, input: wrongPath), exit: 1))
                 output[i].append(try timed(b, arguments(weights: weightsPath, input: inputPath), exit: 0))
             }
@@ -108,7 +128,9 @@ extension BenchModel {
         // then --runs - 1 more loads, each after the previous model was freed.
         var reloads: [Double] = []
         var loads: [String: Double] = [:]
-        var readyIn = Double.nan, first = Double.nan, second = Double.nan
+        var readyIn = Double.nan
+        var first = Double.nan
+        var second = Double.nan
         for run in 0..<runs {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let model = try Backbone(config: cfg, weightsAt: weightsPath)
@@ -121,13 +143,16 @@ extension BenchModel {
             let t2 = DispatchTime.now().uptimeNanoseconds
             _ = model.forward(x, threads: threads)
             let t3 = DispatchTime.now().uptimeNanoseconds
-            loads = Dictionary(model.loadMilliseconds.map { ($0.phase, $0.milliseconds) }, uniquingKeysWith: { a, _ in a })
+            loads = Dictionary(
+                model.loadMilliseconds.map { ($0.phase, $0.milliseconds) }, uniquingKeysWith: { a, _ in a })
             (readyIn, first, second) = (Double(t1 - t0) / 1e6, Double(t2 - t1) / 1e6, Double(t3 - t2) / 1e6)
         }
         var row = StartupRow(
-            model: id, weightsMB: weightsMB, threads: threads, processStartMs: Stats.median(start[0]), processReadyMs: Stats.median(ready[0]),
+            model: id, weightsMB: weightsMB, threads: threads, processStartMs: Stats.median(start[0]),
+            processReadyMs: Stats.median(ready[0]),
             processOutputMs: Stats.median(output[0]), loadMs: loads, readyMs: readyIn,
-            firstForwardMs: first, secondForwardMs: second, reloadMs: reloads.isEmpty ? nil : Stats.median(reloads), loadAverage: Machine.loadAverage())
+            firstForwardMs: first, secondForwardMs: second, reloadMs: reloads.isEmpty ? nil : Stats.median(reloads),
+            loadAverage: Machine.loadAverage())
         if binaries.count > 1 {
             row.compareBinary = binaries[1]
             row.compareStartMs = Stats.median(start[1])
@@ -138,12 +163,18 @@ extension BenchModel {
             print(Console.json(row, pretty: false))
             return
         }
-        let phases = ["open", "check", "fold"].compactMap { p in row.loadMs[p].map { String(format: "%@ %.1f", p, $0) } }.joined(separator: " + ")
-        print("\nstart-up of decouple forward, \(id) weights of \(String(format: "%.0f", weightsMB)) MB (in the page cache), one clip, \(threads) threads; ms, medians of \(runs) except the first load's")
-        let header = "  phase" + String(repeating: " ", count: 58) + "this binary" + (binaries.count > 1 ? "  --compare" : "")
+        let phases = ["open", "check", "fold"].compactMap { p in row.loadMs[p].map { String(format: "%@ %.1f", p, $0) }
+        }.joined(separator: " + ")
+        print(
+            "\nstart-up of decouple forward, \(id) weights of \(String(format: "%.0f", weightsMB)) MB (in the page cache), one clip, \(threads) threads; ms, medians of \(runs) except the first load's"
+        )
+        let header =
+            "  phase" + String(repeating: " ", count: 58) + "this binary" + (binaries.count > 1 ? "  --compare" : "")
         print(header)
         func line(_ label: String, _ a: Double, _ b: Double?) {
-            print("  " + label.padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: "%9.1f", a) + (b.map { String(format: "  %9.1f", $0) } ?? ""))
+            print(
+                "  " + label.padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: "%9.1f", a)
+                    + (b.map { String(format: "  %9.1f", $0) } ?? ""))
         }
         line("process: start and exit (forward on a missing weights file)", row.processStartMs, row.compareStartMs)
         line("process: to backbone ready (exits on a wrong-shape input)", row.processReadyMs, row.compareReadyMs)
@@ -158,15 +189,20 @@ extension BenchModel {
 
     /// The weights (reference init, batch norms randomised so that they are not the identity)
     /// and `clips` clips of normal noise, written to `scratch`: the inputs of every row.
-    func writeInputs(_ id: String, _ cfg: BackboneConfig, clips: Int, scratch: String) throws -> (weights: String, input: String) {
+    func writeInputs(_ id: String, _ cfg: BackboneConfig, clips: Int, scratch: String) throws -> (
+        weights: String, input: String
+    ) {
         var rng = SeededRandom(seed: 2021)
         var tensors = Backbone.randomStateDict(config: cfg, seed: 2021)
         // Batch norms that are not the identity, so the PyTorch output check means something.
         for key in CheckpointKeys.table(for: cfg) where key.role == .bnWeight || key.role == .bnBias {
             let n = key.shape[0]
-            tensors[key.name] = FloatTensor(shape: key.shape, values: (0..<n).map { _ in key.role == .bnWeight ? 0.5 + rng.nextFloat() : 0.1 * rng.nextNormal() })
+            tensors[key.name] = FloatTensor(
+                shape: key.shape,
+                values: (0..<n).map { _ in key.role == .bnWeight ? 0.5 + rng.nextFloat() : 0.1 * rng.nextNormal() })
         }
-        let weightsPath = scratch + "/\(id).safetensors", inputPath = scratch + "/\(id)_input.npy"
+        let weightsPath = scratch + "/\(id).safetensors"
+        let inputPath = scratch + "/\(id)_input.npy"
         try SafeTensorsWriter.write(tensors, to: weightsPath)
         try NPYFile.writeFloat32(Tensor.normal(shape: [clips] + cfg.inputShape, using: &rng), to: inputPath)
         return (weightsPath, inputPath)

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import Index
 import Models
@@ -102,18 +102,28 @@ struct BenchModel: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case model, config, threads, batch, mode
-            case msPerClip = "ms_per_clip", fastestMsPerClip = "fastest_ms_per_clip", peakMB = "peak_mb"
-            case torchMsPerClip = "torch_ms_per_clip", torchFastestMsPerClip = "torch_fastest_ms_per_clip"
-            case torchLayout = "torch_layout", torchMs = "torch_ms", ratio, ratioFastest = "ratio_fastest"
+            case msPerClip = "ms_per_clip"
+            case fastestMsPerClip = "fastest_ms_per_clip"
+            case peakMB = "peak_mb"
+            case torchMsPerClip = "torch_ms_per_clip"
+            case torchFastestMsPerClip = "torch_fastest_ms_per_clip"
+            case torchLayout = "torch_layout"
+            case torchMs = "torch_ms"
+            case ratio
+            case ratioFastest = "ratio_fastest"
             case loadAverage = "load_average"
         }
     }
 
     func validate() throws {
         guard clips >= 1, runs >= 1 else { throw ValidationError("--clips and --runs must be at least 1") }
-        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads takes positive integers, e.g. 1,2") }
+        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--threads takes positive integers, e.g. 1,2")
+        }
         for m in models.split(separator: ",") {
-            do { _ = try BackboneConfig(modelID: String(m)).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+            do { _ = try BackboneConfig(modelID: String(m)).applying(overrides: config) } catch {
+                throw ValidationError("\(error)")
+            }
         }
     }
 
@@ -123,7 +133,9 @@ struct BenchModel: ParsableCommand {
         var torch: PythonPeer?
         var skipped: String?
         if !noTorch {
-            do { torch = try PythonPeer.find(.torch, script: "bench_backbones_torch.py") } catch { skipped = "\(error): no peer figures" }
+            do { torch = try PythonPeer.find(.torch, script: "bench_backbones_torch.py") } catch {
+                skipped = "\(error): no peer figures"
+            }
         }
         if !json {
             print(Machine.description + ", " + Machine.blasKernels)
@@ -155,15 +167,23 @@ struct BenchModel: ParsableCommand {
         let one = Tensor(shape: [1] + cfg.inputShape, data: Array(input.data.prefix(cfg.inputShape.reduce(1, *))))
         let gflop = 2 * Double(model.multiplyAccumulates(frames: cfg.frames, height: cfg.size, width: cfg.size)) / 1e9
         if !json {
-            print("\n\(cfg) on \(cfg.inputShape.map(String.init).joined(separator: "x")) clips: \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters, \(String(format: "%.2f", gflop)) GFLOP per clip")
-            print("  configuration                     ours ms/clip (fastest)  GFLOP/s  peak MB   PyTorch ms/clip (fastest) layout   ours/PyTorch (fastest)")
+            print(
+                "\n\(cfg) on \(cfg.inputShape.map(String.init).joined(separator: "x")) clips: \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters, \(String(format: "%.2f", gflop)) GFLOP per clip"
+            )
+            print(
+                "  configuration                     ours ms/clip (fastest)  GFLOP/s  peak MB   PyTorch ms/clip (fastest) layout   ours/PyTorch (fastest)"
+            )
         }
         if profile {
             for t in threadCounts { printProfile(model, cfg, threads: t) }
         }
         var peer: PythonPeer.Session?
         if let torch {
-            do { peer = try torch.start(["--serve", "--model", id, "--config", config, "--weights", weightsPath, "--input", inputPath]) } catch {
+            do {
+                peer = try torch.start([
+                    "--serve", "--model", id, "--config", config, "--weights", weightsPath, "--input", inputPath,
+                ])
+            } catch {
                 Console.error("\(error); no peer figures")
             }
         }
@@ -190,15 +210,21 @@ struct BenchModel: ParsableCommand {
                     ours.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(batch))
                     for layout in Self.layouts where peer != nil {
                         usleep(Self.settleMicroseconds)
-                        if let ms = (ask(peer, "\(t) \(batch) \(layout)")?["ms"] as? NSNumber)?.doubleValue { theirs[layout, default: []].append(ms / Double(batch)) }
+                        if let ms = (ask(peer, "\(t) \(batch) \(layout)")?["ms"] as? NSNumber)?.doubleValue {
+                            theirs[layout, default: []].append(ms / Double(batch))
+                        }
                     }
                 }
                 let peak = Machine.peakMemoryMB()
                 model.releaseWorkspaces()
                 var row = Row(
-                    model: id, config: cfg.description, threads: t, batch: batch, mode: mode == .acrossClips ? "clips across threads" : "within clip",
-                    msPerClip: Stats.median(ours), fastestMsPerClip: ours.min()!, peakMB: peak, loadAverage: Machine.loadAverage())
-                if let best = theirs.filter({ $0.value.count == n }).min(by: { Stats.median($0.value) < Stats.median($1.value) }) {
+                    model: id, config: cfg.description, threads: t, batch: batch,
+                    mode: mode == .acrossClips ? "clips across threads" : "within clip",
+                    msPerClip: Stats.median(ours), fastestMsPerClip: ours.min()!, peakMB: peak,
+                    loadAverage: Machine.loadAverage())
+                if let best = theirs.filter({ $0.value.count == n }).min(by: {
+                    Stats.median($0.value) < Stats.median($1.value)
+                }) {
                     row.torchLayout = best.key
                     row.torchMsPerClip = Stats.median(best.value)
                     row.torchFastestMsPerClip = best.value.min()
@@ -206,8 +232,12 @@ struct BenchModel: ParsableCommand {
                     row.ratio = row.msPerClip / Stats.median(best.value)
                     row.ratioFastest = row.fastestMsPerClip / theirs.values.map { $0.min()! }.min()!
                     let outputPath = scratch + "/\(id)_torch_out.npy"
-                    if parityNote == nil, ask(peer, "output \(outputPath)") != nil, let theirOutput = try? NPYFile.readFloat32(outputPath), theirOutput.shape == last.shape {
-                        parityNote = String(format: "  check: ours vs PyTorch output, max |diff| / max |PyTorch| = %.1e", last.relativeError(to: theirOutput))
+                    if parityNote == nil, ask(peer, "output \(outputPath)") != nil,
+                        let theirOutput = try? NPYFile.readFloat32(outputPath), theirOutput.shape == last.shape
+                    {
+                        parityNote = String(
+                            format: "  check: ours vs PyTorch output, max |diff| / max |PyTorch| = %.1e",
+                            last.relativeError(to: theirOutput))
                     }
                 }
                 if json {
@@ -235,17 +265,29 @@ struct BenchModel: ParsableCommand {
         let total = rows.reduce(0) { $0 + $1.milliseconds }
         print("  convs on their own, \(t) thread\(t == 1 ? "" : "s"): \(String(format: "%.1f", total)) ms in total")
         for r in rows {
-            print("    " + r.name.padding(toLength: 24, withPad: " ", startingAt: 0) + "\(r.lowering)".padding(toLength: 13, withPad: " ", startingAt: 0)
-                + String(format: "M %5d  K %5d  N %6d  %8.2f ms  %6.1f GFLOP/s", r.m, r.k, r.n, r.milliseconds, r.gflops))
+            print(
+                "    " + r.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + "\(r.lowering)".padding(toLength: 13, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "M %5d  K %5d  N %6d  %8.2f ms  %6.1f GFLOP/s", r.m, r.k, r.n, r.milliseconds, r.gflops)
+            )
         }
     }
 
     func tableLine(_ r: Row, gflop: Double) -> String {
-        let label = "batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")" + (r.batch > 1 && r.threads > 1 ? " (clip per core)" : "")
+        let label =
+            "batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")"
+            + (r.batch > 1 && r.threads > 1 ? " (clip per core)" : "")
         var s = "  " + label.padding(toLength: 34, withPad: " ", startingAt: 0)
-        s += String(format: "%7.1f (%6.1f)  %6.0f  %7.0f", r.msPerClip, r.fastestMsPerClip, gflop * 1000 / r.msPerClip, r.peakMB)
-        if let t = r.torchMsPerClip, let f = r.torchFastestMsPerClip, let layout = r.torchLayout, let ratio = r.ratio, let rf = r.ratioFastest {
-            s += String(format: "   %7.1f (%6.1f) %@", t, f, layout == "contiguous" ? "contig " : "chlast ") + String(format: "  %5.2fx (%5.2fx)", ratio, rf)
+        s += String(
+            format: "%7.1f (%6.1f)  %6.0f  %7.0f", r.msPerClip, r.fastestMsPerClip, gflop * 1000 / r.msPerClip, r.peakMB
+        )
+        if let t = r.torchMsPerClip, let f = r.torchFastestMsPerClip, let layout = r.torchLayout, let ratio = r.ratio,
+            let rf = r.ratioFastest
+        {
+            s +=
+                String(format: "   %7.1f (%6.1f) %@", t, f, layout == "contiguous" ? "contig " : "chlast ")
+                + String(format: "  %5.2fx (%5.2fx)", ratio, rf)
         }
         return s + String(format: "   load %.1f", r.loadAverage)
     }

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import Index
 import Tensor
@@ -119,7 +119,8 @@ struct BenchSearch: ParsableCommand {
             // shared); each figure is the median, and the fastest run is kept too.
             _ = SearchIndex.streamOnce(matrix, threads: t)
             _ = index.search(Array(queries[0..<dimension]), k: k, threads: t)
-            var streams: [Double] = [], singles: [Double] = []
+            var streams: [Double] = []
+            var singles: [Double] = []
             var hits: [[Hit]] = []
             for r in 0..<repeats {
                 clock = Date()
@@ -144,19 +145,24 @@ struct BenchSearch: ParsableCommand {
             let (stream, single, batchSeconds) = (Stats.median(streams), Stats.median(singles), Stats.median(batches))
             threads["\(t)"] = Threads(
                 streamMs: stream * 1000, singleMs: single * 1000, batchPerQueryMs: batchSeconds * 1000 / Double(batch),
-                fastest: .init(streamMs: streams.min()! * 1000, singleMs: singles.min()! * 1000, batchPerQueryMs: batches.min()! * 1000 / Double(batch)))
+                fastest: .init(
+                    streamMs: streams.min()! * 1000, singleMs: singles.min()! * 1000,
+                    batchPerQueryMs: batches.min()! * 1000 / Double(batch)))
         }
         // The single-query path (SIMD dots) and the batch path (sgemm) must rank alike.
         let compared = singleHits.count
         let batchMatchesSingle = (0..<compared).filter { singleHits[$0].map(\.row) == batchHits[$0].map(\.row) }.count
 
         var report = Report(
-            machine: Machine.description, blas: "OpenBLAS \(BLAS.coreName), search kernels \(SearchIndex.kernelName)", rows: rows, dimension: dimension, k: k, batch: batch,
+            machine: Machine.description, blas: "OpenBLAS \(BLAS.coreName), search kernels \(SearchIndex.kernelName)",
+            rows: rows, dimension: dimension, k: k, batch: batch,
             indexSeconds: indexSeconds, threads: threads, batchMatchesSingle: batchMatchesSingle, loadAverage: load)
         if !noFaiss {
             do {
                 let peer = try PythonPeer.find(.faiss, script: "faiss_search_peer.py", python: faissPython)
-                try runFaiss(peer, matrix: matrix, queries: queries, threadCounts: threadCounts, ours: batchHits, report: &report)
+                try runFaiss(
+                    peer, matrix: matrix, queries: queries, threadCounts: threadCounts, ours: batchHits, report: &report
+                )
             } catch let failure as PythonPeer.Failure {
                 report.faissNote = failure.description
             } catch {
@@ -167,17 +173,22 @@ struct BenchSearch: ParsableCommand {
     }
 
     /// Writes the matrix as a store and the queries as .npy, runs the peer, reads its JSON.
-    private func runFaiss(_ faiss: PythonPeer, matrix: [Float], queries: [Float], threadCounts: [Int], ours: [[Hit]], report: inout Report) throws {
+    private func runFaiss(
+        _ faiss: PythonPeer, matrix: [Float], queries: [Float], threadCounts: [Int], ours: [[Hit]], report: inout Report
+    ) throws {
         let dir = NSTemporaryDirectory() + "decouple-bench-search-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         note("writing the store for FAISS (\(humanBytes(matrix.count * 4)))")
         let manifest = EmbeddingManifest(
             model: "random", config: "random", weights: .init(file: nil, sha256: nil, random: true, seed: seed),
-            preprocessing: .modelScope, sampling: .init(rule: "none", clips: nil, frames: 0, stride: 0, hop: nil, pooling: "none"),
+            preprocessing: .modelScope,
+            sampling: .init(rule: "none", clips: nil, frames: 0, stride: 0, hop: nil, pooling: "none"),
             dimension: dimension, count: rows)
         let items = (0..<rows).map {
-            EmbeddingItem(id: "r\($0)", path: "random", startFrame: 0, endFrame: 0, startSeconds: 0, endSeconds: 0, model: "random", clips: 0)
+            EmbeddingItem(
+                id: "r\($0)", path: "random", startFrame: 0, endFrame: 0, startSeconds: 0, endSeconds: 0,
+                model: "random", clips: 0)
         }
         try EmbeddingStore.write(to: dir + "/store", matrix: matrix, items: items, manifest: manifest)
         var npy = Data(NPY.header(dtype: .float32, shape: [batch, dimension]))
@@ -186,7 +197,8 @@ struct BenchSearch: ParsableCommand {
         note("running FAISS IndexFlatIP")
         struct Peer: Decodable {
             struct T: Decodable {
-                var single_median_seconds: Double, batch_median_seconds: Double, single_min_seconds: Double, batch_min_seconds: Double
+                var single_median_seconds: Double, batch_median_seconds: Double, single_min_seconds: Double,
+                    batch_min_seconds: Double
                 var batch_queries: Int
             }
             var faiss: String
@@ -195,8 +207,11 @@ struct BenchSearch: ParsableCommand {
             var scores: [[Double]]
         }
         let peer = try faiss.run(
-            ["--store", dir + "/store", "--queries", dir + "/queries.npy", "--k", "\(k)", "--threads", threadCounts.map(String.init).joined(separator: ","),
-             "--repeats", "\(repeats)", "--batch-repeats", "\(batchRepeats)"], as: Peer.self)
+            [
+                "--store", dir + "/store", "--queries", dir + "/queries.npy", "--k", "\(k)", "--threads",
+                threadCounts.map(String.init).joined(separator: ","),
+                "--repeats", "\(repeats)", "--batch-repeats", "\(batchRepeats)",
+            ], as: Peer.self)
         report.faiss = peer.faiss
         for (t, f) in peer.threads {
             report.threads[t]?.faissSingleMs = f.single_median_seconds * 1000
@@ -205,7 +220,9 @@ struct BenchSearch: ParsableCommand {
             report.threads[t]?.fastest.faissBatchPerQueryMs = f.batch_min_seconds * 1000 / Double(f.batch_queries)
         }
         report.faissMatches = zip(ours, peer.ids).filter { a, b in a.map(\.row) == b }.count
-        report.maxScoreDifference = zip(ours, peer.scores).flatMap { a, b in zip(a, b).map { abs(Double($0.score) - $1) } }.max()
+        report.maxScoreDifference = zip(ours, peer.scores).flatMap { a, b in
+            zip(a, b).map { abs(Double($0.score) - $1) }
+        }.max()
     }
 
     static func table(_ r: Report) -> String {
@@ -215,10 +232,18 @@ struct BenchSearch: ParsableCommand {
             return String(format: " %5.2fx", a / b)
         }
         let ts = r.threads.keys.sorted()
-        var lines = [r.machine + String(format: ", load average %.2f at the start", r.loadAverage), "\(r.blas); \(r.rows) x \(r.dimension) float32 (\(humanBytes(r.rows * r.dimension * 4))), top-\(r.k), index built in \(String(format: "%.2f", r.indexSeconds)) s"]
-        lines.append("".padding(toLength: 40, withPad: " ", startingAt: 0) + ts.map { "\($0) thread\($0 == "1" ? "" : "s")".padding(toLength: 30, withPad: " ", startingAt: 0) }.joined())
+        var lines = [
+            r.machine + String(format: ", load average %.2f at the start", r.loadAverage),
+            "\(r.blas); \(r.rows) x \(r.dimension) float32 (\(humanBytes(r.rows * r.dimension * 4))), top-\(r.k), index built in \(String(format: "%.2f", r.indexSeconds)) s",
+        ]
+        lines.append(
+            "".padding(toLength: 40, withPad: " ", startingAt: 0)
+                + ts.map { "\($0) thread\($0 == "1" ? "" : "s")".padding(toLength: 30, withPad: " ", startingAt: 0) }
+                .joined())
         func row(_ label: String, _ cell: (Threads) -> String) {
-            lines.append(label.padding(toLength: 40, withPad: " ", startingAt: 0) + ts.map { cell(r.threads[$0]!).padding(toLength: 30, withPad: " ", startingAt: 0) }.joined())
+            lines.append(
+                label.padding(toLength: 40, withPad: " ", startingAt: 0)
+                    + ts.map { cell(r.threads[$0]!).padding(toLength: 30, withPad: " ", startingAt: 0) }.joined())
         }
         row("read the matrix once (memory stream)") { ms($0.streamMs) }
         row("ours, one query (x stream)") { ms($0.singleMs) + ratio($0.singleMs, $0.streamMs) }
@@ -228,12 +253,24 @@ struct BenchSearch: ParsableCommand {
         row("FAISS, batch of \(r.batch), per query") { ms($0.faissBatchPerQueryMs) }
         row("ours / FAISS, batch") { ratio($0.batchPerQueryMs, $0.faissBatchPerQueryMs) }
         lines.append("fastest of the runs:")
-        row("  read once / one query (x stream)") { String(format: "%.2f / %.2f ms", $0.fastest.streamMs, $0.fastest.singleMs) + ratio($0.fastest.singleMs, $0.fastest.streamMs) }
-        row("  FAISS one query (ours / FAISS)") { ms($0.fastest.faissSingleMs) + ratio($0.fastest.singleMs, $0.fastest.faissSingleMs) }
-        row("  batch per query, ours / FAISS") { String(format: "%.2f / ", $0.fastest.batchPerQueryMs) + (ms($0.fastest.faissBatchPerQueryMs).trimmingCharacters(in: .whitespaces)) + ratio($0.fastest.batchPerQueryMs, $0.fastest.faissBatchPerQueryMs) }
-        lines.append("single-query and batch paths agree on \(r.batchMatchesSingle) of the first queries' top-\(r.k) lists")
+        row("  read once / one query (x stream)") {
+            String(format: "%.2f / %.2f ms", $0.fastest.streamMs, $0.fastest.singleMs)
+                + ratio($0.fastest.singleMs, $0.fastest.streamMs)
+        }
+        row("  FAISS one query (ours / FAISS)") {
+            ms($0.fastest.faissSingleMs) + ratio($0.fastest.singleMs, $0.fastest.faissSingleMs)
+        }
+        row("  batch per query, ours / FAISS") {
+            String(format: "%.2f / ", $0.fastest.batchPerQueryMs)
+                + (ms($0.fastest.faissBatchPerQueryMs).trimmingCharacters(in: .whitespaces))
+                + ratio($0.fastest.batchPerQueryMs, $0.fastest.faissBatchPerQueryMs)
+        }
+        lines.append(
+            "single-query and batch paths agree on \(r.batchMatchesSingle) of the first queries' top-\(r.k) lists")
         if let f = r.faiss, let m = r.faissMatches {
-            lines.append("FAISS \(f): same top-\(r.k) rows for \(m) of \(r.batch) batch queries, max score difference \(String(format: "%.1e", r.maxScoreDifference ?? 0))")
+            lines.append(
+                "FAISS \(f): same top-\(r.k) rows for \(m) of \(r.batch) batch queries, max score difference \(String(format: "%.1e", r.maxScoreDifference ?? 0))"
+            )
         }
         if let n = r.faissNote { lines.append(n) }
         return lines.joined(separator: "\n")
@@ -248,7 +285,8 @@ struct BenchSearch: ParsableCommand {
             let base = UncheckedSendable(buffer.baseAddress!)
             parallelFor((rows + chunk - 1) / chunk, threads: threads) { c in
                 var rng = SeededRandom(seed: seed &+ UInt64(c) &* 0x9E37_79B9_7F4A_7C15)
-                let lo = c * chunk * dimension, hi = min(rows, (c + 1) * chunk) * dimension
+                let lo = c * chunk * dimension
+                let hi = min(rows, (c + 1) * chunk) * dimension
                 for i in lo..<hi { base.value[i] = rng.nextFloat() * 2 - 1 }
             }
         }

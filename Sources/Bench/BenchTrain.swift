@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import Models
 import NN
@@ -70,14 +70,23 @@ struct BenchTrain: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case model, config, threads, batch
-            case stepMs = "step_ms", stepsMs = "steps_ms", peakMB = "peak_mb"
-            case torchStepMs = "torch_step_ms", torchPeakMB = "torch_peak_mb", ratio
+            case stepMs = "step_ms"
+            case stepsMs = "steps_ms"
+            case peakMB = "peak_mb"
+            case torchStepMs = "torch_step_ms"
+            case torchPeakMB = "torch_peak_mb"
+            case ratio
         }
     }
 
     func validate() throws {
-        guard batch >= 2, runs >= 1, frames >= 1, size >= 16 else { throw ValidationError("--batch must be at least 2 (batch statistics), --runs at least 1, --size at least 16") }
-        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads takes positive integers, e.g. 1,2") }
+        guard batch >= 2, runs >= 1, frames >= 1, size >= 16 else {
+            throw ValidationError(
+                "--batch must be at least 2 (batch statistics), --runs at least 1, --size at least 16")
+        }
+        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--threads takes positive integers, e.g. 1,2")
+        }
         for m in models.split(separator: ",") { _ = try modelConfig(String(m)) }
     }
 
@@ -94,7 +103,9 @@ struct BenchTrain: ParsableCommand {
             c = BackboneConfig(.r2plus1d)
             overrides = ""
         default:
-            do { c = try BackboneConfig(modelID: name).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+            do { c = try BackboneConfig(modelID: name).applying(overrides: config) } catch {
+                throw ValidationError("\(error)")
+            }
         }
         c.frames = frames
         c.size = size
@@ -106,13 +117,19 @@ struct BenchTrain: ParsableCommand {
         var torch: PythonPeer?
         var skipped: String?
         if !noTorch {
-            do { torch = try PythonPeer.find(.torch, script: "bench_train_torch.py") } catch { skipped = "\(error): no peer figures" }
+            do { torch = try PythonPeer.find(.torch, script: "bench_train_torch.py") } catch {
+                skipped = "\(error): no peer figures"
+            }
         }
         if !json {
             print(Machine.description + ", " + Machine.blasKernels)
             if let skipped { print(skipped) }
-            print("batch \(batch) of 3x\(frames)x\(size)x\(size) clips; step = forward + backward + SGD update; median of \(runs) steps")
-            print("  model                                   threads   ours ms/step   peak MB   PyTorch ms/step   peak MB   ours/PyTorch")
+            print(
+                "batch \(batch) of 3x\(frames)x\(size)x\(size) clips; step = forward + backward + SGD update; median of \(runs) steps"
+            )
+            print(
+                "  model                                   threads   ours ms/step   peak MB   PyTorch ms/step   peak MB   ours/PyTorch"
+            )
         }
         for name in models.split(separator: ",").map(String.init) {
             let (cfg, overrides) = try modelConfig(name)
@@ -127,8 +144,12 @@ struct BenchTrain: ParsableCommand {
                 if json {
                     print(Console.json(row, pretty: false))
                 } else {
-                    var line = "  " + cfg.description.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%7d   %12.0f   %7.0f", t, row.stepMs, row.peakMB)
-                    if let ts = row.torchStepMs, let tp = row.torchPeakMB, let ratio = row.ratio { line += String(format: "   %15.0f   %7.0f   %11.2fx", ts, tp, ratio) }
+                    var line =
+                        "  " + cfg.description.padding(toLength: 40, withPad: " ", startingAt: 0)
+                        + String(format: "%7d   %12.0f   %7.0f", t, row.stepMs, row.peakMB)
+                    if let ts = row.torchStepMs, let tp = row.torchPeakMB, let ratio = row.ratio {
+                        line += String(format: "   %15.0f   %7.0f   %11.2fx", ts, tp, ratio)
+                    }
                     print(line)
                 }
                 fflush(nil)
@@ -142,11 +163,15 @@ struct BenchTrain: ParsableCommand {
         var rng = SeededRandom(seed: 7)
         let d = net.outputChannels
         let bound = 1 / Float(d).squareRoot()
-        let head = LinearLayer(name: "fc", weight: Tensor.uniform(shape: [128, d], low: -bound, high: bound, using: &rng), bias: Tensor(shape: [128]))
+        let head = LinearLayer(
+            name: "fc", weight: Tensor.uniform(shape: [128, d], low: -bound, high: bound, using: &rng),
+            bias: Tensor(shape: [128]))
         let x = Tensor.normal(shape: [batch, 3, cfg.frames, cfg.size, cfg.size], using: &rng)
         let keys = L2Normalize.forward(Tensor.normal(shape: [batch, 128], using: &rng)).0
         let parameters = net.parameters + head.parameters
-        let sgd = SGD(groups: [ParameterGroup(parameters: parameters, weightDecay: 1e-3)], learningRate: 0.01, momentum: 0.9, nesterov: true)
+        let sgd = SGD(
+            groups: [ParameterGroup(parameters: parameters, weightDecay: 1e-3)], learningRate: 0.01, momentum: 0.9,
+            nesterov: true)
         func step() {
             sgd.zeroGrad()
             let out = net.forward(x, threads: t)
@@ -165,7 +190,9 @@ struct BenchTrain: ParsableCommand {
             step()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        return Row(model: cfg.modelID, config: cfg.description, threads: t, batch: batch, stepMs: Stats.median(times), stepsMs: times, peakMB: Machine.peakMemoryMB())
+        return Row(
+            model: cfg.modelID, config: cfg.description, threads: t, batch: batch, stepMs: Stats.median(times),
+            stepsMs: times, peakMB: Machine.peakMemoryMB())
     }
 
     /// What scripts/bench_train_torch.py prints: the median step and the peak memory.
@@ -173,7 +200,8 @@ struct BenchTrain: ParsableCommand {
         var stepMs: Double
         var peakMB: Double
         enum CodingKeys: String, CodingKey {
-            case stepMs = "step_ms", peakMB = "peak_mb"
+            case stepMs = "step_ms"
+            case peakMB = "peak_mb"
         }
     }
 

@@ -20,7 +20,8 @@ public enum Machine {
 
     /// `OpenBLAS Cooperlake kernels`, with `(OPENBLAS_CORETYPE=…)` when that variable chose them.
     public static var blasKernels: String {
-        "OpenBLAS \(BLAS.coreName) kernels" + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? "")
+        "OpenBLAS \(BLAS.coreName) kernels"
+            + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? "")
     }
 
     /// The 1-minute load average (the machine may be shared); NaN when unknown.

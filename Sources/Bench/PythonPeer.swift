@@ -22,7 +22,8 @@ struct PythonPeer {
         /// PyTorch CPU, safetensors and numpy (bench model, embed and train).
         static let torch = Environment(
             name: "PyTorch", variable: "DECOUPLE_TORCH_PYTHON", defaultPython: "/tmp/torch-venv/bin/python",
-            setup: "python3 -m venv /tmp/torch-venv && /tmp/torch-venv/bin/pip install 'torch==2.13.0+cpu' safetensors numpy "
+            setup:
+                "python3 -m venv /tmp/torch-venv && /tmp/torch-venv/bin/pip install 'torch==2.13.0+cpu' safetensors numpy "
                 + "--extra-index-url https://download.pytorch.org/whl/cpu")
 
         /// faiss-cpu and numpy (bench search).
@@ -48,14 +49,21 @@ struct PythonPeer {
     /// - Throws: `Failure` naming the interpreter or the script that is missing.
     /// `locate` finds `scripts/<name>` (tests give their own folder).
     static func find(
-        _ environment: Environment, script name: String, python override: String? = nil, locate: (String) -> String? = Resources.find
+        _ environment: Environment, script name: String, python override: String? = nil,
+        locate: (String) -> String? = Resources.find
     ) throws -> PythonPeer {
         let python = override ?? ProcessInfo.processInfo.environment[environment.variable] ?? environment.defaultPython
         guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw Failure(description: "\(environment.name) peer skipped: \(python) not found (set $\(environment.variable), or make it: \(environment.setup))")
+            throw Failure(
+                description:
+                    "\(environment.name) peer skipped: \(python) not found (set $\(environment.variable), or make it: \(environment.setup))"
+            )
         }
         guard let script = locate("scripts/" + name) else {
-            throw Failure(description: "\(environment.name) peer skipped: scripts/\(name) not found (looked in \(Resources.searchDirectories.joined(separator: ", ")))")
+            throw Failure(
+                description:
+                    "\(environment.name) peer skipped: scripts/\(name) not found (looked in \(Resources.searchDirectories.joined(separator: ", ")))"
+            )
         }
         return PythonPeer(environment: environment, python: python, script: script)
     }
@@ -68,12 +76,21 @@ struct PythonPeer {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.standardError
-        do { try p.run() } catch { throw Failure(description: "\(environment.name) peer could not start (\(python): \(error.localizedDescription))") }
+        do { try p.run() } catch {
+            throw Failure(
+                description: "\(environment.name) peer could not start (\(python): \(error.localizedDescription))")
+        }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw Failure(description: "\(environment.name) peer failed: \(scriptName) exited with \(p.terminationStatus)") }
+        guard p.terminationStatus == 0 else {
+            throw Failure(
+                description: "\(environment.name) peer failed: \(scriptName) exited with \(p.terminationStatus)")
+        }
         do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw Failure(description: "\(environment.name) peer failed: \(scriptName) printed something other than the expected JSON (\(error))")
+            throw Failure(
+                description:
+                    "\(environment.name) peer failed: \(scriptName) printed something other than the expected JSON (\(error))"
+            )
         }
     }
 
@@ -85,12 +102,17 @@ struct PythonPeer {
         // A peer that dies must not take the benchmark with it through SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         let p = process(arguments)
-        let toPeer = Pipe(), fromPeer = Pipe()
+        let toPeer = Pipe()
+        let fromPeer = Pipe()
         p.standardInput = toPeer
         p.standardOutput = fromPeer
         p.standardError = quiet ? FileHandle.nullDevice : FileHandle.standardError
-        do { try p.run() } catch { throw Failure(description: "\(environment.name) peer could not start (\(python): \(error.localizedDescription))") }
-        return Session(peer: self, process: p, input: toPeer.fileHandleForWriting, output: fromPeer.fileHandleForReading)
+        do { try p.run() } catch {
+            throw Failure(
+                description: "\(environment.name) peer could not start (\(python): \(error.localizedDescription))")
+        }
+        return Session(
+            peer: self, process: p, input: toPeer.fileHandleForWriting, output: fromPeer.fileHandleForReading)
     }
 
     private var scriptName: String { "scripts/" + URL(fileURLWithPath: script).lastPathComponent }
@@ -130,7 +152,10 @@ struct PythonPeer {
                     buffer = Data(buffer[(nl + 1)...])
                     guard let object = (try? JSONSerialization.jsonObject(with: answer)) as? [String: Any] else {
                         failed = true
-                        throw Failure(description: "\(peer.environment.name) peer answered \"\(line)\" with something other than a JSON object")
+                        throw Failure(
+                            description:
+                                "\(peer.environment.name) peer answered \"\(line)\" with something other than a JSON object"
+                        )
                     }
                     return object
                 }
@@ -144,7 +169,10 @@ struct PythonPeer {
             failed = true
             process.waitUntilExit()
             let command = ([peer.python] + (process.arguments ?? [])).joined(separator: " ")
-            return Failure(description: "\(peer.environment.name) peer stopped (exit \(process.terminationStatus)) on \"\(line)\"; run it by hand to see why: \(command)")
+            return Failure(
+                description:
+                    "\(peer.environment.name) peer stopped (exit \(process.terminationStatus)) on \"\(line)\"; run it by hand to see why: \(command)"
+            )
         }
 
         /// Closes its stdin and waits for it to exit.

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import Models
 import SafeTensors
@@ -29,7 +29,10 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .safetensors file.")
     var output: String
 
-    @Option(help: "Keep only keys with this prefix and remove it (e.g. rgb_backbone.). Default: remove module. when every key has it.")
+    @Option(
+        help:
+            "Keep only keys with this prefix and remove it (e.g. rgb_backbone.). Default: remove module. when every key has it."
+    )
     var prefix: String?
 
     @Option(help: "Check the keys against this model: r2p1d-26, r3d-26, c3d, or none.")
@@ -43,7 +46,9 @@ struct ConvertCommand: ParsableCommand {
 
     func validate() throws {
         if model != "none" {
-            do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+            do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
+                throw ValidationError("\(error)")
+            }
         }
     }
 
@@ -61,7 +66,10 @@ struct ConvertCommand: ParsableCommand {
                 _ = try Backbone(config: cfg, tensors: ckpt.tensors, source: checkpoint)
                 fits = ", fits \(cfg.description)"
             }
-            var metadata = ["format": "pt", "source": (checkpoint as NSString).lastPathComponent, "converted_by": "decouple convert"]
+            var metadata = [
+                "format": "pt", "source": (checkpoint as NSString).lastPathComponent,
+                "converted_by": "decouple convert",
+            ]
             if !ckpt.strippedPrefix.isEmpty { metadata["stripped_prefix"] = ckpt.strippedPrefix }
             try SafeTensorsWriter.write(ckpt.tensors, metadata: metadata, to: output)
             let types = Dictionary(grouping: ckpt.sourceTypes.values, by: { $0 }).mapValues(\.count)
@@ -70,7 +78,9 @@ struct ConvertCommand: ParsableCommand {
             var notes: [String] = []
             if !ckpt.container.isEmpty { notes.append("state dict under \"\(ckpt.container)\"") }
             if !ckpt.strippedPrefix.isEmpty { notes.append("prefix \"\(ckpt.strippedPrefix)\" removed") }
-            print("\(checkpoint) -> \(output): \(ckpt.tensors.count) tensors (\(types); written as float32), \(String(format: "%.2f", Double(values) / 1e6)) M values\(notes.isEmpty ? "" : ", " + notes.joined(separator: ", "))\(fits), \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+            print(
+                "\(checkpoint) -> \(output): \(ckpt.tensors.count) tensors (\(types); written as float32), \(String(format: "%.2f", Double(values) / 1e6)) M values\(notes.isEmpty ? "" : ", " + notes.joined(separator: ", "))\(fits), \(String(format: "%.2f", Date().timeIntervalSince(start))) s"
+            )
         } catch let error as TorchCheckpointError {
             Console.error(error.description)
             throw ExitCode(1)

@@ -11,8 +11,10 @@ struct Decouple: ParsableCommand {
             64 bad command-line usage.
             """,
         subcommands: [
-            ExploreCommand.self, ProbeCommand.self, ExtractCommand.self, EmbedCommand.self, SearchCommand.self, EvalCommand.self,
-            StoreCommand.self, ForwardCommand.self, ConvertCommand.self, SynthCommand.self, PretrainCommand.self, ExportCommand.self,
+            ExploreCommand.self, ProbeCommand.self, ExtractCommand.self, EmbedCommand.self, SearchCommand.self,
+            EvalCommand.self,
+            StoreCommand.self, ForwardCommand.self, ConvertCommand.self, SynthCommand.self, PretrainCommand.self,
+            ExportCommand.self,
             WeightsCommand.self, BenchCommand.self,
         ]
     )

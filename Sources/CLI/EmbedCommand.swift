@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Foundation
 import Index
@@ -45,10 +45,14 @@ struct EmbedCommand: ParsableCommand {
     @Argument(help: "Video files, or folders searched recursively for video files.")
     var videos: [String]
 
-    @Option(name: .shortAndLong, help: "Store directory: created, or resumed when it exists (default: print JSON lines).")
+    @Option(
+        name: .shortAndLong, help: "Store directory: created, or resumed when it exists (default: print JSON lines).")
     var output: String?
 
-    @Option(help: "Embed only shard i of n (0 <= i < n), chosen by a hash of each file's path below its folder: one job of a job array.")
+    @Option(
+        help:
+            "Embed only shard i of n (0 <= i < n), chosen by a hash of each file's path below its folder: one job of a job array."
+    )
     var shard: String?
 
     @OptionGroup var modelOptions: ModelOptions
@@ -77,7 +81,10 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Centre crop size (default: the model's input size).")
     var crop: Int?
 
-    @Option(help: ArgumentHelp("Embedding view: \(EmbeddingView.help). Default: the shipped weights' view, else pooled.", valueName: "view"))
+    @Option(
+        help: ArgumentHelp(
+            "Embedding view: \(EmbeddingView.help). Default: the shipped weights' view, else pooled.", valueName: "view"
+        ))
     var view: String?
 
     @Option(help: "Forward passes run at once (one clip per core with one OpenBLAS thread each).")
@@ -87,11 +94,17 @@ struct EmbedCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        guard clips >= 1, frames >= 1, stride >= 1, jobs >= 1 else { throw ValidationError("--clips, --frames, --stride and --jobs must be at least 1.") }
-        if let crop, crop < 1 || (shortSide ?? crop) < crop { throw ValidationError("--crop must be at least 1 and no larger than --short-side.") }
+        guard clips >= 1, frames >= 1, stride >= 1, jobs >= 1 else {
+            throw ValidationError("--clips, --frames, --stride and --jobs must be at least 1.")
+        }
+        if let crop, crop < 1 || (shortSide ?? crop) < crop {
+            throw ValidationError("--crop must be at least 1 and no larger than --short-side.")
+        }
         if let hop, hop < 1 { throw ValidationError("--hop must be at least 1.") }
         if hop != nil && !sliding { throw ValidationError("--hop applies to --sliding.") }
-        if let shard, Shard(parsing: shard) == nil { throw ValidationError("--shard takes i/n with 0 <= i < n, e.g. 0/4.") }
+        if let shard, Shard(parsing: shard) == nil {
+            throw ValidationError("--shard takes i/n with 0 <= i < n, e.g. 0/4.")
+        }
         if let view, !EmbeddingView.names.contains(view) {
             throw ValidationError("unknown view \"\(view)\"; use \(EmbeddingView.names.joined(separator: ", ")).")
         }
@@ -102,19 +115,27 @@ struct EmbedCommand: ParsableCommand {
         let cfg = resolved.config
         let viewName = view ?? resolved.view
         let (backbone, provenance) = try modelOptions.load(resolved)
-        if provenance.random { Console.note("note: random weights (seed \(provenance.seed ?? 0)): an untrained \(cfg.description), not a trained model.") }
+        if provenance.random {
+            Console.note(
+                "note: random weights (seed \(provenance.seed ?? 0)): an untrained \(cfg.description), not a trained model."
+            )
+        }
         let scaled = DefaultModel.preprocessing(for: cfg)
-        let preprocessing = Preprocessing(shortSide: shortSide ?? max(crop ?? scaled.crop, scaled.shortSide), crop: crop ?? scaled.crop)
+        let preprocessing = Preprocessing(
+            shortSide: shortSide ?? max(crop ?? scaled.crop, scaled.shortSide), crop: crop ?? scaled.crop)
         let embeddingView: EmbeddingView
         do { embeddingView = try EmbeddingView.named(viewName, weights: resolved.choice.file, model: backbone) } catch {
             Console.error("\(error)")
             throw ExitCode(1)
         }
-        let embedder = VideoEmbedder(model: backbone, preprocessing: preprocessing, forwardWorkers: jobs, view: embeddingView)
+        let embedder = VideoEmbedder(
+            model: backbone, preprocessing: preprocessing, forwardWorkers: jobs, view: embeddingView)
         let selection = ClipSelection(
-            rule: sliding ? .sliding(hop: hop) : .modelScope(clips: clips), frames: frames, stride: stride, perClip: perClip || sliding)
+            rule: sliding ? .sliding(hop: hop) : .modelScope(clips: clips), frames: frames, stride: stride,
+            perClip: perClip || sliding)
         let manifest = EmbeddingManifest(
-            model: cfg.modelID, config: cfg.description + (viewName == "pooled" ? "" : " view=\(viewName)"), weights: provenance,
+            model: cfg.modelID, config: cfg.description + (viewName == "pooled" ? "" : " view=\(viewName)"),
+            weights: provenance,
             preprocessing: preprocessing, sampling: selection.manifestSampling, dimension: embedder.dimension, count: 0)
 
         let found = VideoFiles.collect(videos)
@@ -124,15 +145,21 @@ struct EmbedCommand: ParsableCommand {
 
         var store: EmbeddingStore?
         if let output {
-            do { store = try StoreIngest.openStore(at: output, manifest: manifest, force: force) } catch let error as StoreError {
+            do { store = try StoreIngest.openStore(at: output, manifest: manifest, force: force) } catch let error
+                as StoreError
+            {
                 Console.error(error.description)
                 throw ExitCode(1)
             }
         }
-        let ingest = StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) { try VideoClipSource(path: $0) }
+        let ingest = StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) {
+            try VideoClipSource(path: $0)
+        }
         if ingest.rowsWithoutHash > 0, let store {
             let n = ingest.rowsWithoutHash
-            Console.note("note: \(n) row\(n == 1 ? "" : "s") of '\(store.directory)' carry no file hash (written before resumable embedding); their videos are embedded again if given.")
+            Console.note(
+                "note: \(n) row\(n == 1 ? "" : "s") of '\(store.directory)' carry no file hash (written before resumable embedding); their videos are embedded again if given."
+            )
         }
         let interrupt = InterruptFlag()
         interrupt.install()
@@ -164,14 +191,19 @@ struct EmbedCommand: ParsableCommand {
         if let output, let store {
             let rate = Double(tally.clips) / max(tally.seconds, 1e-9)
             let weights = provenance.random ? "random weights, seed \(provenance.seed ?? 0)" : provenance.file ?? ""
-            let summary = "\(output): \(store.count) row\(store.count == 1 ? "" : "s") of \(embedder.dimension) (\(cfg.description), \(weights)); "
+            let summary =
+                "\(output): \(store.count) row\(store.count == 1 ? "" : "s") of \(embedder.dimension) (\(cfg.description), \(weights)); "
                 + "this run embedded \(tally.embedded), skipped \(tally.skipped) already in the store, \(tally.failed) failed, "
                 + String(format: "%.1f s, %.2f clips/s", tally.seconds, rate)
-                + (interrupted ? "; interrupted after \(tally.finished) of \(tally.total) videos: rerun the same command to resume" : "")
+                + (interrupted
+                    ? "; interrupted after \(tally.finished) of \(tally.total) videos: rerun the same command to resume"
+                    : "")
             if events {
                 Self.event([
-                    "event": "summary", "store": output, "rows": store.count, "embedded": tally.embedded, "skipped": tally.skipped,
-                    "failed": tally.failed, "seconds": tally.seconds, "clips_per_second": rate, "interrupted": interrupted,
+                    "event": "summary", "store": output, "rows": store.count, "embedded": tally.embedded,
+                    "skipped": tally.skipped,
+                    "failed": tally.failed, "seconds": tally.seconds, "clips_per_second": rate,
+                    "interrupted": interrupted,
                 ])
             } else {
                 print(summary)
@@ -187,7 +219,10 @@ struct EmbedCommand: ParsableCommand {
 
     /// One JSON line on stdout (progress when stdout is not a terminal).
     static func event(_ fields: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         FileHandle.standardOutput.write(data + Data([0x0A]))
     }
 

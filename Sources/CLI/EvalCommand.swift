@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import Index
 
@@ -16,7 +16,8 @@ struct EvalCommand: ParsableCommand {
 struct EvalRetrieval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retrieval",
-        abstract: "Top-k retrieval recall (k = 1, 5, 10, 20, 50) and nearest-neighbour accuracy, the CMD paper's protocol.",
+        abstract:
+            "Top-k retrieval recall (k = 1, 5, 10, 20, 50) and nearest-neighbour accuracy, the CMD paper's protocol.",
         discussion: """
             Videos of --query-split are queries, videos of --gallery-split the gallery; each \
             video is one vector (the mean of its rows: its clips, or its one mean row); \
@@ -52,10 +53,13 @@ struct EvalRetrieval: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard let values = Optional(ks.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }),
-              values.count == ks.split(separator: ",").count, !values.isEmpty, values.allSatisfy({ $0 >= 1 })
+        guard
+            let values = Optional(ks.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }),
+            values.count == ks.split(separator: ",").count, !values.isEmpty, values.allSatisfy({ $0 >= 1 })
         else { throw ValidationError("--k takes positive integers separated by commas, e.g. 1,5,10,20,50.") }
-        guard querySplit != gallerySplit else { throw ValidationError("--query-split and --gallery-split must differ.") }
+        guard querySplit != gallerySplit else {
+            throw ValidationError("--query-split and --gallery-split must differ.")
+        }
     }
 
     func run() throws {
@@ -63,7 +67,8 @@ struct EvalRetrieval: ParsableCommand {
         do {
             let opened = try EmbeddingStore(opening: store)
             let labelled = try RetrievalLabels(contentsOf: labels)
-            let report = try RetrievalEvaluation.evaluate(store: opened, labels: labelled, querySplit: querySplit, gallerySplit: gallerySplit, ks: kValues)
+            let report = try RetrievalEvaluation.evaluate(
+                store: opened, labels: labelled, querySplit: querySplit, gallerySplit: gallerySplit, ks: kValues)
             if json {
                 struct Output: Encodable {
                     var store: String
@@ -72,7 +77,11 @@ struct EvalRetrieval: ParsableCommand {
                     var weights: String
                     var report: RetrievalReport
                 }
-                print(Console.json(Output(store: store, labels: labels, model: opened.manifest.config, weights: opened.manifest.weights.label, report: report)))
+                print(
+                    Console.json(
+                        Output(
+                            store: store, labels: labels, model: opened.manifest.config,
+                            weights: opened.manifest.weights.label, report: report)))
             } else {
                 print(report.table(store: opened, labels: labels))
             }

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Foundation
 import Index
@@ -12,7 +12,8 @@ import VideoData
 struct EvalSceneBias: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scene-bias",
-        abstract: "Does an embedding follow the motion or the scene? Retrieval on a decouple synth set, in and out of context.",
+        abstract:
+            "Does an embedding follow the motion or the scene? Retrieval on a decouple synth set, in and out of context.",
         discussion: """
             Gallery: the in-context videos. Queries: the out-of-context videos (the same motion \
             classes over other classes' backgrounds). Control: in-context queries against the \
@@ -41,7 +42,10 @@ struct EvalSceneBias: ParsableCommand {
     @Option(help: "Model overrides for --weights and the random baseline.")
     var config = "planes=16,32,64,128 stem=16"
 
-    @Option(help: ArgumentHelp("Views of the --weights models, comma-separated: \(EmbeddingView.names.joined(separator: ", ")).", valueName: "views"))
+    @Option(
+        help: ArgumentHelp(
+            "Views of the --weights models, comma-separated: \(EmbeddingView.names.joined(separator: ", ")).",
+            valueName: "views"))
     var views = "pooled,motion"
 
     @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
@@ -73,7 +77,9 @@ struct EvalSceneBias: ParsableCommand {
             let config = try BackboneConfig(modelID: model).applying(overrides: config)
             var rows = try evaluation.baselines { try MotionVideoSource(path: $0) }
             let views = self.views.split(separator: ",").map(String.init)
-            for model in SceneBiasEvaluation.models(config: config, weights: weights, views: views, randomBaseline: randomModel) {
+            for model in SceneBiasEvaluation.models(
+                config: config, weights: weights, views: views, randomBaseline: randomModel)
+            {
                 rows.append(try evaluation.evaluate(model, clips: clips) { try VideoClipSource(path: $0) })
             }
             for (name, directory) in stores { rows.append(try evaluation.evaluate(storeNamed: name, at: directory)) }
@@ -101,7 +107,9 @@ struct EvalSceneBias: ParsableCommand {
         if let bad = views.split(separator: ",").first(where: { !EmbeddingView.names.contains(String($0)) }) {
             throw ValidationError("unknown view \"\(bad)\"; use \(EmbeddingView.names.joined(separator: ", ")).")
         }
-        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     func report(_ rows: [SceneBiasRow], table: String) throws {

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Explorer
 import Foundation
@@ -12,7 +12,8 @@ extension CursesTerminal.ColorChoice: ExpressibleByArgument {}
 struct ExploreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explore",
-        abstract: "Step through videos in the terminal: keyframes as thumbnails, motion vectors as arrows, clip embeddings.",
+        abstract:
+            "Step through videos in the terminal: keyframes as thumbnails, motion vectors as arrows, clip embeddings.",
         discussion: """
             With no argument it opens the bundled sample videos. Directories are searched for \
             video files. Press ? inside for the keys. Thumbnails use half blocks with 256 colours, \
@@ -118,7 +119,8 @@ struct ExploreCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let (w, h) = terminal.size
-        let app = ExplorerApp(paths: paths, width: w, height: h, caps: terminal.capabilities, open: open, embedding: embedding)
+        let app = ExplorerApp(
+            paths: paths, width: w, height: h, caps: terminal.capabilities, open: open, embedding: embedding)
         let finished = app.runInteractive(terminal: terminal)
         terminal.restore()
         if let attrs = try? FileManager.default.attributesOfItem(atPath: log), (attrs[.size] as? Int ?? 0) > 0 {

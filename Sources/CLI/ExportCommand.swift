@@ -37,7 +37,9 @@ struct ExportCommand: ParsableCommand {
             let path = try run.checkpoint(checkpoint)
             // Checked before anything is written: a bad file leaves no half-exported weights.
             let rows = try sceneBias.map { file in
-                guard let data = FileManager.default.contents(atPath: file), let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
+                guard let data = FileManager.default.contents(atPath: file),
+                    let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data)
+                else {
                     throw Trainer.TrainingError(description: "'\(file)' is not the JSON of decouple eval scene-bias.")
                 }
                 return rows

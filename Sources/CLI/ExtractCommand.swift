@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import MediaIO
 import VideoData
@@ -87,7 +87,10 @@ struct ExtractCommand: ParsableCommand {
         let done = AtomicFlag()
         let ticker = Thread {
             while !done.isSet {
-                Console.status(progressLine(label: "extract", done: progress.current, total: total, elapsed: Date().timeIntervalSince(start), unit: "frames"))
+                Console.status(
+                    progressLine(
+                        label: "extract", done: progress.current, total: total,
+                        elapsed: Date().timeIntervalSince(start), unit: "frames"))
                 Thread.sleep(forTimeInterval: 0.2)
             }
         }
@@ -99,7 +102,9 @@ struct ExtractCommand: ParsableCommand {
         for r in results {
             switch r {
             case .success(let s):
-                print("\(s.path) -> \(s.output): \(s.frames) frames from \(s.firstFrame), \(s.keyframes) keyframes, \(s.vectors) vectors, \(s.segments) segment\(s.segments == 1 ? "" : "s"), \(String(format: "%.2f", s.seconds)) s")
+                print(
+                    "\(s.path) -> \(s.output): \(s.frames) frames from \(s.firstFrame), \(s.keyframes) keyframes, \(s.vectors) vectors, \(s.segments) segment\(s.segments == 1 ? "" : "s"), \(String(format: "%.2f", s.seconds)) s"
+                )
             case .failure(let e):
                 Console.error(e.description)
                 failed += 1

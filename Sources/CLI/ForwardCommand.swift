@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import Index
 import Models
@@ -40,7 +40,9 @@ struct ForwardCommand: ParsableCommand {
     var threads: Int = 2
 
     func validate() throws {
-        guard modelOptions.weights != nil || modelOptions.isRandom else { throw ValidationError("give either --weights or --seed") }
+        guard modelOptions.weights != nil || modelOptions.isRandom else {
+            throw ValidationError("give either --weights or --seed")
+        }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -48,7 +50,10 @@ struct ForwardCommand: ParsableCommand {
         let cfg = try BackboneConfig(modelID: modelOptions.model).applying(overrides: modelOptions.config)
         do {
             // Straight from the file (no hash, as embed's provenance needs): start-up matters here.
-            let backbone = try modelOptions.weights.map { try Backbone(config: cfg, weightsAt: $0, prefix: modelOptions.prefix ?? "") }
+            let backbone =
+                try modelOptions.weights.map {
+                    try Backbone(config: cfg, weightsAt: $0, prefix: modelOptions.prefix ?? "")
+                }
                 ?? Backbone(config: cfg, seed: modelOptions.seed ?? 0)
             let x = try NPYFile.readFloat32(input)
             do { try backbone.validate(inputShape: x.shape) } catch {

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Foundation
 import Index
@@ -12,7 +12,8 @@ import VideoData
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
-        abstract: "CMD self-supervised pretraining: context matching with I-frames, prediction of future motion vectors.",
+        abstract:
+            "CMD self-supervised pretraining: context matching with I-frames, prediction of future motion vectors.",
         discussion: """
             Each sample: an RGB clip, an I-frame near it, the motion vectors of the frames just \
             after it (the positive) and of other times of the same video (negatives), read from the \
@@ -38,7 +39,10 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Backbone model id.")
     var model = "r2p1d-26"
 
-    @Option(help: "Backbone overrides (default: the compact \"planes=16,32,64,128 stem=16\" for the ResNets, \"channels=16,32,64,128,128\" for c3d).")
+    @Option(
+        help:
+            "Backbone overrides (default: the compact \"planes=16,32,64,128 stem=16\" for the ResNets, \"channels=16,32,64,128,128\" for c3d)."
+    )
     var config: String?
 
     @Option(help: "Input side (frames are resized and cropped to it).")
@@ -93,18 +97,30 @@ struct PretrainCommand: ParsableCommand {
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        guard !(contextOnly && motionOnly) else { throw ValidationError("--context-only and --motion-only exclude each other.") }
-        guard contextWeight >= 0, motionWeight >= 0, contextWeight + motionWeight > 0 else { throw ValidationError("loss weights must be non-negative, not both zero.") }
-        guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).") }
-        guard steps >= 1, size >= 32, size % 16 == 0 else { throw ValidationError("--steps must be positive and --size a multiple of 16, at least 32.") }
-        guard helperWidths.split(separator: ",").compactMap({ Int($0) }).count == 4 else { throw ValidationError("--helper-widths takes four numbers.") }
+        guard !(contextOnly && motionOnly) else {
+            throw ValidationError("--context-only and --motion-only exclude each other.")
+        }
+        guard contextWeight >= 0, motionWeight >= 0, contextWeight + motionWeight > 0 else {
+            throw ValidationError("loss weights must be non-negative, not both zero.")
+        }
+        guard batch >= 2 else {
+            throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).")
+        }
+        guard steps >= 1, size >= 32, size % 16 == 0 else {
+            throw ValidationError("--steps must be positive and --size a multiple of 16, at least 32.")
+        }
+        guard helperWidths.split(separator: ",").compactMap({ Int($0) }).count == 4 else {
+            throw ValidationError("--helper-widths takes four numbers.")
+        }
     }
 
     func run() throws {
         var cmd = CMDConfig.compact
         do {
             let base = try BackboneConfig(modelID: model)
-            cmd.backbone = try base.applying(overrides: config ?? (base.architecture == .c3d ? "channels=16,32,64,128,128" : "planes=16,32,64,128 stem=16"))
+            cmd.backbone = try base.applying(
+                overrides: config
+                    ?? (base.architecture == .c3d ? "channels=16,32,64,128,128" : "planes=16,32,64,128 stem=16"))
         } catch {
             throw ValidationError("\(error)")
         }
@@ -133,27 +149,41 @@ struct PretrainCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let order = DataOrder(videos: setup.videos.count, batch: batch, seed: seed)
-        let loader = BatchLoader(paths: setup.videos, order: order, sampler: trainer.setup.sampler, transform: trainer.setup.transform,
-                                 clipFrames: cmd.backbone.frames, startStep: trainer.step) { try MotionVideoSource(path: $0) }
+        let loader = BatchLoader(
+            paths: setup.videos, order: order, sampler: trainer.setup.sampler, transform: trainer.setup.transform,
+            clipFrames: cmd.backbone.frames, startStep: trainer.step
+        ) { try MotionVideoSource(path: $0) }
         defer { loader.stop() }
         let interrupted = InterruptFlag()
         interrupted.install()
         TrainingMemory.keepFreedMemory()
         let deadline = maxMinutes.map { Date().addingTimeInterval($0 * 60) }
-        Console.note("pretrain: \(setup.videos.count) videos, \(trainer.model.parameterCount) parameters (backbone \(trainer.model.backbone.parameterCount)), batch \(batch), from step \(trainer.step) to \(trainer.setup.steps)")
-        let start = Date(), firstStep = trainer.step
+        Console.note(
+            "pretrain: \(setup.videos.count) videos, \(trainer.model.parameterCount) parameters (backbone \(trainer.model.backbone.parameterCount)), batch \(batch), from step \(trainer.step) to \(trainer.setup.steps)"
+        )
+        let start = Date()
+        let firstStep = trainer.step
         var skipped = SkippedSamples()
         do {
-            try trainer.run(loader: loader, deadline: deadline, threads: threads, shouldStop: { interrupted.isSet }) { r in
+            try trainer.run(loader: loader, deadline: deadline, threads: threads, shouldStop: { interrupted.isSet }) {
+                r in
                 for p in loader.takeProblems() where skipped.add(p) {
-                    Console.note("warning: skipped a sample of \(p) (further skips of this video are counted at the end)")
+                    Console.note(
+                        "warning: skipped a sample of \(p) (further skips of this video are counted at the end)")
                 }
-                let done = r.step - firstStep, total = trainer.setup.steps - firstStep
+                let done = r.step - firstStep
+                let total = trainer.setup.steps - firstStep
                 let rate = Double(done * batch) / Date().timeIntervalSince(start)
-                Console.status(progressLine(label: "pretrain", done: r.step, total: trainer.setup.steps, elapsed: Date().timeIntervalSince(start) * Double(r.step) / Double(max(1, done)), unit: "steps")
-                    + String(format: "  ctx %.3f  mot %.3f  %.1f clips/s", r.lossContext, r.lossMotion, rate))
+                Console.status(
+                    progressLine(
+                        label: "pretrain", done: r.step, total: trainer.setup.steps,
+                        elapsed: Date().timeIntervalSince(start) * Double(r.step) / Double(max(1, done)), unit: "steps")
+                        + String(format: "  ctx %.3f  mot %.3f  %.1f clips/s", r.lossContext, r.lossMotion, rate))
                 if !Console.stderrIsTTY && (r.step % 50 == 0 || done == total) {
-                    Console.note(String(format: "{\"step\":%d,\"loss_context\":%.4f,\"loss_motion\":%.4f,\"clips_per_s\":%.2f}", r.step, r.lossContext, r.lossMotion, rate))
+                    Console.note(
+                        String(
+                            format: "{\"step\":%d,\"loss_context\":%.4f,\"loss_motion\":%.4f,\"clips_per_s\":%.2f}",
+                            r.step, r.lossContext, r.lossMotion, rate))
                 }
             }
         } catch {
@@ -168,16 +198,22 @@ struct PretrainCommand: ParsableCommand {
         try AtomicFile.write(Data(png), to: output + "/loss.png")
         let mean = records.meanLosses(last: 50)
         let minutes = (records.last?.elapsedSeconds ?? 0) / 60
-        print(String(format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f; %.1f min", output, trainer.step, trainer.setup.steps, mean.count, mean.context, mean.motion, minutes))
+        print(
+            String(
+                format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f; %.1f min", output,
+                trainer.step, trainer.setup.steps, mean.count, mean.context, mean.motion, minutes))
         if interrupted.isSet { throw ExitCode(130) }
     }
 
     /// Videos long enough for a sample; a warning for each one left out.
     func usableVideos(sampler: PretextSampler) throws -> [String] {
-        let (ok, skipped) = TrainingData.usableVideos(try VideoInputs.paths(data), sampler: sampler) { try MotionVideoSource(path: $0) }
+        let (ok, skipped) = TrainingData.usableVideos(try VideoInputs.paths(data), sampler: sampler) {
+            try MotionVideoSource(path: $0)
+        }
         for why in skipped { Console.note("warning: skipping " + why) }
         guard ok.count >= 2 else {
-            Console.error("pretraining needs at least two usable videos (found \(ok.count) in \(data.joined(separator: ", "))).")
+            Console.error(
+                "pretraining needs at least two usable videos (found \(ok.count) in \(data.joined(separator: ", "))).")
             throw ExitCode(1)
         }
         return ok

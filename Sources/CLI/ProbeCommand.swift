@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import MediaIO
 import VideoData
@@ -22,7 +22,8 @@ struct ProbeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reports = runConcurrently(count: videos.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { [videos] i in
+        let reports = runConcurrently(count: videos.count, jobs: ProcessInfo.processInfo.activeProcessorCount) {
+            [videos] i in
             Result { () throws(MediaError) -> ProbeReport in try ProbeReport(path: videos[i]) }
         }
         var failed = false
@@ -43,7 +44,11 @@ struct ProbeCommand: ParsableCommand {
             }
         }
         if json {
-            if videos.count == 1, let only = good.first { print(Console.json(only)) } else if !good.isEmpty { print(Console.json(good)) }
+            if videos.count == 1, let only = good.first {
+                print(Console.json(only))
+            } else if !good.isEmpty {
+                print(Console.json(good))
+            }
         } else {
             print(good.map(\.text).joined(separator: "\n"), terminator: good.isEmpty ? "" : "\n")
         }

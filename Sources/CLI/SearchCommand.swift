@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Foundation
 import Index
@@ -33,7 +33,8 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Leave out rows of the query's own video.")
     var excludeSameVideo = false
 
-    @Option(help: "Weights for embedding video queries, when the store's weights file has moved (same SHA-256 required).")
+    @Option(
+        help: "Weights for embedding video queries, when the store's weights file has moved (same SHA-256 required).")
     var weights: String?
 
     @Option(help: "Key prefix of the backbone inside the weights file.")
@@ -60,12 +61,24 @@ struct SearchCommand: ParsableCommand {
             for text in queries {
                 if let row = store.index(ofID: text) {
                     stored.append((resolved.count, row))
-                    resolved.append(SearchQuery(text: text, kind: "id", path: store.items[row].path, sha256: store.items[row].fileSHA256, vector: []))
+                    resolved.append(
+                        SearchQuery(
+                            text: text, kind: "id", path: store.items[row].path, sha256: store.items[row].fileSHA256,
+                            vector: []))
                 } else if FileManager.default.fileExists(atPath: text) {
-                    if model == nil { model = try StoreModel(manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs) { try VideoClipSource(path: $0) } }
+                    if model == nil {
+                        model = try StoreModel(
+                            manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs
+                        ) { try VideoClipSource(path: $0) }
+                    }
                     let vector: [Float]
-                    do { vector = try model!.embed(text) } catch { throw StoreError("'\(text)' could not be embedded: \(error).") }
-                    resolved.append(SearchQuery(text: text, kind: "file", path: text, sha256: try? SHA256.hexDigest(ofFile: text), vector: vector))
+                    do { vector = try model!.embed(text) } catch {
+                        throw StoreError("'\(text)' could not be embedded: \(error).")
+                    }
+                    resolved.append(
+                        SearchQuery(
+                            text: text, kind: "file", path: text, sha256: try? SHA256.hexDigest(ofFile: text),
+                            vector: vector))
                 } else {
                     throw StoreError("'\(text)' is neither an item id of '\(self.store)' nor a file.")
                 }
@@ -75,10 +88,14 @@ struct SearchCommand: ParsableCommand {
             for (q, row) in stored { resolved[q].vector = Array(matrix[row * d..<(row + 1) * d]) }
             let index = SearchIndex(matrix: matrix, dimension: d)
             let excluded = resolved.map { excludeSameVideo ? SearchReport.sameVideo(as: $0, in: store.items) : [] }
-            let hits = resolved.count == 1
+            let hits =
+                resolved.count == 1
                 ? [index.search(resolved[0].vector, k: k, excluding: excluded[0])]
                 : index.search(queries: resolved.flatMap(\.vector), k: k, excluding: excluded)
-            print(json ? Console.json(SearchReport.report(resolved, hits, store: store)) : SearchReport.table(resolved, hits, store: store))
+            print(
+                json
+                    ? Console.json(SearchReport.report(resolved, hits, store: store))
+                    : SearchReport.table(resolved, hits, store: store))
         } catch let error as StoreError {
             Console.error(error.description)
             throw ExitCode(1)

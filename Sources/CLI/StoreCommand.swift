@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import Index
 
@@ -48,7 +48,9 @@ struct StoreMergeCommand: ParsableCommand {
         do {
             let summary = try StoreMerge.merge(stores, into: output, replace: force)
             var line = "\(output): \(summary.rows) rows from \(stores.count) store\(stores.count == 1 ? "" : "s")"
-            if summary.duplicates > 0 { line += ", \(summary.duplicates) duplicate row\(summary.duplicates == 1 ? "" : "s") dropped" }
+            if summary.duplicates > 0 {
+                line += ", \(summary.duplicates) duplicate row\(summary.duplicates == 1 ? "" : "s") dropped"
+            }
             if summary.renamed > 0 { line += ", \(summary.renamed) id\(summary.renamed == 1 ? "" : "s") renamed" }
             print(line)
         } catch let error as StoreError {
@@ -81,7 +83,8 @@ struct StoreInfoCommand: ParsableCommand {
             }
             let videos = Set(s.items.map(\.path)).count
             let m = s.manifest
-            print("""
+            print(
+                """
                 store      \(store)
                 rows       \(s.count) (\(videos) video\(videos == 1 ? "" : "s")) x \(s.dimension) float32
                 model      \(m.config), weights \(m.weights.label)\(m.weights.file.map { " (\($0))" } ?? "")

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Foundation
 import MediaIO
 import Synth
@@ -60,7 +60,9 @@ struct SynthCommand: ParsableCommand {
         guard dims.count == 2, dims[0] % 2 == 0, dims[1] % 2 == 0, dims[0] >= 32, dims[1] >= 32 else {
             throw ValidationError("--size must be even and at least 32x32, like 160x120 (got \(size)).")
         }
-        guard perClass >= 1, frames >= 2, jobs >= 1 else { throw ValidationError("--per-class, --frames and --jobs must be positive (frames at least 2).") }
+        guard perClass >= 1, frames >= 2, jobs >= 1 else {
+            throw ValidationError("--per-class, --frames and --jobs must be positive (frames at least 2).")
+        }
         guard Set(classes).count == classes.count else { throw ValidationError("--classes lists a class twice.") }
     }
 
@@ -91,7 +93,10 @@ struct SynthCommand: ParsableCommand {
             try SynthWriter(options: options, photos: pictures, jobs: jobs).write(
                 videos, to: output, open: { try VideoEncoder(path: $0, width: width, height: height) },
                 progress: { done in
-                    Console.status(progressLine(label: "synth", done: done, total: count, elapsed: Date().timeIntervalSince(start), unit: "videos"))
+                    Console.status(
+                        progressLine(
+                            label: "synth", done: done, total: count, elapsed: Date().timeIntervalSince(start),
+                            unit: "videos"))
                 })
         } catch {
             Console.endStatus()
@@ -99,7 +104,9 @@ struct SynthCommand: ParsableCommand {
             throw ExitCode(1)
         }
         Console.endStatus()
-        print("\(output): \(videos.count) videos (\(options.classes.count) classes x \(perClass) x 2 splits), \(options.width)x\(options.height), \(frames) frames, \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        print(
+            "\(output): \(videos.count) videos (\(options.classes.count) classes x \(perClass) x 2 splits), \(options.width)x\(options.height), \(frames) frames, \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
+        )
     }
 
     /// Every image in the photo directory, sorted by name.

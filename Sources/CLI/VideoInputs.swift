@@ -8,7 +8,9 @@ enum VideoInputs {
     static func paths(_ inputs: [String]) throws -> [String] {
         if inputs.isEmpty {
             guard let samples = Resources.find("assets/videos") else {
-                Console.error("no videos given and the bundled samples (assets/videos) were not found; pass video files or directories, or set \(Resources.homeVariable).")
+                Console.error(
+                    "no videos given and the bundled samples (assets/videos) were not found; pass video files or directories, or set \(Resources.homeVariable)."
+                )
                 throw ExitCode(1)
             }
             return try paths([samples])
@@ -16,7 +18,9 @@ enum VideoInputs {
         return try inputs.flatMap { input in
             let found = VideoFiles.collect([input])
             if let empty = found.emptyFolders.first {
-                Console.error("'\(empty)' holds no video files (looked for \(VideoFiles.extensions.sorted().joined(separator: ", "))).")
+                Console.error(
+                    "'\(empty)' holds no video files (looked for \(VideoFiles.extensions.sorted().joined(separator: ", ")))."
+                )
                 throw ExitCode(1)
             }
             return found.missing + found.files.map(\.path)

@@ -1,5 +1,5 @@
-import Common
 import ArgumentParser
+import Common
 import Embed
 import Foundation
 import Index
@@ -15,7 +15,8 @@ struct WeightsCommand: ParsableCommand {
     struct Choose: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "choose",
-            abstract: "Pick the embedding view that follows motion best (highest out-of-context R@1, retrieving at least 0.5 in context) and write the default model card."
+            abstract:
+                "Pick the embedding view that follows motion best (highest out-of-context R@1, retrieving at least 0.5 in context) and write the default model card."
         )
 
         @Argument(help: "JSON written by decouple eval scene-bias --json.")
@@ -35,7 +36,8 @@ struct WeightsCommand: ParsableCommand {
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: evaluation),
-                  let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data) else {
+                let rows = try? JSONDecoder().decode([SceneBiasRow].self, from: data)
+            else {
                 Console.error("'\(evaluation)' is not the JSON of decouple eval scene-bias.")
                 throw ExitCode(1)
             }
@@ -47,7 +49,10 @@ struct WeightsCommand: ParsableCommand {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try enc.encode(card) + Data("\n".utf8), to: output)
-            print(String(format: "%@: %@ view (out-of-context R@1 %.3f, in-context %.3f)", output, view, best.outOfContext(at: 1) ?? 0, best.inContext(at: 1) ?? 0))
+            print(
+                String(
+                    format: "%@: %@ view (out-of-context R@1 %.3f, in-context %.3f)", output, view,
+                    best.outOfContext(at: 1) ?? 0, best.inContext(at: 1) ?? 0))
         }
     }
 }

@@ -34,7 +34,8 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String, beforeRename: () throws -> Void = {}) throws {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp").path
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+            .path
         do {
             try writeAndSync(data, to: temporary, naming: path)
             try beforeRename()
@@ -83,7 +84,9 @@ public enum AtomicFile {
         let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw FileWriteError(path: path, reason: "its folder cannot be opened: " + errnoText()) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw FileWriteError(path: path, reason: "its folder cannot be flushed: " + errnoText()) }
+        guard fsync(fd) == 0 else {
+            throw FileWriteError(path: path, reason: "its folder cannot be flushed: " + errnoText())
+        }
     }
 
     /// `strerror(errno)` as a Swift string.

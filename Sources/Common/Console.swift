@@ -27,8 +27,10 @@ public enum Console {
 
     public static func json<T: Encodable>(_ value: T, pretty: Bool = true) -> String {
         let enc = JSONEncoder()
-        enc.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        enc.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: (try? enc.encode(value)) ?? Data(), as: UTF8.self)
     }
 }
@@ -46,12 +48,17 @@ public func progressLine(label: String, done: Int, total: Int, elapsed: Double, 
 
 public func clock(_ seconds: Double) -> String {
     let s = max(0, Int(seconds.rounded()))
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    return s >= 3600
+        ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
 }
 
 public func humanBytes(_ n: Int) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"]
-    var v = Double(n), u = 0
-    while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
+    var v = Double(n)
+    var u = 0
+    while v >= 1000 && u < units.count - 1 {
+        v /= 1000
+        u += 1
+    }
     return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
 }

@@ -3,7 +3,9 @@
 /// never a similarity of 0.
 public func cosine(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "cosine of vectors of different lengths (\(a.count) and \(b.count))")
-    var dot = 0.0, na = 0.0, nb = 0.0
+    var dot = 0.0
+    var na = 0.0
+    var nb = 0.0
     for i in a.indices {
         dot += Double(a[i]) * Double(b[i])
         na += Double(a[i]) * Double(a[i])

@@ -22,7 +22,8 @@ public struct VideoFile: Equatable, Sendable {
 public enum VideoFiles {
     /// Extensions of the containers and raw streams FFmpeg reads that can hold H.264 or MPEG-4.
     public static let extensions: Set<String> = [
-        "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "m2ts", "3gp", "flv", "wmv", "ogv", "h264", "264",
+        "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "m2ts", "3gp", "flv", "wmv", "ogv", "h264",
+        "264",
     ]
 
     /// What `collect` found.
@@ -65,7 +66,8 @@ public enum VideoFiles {
                 let path = (argument as NSString).appendingPathComponent(relative)
                 var sub: ObjCBool = false
                 guard fm.fileExists(atPath: path, isDirectory: &sub), !sub.boolValue else { continue }
-                found.files.append(VideoFile(path: path, id: (relative as NSString).deletingPathExtension, shardKey: relative))
+                found.files.append(
+                    VideoFile(path: path, id: (relative as NSString).deletingPathExtension, shardKey: relative))
             }
             if found.files.count == before { found.emptyFolders.append(argument) }
         }

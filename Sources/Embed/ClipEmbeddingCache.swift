@@ -35,7 +35,8 @@ public struct ClipEmbeddingCache: Sendable {
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         let preprocessing = DefaultModel.preprocessing(for: config)
         let clip = "\(window.start),\(window.frames),\(window.stride)"
-        return "v2|\(config)|\(view)|\(weights)|\(preprocessing)|\(real)|\(size)|\(mtime)|\(clip)|\(still.map(String.init) ?? "-")"
+        return
+            "v2|\(config)|\(view)|\(weights)|\(preprocessing)|\(real)|\(size)|\(mtime)|\(clip)|\(still.map(String.init) ?? "-")"
     }
 
     /// The cached clip and still vectors for `key`, or nil.

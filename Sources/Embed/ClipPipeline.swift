@@ -93,7 +93,12 @@ final class ClipResults: @unchecked Sendable {
         }
     }
 
-    func addDecoded(_ n: Int) -> Int { lock.withLock { framesDecoded += n; return framesDecoded } }
+    func addDecoded(_ n: Int) -> Int {
+        lock.withLock {
+            framesDecoded += n
+            return framesDecoded
+        }
+    }
 
     var done: Int { lock.withLock { vectors.lazy.filter { $0 != nil }.count } }
 

@@ -28,8 +28,10 @@ public struct ClipSelection: Sendable, Equatable {
     /// The windows of a video of `frameCount` frames.
     public func windows(frameCount: Int) -> [ClipWindow] {
         switch rule {
-        case .modelScope(let clips): return ClipSampler.modelScope(frameCount: frameCount, clips: clips, frames: frames, stride: stride)
-        case .sliding(let hop): return ClipSampler.sliding(frameCount: frameCount, frames: frames, stride: stride, hop: hop)
+        case .modelScope(let clips):
+            return ClipSampler.modelScope(frameCount: frameCount, clips: clips, frames: frames, stride: stride)
+        case .sliding(let hop):
+            return ClipSampler.sliding(frameCount: frameCount, frames: frames, stride: stride, hop: hop)
         }
     }
 
@@ -37,16 +39,22 @@ public struct ClipSelection: Sendable, Equatable {
     public var manifestSampling: EmbeddingManifest.Sampling {
         switch rule {
         case .modelScope(let clips):
-            return .init(rule: "modelscope", clips: clips, frames: frames, stride: stride, hop: nil, pooling: perClip ? "none" : "mean")
+            return .init(
+                rule: "modelscope", clips: clips, frames: frames, stride: stride, hop: nil,
+                pooling: perClip ? "none" : "mean")
         case .sliding(let hop):
-            return .init(rule: "sliding", clips: nil, frames: frames, stride: stride, hop: hop ?? ClipWindow(start: 0, frames: frames, stride: stride).span, pooling: perClip ? "none" : "mean")
+            return .init(
+                rule: "sliding", clips: nil, frames: frames, stride: stride,
+                hop: hop ?? ClipWindow(start: 0, frames: frames, stride: stride).span,
+                pooling: perClip ? "none" : "mean")
         }
     }
 
     /// The rows of one video: its clip vectors (`windows` order) reduced as the selection says,
     /// with an item each. `name` is the video's unique id stem.
     public func rows(
-        name: String, path: String, windows: [ClipWindow], vectors: [[Float]], frameCount: Int, fps: Double, model: String
+        name: String, path: String, windows: [ClipWindow], vectors: [[Float]], frameCount: Int, fps: Double,
+        model: String
     ) -> [(item: EmbeddingItem, vector: [Float])] {
         precondition(windows.count == vectors.count && !windows.isEmpty, "one vector per window")
         func seconds(_ frame: Int) -> Double { fps > 0 ? Double(frame) / fps : 0 }
@@ -60,7 +68,8 @@ public struct ClipSelection: Sendable, Equatable {
             }
         }
         let ranges = windows.map { $0.frameRange(frameCount: frameCount) }
-        let lo = ranges.map(\.lowerBound).min()!, hi = ranges.map(\.upperBound).max()!
+        let lo = ranges.map(\.lowerBound).min()!
+        let hi = ranges.map(\.upperBound).max()!
         let item = EmbeddingItem(
             id: name, path: path, startFrame: lo, endFrame: hi, startSeconds: seconds(lo), endSeconds: seconds(hi),
             model: model, clips: windows.count)

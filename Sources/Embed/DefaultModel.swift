@@ -28,7 +28,8 @@ public struct DefaultModel: Codable, Sendable, Equatable {
         for d in directories {
             let card = (d as NSString).appendingPathComponent("weights/default.json")
             guard let data = FileManager.default.contents(atPath: card),
-                  let m = try? JSONDecoder().decode(DefaultModel.self, from: data) else { continue }
+                let m = try? JSONDecoder().decode(DefaultModel.self, from: data)
+            else { continue }
             let path = (d as NSString).appendingPathComponent("weights/" + m.weights)
             if FileManager.default.fileExists(atPath: path) { return (m, path) }
         }
@@ -41,7 +42,10 @@ public struct DefaultModel: Codable, Sendable, Equatable {
     /// which wins.
     public static func shipped(model: String, config: String) -> (model: DefaultModel, path: String)? {
         let dirs = Resources.searchDirectories
-        let own = dirs.contains { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("weights/\(model).safetensors")) }
+        let own = dirs.contains {
+            FileManager.default.fileExists(
+                atPath: ($0 as NSString).appendingPathComponent("weights/\(model).safetensors"))
+        }
         guard config.isEmpty, !own, let found = find(in: dirs), found.model.model == model else { return nil }
         return found
     }
@@ -63,6 +67,8 @@ public struct DefaultModel: Codable, Sendable, Equatable {
 
     /// ModelScope's preprocessing scaled to the model's input side (short side 128:112).
     public static func preprocessing(for config: BackboneConfig) -> Preprocessing {
-        config.size == 112 ? .modelScope : Preprocessing(shortSide: Int((Double(config.size) * 128 / 112).rounded()), crop: config.size)
+        config.size == 112
+            ? .modelScope
+            : Preprocessing(shortSide: Int((Double(config.size) * 128 / 112).rounded()), crop: config.size)
     }
 }

@@ -33,7 +33,8 @@ public enum Descriptors {
                 for c in 0..<f.columns {
                     let k = r * f.columns + c
                     guard f.mask[k] != 0 else { continue }
-                    let dx = f.dx[k], dy = f.dy[k]
+                    let dx = f.dx[k]
+                    let dy = f.dy[k]
                     let m = (dx * dx + dy * dy).squareRoot()
                     let cell = min(grid - 1, r * grid / f.rows) * grid + min(grid - 1, c * grid / f.columns)
                     var bin = 8 * magnitudeEdges.count  // still

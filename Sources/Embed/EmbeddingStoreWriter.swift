@@ -14,12 +14,14 @@ public enum EmbeddingStoreWriter {
 
     /// Writes the store. `replace` allows an existing directory to be replaced.
     public static func write(
-        to directory: String, vectors: [[Float]], items: [EmbeddingItem], manifest: EmbeddingManifest, replace: Bool = false
+        to directory: String, vectors: [[Float]], items: [EmbeddingItem], manifest: EmbeddingManifest,
+        replace: Bool = false
     ) throws {
         precondition(vectors.count == items.count, "one item per vector")
         precondition(vectors.allSatisfy { $0.count == manifest.dimension }, "vectors of the manifest's dimension")
         do {
-            try EmbeddingStore.write(to: directory, matrix: vectors.flatMap { $0 }, items: items, manifest: manifest, replace: replace)
+            try EmbeddingStore.write(
+                to: directory, matrix: vectors.flatMap { $0 }, items: items, manifest: manifest, replace: replace)
         } catch let error as StoreError {
             throw WriteError(description: error.description)
         }

@@ -73,7 +73,10 @@ public enum EmbeddingView: Sendable {
     }
 
     static func viewsFile(_ name: String, weights: String?) throws -> (SafeTensorsReader, String) {
-        guard let weights else { throw ModelError("the \(name) view needs trained weights (--weights FILE with FILE.views.safetensors beside it)") }
+        guard let weights else {
+            throw ModelError(
+                "the \(name) view needs trained weights (--weights FILE with FILE.views.safetensors beside it)")
+        }
         let path = ViewsFile.path(for: weights)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ModelError("the \(name) view needs '\(path)' (written by decouple export next to the weights)")
@@ -118,16 +121,22 @@ public enum EmbeddingView: Sendable {
     public func apply(_ model: Backbone, _ x: Tensor, threads: Int) -> Tensor {
         switch self {
         case .pooled: return Self.pooled(model, x, threads: threads)
-        case .residual: return Self.difference(Self.pooled(model, x, threads: threads), Self.pooled(model, Self.still(x), threads: threads))
+        case .residual:
+            return Self.difference(
+                Self.pooled(model, x, threads: threads), Self.pooled(model, Self.still(x), threads: threads))
         case .fused: return Self.fusedMean(model, x, threads: threads)
         case .motion(let w): return Self.project(w, Self.fusedMean(model, x, threads: threads))
         case .motionResidual(let w):
             // The projection is linear: project the difference of the fused averages.
-            return Self.project(w, Self.difference(Self.fusedMean(model, x, threads: threads), Self.fusedMean(model, Self.still(x), threads: threads)))
+            return Self.project(
+                w,
+                Self.difference(
+                    Self.fusedMean(model, x, threads: threads), Self.fusedMean(model, Self.still(x), threads: threads)))
         case .predicted(let f): return f.apply(fused: Self.fusedMap(model, x, threads: threads), threads: threads)
         case .predictedResidual(let f):
-            return Self.difference(f.apply(fused: Self.fusedMap(model, x, threads: threads), threads: threads),
-                                   f.apply(fused: Self.fusedMap(model, Self.still(x), threads: threads), threads: threads))
+            return Self.difference(
+                f.apply(fused: Self.fusedMap(model, x, threads: threads), threads: threads),
+                f.apply(fused: Self.fusedMap(model, Self.still(x), threads: threads), threads: threads))
         }
     }
 
@@ -161,7 +170,8 @@ public enum EmbeddingView: Sendable {
     }
 
     static func fusedMap(_ model: Backbone, _ x: Tensor, threads: Int) -> Tensor {
-        let stages = Dictionary(uniqueKeysWithValues: model.forwardStages(x, threads: threads).map { ($0.name, $0.tensor) })
+        let stages = Dictionary(
+            uniqueKeysWithValues: model.forwardStages(x, threads: threads).map { ($0.name, $0.tensor) })
         return FeatureFusion.clipMap(stages)
     }
 
@@ -172,7 +182,9 @@ public enum EmbeddingView: Sendable {
         return Tensor(shape: [n, d]) { out in
             w.withUnsafeBufferPointer { wp in
                 x.withUnsafeBufferPointer { xp in
-                    gemm(.none, .transposed, m: n, n: d, k: c, a: xp.baseAddress!, lda: c, b: wp.baseAddress!, ldb: c, c: out.baseAddress!, ldc: d)
+                    gemm(
+                        .none, .transposed, m: n, n: d, k: c, a: xp.baseAddress!, lda: c, b: wp.baseAddress!, ldb: c,
+                        c: out.baseAddress!, ldc: d)
                 }
             }
         }

@@ -50,7 +50,8 @@ public enum ModelWeights {
                 if FileManager.default.fileExists(atPath: p) { return try load(config: config, .file(p, prefix: nil)) }
             }
             throw MissingWeights(
-                description: "No weights for \(config.modelID): \(name) is in none of \(directories.joined(separator: ", "))")
+                description:
+                    "No weights for \(config.modelID): \(name) is in none of \(directories.joined(separator: ", "))")
         }
     }
 
@@ -76,7 +77,9 @@ public enum ModelWeights {
     ) throws -> Resolved {
         let config = try BackboneConfig(modelID: model).applying(overrides: overrides)
         if let weights {
-            return Resolved(config: config, choice: .file(URL(fileURLWithPath: weights).standardizedFileURL.path, prefix: prefix), view: "pooled")
+            return Resolved(
+                config: config, choice: .file(URL(fileURLWithPath: weights).standardizedFileURL.path, prefix: prefix),
+                view: "pooled")
         }
         if let randomSeed { return Resolved(config: config, choice: .random(seed: randomSeed), view: "pooled") }
         if let (card, path) = DefaultModel.shipped(model: model, config: overrides) {
@@ -90,6 +93,7 @@ public enum ModelWeights {
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 4)) ?? Data()
-        return head.elementsEqual([0x50, 0x4B, 0x03, 0x04]) || (head.count >= 2 && head.prefix(2).elementsEqual([0x80, 0x02]))
+        return head.elementsEqual([0x50, 0x4B, 0x03, 0x04])
+            || (head.count >= 2 && head.prefix(2).elementsEqual([0x80, 0x02]))
     }
 }

@@ -19,12 +19,17 @@ public final class MotionForecast: @unchecked Sendable {
     /// attention heads is metadata (`predictor.heads`).
     public init(tensors t: [String: FloatTensor], metadata: [String: String], path: String) throws {
         func tensor(_ name: String) throws -> FloatTensor {
-            guard let x = t[name] else { throw ModelError("'\(path)' has no \(name) (export the run again with this version of decouple export)") }
+            guard let x = t[name] else {
+                throw ModelError("'\(path)' has no \(name) (export the run again with this version of decouple export)")
+            }
             return x
         }
-        let fc = try tensor("motion.weight"), source = try tensor("k_embedding.weight"), target = try tensor("q_embedding.weight")
+        let fc = try tensor("motion.weight")
+        let source = try tensor("k_embedding.weight")
+        let target = try tensor("q_embedding.weight")
         guard let heads = metadata["predictor.heads"].flatMap(Int.init), heads > 0 else {
-            throw ModelError("'\(path)' does not record predictor.heads (export the run again with this version of decouple export)")
+            throw ModelError(
+                "'\(path)' does not record predictor.heads (export the run again with this version of decouple export)")
         }
         func layers(_ stack: String) -> Int {
             var n = 0
@@ -40,12 +45,15 @@ public final class MotionForecast: @unchecked Sendable {
         c.feedForward = try tensor("transformer.decoder.layers.0.linear1.weight").shape[0]
         c.sourceTokens = source.shape[0]
         c.targetTokens = target.shape[0]
-        let first = try tensor("mq_head.0.weight"), second = try tensor("mq_head.3.weight")
+        let first = try tensor("mq_head.0.weight")
+        let second = try tensor("mq_head.3.weight")
         predictor = Predictor(config: c, seed: 0)
-        head = ProjectionHead(name: "mq_head", inFeatures: c.dim, hidden: first.shape[0], outFeatures: second.shape[0], seed: 0)
+        head = ProjectionHead(
+            name: "mq_head", inFeatures: c.dim, hidden: first.shape[0], outFeatures: second.shape[0], seed: 0)
         // The predictor's input projection is the motion view's matrix, stored once.
         for p in predictor.parameters + head.parameters {
-            p.value = try Self.load(p.name == "fc.weight" ? fc : try tensor(p.name), like: p.value, name: p.name, path: path)
+            p.value = try Self.load(
+                p.name == "fc.weight" ? fc : try tensor(p.name), like: p.value, name: p.name, path: path)
         }
         for b in head.buffers { b.value = try Self.load(try tensor(b.name), like: b.value, name: b.name, path: path) }
         predictor.training = false
@@ -68,7 +76,9 @@ public final class MotionForecast: @unchecked Sendable {
         let tokens = FeatureFusion.tokenCount(model.config, size: model.config.size)
         let channels = model.embeddingDimension
         guard tokens == sourceTokens, channels == predictor.config.inputChannels else {
-            throw ModelError("the predicted view of '\(path)' takes clip maps of \(sourceTokens) positions and \(predictor.config.inputChannels) channels; \(model.config) gives \(tokens) and \(channels): use the frames, size and widths it was trained with")
+            throw ModelError(
+                "the predicted view of '\(path)' takes clip maps of \(sourceTokens) positions and \(predictor.config.inputChannels) channels; \(model.config) gives \(tokens) and \(channels): use the frames, size and widths it was trained with"
+            )
         }
     }
 
@@ -78,7 +88,8 @@ public final class MotionForecast: @unchecked Sendable {
     public func apply(fused: Tensor, threads: Int) -> Tensor {
         let n = fused.shape[0]
         let (pred, _) = predictor.forward(FeatureFusion.tokens(fused), threads: threads)
-        let p = predictor.config.targetTokens, d = predictor.config.dim
+        let p = predictor.config.targetTokens
+        let d = predictor.config.dim
         let (q, _) = head.forward(pred.reshaped([n * p, d]), threads: threads)
         let (qn, _) = L2Normalize.forward(q)
         let e = dimension

@@ -33,7 +33,9 @@ public struct SceneBiasEvaluation {
         labels = try RetrievalLabels(contentsOf: path)
         entries = labels.entries.filter { $0.split == "in-context" || $0.split == "out-of-context" }
         self.jobs = jobs
-        guard entries.contains(where: { $0.split == "in-context" }), entries.contains(where: { $0.split == "out-of-context" }) else {
+        guard entries.contains(where: { $0.split == "in-context" }),
+            entries.contains(where: { $0.split == "out-of-context" })
+        else {
             throw StoreError("'\(path)' has no in-context and out-of-context videos; make the set with decouple synth.")
         }
     }
@@ -44,16 +46,24 @@ public struct SceneBiasEvaluation {
 
     /// The models of the table: the random-weights baseline in the views that need no trained
     /// projection (when `randomBaseline`), then every weights file in every view.
-    public static func models(config: BackboneConfig, weights: [String], views: [String], randomBaseline: Bool) -> [Model] {
+    public static func models(config: BackboneConfig, weights: [String], views: [String], randomBaseline: Bool)
+        -> [Model]
+    {
         var models: [Model] = []
         if randomBaseline {
             for v in ["pooled", "residual"] {
-                models.append(Model(name: "\(config), random weights, \(v) view", config: config, choice: .random(seed: 0), view: v))
+                models.append(
+                    Model(
+                        name: "\(config), random weights, \(v) view", config: config, choice: .random(seed: 0), view: v)
+                )
             }
         }
         for w in weights {
             for v in views {
-                models.append(Model(name: "\((w as NSString).lastPathComponent), \(v) view", config: config, choice: .file(w, prefix: nil), view: v))
+                models.append(
+                    Model(
+                        name: "\((w as NSString).lastPathComponent), \(v) view", config: config,
+                        choice: .file(w, prefix: nil), view: v))
             }
         }
         return models
@@ -61,7 +71,8 @@ public struct SceneBiasEvaluation {
 
     /// The two baselines without learning: the keyframe's colours (pure scene) and the
     /// stream's motion vectors (pure motion).
-    public func baselines(openMotion: @escaping @Sendable (String) throws -> MotionClipSource) throws -> [SceneBiasRow] {
+    public func baselines(openMotion: @escaping @Sendable (String) throws -> MotionClipSource) throws -> [SceneBiasRow]
+    {
         let colour = try perVideo { path in
             let source = try openMotion(path)
             let key = try source.iFrameIndices().first ?? 0
@@ -69,21 +80,26 @@ public struct SceneBiasEvaluation {
         }
         let motion = try perVideo { path in
             let source = try openMotion(path)
-            return Descriptors.motionHistogram(try source.fetch(rgb: [], motion: Array(0..<source.frameCount), cellSize: 8).fields)
+            return Descriptors.motionHistogram(
+                try source.fetch(rgb: [], motion: Array(0..<source.frameCount), cellSize: 8).fields)
         }
         return [row("keyframe colour histogram", colour), row("motion-vector histogram", motion)]
     }
 
     /// A model's row: each video embedded as the mean over `clips` clips (ModelScope's rule),
     /// at the model's input side with ModelScope's 128:112 short side.
-    public func evaluate(_ model: Model, clips: Int, openClips: @escaping @Sendable (String) throws -> ClipSource) throws -> SceneBiasRow {
+    public func evaluate(_ model: Model, clips: Int, openClips: @escaping @Sendable (String) throws -> ClipSource)
+        throws -> SceneBiasRow
+    {
         let backbone = try ModelWeights.load(config: model.config, model.choice).0
         let view = try EmbeddingView.named(model.view, weights: model.choice.file, model: backbone)
         let config = model.config
-        let embedder = VideoEmbedder(model: backbone, preprocessing: DefaultModel.preprocessing(for: config), forwardWorkers: 1, view: view)
+        let embedder = VideoEmbedder(
+            model: backbone, preprocessing: DefaultModel.preprocessing(for: config), forwardWorkers: 1, view: view)
         let vectors = try perVideo { path in
             let source = try openClips(path)
-            let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clips, frames: config.frames, stride: 4)
+            let windows = ClipSampler.modelScope(
+                frameCount: source.frameCount, clips: clips, frames: config.frames, stride: 4)
             return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
         }
         return row(model.name, vectors)
@@ -100,12 +116,15 @@ public struct SceneBiasEvaluation {
             "\(synth): \(queries) out-of-context queries, \(gallery) in-context gallery, \(classes) classes (chance R@1 \(String(format: "%.3f", 1 / Double(classes))))"
         ]
         let width = max(44, rows.map(\.method.count).max() ?? 0)
-        lines.append("method".padding(toLength: width, withPad: " ", startingAt: 0) + "  out R@1  out R@5  out R@10   in R@1  scene reliance")
+        lines.append(
+            "method".padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  out R@1  out R@5  out R@10   in R@1  scene reliance")
         for r in rows {
             let name = r.method.padding(toLength: width, withPad: " ", startingAt: 0)
             lines.append(
                 String(
-                    format: "%@  %7.3f  %7.3f  %8.3f  %7.3f  %14.3f", name, r.outOfContext(at: 1) ?? .nan, r.outOfContext(at: 5) ?? .nan,
+                    format: "%@  %7.3f  %7.3f  %8.3f  %7.3f  %14.3f", name, r.outOfContext(at: 1) ?? .nan,
+                    r.outOfContext(at: 5) ?? .nan,
                     r.outOfContext(at: 10) ?? .nan, r.inContext(at: 1) ?? .nan, r.sceneReliance))
         }
         return lines.joined(separator: "\n")
@@ -119,6 +138,8 @@ public struct SceneBiasEvaluation {
     /// `body(path)` for every video, `jobs` at a time, in order; the first failure is thrown.
     private func perVideo(_ body: @escaping @Sendable (String) throws -> [Float]) throws -> [[Float]] {
         let paths = entries.map { $0.path ?? $0.key }
-        return try runConcurrently(count: paths.count, jobs: jobs) { i in Result { try body(paths[i]) } }.map { try $0.get() }
+        return try runConcurrently(count: paths.count, jobs: jobs) { i in Result { try body(paths[i]) } }.map {
+            try $0.get()
+        }
     }
 }

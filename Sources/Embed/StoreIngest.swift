@@ -33,7 +33,8 @@ public struct IngestTally: Sendable {
         let perVideo = clipsPerVideo ?? (embedded > 0 ? max(1, clips / embedded) : 10)
         let totalClips = clips + (total - finished) * perVideo
         return progressLine(
-            label: "embed \(finished)/\(total) videos", done: clips + currentClips, total: max(totalClips, clips + currentClips),
+            label: "embed \(finished)/\(total) videos", done: clips + currentClips,
+            total: max(totalClips, clips + currentClips),
             elapsed: seconds, unit: "clips")
     }
 }
@@ -45,7 +46,8 @@ public enum IngestEvent: Sendable {
     /// A video whose content the store already holds.
     case skipped(path: String)
     /// A video embedded; `rows` as stored (ids made unique) or, without a store, to print.
-    case embedded(path: String, rows: [(item: EmbeddingItem, vector: [Float])], clips: Int, seconds: Double, tally: IngestTally)
+    case embedded(
+        path: String, rows: [(item: EmbeddingItem, vector: [Float])], clips: Int, seconds: Double, tally: IngestTally)
     /// A video that could not be embedded: one sentence naming it.
     case failed(path: String, message: String)
 
@@ -93,13 +95,17 @@ public struct StoreIngest {
     /// was made the same way (model, weights, preprocessing, clips), started over when
     /// `force`, created otherwise.
     /// - Throws: `StoreError` naming the directory, e.g. when it holds another setup.
-    public static func openStore(at directory: String, manifest: EmbeddingManifest, force: Bool) throws -> EmbeddingStore {
+    public static func openStore(at directory: String, manifest: EmbeddingManifest, force: Bool) throws
+        -> EmbeddingStore
+    {
         guard FileManager.default.fileExists(atPath: directory) && !force else {
             return try EmbeddingStore.create(at: directory, manifest: manifest, replace: force)
         }
         let existing = try EmbeddingStore(opening: directory, forWriting: true)
         if let why = existing.manifest.mismatch(with: manifest) {
-            throw StoreError("'\(directory)' holds embeddings of another setup (this run has \(why)); use another store, or start this one over.")
+            throw StoreError(
+                "'\(directory)' holds embeddings of another setup (this run has \(why)); use another store, or start this one over."
+            )
         }
         return existing
     }
@@ -112,7 +118,8 @@ public struct StoreIngest {
     /// - Throws: `StoreError` when the store itself fails (disk full, ...): it still holds what
     ///   was committed before, and every video after would fail the same way.
     public func run(
-        _ files: [VideoFile], failed: Int = 0, isCancelled: @escaping @Sendable () -> Bool, report: @escaping @Sendable (IngestEvent) -> Void
+        _ files: [VideoFile], failed: Int = 0, isCancelled: @escaping @Sendable () -> Bool,
+        report: @escaping @Sendable (IngestEvent) -> Void
     ) throws -> IngestTally {
         var tally = IngestTally(total: files.count + failed, failed: failed)
         if case .modelScope(let n) = selection.rule { tally.clipsPerVideo = n }
@@ -124,7 +131,9 @@ public struct StoreIngest {
             do {
                 let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue
                 let hash: String
-                do { hash = try SHA256.hexDigest(ofFile: file.path) } catch { throw StoreError("'\(file.path)' could not be read.") }
+                do { hash = try SHA256.hexDigest(ofFile: file.path) } catch {
+                    throw StoreError("'\(file.path)' could not be read.")
+                }
                 if store != nil && seen.contains(hash) {
                     tally.skipped += 1
                     report(.skipped(path: path))
@@ -147,7 +156,8 @@ public struct StoreIngest {
                     usedIDs.insert(name)
                 }
                 var rows = selection.rows(
-                    name: name, path: path, windows: windows, vectors: vectors, frameCount: source.frameCount, fps: source.fps,
+                    name: name, path: path, windows: windows, vectors: vectors, frameCount: source.frameCount,
+                    fps: source.fps,
                     model: model)
                 for i in rows.indices {
                     rows[i].item.fileSize = size
@@ -161,7 +171,10 @@ public struct StoreIngest {
                 tally.embedded += 1
                 tally.rows += rows.count
                 tally.clips += windows.count
-                report(.embedded(path: path, rows: rows, clips: windows.count, seconds: Date().timeIntervalSince(started), tally: tally))
+                report(
+                    .embedded(
+                        path: path, rows: rows, clips: windows.count, seconds: Date().timeIntervalSince(started),
+                        tally: tally))
                 report(.progress(tally))
             } catch is CancellationError {
                 break
@@ -169,7 +182,11 @@ public struct StoreIngest {
                 throw error.underlying
             } catch {
                 tally.failed += 1
-                report(.failed(path: path, message: (error as? SentenceError)?.description ?? "'\(file.path)' could not be embedded: \(error)."))
+                report(
+                    .failed(
+                        path: path,
+                        message: (error as? SentenceError)?.description
+                            ?? "'\(file.path)' could not be embedded: \(error)."))
             }
         }
         return tally
@@ -178,7 +195,9 @@ public struct StoreIngest {
     /// A failure of the store itself, kept apart from a failure of one video.
     private struct StoreAppendError: Error { var underlying: Error }
 
-    private static func append(_ rows: [(item: EmbeddingItem, vector: [Float])], to store: EmbeddingStore) throws -> [EmbeddingItem] {
+    private static func append(_ rows: [(item: EmbeddingItem, vector: [Float])], to store: EmbeddingStore) throws
+        -> [EmbeddingItem]
+    {
         do { return try store.append(vectors: rows.map(\.vector), items: rows.map(\.item)) } catch {
             throw StoreAppendError(underlying: error)
         }

@@ -27,8 +27,13 @@ public struct StoreModel {
         let viewName = parts.first { $0.hasPrefix("view=") }.map { String($0.dropFirst(5)) } ?? "pooled"
         parts.removeAll { $0.hasPrefix("view=") }
         let config: BackboneConfig
-        do { config = try BackboneConfig(modelID: parts.first ?? manifest.model).applying(overrides: parts.dropFirst().joined(separator: " ")) } catch {
-            throw StoreError("'\(store)' was made with the configuration \"\(manifest.config)\", which cannot be rebuilt (\(error)).")
+        do {
+            config = try BackboneConfig(modelID: parts.first ?? manifest.model).applying(
+                overrides: parts.dropFirst().joined(separator: " "))
+        } catch {
+            throw StoreError(
+                "'\(store)' was made with the configuration \"\(manifest.config)\", which cannot be rebuilt (\(error))."
+            )
         }
         let choice: ModelWeights.Choice
         if manifest.weights.random && weights == nil {
@@ -44,7 +49,9 @@ public struct StoreModel {
             throw StoreError("\(error)")
         }
         guard provenance.sameWeights(as: manifest.weights) else {
-            throw StoreError("'\(provenance.file ?? "the weights")' are not the weights '\(store)' was made with (\(provenance.label), the store has \(manifest.weights.label)).")
+            throw StoreError(
+                "'\(provenance.file ?? "the weights")' are not the weights '\(store)' was made with (\(provenance.label), the store has \(manifest.weights.label))."
+            )
         }
         let view: EmbeddingView
         do {
@@ -52,10 +59,12 @@ public struct StoreModel {
         } catch {
             throw StoreError("'\(store)' was made with the \(viewName) view, which cannot be rebuilt (\(error)).")
         }
-        embedder = VideoEmbedder(model: backbone, preprocessing: manifest.preprocessing, forwardWorkers: jobs, view: view)
+        embedder = VideoEmbedder(
+            model: backbone, preprocessing: manifest.preprocessing, forwardWorkers: jobs, view: view)
         let s = manifest.sampling
         selection = ClipSelection(
-            rule: s.rule == "sliding" ? .sliding(hop: s.hop) : .modelScope(clips: s.clips ?? 10), frames: s.frames, stride: s.stride, perClip: false)
+            rule: s.rule == "sliding" ? .sliding(hop: s.hop) : .modelScope(clips: s.clips ?? 10), frames: s.frames,
+            stride: s.stride, perClip: false)
         description = "\(config.description), \(manifest.weights.label)"
     }
 

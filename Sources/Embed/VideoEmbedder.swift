@@ -47,7 +47,10 @@ public final class VideoEmbedder: Sendable {
     /// Which vector of the backbone is returned (`pooled` by default, the ModelScope output).
     public let view: EmbeddingView
 
-    public init(model: Backbone, preprocessing: Preprocessing = .modelScope, forwardWorkers: Int = 2, framesPerRead: Int = 16, view: EmbeddingView = .pooled) {
+    public init(
+        model: Backbone, preprocessing: Preprocessing = .modelScope, forwardWorkers: Int = 2, framesPerRead: Int = 16,
+        view: EmbeddingView = .pooled
+    ) {
         self.model = model
         self.view = view
         self.preprocessing = preprocessing
@@ -69,7 +72,9 @@ public final class VideoEmbedder: Sendable {
         guard !windows.isEmpty else { return [] }
         guard source.frameCount > 0 else { throw ClipSourceError("the video has no frames") }
         let frames = windows[0].frames
-        guard windows.allSatisfy({ $0.frames == frames }) else { throw ModelError("all clips of one call must have the same number of frames") }
+        guard windows.allSatisfy({ $0.frames == frames }) else {
+            throw ModelError("all clips of one call must have the same number of frames")
+        }
         let crop = preprocessing.crop
         try model.validate(inputShape: [1, 3, frames, crop, crop])
 
@@ -117,7 +122,9 @@ public final class VideoEmbedder: Sendable {
                 if cancelled.check() { break }
                 let batch = Array(plan.frames[position..<min(position + framesPerRead, plan.frames.count)])
                 let images = try source.frames(at: batch)
-                guard images.count == batch.count else { throw ClipSourceError("the source returned \(images.count) frames for \(batch.count) indices") }
+                guard images.count == batch.count else {
+                    throw ClipSourceError("the source returned \(images.count) frames for \(batch.count) indices")
+                }
                 for (index, image) in zip(batch, images) { crops[index] = preprocessing.resizeAndCrop(image) }
                 position += batch.count
                 let decoded = results.addDecoded(batch.count)
@@ -127,7 +134,9 @@ public final class VideoEmbedder: Sendable {
                     let clip = order[nextClip]
                     let indices = plan.clipIndices[clip]
                     var data = [Float](repeating: 0, count: 3 * frames * crop * crop)
-                    data.withUnsafeMutableBufferPointer { preprocessing.normalise(indices.map { crops[$0]! }, into: $0) }
+                    data.withUnsafeMutableBufferPointer {
+                        preprocessing.normalise(indices.map { crops[$0]! }, into: $0)
+                    }
                     for i in indices {
                         remaining[i]! -= 1
                         if remaining[i] == 0 { crops[i] = nil }
@@ -196,7 +205,10 @@ final class ProgressReporter: @unchecked Sendable {
     func report(clipsDone: Int, framesDecoded: Int) {
         guard let callback else { return }
         lock.withLock {
-            callback(EmbedProgress(clipsDone: clipsDone, clipsTotal: clipsTotal, framesDecoded: framesDecoded, framesTotal: framesTotal))
+            callback(
+                EmbedProgress(
+                    clipsDone: clipsDone, clipsTotal: clipsTotal, framesDecoded: framesDecoded, framesTotal: framesTotal
+                ))
         }
     }
 }

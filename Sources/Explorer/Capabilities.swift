@@ -33,7 +33,8 @@ public struct Capabilities: Equatable, Sendable, Codable {
         let order: [Tier] = [.halfBlocks256, .halfBlocksDithered, .colorCells, .mono]
         let available: [Tier: Capabilities] = [
             .halfBlocks256: terminal.colors >= 256 && terminal.unicode ? Capabilities(colors: 256, unicode: true) : nil,
-            .halfBlocksDithered: terminal.colors >= 8 && terminal.unicode ? Capabilities(colors: min(terminal.colors, 16), unicode: true) : nil,
+            .halfBlocksDithered: terminal.colors >= 8 && terminal.unicode
+                ? Capabilities(colors: min(terminal.colors, 16), unicode: true) : nil,
             .colorCells: terminal.colors >= 8 ? Capabilities(colors: terminal.colors, unicode: false) : nil,
             .mono: Capabilities(colors: 0, unicode: terminal.unicode),
         ].compactMapValues { $0 }
@@ -54,19 +55,25 @@ public enum Palette {
     /// The 16 ANSI colours as xterm draws them.
     static let ansi16: [(Int, Int, Int)] = [
         (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
-        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255),
+        (255, 255, 255),
     ]
 
     /// Weighted RGB distance (2, 4, 3): cheap and close enough at thumbnail size.
     @inline(__always) static func distance(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Int {
-        let dr = a.0 - b.0, dg = a.1 - b.1, db = a.2 - b.2
+        let dr = a.0 - b.0
+        let dg = a.1 - b.1
+        let db = a.2 - b.2
         return 2 * dr * dr + 4 * dg * dg + 3 * db * db
     }
 
     /// RGB of an xterm-256 index (16-255).
     public static func rgb(xterm index: Int) -> (Int, Int, Int) {
         if index < 16 { return ansi16[index] }
-        if index >= 232 { let v = 8 + 10 * (index - 232); return (v, v, v) }
+        if index >= 232 {
+            let v = 8 + 10 * (index - 232)
+            return (v, v, v)
+        }
         let i = index - 16
         return (cubeLevels[i / 36], cubeLevels[i / 6 % 6], cubeLevels[i % 6])
     }
@@ -92,10 +99,14 @@ public enum Palette {
 
     /// Nearest of the first `count` (8 or 16) ANSI colours.
     public static func nearestANSI(_ r: Int, _ g: Int, _ b: Int, count: Int) -> Int16 {
-        var best = 0, bestD = Int.max
+        var best = 0
+        var bestD = Int.max
         for i in 0..<min(count, 16) {
             let d = distance((r, g, b), ansi16[i])
-            if d < bestD { bestD = d; best = i }
+            if d < bestD {
+                bestD = d
+                best = i
+            }
         }
         return Int16(best)
     }

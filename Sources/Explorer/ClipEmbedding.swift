@@ -11,7 +11,9 @@ public protocol ClipEmbedding: AnyObject, Sendable {
     /// Embeds `window` of the video at `path` and, when `still` is given, that frame repeated
     /// as a clip of the same length (a clip without motion). Called on a worker thread; stops
     /// early (throwing) once `isCancelled` returns true.
-    func embed(path: String, window: ClipWindow, still: Int?, isCancelled: @escaping @Sendable () -> Bool) throws -> (clip: [Float], still: [Float]?)
+    func embed(path: String, window: ClipWindow, still: Int?, isCancelled: @escaping @Sendable () -> Bool) throws -> (
+        clip: [Float], still: [Float]?
+    )
 }
 
 /// Runs embedding jobs one clip at a time on a worker thread, so a job can be cancelled

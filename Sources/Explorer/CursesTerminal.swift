@@ -33,7 +33,8 @@ public final class CursesTerminal {
         // newterm (unlike initscr) returns NULL instead of exiting when TERM is unusable.
         guard let out = fdopen(1, "w"), let input = fdopen(0, "r"), let scr = newterm(nil, out, input) else {
             if savedStderr >= 0 { dup2(savedStderr, 2) }
-            throw TerminalError("cannot start curses with TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "(unset)")")
+            throw TerminalError(
+                "cannot start curses with TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "(unset)")")
         }
         screenRef = scr
         set_term(scr)

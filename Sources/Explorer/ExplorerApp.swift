@@ -24,7 +24,9 @@ public final class ExplorerApp {
         let inbox = self.inbox
         self.cache = cache
         embedWorker = embedding.map { EmbedWorker(embedding: $0, inbox: inbox) }
-        services = paths.enumerated().map { VideoService(video: $0.offset, path: $0.element, open: open, cache: cache, inbox: inbox) }
+        services = paths.enumerated().map {
+            VideoService(video: $0.offset, path: $0.element, open: open, cache: cache, inbox: inbox)
+        }
     }
 
     /// Opens every video in the background.
@@ -84,10 +86,18 @@ public final class ExplorerApp {
         for e in effects {
             switch e {
             case .showFrame(let v, let i):
-                if !cache.contains(video: v, index: i) { services[v].request([i]) } else { services[v].request([]) ; prefetchAround(v, i) }
+                if !cache.contains(video: v, index: i) {
+                    services[v].request([i])
+                } else {
+                    services[v].request([])
+                    prefetchAround(v, i)
+                }
             case .embed(let clips):
                 guard let worker = embedWorker else {
-                    perform(state.apply(.embedFinished(cancelled: false, error: "no model: run with --weights FILE or --random-weights")))
+                    perform(
+                        state.apply(
+                            .embedFinished(
+                                cancelled: false, error: "no model: run with --weights FILE or --random-weights")))
                     continue
                 }
                 let stills = clips.map { state.keyframe(in: $0.video, atOrBefore: $0.start) }

@@ -149,7 +149,9 @@ public struct ExplorerState: Sendable {
     public var video: VideoEntry? { videos.indices.contains(current) ? videos[current] : nil }
 
     /// The clip window Space would mark: it starts at the cursor.
-    public var windowAtCursor: ClipRef { ClipRef(video: current, start: cursor, length: clipLength, stride: clipStride) }
+    public var windowAtCursor: ClipRef {
+        ClipRef(video: current, start: cursor, length: clipLength, stride: clipStride)
+    }
 
     /// The embedded clip the embeddings pane is about: the selected row, else the newest.
     public var focusedClip: EmbeddedClip? {

@@ -22,7 +22,10 @@ public struct FrameView: Sendable {
 /// A thread-safe least-recently-used cache of decoded frames with a byte budget: workers fill
 /// it, the UI thread reads it. Stepping back through a long GOP hits it instead of re-decoding.
 public final class FrameCache: @unchecked Sendable {
-    struct Key: Hashable { var video: Int; var index: Int }
+    struct Key: Hashable {
+        var video: Int
+        var index: Int
+    }
 
     private let lock = NSLock()
     private var entries: [Key: (view: FrameView, tick: UInt64)] = [:]

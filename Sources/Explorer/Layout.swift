@@ -26,7 +26,8 @@ public struct Layout: Equatable {
         status = Rect(x: 0, y: h - 1, width: w, height: 1)
         let right = max(30, min(56, w * 3 / 10))
         let centre = w - right
-        let midTop = 3, midHeight = h - 4
+        let midTop = 3
+        let midHeight = h - 4
         let half = centre / 2
         frame = Rect(x: 0, y: midTop, width: half, height: midHeight)
         motion = Rect(x: half, y: midTop, width: centre - half, height: midHeight)

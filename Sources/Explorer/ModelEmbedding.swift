@@ -56,9 +56,12 @@ public final class ModelEmbedding: ClipEmbedding, @unchecked Sendable {
         // The residual views embed every still clip as zero: no scene reliance to measure, and
         // no second forward pass to spend on it.
         let still = embedder.view.subtractsStill ? nil : still
-        let key = cache == nil ? nil
+        let key =
+            cache == nil
+            ? nil
             : ClipEmbeddingCache.key(
-                config: config, view: viewName, weights: lock.withLock { weightsKey }, path: path, window: window, still: still)
+                config: config, view: viewName, weights: lock.withLock { weightsKey }, path: path, window: window,
+                still: still)
         if let key, let hit = cache?.read(key) { return hit }
         let source = try openClips(path)
         let clip = try embedder.embed([window], from: source, isCancelled: isCancelled)[0]

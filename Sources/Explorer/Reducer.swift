@@ -52,7 +52,8 @@ extension ExplorerState {
         case .tab:
             focus = Pane.allCases[(Pane.allCases.firstIndex(of: focus)! + 1) % Pane.allCases.count]
         case .backTab:
-            focus = Pane.allCases[(Pane.allCases.firstIndex(of: focus)! + Pane.allCases.count - 1) % Pane.allCases.count]
+            focus =
+                Pane.allCases[(Pane.allCases.firstIndex(of: focus)! + Pane.allCases.count - 1) % Pane.allCases.count]
         case .char("."):
             return moveCursor(to: cursor + 1)
         case .char(","):
@@ -141,7 +142,9 @@ extension ExplorerState {
             videos[v].info = info
             if !info.exportsMotionVectors {
                 videos[v].error = nil
-                if v == current { setError("\(videos[v].name): codec \(info.codec) carries no motion vectors; frames only") }
+                if v == current {
+                    setError("\(videos[v].name): codec \(info.codec) carries no motion vectors; frames only")
+                }
             }
             if v == current { return [.showFrame(video: v, index: cursor)] }
         case .openFailed(let v, let message):
@@ -152,7 +155,10 @@ extension ExplorerState {
             }
         case .scanned(let v, let from, let marks, let done):
             if videos[v].marks.count < from + marks.count {
-                videos[v].marks.append(contentsOf: Array(repeating: FrameMark(type: .other, key: false, coverage: 0, meanLength: 0), count: from + marks.count - videos[v].marks.count))
+                videos[v].marks.append(
+                    contentsOf: Array(
+                        repeating: FrameMark(type: .other, key: false, coverage: 0, meanLength: 0),
+                        count: from + marks.count - videos[v].marks.count))
             }
             videos[v].marks.replaceSubrange(from..<(from + marks.count), with: marks)
             videos[v].scanDone = done
@@ -172,10 +178,19 @@ extension ExplorerState {
         case .embedFinished(let cancelled, let error):
             let n = job?.done ?? 0
             job = nil
-            if let error { setError("Embedding failed: \(error)") } else {
-                status = cancelled ? "Embedding cancelled after \(n) clip\(n == 1 ? "" : "s")" : "Embedded \(n) clip\(n == 1 ? "" : "s")"
+            if let error {
+                setError("Embedding failed: \(error)")
+            } else {
+                status =
+                    cancelled
+                    ? "Embedding cancelled after \(n) clip\(n == 1 ? "" : "s")"
+                    : "Embedded \(n) clip\(n == 1 ? "" : "s")"
             }
-            if prompt == .confirmQuit && cancelled { prompt = nil; quit = true; return [.quit] }
+            if prompt == .confirmQuit && cancelled {
+                prompt = nil
+                quit = true
+                return [.quit]
+            }
         }
         return []
     }
@@ -283,7 +298,9 @@ extension ExplorerState {
         case .video: return moveCursor(to: cursor + 10)
         case .clips: clipsRow = min(max(0, videos.count - 1), clipsRow + 1)
         case .embeddings:
-            if !embedded.isEmpty { focusedEmbedding = min(embedded.count - 1, (focusedEmbedding ?? embedded.count - 1) + 1) }
+            if !embedded.isEmpty {
+                focusedEmbedding = min(embedded.count - 1, (focusedEmbedding ?? embedded.count - 1) + 1)
+            }
         }
         return []
     }
@@ -322,7 +339,9 @@ extension ExplorerState {
             marked.remove(at: i)
             status = "Unmarked \(label(w))"
         } else if w.last >= v.frameCount {
-            setError("A window of \(w.length) frames every \(w.stride) needs \(w.last - w.start + 1) frames from \(w.start); \(v.name) has \(v.frameCount)")
+            setError(
+                "A window of \(w.length) frames every \(w.stride) needs \(w.last - w.start + 1) frames from \(w.start); \(v.name) has \(v.frameCount)"
+            )
         } else {
             marked.append(w)
             status = "Marked \(label(w)); e embeds the \(marked.count) marked window\(marked.count == 1 ? "" : "s")"
@@ -339,7 +358,8 @@ extension ExplorerState {
             guard let v = video, v.usable else { return [] }
             let w = windowAtCursor
             guard w.last < v.frameCount else {
-                setError("The window at the cursor runs past the end of \(v.name) (\(w.last + 1) > \(v.frameCount) frames)")
+                setError(
+                    "The window at the cursor runs past the end of \(v.name) (\(w.last + 1) > \(v.frameCount) frames)")
                 return []
             }
             clips = [w]

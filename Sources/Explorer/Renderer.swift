@@ -10,10 +10,14 @@ public struct Renderer {
     public func render(_ s: ExplorerState) -> Screen {
         var screen = Screen(width: s.width, height: s.height)
         if s.tooSmall {
-            screen.text(0, 0, "Terminal too small: \(s.width)x\(s.height), need \(ExplorerState.minimumWidth)x\(ExplorerState.minimumHeight)", Style(attrs: [.bold]))
+            screen.text(
+                0, 0,
+                "Terminal too small: \(s.width)x\(s.height), need \(ExplorerState.minimumWidth)x\(ExplorerState.minimumHeight)",
+                Style(attrs: [.bold]))
             return screen
         }
-        let layout = Layout(width: s.width, height: s.height, videoWidth: s.video?.info?.width, videoHeight: s.video?.info?.height)
+        let layout = Layout(
+            width: s.width, height: s.height, videoWidth: s.video?.info?.width, videoHeight: s.video?.info?.height)
         header(&screen, s, layout.header)
         timeline(&screen, s, layout.timeline)
         framePane(&screen, s, layout)
@@ -73,10 +77,12 @@ public struct Renderer {
 
     func timeline(_ screen: inout Screen, _ s: ExplorerState, _ r: Rect) {
         guard let v = s.video, let info = v.info, info.frameCount > 0 else { return }
-        let n = info.frameCount, w = r.width
+        let n = info.frameCount
+        let w = r.width
         let column = { (frame: Int) -> Int in frame * w / n }
         for c in 0..<w {
-            let lo = c * n / w, hi = max(lo + 1, (c + 1) * n / w)
+            let lo = c * n / w
+            let hi = max(lo + 1, (c + 1) * n / w)
             var best: PictureType? = nil
             for f in lo..<min(hi, n) where f < v.marks.count {
                 let t = v.marks[f].type
@@ -122,7 +128,9 @@ public struct Renderer {
         let inner = r.inner
         guard let v = s.video else { return }
         guard let info = v.info else {
-            screen.text(inner.x, inner.y, v.error ?? "Opening \(v.name)…", Style(attrs: v.error == nil ? [] : [.bold]), maxWidth: inner.width)
+            screen.text(
+                inner.x, inner.y, v.error ?? "Opening \(v.name)…", Style(attrs: v.error == nil ? [] : [.bold]),
+                maxWidth: inner.width)
             return
         }
         let size = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
@@ -131,12 +139,18 @@ public struct Renderer {
             screen.text(inner.x, inner.y, "decoding frame \(shownIndex)…", Style(attrs: [.dim]), maxWidth: inner.width)
             return
         }
-        screen.blit(Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps), x: x0, y: inner.y)
+        screen.blit(
+            Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps), x: x0, y: inner.y)
         let y = inner.y + size.rows
         let f = view.info
         let what = s.showKeyframe ? "keyframe \(f.index) for frame \(s.cursor)" : "frame \(f.index)"
-        screen.text(inner.x, y, "\(what)  \(f.pictureType.rawValue)\(f.isKey ? " key" : "")  \(bytes(f.packetSize))  \(timeString(f.time))", .plain, maxWidth: inner.width)
-        screen.text(inner.x, y + 1, "\(s.caps.tier.rawValue)  (t: mode, i: keyframe)", Style(attrs: [.dim]), maxWidth: inner.width)
+        screen.text(
+            inner.x, y,
+            "\(what)  \(f.pictureType.rawValue)\(f.isKey ? " key" : "")  \(bytes(f.packetSize))  \(timeString(f.time))",
+            .plain, maxWidth: inner.width)
+        screen.text(
+            inner.x, y + 1, "\(s.caps.tier.rawValue)  (t: mode, i: keyframe)", Style(attrs: [.dim]),
+            maxWidth: inner.width)
     }
 
     func bytes(_ n: Int) -> String { n >= 1000 ? String(format: "%.1f KB", Double(n) / 1000) : "\(n) B" }
@@ -147,7 +161,9 @@ public struct Renderer {
         let inner = r.inner
         guard let v = s.video, let info = v.info else { return }
         if !info.exportsMotionVectors {
-            screen.text(inner.x, inner.y, "codec \(info.codec) exports no motion vectors", Style(attrs: [.bold]), maxWidth: inner.width)
+            screen.text(
+                inner.x, inner.y, "codec \(info.codec) exports no motion vectors", Style(attrs: [.bold]),
+                maxWidth: inner.width)
             return
         }
         guard let view = frames(s.current, s.cursor) else {
@@ -156,26 +172,39 @@ public struct Renderer {
         }
         let size = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
         let x0 = inner.x + (inner.width - size.columns) / 2
-        let field = MotionField(vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, cellSize: 8, lists: s.lists)
+        let field = MotionField(
+            vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, cellSize: 8, lists: s.lists)
         let grid = MotionGrid(field: field, columns: size.columns, rows: size.rows)
         let scale = s.vectorScale ?? ArrowGrid.autoScale(grid)
         screen.blit(ArrowGrid.render(grid, scale: scale, caps: s.caps), x: x0, y: inner.y)
         let y = inner.y + size.rows
         let m = view.summary
         if view.vectors.isEmpty {
-            let why = view.info.pictureType == .i ? "I-frame: intra-coded, no motion vectors" : "no vectors: every block is intra-coded"
+            let why =
+                view.info.pictureType == .i
+                ? "I-frame: intra-coded, no motion vectors" : "no vectors: every block is intra-coded"
             screen.text(inner.x, y, why, .plain, maxWidth: inner.width)
         } else {
-            screen.text(inner.x, y, String(format: "mean %.2f px  cover %.0f%%  intra %.0f%%", fieldMeanLength(field), m.coverage * 100, m.intraShare * 100), .plain, maxWidth: inner.width)
+            screen.text(
+                inner.x, y,
+                String(
+                    format: "mean %.2f px  cover %.0f%%  intra %.0f%%", fieldMeanLength(field), m.coverage * 100,
+                    m.intraShare * 100), .plain, maxWidth: inner.width)
         }
-        screen.text(inner.x, y + 1, String(format: "scale %@ px%@  lists %@ (m)", trim(scale), s.vectorScale == nil ? " (auto)" : "", s.lists.rawValue), Style(attrs: [.dim]), maxWidth: inner.width)
-        let legend = s.caps.unicode ? "· still  ▪ intra  * mixed  ⇒ > 2x scale" : ". still  # intra  * mixed  bold > 2x scale"
+        screen.text(
+            inner.x, y + 1,
+            String(
+                format: "scale %@ px%@  lists %@ (m)", trim(scale), s.vectorScale == nil ? " (auto)" : "",
+                s.lists.rawValue), Style(attrs: [.dim]), maxWidth: inner.width)
+        let legend =
+            s.caps.unicode ? "· still  ▪ intra  * mixed  ⇒ > 2x scale" : ". still  # intra  * mixed  bold > 2x scale"
         screen.text(inner.x, y + 2, legend, Style(attrs: [.dim]), maxWidth: inner.width)
     }
 
     /// Mean forward-motion length over covered cells (the same quantity the arrows show).
     func fieldMeanLength(_ f: MotionField) -> Float {
-        var sum: Float = 0, n = 0
+        var sum: Float = 0
+        var n = 0
         for i in 0..<f.mask.count where f.mask[i] != 0 {
             sum += (f.dx[i] * f.dx[i] + f.dy[i] * f.dy[i]).squareRoot()
             n += 1
@@ -203,12 +232,17 @@ public struct Renderer {
                 style.attrs.insert(.dim)
                 if !s.caps.unicode { text = text.replacingOccurrences(of: "✗", with: "x") }
             } else if let info = v.info {
-                text += "  \(info.frameCount)f" + (v.scanDone || v.marks.count >= info.frameCount ? "" : " scan \(v.marks.count * 100 / max(1, info.frameCount))%")
+                text +=
+                    "  \(info.frameCount)f"
+                    + (v.scanDone || v.marks.count >= info.frameCount
+                        ? "" : " scan \(v.marks.count * 100 / max(1, info.frameCount))%")
             }
             lines.append((text, style))
             if i == s.current {
                 for m in s.marked where m.video == i { lines.append(("   [x] \(m.start)-\(m.last) marked", Style())) }
-                for e in s.embedded where e.clip.video == i { lines.append(("   [e] \(e.clip.start)-\(e.clip.last) embedded", Style())) }
+                for e in s.embedded where e.clip.video == i {
+                    lines.append(("   [e] \(e.clip.start)-\(e.clip.last) embedded", Style()))
+                }
             }
         }
         let w = s.windowAtCursor
@@ -246,12 +280,18 @@ public struct Renderer {
             if i == focusIndex { style.attrs.insert(s.focus == .embeddings ? .reverse : .bold) }
             let label = pad(s.label(e.clip, width: labelWidth), labelWidth)
             screen.text(inner.x, y, label, style, maxWidth: labelWidth)
-            screen.text(inner.x + labelWidth + 1, y, bar(e.norm / max(maxNorm, 1e-6), width: barWidth, s.caps), ArrowGrid.style(s.caps, c256: 75, c16: 6, attrs: []))
-            screen.text(inner.x + labelWidth + 2 + barWidth, y, String(format: "%.1f", e.norm), .plain, maxWidth: inner.maxX - (inner.x + labelWidth + 2 + barWidth))
+            screen.text(
+                inner.x + labelWidth + 1, y, bar(e.norm / max(maxNorm, 1e-6), width: barWidth, s.caps),
+                ArrowGrid.style(s.caps, c256: 75, c16: 6, attrs: []))
+            screen.text(
+                inner.x + labelWidth + 2 + barWidth, y, String(format: "%.1f", e.norm), .plain,
+                maxWidth: inner.maxX - (inner.x + labelWidth + 2 + barWidth))
             y += 1
         }
         guard let q = focused, y < inner.maxY - 1 else { return }
-        screen.text(inner.x, y, "nearest to \(s.label(q.clip, width: inner.width - 10)) (cosine):", Style(attrs: [.bold]), maxWidth: inner.width)
+        screen.text(
+            inner.x, y, "nearest to \(s.label(q.clip, width: inner.width - 10)) (cosine):", Style(attrs: [.bold]),
+            maxWidth: inner.width)
         y += 1
         // Neighbours first; thumbnails only with the rows left over.
         let room = inner.maxY - y
@@ -262,13 +302,16 @@ public struct Renderer {
         }
         for (n, c) in neighbours where y < inner.maxY {
             screen.text(inner.x, y, pad(s.label(n.clip, width: labelWidth), labelWidth), .plain, maxWidth: labelWidth)
-            screen.text(inner.x + labelWidth + 1, y, bar(max(0, c), width: barWidth, s.caps), ArrowGrid.style(s.caps, c256: 114, c16: 2, attrs: []))
+            screen.text(
+                inner.x + labelWidth + 1, y, bar(max(0, c), width: barWidth, s.caps),
+                ArrowGrid.style(s.caps, c256: 114, c16: 2, attrs: []))
             screen.text(inner.x + labelWidth + 2 + barWidth, y, String(format: "%.2f", c), .plain, maxWidth: 6)
             y += 1
         }
         if let rel = q.sceneReliance, y < inner.maxY {
             let verdict = rel > 0.9 ? "sees the scene" : (rel > 0.6 ? "scene and motion" : "follows motion")
-            screen.text(inner.x, y, String(format: "scene reliance %.2f: %@", rel, verdict), .plain, maxWidth: inner.width)
+            screen.text(
+                inner.x, y, String(format: "scene reliance %.2f: %@", rel, verdict), .plain, maxWidth: inner.width)
             y += 1
         }
         // Thumbnails of the clip and its neighbours side by side (first frame of each).
@@ -285,7 +328,8 @@ public struct Renderer {
             } else {
                 screen.text(x, y, "…", Style(attrs: [.dim]))
             }
-            screen.text(x, y + th, (k == 0 ? "*" : "\(k)") + s.label(c, width: tw - 1), Style(attrs: [.dim]), maxWidth: tw)
+            screen.text(
+                x, y + th, (k == 0 ? "*" : "\(k)") + s.label(c, width: tw - 1), Style(attrs: [.dim]), maxWidth: tw)
         }
     }
 
@@ -295,7 +339,8 @@ public struct Renderer {
         var rest = Substring(text)
         while rest.count > width, width > 8 {
             let head = rest.prefix(width)
-            let cut = head.range(of: ", ", options: .backwards).map { $0.upperBound }
+            let cut =
+                head.range(of: ", ", options: .backwards).map { $0.upperBound }
                 ?? head.lastIndex(of: " ").map { head.index(after: $0) } ?? head.endIndex
             lines.append(String(rest[..<cut]).trimmingCharacters(in: .whitespaces))
             rest = rest[cut...]
@@ -335,7 +380,9 @@ public struct Renderer {
                 let width = 20
                 let filled = job.total > 0 ? job.done * width / job.total : 0
                 let b = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-                left = "[\(b)] embedding clip \(min(job.done + 1, job.total))/\(job.total)" + (job.cancelling ? "  cancelling…" : "  c cancels")
+                left =
+                    "[\(b)] embedding clip \(min(job.done + 1, job.total))/\(job.total)"
+                    + (job.cancelling ? "  cancelling…" : "  c cancels")
             } else if let msg = s.status {
                 left = msg
                 if s.statusIsError { style.attrs.insert(.bold) }
@@ -352,7 +399,10 @@ public struct Renderer {
         if r.width > right.count + 20 { screen.text(r.maxX - right.count, r.y, right, bar) }
     }
 
-    static let hints = ["?:help", "q:quit", ".,:step", "[]:keyframe", "Space:mark", "e:embed", "n:neighbours", "Tab:pane", "t:thumbs", "+-:scale"]
+    static let hints = [
+        "?:help", "q:quit", ".,:step", "[]:keyframe", "Space:mark", "e:embed", "n:neighbours", "Tab:pane", "t:thumbs",
+        "+-:scale",
+    ]
 
     static let helpLines: [String] = [
         "Frames      . , or Left Right (h l)   step one frame",

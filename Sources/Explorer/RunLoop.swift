@@ -37,7 +37,10 @@ extension ExplorerApp {
         start()
         settle()
         for key in keys {
-            if key == .wait { settle(); continue }
+            if key == .wait {
+                settle()
+                continue
+            }
             if !handle(key) { break }
             settle()
         }

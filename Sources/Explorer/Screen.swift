@@ -136,7 +136,10 @@ public struct Screen: Equatable, Sendable {
             var count = 0
             for x in 0..<width {
                 let s = self[x, y].style
-                if s == current { count += 1; continue }
+                if s == current {
+                    count += 1
+                    continue
+                }
                 if let c = current { runs.append(Self.describe(c) + "x\(count)") }
                 current = s
                 count = 1

@@ -50,19 +50,25 @@ public struct StateSnapshot: Codable, Sendable {
         frameCount = s.video?.info?.frameCount
         cursor = s.cursor
         frame = view.map {
-            Frame(index: $0.info.index, type: $0.info.pictureType.rawValue, key: $0.info.isKey, time: $0.info.time,
-                  vectors: $0.vectors.count, coverage: $0.summary.coverage, intraShare: $0.summary.intraShare,
-                  meanLength: $0.summary.meanLength)
+            Frame(
+                index: $0.info.index, type: $0.info.pictureType.rawValue, key: $0.info.isKey, time: $0.info.time,
+                vectors: $0.vectors.count, coverage: $0.summary.coverage, intraShare: $0.summary.intraShare,
+                meanLength: $0.summary.meanLength)
         }
         focus = s.focus.rawValue
         help = s.help
         status = s.status
         func clip(_ c: ClipRef, norm: Float? = nil, reliance: Float? = nil, cosine: Float? = nil) -> Clip {
-            Clip(label: s.label(c), video: s.videos[c.video].path, start: c.start, last: c.last, norm: norm, sceneReliance: reliance, cosine: cosine)
+            Clip(
+                label: s.label(c), video: s.videos[c.video].path, start: c.start, last: c.last, norm: norm,
+                sceneReliance: reliance, cosine: cosine)
         }
         marked = s.marked.map { clip($0) }
         embedded = s.embedded.map { clip($0.clip, norm: $0.norm, reliance: $0.sceneReliance) }
-        neighbours = s.focusedClip.map { q in s.neighbours(of: q, count: 5).map { clip($0.clip.clip, norm: $0.clip.norm, cosine: $0.cosine) } } ?? []
+        neighbours =
+            s.focusedClip.map { q in
+                s.neighbours(of: q, count: 5).map { clip($0.clip.clip, norm: $0.clip.norm, cosine: $0.cosine) }
+            } ?? []
         model = s.modelDescription
     }
 }

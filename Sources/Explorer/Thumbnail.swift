@@ -6,19 +6,25 @@ public enum Thumbnail {
     /// Upscaling repeats pixels. Pure and deterministic.
     public static func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
         precondition(width > 0 && height > 0)
-        let sw = image.width, sh = image.height
-        let xs = spans(source: sw, target: width), ys = spans(source: sh, target: height)
+        let sw = image.width
+        let sh = image.height
+        let xs = spans(source: sw, target: width)
+        let ys = spans(source: sh, target: height)
         var out = [UInt8](repeating: 0, count: width * height * 3)
         image.pixels.withUnsafeBufferPointer { src in
             for ty in 0..<height {
                 let (y0, y1) = ys[ty]
                 for tx in 0..<width {
                     let (x0, x1) = xs[tx]
-                    var r = 0, g = 0, b = 0
+                    var r = 0
+                    var g = 0
+                    var b = 0
                     for y in y0..<y1 {
                         var o = (y * sw + x0) * 3
                         for _ in x0..<x1 {
-                            r += Int(src[o]); g += Int(src[o + 1]); b += Int(src[o + 2])
+                            r += Int(src[o])
+                            g += Int(src[o + 1])
+                            b += Int(src[o + 2])
                             o += 3
                         }
                     }
@@ -60,7 +66,8 @@ public enum Thumbnail {
                 for x in 0..<columns {
                     let (tr, tg, tb) = small.pixel(x: x, y: 2 * y)
                     let (br, bg, bb) = small.pixel(x: x, y: 2 * y + 1)
-                    let fg: Int16, bgc: Int16
+                    let fg: Int16
+                    let bgc: Int16
                     if caps.tier == .halfBlocks256 {
                         fg = Palette.nearest256(Int(tr), Int(tg), Int(tb))
                         bgc = Palette.nearest256(Int(br), Int(bg), Int(bb))
@@ -76,7 +83,8 @@ public enum Thumbnail {
             for y in 0..<rows {
                 for x in 0..<columns {
                     let (r, g, b) = small.pixel(x: x, y: y)
-                    let bg = caps.colors >= 256
+                    let bg =
+                        caps.colors >= 256
                         ? Palette.nearest256(Int(r), Int(g), Int(b))
                         : Palette.dithered(Int(r), Int(g), Int(b), x: x, y: y, count: caps.colors)
                     screen[x, y] = Cell(" ", Style(bg: bg))
@@ -87,11 +95,13 @@ public enum Thumbnail {
             let ramp = Array(" .:-=+*#%@")
             let lum = (0..<(columns * rows)).map { i -> Int in
                 let o = i * 3
-                return (Int(small.pixels[o]) * 299 + Int(small.pixels[o + 1]) * 587 + Int(small.pixels[o + 2]) * 114) / 1000
+                return (Int(small.pixels[o]) * 299 + Int(small.pixels[o + 1]) * 587 + Int(small.pixels[o + 2]) * 114)
+                    / 1000
             }
             // Auto-levels: stretch the 2nd-98th percentiles to the full ramp.
             let sorted = lum.sorted()
-            let lo = sorted[sorted.count * 2 / 100], hi = max(lo + 1, sorted[min(sorted.count - 1, sorted.count * 98 / 100)])
+            let lo = sorted[sorted.count * 2 / 100]
+            let hi = max(lo + 1, sorted[min(sorted.count - 1, sorted.count * 98 / 100)])
             for y in 0..<rows {
                 for x in 0..<columns {
                     let v = min(max((lum[y * columns + x] - lo) * (ramp.count - 1) / (hi - lo), 0), ramp.count - 1)

@@ -84,7 +84,10 @@ final class VideoService: @unchecked Sendable {
         while true {
             condition.lock()
             while wanted.isEmpty && !stopped { condition.wait() }
-            if stopped { condition.unlock(); return }
+            if stopped {
+                condition.unlock()
+                return
+            }
             let batch = wanted
             wanted = []
             busy = true
@@ -176,11 +179,13 @@ final class VideoService: @unchecked Sendable {
             while let frame = try reader.next() {
                 next = frame.info.index + 1
                 if stoppedNow() { return }
-                let summary = FrameMotionSummary(frame: frame, frameWidth: reader.info.width, frameHeight: reader.info.height)
+                let summary = FrameMotionSummary(
+                    frame: frame, frameWidth: reader.info.width, frameHeight: reader.info.height)
                 if chunk.isEmpty { from = frame.info.index }
-                chunk.append(FrameMark(
-                    type: frame.info.pictureType, key: frame.info.isKey, coverage: Float(summary.coverage),
-                    meanLength: Float(summary.meanLength)))
+                chunk.append(
+                    FrameMark(
+                        type: frame.info.pictureType, key: frame.info.isKey, coverage: Float(summary.coverage),
+                        meanLength: Float(summary.meanLength)))
                 if room && !cache.contains(video: video, index: frame.info.index) {
                     room = cache.put(video: video, try view(of: frame, reader: reader), onlyIfRoom: true)
                 }

@@ -26,7 +26,8 @@ public struct EmbeddingItem: Codable, Sendable, Equatable {
     public var fileSHA256: String?
 
     public init(
-        id: String, path: String, startFrame: Int, endFrame: Int, startSeconds: Double, endSeconds: Double, model: String,
+        id: String, path: String, startFrame: Int, endFrame: Int, startSeconds: Double, endSeconds: Double,
+        model: String,
         clips: Int, fileSize: Int? = nil, fileSHA256: String? = nil
     ) {
         self.id = id
@@ -43,9 +44,12 @@ public struct EmbeddingItem: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, path, model, clips
-        case startFrame = "start_frame", endFrame = "end_frame"
-        case startSeconds = "start_seconds", endSeconds = "end_seconds"
-        case fileSize = "file_size", fileSHA256 = "file_sha256"
+        case startFrame = "start_frame"
+        case endFrame = "end_frame"
+        case startSeconds = "start_seconds"
+        case endSeconds = "end_seconds"
+        case fileSize = "file_size"
+        case fileSHA256 = "file_sha256"
     }
 
     /// The id of the video this row belongs to: the id up to `@` for a clip row.

@@ -65,7 +65,8 @@ public struct EmbeddingManifest: Codable, Sendable, Equatable {
     public var tool: String
 
     public init(
-        model: String, config: String, weights: Weights, preprocessing: Preprocessing, sampling: Sampling, dimension: Int,
+        model: String, config: String, weights: Weights, preprocessing: Preprocessing, sampling: Sampling,
+        dimension: Int,
         count: Int, created: Date = Date()
     ) {
         self.model = model
@@ -90,8 +91,13 @@ public struct EmbeddingManifest: Codable, Sendable, Equatable {
         if model != other.model { return "model \(other.model), not \(model)" }
         if config != other.config { return "configuration \"\(other.config)\", not \"\(config)\"" }
         if !weights.sameWeights(as: other.weights) { return "weights \(other.weights.label), not \(weights.label)" }
-        if preprocessing != other.preprocessing { return "different preprocessing (short side \(other.preprocessing.shortSide), crop \(other.preprocessing.crop))" }
-        if sampling != other.sampling { return "different clip sampling (\(other.sampling.rule), \(other.sampling.pooling) pooling)" }
+        if preprocessing != other.preprocessing {
+            return
+                "different preprocessing (short side \(other.preprocessing.shortSide), crop \(other.preprocessing.crop))"
+        }
+        if sampling != other.sampling {
+            return "different clip sampling (\(other.sampling.rule), \(other.sampling.pooling) pooling)"
+        }
         if dimension != other.dimension { return "dimension \(other.dimension), not \(dimension)" }
         return nil
     }

@@ -68,7 +68,9 @@ public final class EmbeddingStore {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw StoreError("'\(directory)' does not exist.")
         }
-        guard isDirectory.boolValue else { throw StoreError("'\(directory)' is a file, not an embedding store directory.") }
+        guard isDirectory.boolValue else {
+            throw StoreError("'\(directory)' is a file, not an embedding store directory.")
+        }
         if forWriting {
             guard let fd = try StoreFiles.lockDirectory(directory) else {
                 throw StoreError("'\(directory)' is being written by another process.")
@@ -96,7 +98,9 @@ public final class EmbeddingStore {
     /// Creates an empty store (count 0) at `directory`, assembled under a temporary name and
     /// renamed into place; `replace` replaces an existing directory. The result is open for
     /// writing.
-    public static func create(at directory: String, manifest: EmbeddingManifest, replace: Bool = false) throws -> EmbeddingStore {
+    public static func create(at directory: String, manifest: EmbeddingManifest, replace: Bool = false) throws
+        -> EmbeddingStore
+    {
         var empty = manifest
         empty.count = 0
         try write(to: directory, matrix: [], items: [], manifest: empty, replace: replace)
@@ -108,7 +112,8 @@ public final class EmbeddingStore {
     /// temporary name beside `directory` and renamed into place, so a failure never leaves a
     /// half-written store. `replace` allows an existing directory to be replaced.
     public static func write(
-        to directory: String, matrix: [Float], items: [EmbeddingItem], manifest: EmbeddingManifest, replace: Bool = false
+        to directory: String, matrix: [Float], items: [EmbeddingItem], manifest: EmbeddingManifest,
+        replace: Bool = false
     ) throws {
         precondition(matrix.count == items.count * manifest.dimension, "one row of the manifest's dimension per item")
         let fm = FileManager.default
@@ -116,7 +121,9 @@ public final class EmbeddingStore {
         if fm.fileExists(atPath: target.path) && !replace {
             throw StoreError("'\(directory)' already exists (and replacing it was not asked for).")
         }
-        if let repeated = firstRepeatedID(items) { throw StoreError("'\(directory)' would hold the id \"\(repeated)\" twice.") }
+        if let repeated = firstRepeatedID(items) {
+            throw StoreError("'\(directory)' would hold the id \"\(repeated)\" twice.")
+        }
         var manifest = manifest
         manifest.count = items.count
         let parent = target.deletingLastPathComponent()
@@ -131,7 +138,8 @@ public final class EmbeddingStore {
             let lines = try StoreFile(temporary.appendingPathComponent(itemsFile).path, writable: true, create: true)
             try lines.write(Array(jsonLines(items)), at: 0)
             try lines.sync()
-            try StoreFiles.replaceAtomically(temporary.appendingPathComponent(manifestFile).path, with: manifestJSON(manifest))
+            try StoreFiles.replaceAtomically(
+                temporary.appendingPathComponent(manifestFile).path, with: manifestJSON(manifest))
             try StoreFiles.moveIntoPlace(temporary.path, target.path, replace: replace)
         } catch let error as StoreError {
             try? fm.removeItem(at: temporary)
@@ -156,7 +164,8 @@ public final class EmbeddingStore {
         let file = try StoreFile(path(Self.matrixFile), writable: false)
         return try [Float](unsafeUninitializedCapacity: range.count * d) { buffer, initialized in
             if !range.isEmpty {
-                try file.read(into: buffer.baseAddress!, count: range.count * d * 4, at: dataOffset + range.lowerBound * d * 4)
+                try file.read(
+                    into: buffer.baseAddress!, count: range.count * d * 4, at: dataOffset + range.lowerBound * d * 4)
             }
             initialized = range.count * d
         }
@@ -292,35 +301,49 @@ public final class EmbeddingStore {
             throw StoreError("'\(file)' is not a valid store manifest (\(DecodeReason.of(error))).")
         }
         guard manifest.dimension > 0, manifest.count >= 0 else {
-            throw StoreError("'\(file)' gives dimension \(manifest.dimension) and count \(manifest.count); both must be positive.")
+            throw StoreError(
+                "'\(file)' gives dimension \(manifest.dimension) and count \(manifest.count); both must be positive.")
         }
         return manifest
     }
 
-    private static func checkMatrix(_ directory: String, manifest: EmbeddingManifest) throws -> (dataOffset: Int, headerRows: Int) {
+    private static func checkMatrix(_ directory: String, manifest: EmbeddingManifest) throws -> (
+        dataOffset: Int, headerRows: Int
+    ) {
         let file = (directory as NSString).appendingPathComponent(matrixFile)
         guard FileManager.default.fileExists(atPath: file) else { throw StoreError("'\(file)' is missing.") }
         let npy = try StoreFile(file, writable: false)
         let size = npy.size
         let head = try npy.read(count: min(size, 1 << 16), at: 0)
-        guard let header = NPY.parseHeader(head) else { throw StoreError("'\(file)' is not a NumPy .npy file (its header cannot be read).") }
-        guard header.dtype == "<f4" else { throw StoreError("'\(file)' holds \(header.dtype) values, not float32 (<f4).") }
-        guard header.shape.count == 2 else { throw StoreError("'\(file)' has shape \(header.shape), not [rows, dimension].") }
+        guard let header = NPY.parseHeader(head) else {
+            throw StoreError("'\(file)' is not a NumPy .npy file (its header cannot be read).")
+        }
+        guard header.dtype == "<f4" else {
+            throw StoreError("'\(file)' holds \(header.dtype) values, not float32 (<f4).")
+        }
+        guard header.shape.count == 2 else {
+            throw StoreError("'\(file)' has shape \(header.shape), not [rows, dimension].")
+        }
         let (rows, d) = (header.shape[0], header.shape[1])
         guard d == manifest.dimension else {
-            throw StoreError("'\(file)' has rows of \(d) values, but \(manifestFile) says dimension \(manifest.dimension).")
+            throw StoreError(
+                "'\(file)' has rows of \(d) values, but \(manifestFile) says dimension \(manifest.dimension).")
         }
         let available = (size - header.dataOffset) / (4 * d)
         guard rows <= manifest.count else {
             throw StoreError("'\(file)' holds \(rows) rows, but \(manifestFile) says \(manifest.count).")
         }
         guard available >= manifest.count else {
-            throw StoreError("'\(file)' is cut short: it holds \(available) complete rows, but \(manifestFile) says \(manifest.count).")
+            throw StoreError(
+                "'\(file)' is cut short: it holds \(available) complete rows, but \(manifestFile) says \(manifest.count)."
+            )
         }
         return (header.dataOffset, rows)
     }
 
-    private static func readItems(_ directory: String, manifest: EmbeddingManifest) throws -> (items: [EmbeddingItem], bytes: Int) {
+    private static func readItems(_ directory: String, manifest: EmbeddingManifest) throws -> (
+        items: [EmbeddingItem], bytes: Int
+    ) {
         let file = (directory as NSString).appendingPathComponent(itemsFile)
         guard let data = FileManager.default.contents(atPath: file) else { throw StoreError("'\(file)' is missing.") }
         var items: [EmbeddingItem] = []
@@ -330,7 +353,8 @@ public final class EmbeddingStore {
         var start = data.startIndex
         while items.count < manifest.count {
             guard let newline = data[start...].firstIndex(of: 0x0A) else {
-                throw StoreError("'\(file)' has \(items.count) complete lines, but \(manifestFile) says \(manifest.count) rows.")
+                throw StoreError(
+                    "'\(file)' has \(items.count) complete lines, but \(manifestFile) says \(manifest.count) rows.")
             }
             let line = items.count + 1
             let item: EmbeddingItem
@@ -338,9 +362,12 @@ public final class EmbeddingStore {
                 throw StoreError("'\(file)' line \(line) is not a valid item (\(DecodeReason.of(error))).")
             }
             guard item.model == manifest.model else {
-                throw StoreError("'\(file)' line \(line) is an item of model \(item.model), but the store holds \(manifest.model).")
+                throw StoreError(
+                    "'\(file)' line \(line) is an item of model \(item.model), but the store holds \(manifest.model).")
             }
-            guard seen.insert(item.id).inserted else { throw StoreError("'\(file)' line \(line) repeats the id \"\(item.id)\".") }
+            guard seen.insert(item.id).inserted else {
+                throw StoreError("'\(file)' line \(line) repeats the id \"\(item.id)\".")
+            }
             items.append(item)
             start = newline + 1
         }
@@ -357,7 +384,8 @@ enum DecodeReason {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not JSON" : "\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" is invalid"
+            return context.codingPath.isEmpty
+                ? "not JSON" : "\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" is invalid"
         @unknown default: return "invalid"
         }
     }

@@ -7,19 +7,29 @@ import VideoData
 public enum NPYFile {
     public static func readFloat32(_ path: String) throws -> Tensor {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileError(path: path, problem: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+            throw FileError(
+                path: path, problem: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
         }
         defer { try? handle.close() }
         let bytes = [UInt8]((try? handle.readToEnd()) ?? Data())
-        guard let header = NPY.parseHeader(bytes) else { throw FileError(path: path, problem: "is not a .npy file (or uses Fortran order)") }
-        guard header.dtype == "<f4" else { throw FileError(path: path, problem: "holds \(header.dtype), not float32 (<f4)") }
+        guard let header = NPY.parseHeader(bytes) else {
+            throw FileError(path: path, problem: "is not a .npy file (or uses Fortran order)")
+        }
+        guard header.dtype == "<f4" else {
+            throw FileError(path: path, problem: "holds \(header.dtype), not float32 (<f4)")
+        }
         let count = header.shape.reduce(1, *)
         guard bytes.count - header.dataOffset == 4 * count else {
-            throw FileError(path: path, problem: "is truncated or padded: shape \(header.shape) needs \(4 * count) data bytes, the file has \(bytes.count - header.dataOffset)")
+            throw FileError(
+                path: path,
+                problem:
+                    "is truncated or padded: shape \(header.shape) needs \(4 * count) data bytes, the file has \(bytes.count - header.dataOffset)"
+            )
         }
         return Tensor(shape: header.shape) { out in
             bytes.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress! + header.dataOffset, byteCount: 4 * count)
+                UnsafeMutableRawPointer(out.baseAddress!).copyMemory(
+                    from: raw.baseAddress! + header.dataOffset, byteCount: 4 * count)
             }
         }
     }
@@ -27,7 +37,11 @@ public enum NPYFile {
     /// Writes `t` as a float32 `.npy` through `Common.AtomicFile`.
     public static func writeFloat32(_ t: Tensor, to path: String) throws {
         var data = Data(NPY.header(dtype: .float32, shape: t.shape))
-        t.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: 4 * $0.count)) }
+        t.withUnsafeBufferPointer {
+            data.append(
+                UnsafeBufferPointer(
+                    start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: 4 * $0.count))
+        }
         do { try AtomicFile.write(data, to: path) } catch let error as FileWriteError {
             throw FileError(path: path, problem: "cannot be written (\(error.reason))")
         }

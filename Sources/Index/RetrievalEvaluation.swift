@@ -35,9 +35,13 @@ public struct RetrievalReport: Codable, Sendable, Equatable {
     public func recall(at k: Int) -> Double? { recalls.first { $0.k == k }?.recall }
 
     enum CodingKeys: String, CodingKey {
-        case querySplit = "query_split", gallerySplit = "gallery_split", queries, gallery, classes, recalls
-        case nearestNeighbourAccuracy = "nn_accuracy", classBalancedAccuracy = "class_balanced_nn_accuracy"
-        case unmatchedLabels = "unmatched_labels", unlabelledVideos = "unlabelled_videos"
+        case querySplit = "query_split"
+        case gallerySplit = "gallery_split"
+        case queries, gallery, classes, recalls
+        case nearestNeighbourAccuracy = "nn_accuracy"
+        case classBalancedAccuracy = "class_balanced_nn_accuracy"
+        case unmatchedLabels = "unmatched_labels"
+        case unlabelledVideos = "unlabelled_videos"
     }
 }
 
@@ -86,28 +90,38 @@ public enum RetrievalEvaluation {
                 byID[store.items[r].videoID] = byID[store.items[r].videoID] ?? v
             }
         }
-        var queries: [LabelledVector] = [], gallery: [LabelledVector] = []
+        var queries: [LabelledVector] = []
+        var gallery: [LabelledVector] = []
         var labelled: [Int: RetrievalLabels.Entry] = [:]
         var unmatched = 0
         for entry in labels.entries {
-            let match = entry.path.flatMap { byPath[URL(fileURLWithPath: $0).resolvingSymlinksInPath().path] } ?? byID[entry.key]
+            let match =
+                entry.path.flatMap { byPath[URL(fileURLWithPath: $0).resolvingSymlinksInPath().path] }
+                ?? byID[entry.key]
             guard let v = match else {
                 unmatched += 1
                 continue
             }
             if let earlier = labelled[v] {
                 if earlier.label != entry.label || earlier.split != entry.split {
-                    throw StoreError("'\(labels.file)' lines \(earlier.line) and \(entry.line) label the same video differently.")
+                    throw StoreError(
+                        "'\(labels.file)' lines \(earlier.line) and \(entry.line) label the same video differently.")
                 }
                 continue
             }
             labelled[v] = entry
-            if entry.split == querySplit { queries.append(LabelledVector(vector: videos[v].vector, label: entry.label)) }
-            if entry.split == gallerySplit { gallery.append(LabelledVector(vector: videos[v].vector, label: entry.label)) }
+            if entry.split == querySplit {
+                queries.append(LabelledVector(vector: videos[v].vector, label: entry.label))
+            }
+            if entry.split == gallerySplit {
+                gallery.append(LabelledVector(vector: videos[v].vector, label: entry.label))
+            }
         }
-        for (name, split, list) in [("query", querySplit, queries), ("gallery", gallerySplit, gallery)] where list.isEmpty {
+        for (name, split, list) in [("query", querySplit, queries), ("gallery", gallerySplit, gallery)]
+        where list.isEmpty {
             throw StoreError(
-                "'\(labels.file)' labels no video of the \(name) split \"\(split)\" that is in '\(store.directory)' (splits in the file: \(labels.splits.joined(separator: ", ")); \(labelled.count) of its \(labels.entries.count) lines match the store).")
+                "'\(labels.file)' labels no video of the \(name) split \"\(split)\" that is in '\(store.directory)' (splits in the file: \(labels.splits.joined(separator: ", ")); \(labelled.count) of its \(labels.entries.count) lines match the store)."
+            )
         }
         var report = evaluate(queries: queries, gallery: gallery, ks: ks)
         report.querySplit = querySplit
@@ -118,7 +132,9 @@ public enum RetrievalEvaluation {
     }
 
     /// The protocol on vectors: every query against the whole gallery.
-    public static func evaluate(queries: [LabelledVector], gallery: [LabelledVector], ks: [Int] = defaultKs) -> RetrievalReport {
+    public static func evaluate(queries: [LabelledVector], gallery: [LabelledVector], ks: [Int] = defaultKs)
+        -> RetrievalReport
+    {
         precondition(!queries.isEmpty && !gallery.isEmpty, "queries and gallery must not be empty")
         let d = gallery[0].vector.count
         precondition((queries + gallery).allSatisfy { $0.vector.count == d }, "vectors of one dimension")
@@ -141,7 +157,8 @@ public enum RetrievalEvaluation {
         let balanced = perClass.values.map { Double($0.right) / Double($0.all) }.reduce(0, +) / Double(perClass.count)
         return RetrievalReport(
             querySplit: "", gallerySplit: "", queries: queries.count, gallery: gallery.count, classes: perClass.count,
-            recalls: recalls, nearestNeighbourAccuracy: Double(correct.filter { $0 }.count) / n, classBalancedAccuracy: balanced,
+            recalls: recalls, nearestNeighbourAccuracy: Double(correct.filter { $0 }.count) / n,
+            classBalancedAccuracy: balanced,
             unmatchedLabels: 0, unlabelledVideos: 0)
     }
 }

@@ -32,7 +32,9 @@ public struct RetrievalLabels: Sendable, Equatable {
     /// Reads and parses `file`; relative paths resolve against its directory.
     /// - Throws: `StoreError` naming the file and line.
     public init(contentsOf file: String) throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw StoreError("'\(file)' could not be read.") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw StoreError("'\(file)' could not be read.")
+        }
         guard let text = String(data: data, encoding: .utf8) else { throw StoreError("'\(file)' is not UTF-8 text.") }
         let base = URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path
         try self.init(parsing: text, file: file, baseDirectory: base)
@@ -48,8 +50,11 @@ public struct RetrievalLabels: Sendable, Equatable {
         }
         let header = try Self.fields(headerLine, file: file, line: 1).map { $0.lowercased() }
         let keyColumn = header.firstIndex(of: "path") ?? header.firstIndex(of: "id")
-        guard let keyColumn, let classColumn = header.firstIndex(of: "class"), let splitColumn = header.firstIndex(of: "split") else {
-            throw StoreError("'\(file)' has the header \"\(headerLine)\"; it needs the columns path (or id), class and split.")
+        guard let keyColumn, let classColumn = header.firstIndex(of: "class"),
+            let splitColumn = header.firstIndex(of: "split")
+        else {
+            throw StoreError(
+                "'\(file)' has the header \"\(headerLine)\"; it needs the columns path (or id), class and split.")
         }
         let isPath = header[keyColumn] == "path"
         entries = []
@@ -63,7 +68,8 @@ public struct RetrievalLabels: Sendable, Equatable {
                 throw StoreError("'\(file)' line \(i + 1) has an empty \(header[keyColumn]), class or split.")
             }
             let path = isPath ? Self.resolve(key, against: baseDirectory) : nil
-            entries.append(Entry(key: key, path: path, label: values[classColumn], split: values[splitColumn], line: i + 1))
+            entries.append(
+                Entry(key: key, path: path, label: values[classColumn], split: values[splitColumn], line: i + 1))
         }
     }
 

@@ -17,7 +17,8 @@ public struct SceneBiasRow: Codable, Sendable, Equatable {
     public var classes: Int
 
     public init(
-        method: String, outOfContext: [RetrievalReport.Recall], inContext: [RetrievalReport.Recall], sceneReliance: Double,
+        method: String, outOfContext: [RetrievalReport.Recall], inContext: [RetrievalReport.Recall],
+        sceneReliance: Double,
         queries: Int, gallery: Int, classes: Int
     ) {
         self.method = method
@@ -34,7 +35,9 @@ public struct SceneBiasRow: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case method, queries, gallery, classes
-        case outOfContext = "out_of_context", inContext = "in_context", sceneReliance = "scene_reliance"
+        case outOfContext = "out_of_context"
+        case inContext = "in_context"
+        case sceneReliance = "scene_reliance"
     }
 }
 
@@ -42,7 +45,9 @@ public enum SceneBias {
     public static let ks = [1, 5, 10]
 
     /// Evaluates vectors of the two splits (`gallery`: in context; `queries`: out of context).
-    public static func evaluate(method: String, inContext: [LabelledVector], outOfContext: [LabelledVector], ks: [Int] = ks) -> SceneBiasRow {
+    public static func evaluate(
+        method: String, inContext: [LabelledVector], outOfContext: [LabelledVector], ks: [Int] = ks
+    ) -> SceneBiasRow {
         let out = RetrievalEvaluation.evaluate(queries: outOfContext, gallery: inContext, ks: ks)
         // Leave one out: each in-context video against all the other in-context videos.
         var firstHits: [Int?] = []
@@ -53,9 +58,12 @@ public enum SceneBias {
             firstHits.append(ks.first { r.recall(at: $0)! > 0 })
         }
         let control = ks.map { k in
-            RetrievalReport.Recall(k: k, recall: Double(firstHits.filter { $0 != nil && $0! <= k }.count) / Double(max(1, inContext.count)))
+            RetrievalReport.Recall(
+                k: k, recall: Double(firstHits.filter { $0 != nil && $0! <= k }.count) / Double(max(1, inContext.count))
+            )
         }
-        let outR1 = out.recall(at: ks[0]) ?? 0, inR1 = control[0].recall
+        let outR1 = out.recall(at: ks[0]) ?? 0
+        let inR1 = control[0].recall
         return SceneBiasRow(
             method: method, outOfContext: out.recalls, inContext: control, sceneReliance: inR1 - outR1,
             queries: outOfContext.count, gallery: inContext.count, classes: out.classes)
@@ -64,7 +72,9 @@ public enum SceneBias {
 
 extension SceneBias {
     /// The labelled vectors of the in-context and out-of-context videos (other splits dropped).
-    public static func split(_ videos: [(entry: RetrievalLabels.Entry, vector: [Float])]) -> (inContext: [LabelledVector], outOfContext: [LabelledVector]) {
+    public static func split(_ videos: [(entry: RetrievalLabels.Entry, vector: [Float])]) -> (
+        inContext: [LabelledVector], outOfContext: [LabelledVector]
+    ) {
         func vectors(_ name: String) -> [LabelledVector] {
             videos.filter { $0.entry.split == name }.map { LabelledVector(vector: $0.vector, label: $0.entry.label) }
         }
@@ -83,12 +93,15 @@ extension SceneBias {
                 byKey[store.items[r].videoID] = byKey[store.items[r].videoID] ?? v
             }
         }
-        let (inCtx, outCtx) = split(labels.entries.compactMap { e in
-            let path = e.path.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
-            return (path.flatMap { byKey[$0] } ?? byKey[e.key]).map { (e, videos[$0].vector) }
-        })
+        let (inCtx, outCtx) = split(
+            labels.entries.compactMap { e in
+                let path = e.path.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+                return (path.flatMap { byKey[$0] } ?? byKey[e.key]).map { (e, videos[$0].vector) }
+            })
         guard inCtx.count > 1, !outCtx.isEmpty else {
-            throw StoreError("'\(store.directory)' holds \(inCtx.count) in-context and \(outCtx.count) out-of-context videos of '\(labels.file)'; embed the synth set into it first.")
+            throw StoreError(
+                "'\(store.directory)' holds \(inCtx.count) in-context and \(outCtx.count) out-of-context videos of '\(labels.file)'; embed the synth set into it first."
+            )
         }
         return evaluate(method: method, inContext: inCtx, outOfContext: outCtx)
     }

@@ -44,7 +44,9 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     /// The `k` rows most similar to `query` (best first), leaving out the rows in `excluding`.
-    public func search(_ query: [Float], k: Int, excluding: Set<Int> = [], threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [Hit] {
+    public func search(
+        _ query: [Float], k: Int, excluding: Set<Int> = [], threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) -> [Hit] {
         precondition(query.count == dimension, "a query of \(dimension) values")
         let q = Self.normalised(query)
         let want = min(rows, k + excluding.count)
@@ -58,7 +60,8 @@ public final class SearchIndex: @unchecked Sendable {
                     parallelFor(slices, threads: slices) { slice in
                         let (mp, ip, qv) = ptrs.value
                         var top = TopK(k: want)
-                        let lo = rows * slice / slices, hi = rows * (slice + 1) / slices
+                        let lo = rows * slice / slices
+                        let hi = rows * (slice + 1) / slices
                         for r in lo..<hi {
                             let score = Kernels.dot(mp! + r * d, qv, d) * ip![r]
                             if score > top.threshold { top.offer(row: r, score: score) }
@@ -74,7 +77,8 @@ public final class SearchIndex: @unchecked Sendable {
     /// The `k` best rows for each of `queries` (`m * dimension` values, row-major), best first;
     /// `excluding[i]` are rows left out for query i.
     public func search(
-        queries: [Float], k: Int, excluding: [Set<Int>]? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        queries: [Float], k: Int, excluding: [Set<Int>]? = nil,
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount,
         blockRows: Int = 2048
     ) -> [[Hit]] {
         precondition(queries.count % dimension == 0, "queries of \(dimension) values")
@@ -83,7 +87,9 @@ public final class SearchIndex: @unchecked Sendable {
         if let excluding { precondition(excluding.count == m, "one exclusion set per query") }
         let d = dimension
         var q = [Float](repeating: 0, count: queries.count)
-        for i in 0..<m { q.replaceSubrange(i * d..<(i + 1) * d, with: Self.normalised(Array(queries[i * d..<(i + 1) * d]))) }
+        for i in 0..<m {
+            q.replaceSubrange(i * d..<(i + 1) * d, with: Self.normalised(Array(queries[i * d..<(i + 1) * d])))
+        }
         let rows = self.rows
         let wants = (0..<m).map { min(rows, k + (excluding?[$0].count ?? 0)) }
         let slices = max(1, min(threads, (rows + blockRows - 1) / blockRows))
@@ -96,13 +102,16 @@ public final class SearchIndex: @unchecked Sendable {
                         let (mp, ip, qv) = ptrs.value
                         var tops = wants.map { TopK(k: $0) }
                         var scores = [Float](repeating: 0, count: m * blockRows)
-                        let lo = rows * slice / slices, hi = rows * (slice + 1) / slices
+                        let lo = rows * slice / slices
+                        let hi = rows * (slice + 1) / slices
                         var start = lo
                         scores.withUnsafeMutableBufferPointer { s in
                             while start < hi {
                                 let n = min(blockRows, hi - start)
                                 // scores[m × n] = q̂[m × d] · rows[start..<start+n]ᵀ
-                                gemm(.none, .transposed, m: m, n: n, k: d, a: qv, lda: d, b: mp! + start * d, ldb: d, c: s.baseAddress!, ldc: n, threads: 1)
+                                gemm(
+                                    .none, .transposed, m: m, n: n, k: d, a: qv, lda: d, b: mp! + start * d, ldb: d,
+                                    c: s.baseAddress!, ldc: n, threads: 1)
                                 for i in 0..<m {
                                     let row = s.baseAddress! + i * n
                                     // Mutated in place (a copy would duplicate the heap).
@@ -151,7 +160,8 @@ public final class SearchIndex: @unchecked Sendable {
             let base = UncheckedSendable(m.baseAddress)
             let count = m.count
             parallelFor(parts.count, threads: parts.count) { p in
-                let lo = count * p / parts.count, hi = count * (p + 1) / parts.count
+                let lo = count * p / parts.count
+                let hi = count * (p + 1) / parts.count
                 if hi > lo { parts.set(p, Kernels.sum(base.value! + lo, hi - lo)) }
             }
         }

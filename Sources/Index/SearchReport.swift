@@ -43,7 +43,10 @@ public enum SearchReport {
         public var score: Float
         enum CodingKeys: String, CodingKey {
             case rank, id, path, score
-            case startFrame = "start_frame", endFrame = "end_frame", startSeconds = "start_seconds", endSeconds = "end_seconds"
+            case startFrame = "start_frame"
+            case endFrame = "end_frame"
+            case startSeconds = "start_seconds"
+            case endSeconds = "end_seconds"
         }
     }
 
@@ -76,12 +79,16 @@ public enum SearchReport {
             let source = q.kind == "id" ? "stored item" : "embedded with \(store.manifest.model)"
             lines.append("query \(q.text) (\(source)), \(r.hits.count) of \(store.count) rows")
             let idWidth = min(40, max(2, r.hits.map(\.id.count).max() ?? 2))
-            lines.append(" rank   score  " + "id".padding(toLength: idWidth, withPad: " ", startingAt: 0) + "  frames       seconds        path")
+            lines.append(
+                " rank   score  " + "id".padding(toLength: idWidth, withPad: " ", startingAt: 0)
+                    + "  frames       seconds        path")
             for h in r.hits {
                 let frames = "\(h.startFrame)-\(h.endFrame)".padding(toLength: 11, withPad: " ", startingAt: 0)
-                let seconds = String(format: "%.2f-%.2f", h.startSeconds, h.endSeconds).padding(toLength: 13, withPad: " ", startingAt: 0)
+                let seconds = String(format: "%.2f-%.2f", h.startSeconds, h.endSeconds).padding(
+                    toLength: 13, withPad: " ", startingAt: 0)
                 let id = h.id.padding(toLength: idWidth, withPad: " ", startingAt: 0)
-                lines.append(String(format: "%5d  %6.4f  ", h.rank, h.score) + id + "  \(frames)  \(seconds)  \(h.path)")
+                lines.append(
+                    String(format: "%5d  %6.4f  ", h.rank, h.score) + id + "  \(frames)  \(seconds)  \(h.path)")
             }
         }
         return lines.joined(separator: "\n")

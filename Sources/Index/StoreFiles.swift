@@ -13,7 +13,7 @@ final class StoreFile {
         self.path = path
         let flags = (writable ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC
         fd = open(path, flags, 0o644)
-        guard fd >= 0 else { throw StoreError("'\(path)' could not be opened (\(String(cString: strerror(errno))))." ) }
+        guard fd >= 0 else { throw StoreError("'\(path)' could not be opened (\(String(cString: strerror(errno)))).") }
     }
 
     deinit { close(fd) }
@@ -46,7 +46,9 @@ final class StoreFile {
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw StoreError("'\(path)' could not be written (\(String(cString: strerror(errno))))." ) }
+            guard n > 0 else {
+                throw StoreError("'\(path)' could not be written (\(String(cString: strerror(errno)))).")
+            }
             done += n
         }
     }
@@ -57,13 +59,15 @@ final class StoreFile {
 
     func truncate(to length: Int) throws {
         guard ftruncate(fd, off_t(length)) == 0 else {
-            throw StoreError("'\(path)' could not be truncated (\(String(cString: strerror(errno))))." )
+            throw StoreError("'\(path)' could not be truncated (\(String(cString: strerror(errno)))).")
         }
     }
 
     /// Flushes to the disk, so a rename that follows cannot be seen before the data.
     func sync() throws {
-        guard fsync(fd) == 0 else { throw StoreError("'\(path)' could not be flushed (\(String(cString: strerror(errno))))." ) }
+        guard fsync(fd) == 0 else {
+            throw StoreError("'\(path)' could not be flushed (\(String(cString: strerror(errno)))).")
+        }
     }
 }
 
@@ -83,9 +87,13 @@ enum StoreFiles {
         let fm = FileManager.default
         do {
             if fm.fileExists(atPath: target) {
-                guard replace else { throw StoreError("'\(target)' already exists (and replacing it was not asked for).") }
+                guard replace else {
+                    throw StoreError("'\(target)' already exists (and replacing it was not asked for).")
+                }
                 let url = URL(fileURLWithPath: target).standardizedFileURL
-                let old = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).replaced").path
+                let old = url.deletingLastPathComponent().appendingPathComponent(
+                    ".\(url.lastPathComponent).\(getpid()).replaced"
+                ).path
                 try? fm.removeItem(atPath: old)
                 try fm.moveItem(atPath: target, toPath: old)
                 try fm.moveItem(atPath: temporary, toPath: target)
@@ -109,7 +117,7 @@ enum StoreFiles {
     /// another process holds it.
     static func lockDirectory(_ path: String) throws -> Int32? {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw StoreError("'\(path)' could not be opened (\(String(cString: strerror(errno))))." ) }
+        guard fd >= 0 else { throw StoreError("'\(path)' could not be opened (\(String(cString: strerror(errno)))).") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             return nil
@@ -127,7 +135,9 @@ enum StoreFiles {
     }
 
     private static let crashSpec: (step: String, append: Int)? = {
-        guard let value = ProcessInfo.processInfo.environment["DECOUPLE_STORE_CRASH"], !value.isEmpty else { return nil }
+        guard let value = ProcessInfo.processInfo.environment["DECOUPLE_STORE_CRASH"], !value.isEmpty else {
+            return nil
+        }
         let parts = value.split(separator: ":")
         return (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 1 : 1)
     }()

@@ -37,12 +37,15 @@ public enum StoreMerge {
         }
         var manifest = first.manifest
         manifest = EmbeddingManifest(
-            model: manifest.model, config: manifest.config, weights: manifest.weights, preprocessing: manifest.preprocessing,
+            model: manifest.model, config: manifest.config, weights: manifest.weights,
+            preprocessing: manifest.preprocessing,
             sampling: manifest.sampling, dimension: manifest.dimension, count: 0)
         manifest.tool = "decouple store merge"
 
         let target = URL(fileURLWithPath: output).standardizedFileURL
-        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).\(getpid()).merging").path
+        let temporary = target.deletingLastPathComponent().appendingPathComponent(
+            ".\(target.lastPathComponent).\(getpid()).merging"
+        ).path
         try? FileManager.default.removeItem(atPath: temporary)
         var summary = Summary(rows: 0, duplicates: 0, renamed: 0)
         do {
@@ -58,7 +61,8 @@ public enum StoreMerge {
                     var keep: [Int] = []
                     for r in range {
                         let item = store.items[r]
-                        let key = "\(item.fileSHA256 ?? item.path)#\(item.startFrame)-\(item.endFrame)#\(item.id.contains("@") ? "clip" : "video")"
+                        let key =
+                            "\(item.fileSHA256 ?? item.path)#\(item.startFrame)-\(item.endFrame)#\(item.id.contains("@") ? "clip" : "video")"
                         if seen.insert(key).inserted { keep.append(r) } else { summary.duplicates += 1 }
                     }
                     let d = store.dimension
@@ -70,8 +74,7 @@ public enum StoreMerge {
                 }
             }
             summary.rows = merged.count
-        }
-        catch {
+        } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }

@@ -65,7 +65,8 @@ struct TopK {
     private mutating func siftDown(_ i: Int) {
         var parent = i
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var worst = parent
             if left < heap.count && Hit.ranksBefore(heap[worst], heap[left]) { worst = left }
             if right < heap.count && Hit.ranksBefore(heap[worst], heap[right]) { worst = right }

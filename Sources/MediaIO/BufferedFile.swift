@@ -62,6 +62,7 @@ final class BufferedFile {
 /// Writes `bytes` to `path` through `Common.AtomicFile`: a crash never leaves a half-written file.
 func writeAtomically(_ bytes: [UInt8], to path: String) throws(MediaError) {
     do { try AtomicFile.write(Data(bytes), to: path) } catch {
-        throw MediaError(path: path, problem: "could not be written (\((error as? FileWriteError)?.reason ?? "\(error)"))")
+        throw MediaError(
+            path: path, problem: "could not be written (\((error as? FileWriteError)?.reason ?? "\(error)"))")
     }
 }

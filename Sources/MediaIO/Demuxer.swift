@@ -108,13 +108,15 @@ final class Demuxer {
             let head = handle.readData(ofLength: 12)
             try? handle.close()
             if head.count >= 8, head[4..<8].elementsEqual("ftyp".utf8) {
-                return "looks like an MP4/MOV file but is truncated or damaged: its index ('moov' box) is missing or unreadable (\(ffmpegMessage(code)))"
+                return
+                    "looks like an MP4/MOV file but is truncated or damaged: its index ('moov' box) is missing or unreadable (\(ffmpegMessage(code)))"
             }
         }
         return "is not a video file FFmpeg can read (\(ffmpegMessage(code)))"
     }
 
-    static func bestVideoStream(_ ctx: UnsafeMutablePointer<AVFormatContext>, path: String) throws(MediaError) -> Int32 {
+    static func bestVideoStream(_ ctx: UnsafeMutablePointer<AVFormatContext>, path: String) throws(MediaError) -> Int32
+    {
         let best = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         if best >= 0 {
             let st = ctx.pointee.streams[Int(best)]!

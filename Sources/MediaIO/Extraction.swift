@@ -78,11 +78,13 @@ public enum Extraction {
         }
         let frozenPlans = plans
         let frozenTasks = tasks
-        let results = runConcurrently(count: tasks.count, jobs: options.jobs) { t -> Result<SegmentResult, MediaError> in
+        let results = runConcurrently(count: tasks.count, jobs: options.jobs) {
+            t -> Result<SegmentResult, MediaError> in
             let task = frozenTasks[t]
             guard case .success(let plan) = frozenPlans[task.video] else { fatalError("task for a failed plan") }
             return Result { () throws(MediaError) -> SegmentResult in
-                try extractSegment(plan: plan, segment: task.segment, range: task.range, options: options, progress: progress)
+                try extractSegment(
+                    plan: plan, segment: task.segment, range: task.range, options: options, progress: progress)
             }
         }
         return plans.enumerated().map { (i, plan) in
@@ -91,7 +93,8 @@ public enum Extraction {
             case .success(let p):
                 let segs = zip(frozenTasks, results).filter { $0.0.video == i }.map(\.1)
                 do throws(MediaError) {
-                    return .success(try finish(plan: p, segments: segs, options: options, seconds: Date().timeIntervalSince(start)))
+                    return .success(
+                        try finish(plan: p, segments: segs, options: options, seconds: Date().timeIntervalSince(start)))
                 } catch {
                     try? FileManager.default.removeItem(atPath: p.workDir)
                     return .failure(error)
@@ -120,12 +123,14 @@ public enum Extraction {
             index = reader.index
             range = options.frames.clamped(to: info.frameCount)
             guard !range.isEmpty else {
-                throw MediaError(path: path, problem: "has \(info.frameCount) frames, so the range \(options.frames) selects none")
+                throw MediaError(
+                    path: path, problem: "has \(info.frameCount) frames, so the range \(options.frames) selects none")
             }
             workDir = output + ".partial-\(getpid())"
             try? FileManager.default.removeItem(atPath: workDir)
             do {
-                try FileManager.default.createDirectory(atPath: workDir + "/keyframes", withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: workDir + "/keyframes", withIntermediateDirectories: true)
             } catch {
                 throw MediaError(path: output, problem: "could not be created (\(error.localizedDescription))")
             }
@@ -153,14 +158,16 @@ public enum Extraction {
             path: plan.path, options: ReaderOptions(images: images), index: plan.index)
         if range.lowerBound > 0 { try reader.seek(toFrame: range.lowerBound) }
         let csv = options.csv ? try BufferedFile(creating: partName(plan.workDir, segment, "csv")) : nil
-        let fields = options.fields != .none ? try BufferedFile(creating: partName(plan.workDir, segment, "field")) : nil
+        let fields =
+            options.fields != .none ? try BufferedFile(creating: partName(plan.workDir, segment, "field")) : nil
         let masks = options.fields != .none ? try BufferedFile(creating: partName(plan.workDir, segment, "mask")) : nil
         let jsonl = try BufferedFile(creating: partName(plan.workDir, segment, "jsonl"))
         let png = PNGEncoder()
         var result = SegmentResult()
         var rows: [UInt8] = []
         var pending = 0
-        let w = plan.info.width, h = plan.info.height
+        let w = plan.info.width
+        let h = plan.info.height
         while let frame = try reader.next() {
             let i = frame.info.index
             if i >= range.upperBound { break }
@@ -195,7 +202,10 @@ public enum Extraction {
             let summary = FrameMotionSummary(frame: frame, frameWidth: w, frameHeight: h)
             try jsonl.write(jsonLine(frame.info, summary))
             pending += 1
-            if pending == 16 { progress?.add(pending); pending = 0 }
+            if pending == 16 {
+                progress?.add(pending)
+                pending = 0
+            }
         }
         progress?.add(pending)
         try csv?.close()
@@ -257,7 +267,8 @@ public enum Extraction {
             path: plan.path, output: plan.output, frames: frames, firstFrame: parts.first?.firstIndex ?? 0,
             keyframes: parts.reduce(0) { $0 + $1.keyframes }, vectors: parts.reduce(0) { $0 + $1.vectors },
             segments: n, seconds: seconds)
-        try writeAtomically(Array(videoJSON(plan: plan, options: options, summary: summary).utf8), to: dir + "/video.json")
+        try writeAtomically(
+            Array(videoJSON(plan: plan, options: options, summary: summary).utf8), to: dir + "/video.json")
         // Replace any previous output only now that the new one is complete.
         if FileManager.default.fileExists(atPath: plan.output) {
             do { try FileManager.default.removeItem(atPath: plan.output) } catch {
@@ -265,7 +276,9 @@ public enum Extraction {
             }
         }
         do { try AtomicFile.commit(dir, to: plan.output) } catch {
-            throw MediaError(path: plan.output, problem: "could not be created (\((error as? FileWriteError)?.reason ?? "\(error)"))")
+            throw MediaError(
+                path: plan.output, problem: "could not be created (\((error as? FileWriteError)?.reason ?? "\(error)"))"
+            )
         }
         return summary
     }
@@ -291,10 +304,14 @@ public enum Extraction {
         let doc = Doc(
             video: plan.info, extract: summary,
             layout: [
-                "frames": "display indices \(summary.firstFrame)..<\(summary.firstFrame + summary.frames); row i of every array is frame first_frame + i",
-                "motion.npy": options.fields == .none ? "not written" :
-                    "\(options.fields == .cmd ? "float32, clamped to ±10 px and divided by 10" : "int16 quarter pixels") [\(summary.frames), 2, \(rows), \(cols)]: channel 0 dx, channel 1 dy; forward motion (dst - src for list 0, negated for list 1); lists \(options.lists.rawValue); \(options.cellSize)x\(options.cellSize)-pixel cells; zero where no vector",
-                "motion_mask.npy": options.fields == .none ? "not written" : "uint8 [\(summary.frames), \(rows), \(cols)]: bit 0 list-0 vector, bit 1 list-1 vector, 0 = intra or I-frame",
+                "frames":
+                    "display indices \(summary.firstFrame)..<\(summary.firstFrame + summary.frames); row i of every array is frame first_frame + i",
+                "motion.npy": options.fields == .none
+                    ? "not written"
+                    : "\(options.fields == .cmd ? "float32, clamped to ±10 px and divided by 10" : "int16 quarter pixels") [\(summary.frames), 2, \(rows), \(cols)]: channel 0 dx, channel 1 dy; forward motion (dst - src for list 0, negated for list 1); lists \(options.lists.rawValue); \(options.cellSize)x\(options.cellSize)-pixel cells; zero where no vector",
+                "motion_mask.npy": options.fields == .none
+                    ? "not written"
+                    : "uint8 [\(summary.frames), \(rows), \(cols)]: bit 0 list-0 vector, bit 1 list-1 vector, 0 = intra or I-frame",
                 "mvs.csv": options.csv ? "FFmpeg extract_mvs.c columns; framenum = display index + 1" : "not written",
                 "keyframes": "keyframes/frame_NNNNNN.png, \(options.keyframes.rawValue) frames, RGB, full size",
             ])

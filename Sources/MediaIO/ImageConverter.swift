@@ -10,9 +10,13 @@ final class ImageConverter {
 
     /// Converts `frame` to an `RGBImage` of `width x height` (the frame's own size when nil).
     /// Bilinear when resizing; exact chroma interpolation and rounding either way.
-    func rgb(of frame: UnsafeMutablePointer<AVFrame>, width: Int? = nil, height: Int? = nil, path: String) throws(MediaError) -> RGBImage {
-        let w = frame.pointee.width, h = frame.pointee.height
-        let ow = Int32(width ?? Int(w)), oh = Int32(height ?? Int(h))
+    func rgb(of frame: UnsafeMutablePointer<AVFrame>, width: Int? = nil, height: Int? = nil, path: String)
+        throws(MediaError) -> RGBImage
+    {
+        let w = frame.pointee.width
+        let h = frame.pointee.height
+        let ow = Int32(width ?? Int(w))
+        let oh = Int32(height ?? Int(h))
         guard w > 0, h > 0, ow > 0, oh > 0 else {
             throw MediaError(path: path, problem: "has a frame of size \(w)x\(h) that cannot be converted to RGB")
         }
@@ -22,7 +26,8 @@ final class ImageConverter {
                 context, w, h, AVPixelFormat(frame.pointee.format), ow, oh, AV_PIX_FMT_RGB24,
                 Int32(flags), nil, nil, nil)
             guard context != nil else {
-                throw MediaError(path: path, problem: "has pixel format \(frame.pointee.format) that swscale cannot convert to RGB")
+                throw MediaError(
+                    path: path, problem: "has pixel format \(frame.pointee.format) that swscale cannot convert to RGB")
             }
             key = (w, h, frame.pointee.format, ow, oh)
         }

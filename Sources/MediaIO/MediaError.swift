@@ -1,5 +1,5 @@
-import Common
 import CFFmpeg
+import Common
 
 /// A problem with one input file, as one sentence that names the file.
 public struct MediaError: SentenceError, Equatable {

@@ -35,11 +35,13 @@ public final class MotionVideoSource: MotionClipSource {
         let wanted = Set(rgb).union(motion)
         guard let first = wanted.min(), let last = wanted.max() else { return ([], []) }
         guard first >= 0, last < frameCount else {
-            throw MediaError(path: path, problem: "has no frame \(first < 0 ? first : last) (it has \(frameCount) frames)")
+            throw MediaError(
+                path: path, problem: "has no frame \(first < 0 ? first : last) (it has \(frameCount) frames)")
         }
         let reader = try VideoReader(path: path, index: nil)
         if first > 0 { try reader.seek(toFrame: first) }
-        let rgbSet = Set(rgb), motionSet = Set(motion)
+        let rgbSet = Set(rgb)
+        let motionSet = Set(motion)
         var images: [Int: RGBImage] = [:]
         var fields: [Int: MotionField] = [:]
         while let frame = try reader.next() {
@@ -47,7 +49,8 @@ public final class MotionVideoSource: MotionClipSource {
             if i > last { break }
             if rgbSet.contains(i) { images[i] = try reader.currentImage() }
             if motionSet.contains(i) {
-                fields[i] = MotionField(vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height, cellSize: cellSize)
+                fields[i] = MotionField(
+                    vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height, cellSize: cellSize)
             }
         }
         for i in wanted where images[i] == nil && fields[i] == nil {

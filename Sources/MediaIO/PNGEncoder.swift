@@ -47,7 +47,9 @@ public final class PNGEncoder {
         return bytes
     }
 
-    private func context(width: Int, height: Int, name: String) throws(MediaError) -> UnsafeMutablePointer<AVCodecContext> {
+    private func context(width: Int, height: Int, name: String) throws(MediaError) -> UnsafeMutablePointer<
+        AVCodecContext
+    > {
         if let c = context, c.pointee.width == Int32(width), c.pointee.height == Int32(height) { return c }
         avcodec_free_context(&context)
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG), let c = avcodec_alloc_context3(codec) else {

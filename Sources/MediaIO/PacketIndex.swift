@@ -49,7 +49,8 @@ public struct PacketIndex: Sendable {
 
     /// Display index of the frame with this presentation key, if a packet has it.
     public func index(ofKey key: Int64) -> Int? {
-        var lo = 0, hi = keys.count
+        var lo = 0
+        var hi = keys.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if keys[mid] < key { lo = mid + 1 } else { hi = mid }

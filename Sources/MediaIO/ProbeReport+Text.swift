@@ -5,10 +5,12 @@ extension ProbeReport {
     /// The report as `decouple probe` prints it, one aligned line per fact.
     public var text: String {
         let r = self
-        let i = r.info, m = r.motion
+        let i = r.info
+        let m = r.motion
         func pct(_ x: Double) -> String { String(format: "%.0f%%", x * 100) }
         func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
-        let declared = i.declaredFrameCount > 0 ? " (container says \(i.declaredFrameCount))" : " (container does not say)"
+        let declared =
+            i.declaredFrameCount > 0 ? " (container says \(i.declaredFrameCount))" : " (container does not say)"
         let blocks = ["16x16", "16x8", "8x16", "8x8"].filter { m.blockSizes[$0] != nil }
             .map { "\($0) \(pct(m.blockSizes[$0]!))" }
         let others = m.blockSizes.keys.filter { !["16x16", "16x8", "8x16", "8x8"].contains($0) }.sorted()

@@ -10,7 +10,9 @@ public struct ProbeReport: Sendable, Codable {
     public var readError: String?
 
     enum CodingKeys: String, CodingKey {
-        case info, motion, warnings, damagedPackets = "damaged_packets", readError = "read_error"
+        case info, motion, warnings
+        case damagedPackets = "damaged_packets"
+        case readError = "read_error"
     }
 
     /// Decodes every frame once (single-threaded, so vectors are exact) and summarises it.
@@ -18,7 +20,8 @@ public struct ProbeReport: Sendable, Codable {
         let reader = try VideoReader(path: path)
         var stats = MotionStatistics()
         while let frame = try reader.next() {
-            let summary = FrameMotionSummary(frame: frame, frameWidth: reader.info.width, frameHeight: reader.info.height)
+            let summary = FrameMotionSummary(
+                frame: frame, frameWidth: reader.info.width, frameHeight: reader.info.height)
             stats.add(frame, summary: summary)
         }
         info = reader.info
@@ -32,11 +35,15 @@ public struct ProbeReport: Sendable, Codable {
     /// damaged packets, frames the decoder could not output.
     public private(set) var warnings: [String] = []
 
-    static func warnings(info: VideoInfo, motion: MotionStatistics.Summary, damagedPackets: Int, readError: String?) -> [String] {
+    static func warnings(info: VideoInfo, motion: MotionStatistics.Summary, damagedPackets: Int, readError: String?)
+        -> [String]
+    {
         var out: [String] = []
         if let e = readError { out.append("reading stopped early (\(e)); the frames before that point are reported") }
         if info.declaredFrameCount > info.frameCount {
-            out.append("the container lists \(info.declaredFrameCount) frames but only \(info.frameCount) could be read: the file is probably cut short")
+            out.append(
+                "the container lists \(info.declaredFrameCount) frames but only \(info.frameCount) could be read: the file is probably cut short"
+            )
         }
         if damagedPackets > 0 { out.append("the decoder rejected \(damagedPackets) damaged packets") }
         if motion.frames < info.frameCount {

@@ -21,7 +21,8 @@ public final class VideoClipSource: ClipSource {
 
     /// Opens `path`. Throws a `MediaError` naming the file when it is not a readable video.
     public init(path: String) throws(MediaError) {
-        reader = try VideoReader(path: path, options: ReaderOptions(frames: .all, motionVectors: false, images: .none, frameThreads: 1))
+        reader = try VideoReader(
+            path: path, options: ReaderOptions(frames: .all, motionVectors: false, images: .none, frameThreads: 1))
         info = reader.info
     }
 
@@ -44,13 +45,20 @@ public final class VideoClipSource: ClipSource {
             }
             while position < target {
                 guard let frame = try reader.next() else {
-                    throw MediaError(path: info.path, problem: "ends after frame \(position), before frame \(target) (\(reader.readError ?? "no more frames could be decoded"))")
+                    throw MediaError(
+                        path: info.path,
+                        problem:
+                            "ends after frame \(position), before frame \(target) (\(reader.readError ?? "no more frames could be decoded"))"
+                    )
                 }
                 position = frame.info.index
                 decodedFrames += 1
             }
             guard position == target else {
-                throw MediaError(path: info.path, problem: "could not decode frame \(target) (the decoder skipped it, returning frame \(position) next)")
+                throw MediaError(
+                    path: info.path,
+                    problem:
+                        "could not decode frame \(target) (the decoder skipped it, returning frame \(position) next)")
             }
             images[target] = try reader.currentImage()
         }

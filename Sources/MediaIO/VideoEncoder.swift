@@ -1,5 +1,5 @@
-import Common
 import CFFmpeg
+import Common
 import Foundation
 import VideoData
 
@@ -14,7 +14,8 @@ public struct EncoderOptions: Sendable {
     public var crf: Int
     public var preset: String
 
-    public init(fps: Int = 25, gop: Int = 16, bFrames: Int = 0, refs: Int = 1, crf: Int = 23, preset: String = "medium") {
+    public init(fps: Int = 25, gop: Int = 16, bFrames: Int = 0, refs: Int = 1, crf: Int = 23, preset: String = "medium")
+    {
         self.fps = fps
         self.gop = gop
         self.bFrames = bFrames
@@ -43,7 +44,9 @@ public final class VideoEncoder {
 
     public init(path: String, width: Int, height: Int, options: EncoderOptions = EncoderOptions()) throws(MediaError) {
         guard width > 0, height > 0, width % 2 == 0, height % 2 == 0 else {
-            throw MediaError(path: path, problem: "cannot be encoded at \(width)x\(height): H.264 in yuv420p needs an even, positive size")
+            throw MediaError(
+                path: path,
+                problem: "cannot be encoded at \(width)x\(height): H.264 in yuv420p needs an even, positive size")
         }
         self.path = path
         self.width = width
@@ -57,14 +60,20 @@ public final class VideoEncoder {
         // what it got here (deinit does not run for a half-initialised object).
         var newFormat: UnsafeMutablePointer<AVFormatContext>? = nil
         _ = avformat_alloc_output_context2(&newFormat, nil, "mp4", tmpPath)
-        var newFrame = av_frame_alloc(), newPacket = av_packet_alloc(), newCodec: UnsafeMutablePointer<AVCodecContext>? = avcodec_alloc_context3(encoder)
+        var newFrame = av_frame_alloc()
+        var newPacket = av_packet_alloc()
+        var newCodec: UnsafeMutablePointer<AVCodecContext>? = avcodec_alloc_context3(encoder)
         let newStream = newFormat.flatMap { avformat_new_stream($0, nil) }
-        guard let fmt = newFormat, let frame = newFrame, let packet = newPacket, let ctx = newCodec, let st = newStream else {
+        guard let fmt = newFormat, let frame = newFrame, let packet = newPacket, let ctx = newCodec, let st = newStream
+        else {
             av_frame_free(&newFrame)
             av_packet_free(&newPacket)
             avcodec_free_context(&newCodec)
             avformat_free_context(newFormat)
-            throw MediaError(path: path, problem: newFormat == nil ? "could not be created: no MP4 muxer" : "could not be encoded: out of memory")
+            throw MediaError(
+                path: path,
+                problem: newFormat == nil ? "could not be created: no MP4 muxer" : "could not be encoded: out of memory"
+            )
         }
         self.frame = frame
         self.packet = packet
@@ -87,7 +96,8 @@ public final class VideoEncoder {
         av_dict_set(&opts, "preset", options.preset, 0)
         av_dict_set(&opts, "crf", "\(options.crf)", 0)
         // Regular GOPs (no scene-cut keyframes), a fixed number of references.
-        av_dict_set(&opts, "x264-params", "keyint=\(options.gop):min-keyint=\(options.gop):scenecut=0:ref=\(options.refs)", 0)
+        av_dict_set(
+            &opts, "x264-params", "keyint=\(options.gop):min-keyint=\(options.gop):scenecut=0:ref=\(options.refs)", 0)
         try check(avcodec_open2(ctx, encoder, &opts), path: path, "could not be encoded: libx264 did not open")
         try check(avcodec_parameters_from_context(st.pointee.codecpar, ctx), path: path, "could not be encoded")
         st.pointee.time_base = ctx.pointee.time_base
@@ -116,13 +126,17 @@ public final class VideoEncoder {
     /// Appends one frame (RGB, the encoder's size).
     public func append(_ image: RGBImage) throws(MediaError) {
         guard image.width == width, image.height == height else {
-            throw MediaError(path: path, problem: "got a \(image.width)x\(image.height) frame for a \(width)x\(height) video")
+            throw MediaError(
+                path: path, problem: "got a \(image.width)x\(image.height) frame for a \(width)x\(height) video")
         }
         try check(av_frame_make_writable(frame), path: path, "could not be encoded")
         if scaler == nil {
-            scaler = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height), AV_PIX_FMT_YUV420P,
-                                    Int32(SWS_BILINEAR | SWS_ACCURATE_RND), nil, nil, nil)
-            guard scaler != nil else { throw MediaError(path: path, problem: "could not be encoded: swscale refused RGB to YUV") }
+            scaler = sws_getContext(
+                Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height), AV_PIX_FMT_YUV420P,
+                Int32(SWS_BILINEAR | SWS_ACCURATE_RND), nil, nil, nil)
+            guard scaler != nil else {
+                throw MediaError(path: path, problem: "could not be encoded: swscale refused RGB to YUV")
+            }
         }
         image.pixels.withUnsafeBufferPointer { px in
             var src: [UnsafePointer<UInt8>?] = [px.baseAddress, nil, nil, nil]
@@ -150,7 +164,8 @@ public final class VideoEncoder {
         try check(av_write_trailer(fmt), path: path, "could not be written (MP4 index)")
         avio_closep(&fmt.pointee.pb)
         do { try AtomicFile.commit(tmpPath, to: path) } catch {
-            throw MediaError(path: path, problem: "could not be written (\((error as? FileWriteError)?.reason ?? "\(error)"))")
+            throw MediaError(
+                path: path, problem: "could not be written (\((error as? FileWriteError)?.reason ?? "\(error)"))")
         }
         finished = true
     }

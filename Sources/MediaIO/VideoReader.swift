@@ -80,7 +80,9 @@ public final class VideoReader: FrameReader {
     /// Opens `path`. Throws a `MediaError` naming the file for anything that is not a readable
     /// video with at least one frame. `index` lets several readers of one file share one
     /// demux pass.
-    public init(path: String, options: ReaderOptions = ReaderOptions(), index sharedIndex: PacketIndex? = nil) throws(MediaError) {
+    public init(path: String, options: ReaderOptions = ReaderOptions(), index sharedIndex: PacketIndex? = nil)
+        throws(MediaError)
+    {
         self.options = options
         let demuxer = try Demuxer(path: path)
         self.demuxer = demuxer
@@ -130,7 +132,10 @@ public final class VideoReader: FrameReader {
                         try restartDecoding(from: target, attempt: seekAttempt + 1)
                         continue
                     }
-                    if idx < target { lastIndex = idx; continue }
+                    if idx < target {
+                        lastIndex = idx
+                        continue
+                    }
                     seekTarget = nil
                 }
                 lastIndex = idx
@@ -207,7 +212,9 @@ public final class VideoReader: FrameReader {
         }
     }
 
-    static func describe(path: String, demuxer: Demuxer, index: PacketIndex, codecName: String, timeBase: Double) -> VideoInfo {
+    static func describe(path: String, demuxer: Demuxer, index: PacketIndex, codecName: String, timeBase: Double)
+        -> VideoInfo
+    {
         let fmt = demuxer.context.pointee.iformat.pointee
         let par = demuxer.parameters.pointee
         let st = demuxer.stream.pointee

@@ -40,22 +40,34 @@ public final class Backbone: @unchecked Sendable {
     /// strictly: see `CheckpointError`. `prefix` selects a sub-module (e.g. `"rgb_backbone."`),
     /// `source` names the dict in errors. `im2colTileFloats` bounds the im2col scratch per
     /// forward pass (default 16 MB).
-    public convenience init(config: BackboneConfig, tensors: [String: FloatTensor], prefix: String = "", source: String = "state dict", im2colTileFloats: Int = 1 << 22) throws {
-        try self.init(config: config, from: TensorSource(tensors, prefix: prefix), sourceName: source, im2colTileFloats: im2colTileFloats, opened: [])
+    public convenience init(
+        config: BackboneConfig, tensors: [String: FloatTensor], prefix: String = "", source: String = "state dict",
+        im2colTileFloats: Int = 1 << 22
+    ) throws {
+        try self.init(
+            config: config, from: TensorSource(tensors, prefix: prefix), sourceName: source,
+            im2colTileFloats: im2colTileFloats, opened: [])
     }
 
     /// Loads a safetensors checkpoint strictly, reading the weights in place from the mapped
     /// file (no copy of the file is made; each conv's folded weights are written once).
     /// - Throws: `SafeTensorsError` for a file that is missing, truncated or not safetensors;
     ///   `CheckpointError` listing every missing, unexpected and mis-shaped key.
-    public convenience init(config: BackboneConfig, weightsAt path: String, prefix: String = "", im2colTileFloats: Int = 1 << 22) throws {
+    public convenience init(
+        config: BackboneConfig, weightsAt path: String, prefix: String = "", im2colTileFloats: Int = 1 << 22
+    ) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let reader = try SafeTensorsReader(path: path)
         let opened = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        try self.init(config: config, from: TensorSource(reader, prefix: prefix), sourceName: path, im2colTileFloats: im2colTileFloats, opened: [("open", opened)])
+        try self.init(
+            config: config, from: TensorSource(reader, prefix: prefix), sourceName: path,
+            im2colTileFloats: im2colTileFloats, opened: [("open", opened)])
     }
 
-    private init(config: BackboneConfig, from tensors: TensorSource, sourceName: String, im2colTileFloats: Int, opened: [(phase: String, milliseconds: Double)]) throws {
+    private init(
+        config: BackboneConfig, from tensors: TensorSource, sourceName: String, im2colTileFloats: Int,
+        opened: [(phase: String, milliseconds: Double)]
+    ) throws {
         try Self.validate(config)
         var clock = DispatchTime.now().uptimeNanoseconds
         var phases = opened
@@ -66,7 +78,8 @@ public final class Backbone: @unchecked Sendable {
         }
         try Loader.check(shapes: tensors.shapes, config: config, prefix: tensors.prefix, source: sourceName)
         lap("check")
-        let convs = Loader.fold(CheckpointKeys.convSpecs(config), from: tensors, threads: ProcessInfo.processInfo.activeProcessorCount)
+        let convs = Loader.fold(
+            CheckpointKeys.convSpecs(config), from: tensors, threads: ProcessInfo.processInfo.activeProcessorCount)
         self.config = config
         switch config.architecture {
         case .r2plus1d: network = ResNet(spec: .r2plus1d(config), convs: convs)
@@ -81,7 +94,9 @@ public final class Backbone: @unchecked Sendable {
     /// An untrained model with the reference initialisation drawn from `seed` (see
     /// `randomStateDict`), so it is the same on every machine.
     public convenience init(config: BackboneConfig, seed: UInt64, im2colTileFloats: Int = 1 << 22) throws {
-        try self.init(config: config, tensors: Self.randomStateDict(config: config, seed: seed), source: "random init (seed \(seed))", im2colTileFloats: im2colTileFloats)
+        try self.init(
+            config: config, tensors: Self.randomStateDict(config: config, seed: seed),
+            source: "random init (seed \(seed))", im2colTileFloats: im2colTileFloats)
     }
 
     /// A state dict with the initialisation of the PyTorch modules (docs/method.md §7): conv weights
@@ -113,11 +128,16 @@ public final class Backbone: @unchecked Sendable {
     }
 
     static func validate(_ config: BackboneConfig) throws {
-        let widthsOK = config.widths.allSatisfy { $0 > 0 } && config.widths.count == (config.architecture == .c3d ? 5 : 4)
+        let widthsOK =
+            config.widths.allSatisfy { $0 > 0 } && config.widths.count == (config.architecture == .c3d ? 5 : 4)
         guard widthsOK, config.stemChannels > 0, config.blocks.count == 4, config.blocks.allSatisfy({ $0 > 0 }) else {
-            throw ModelError("configuration \(config) is not valid (widths, stem and blocks must be positive; 4 widths for a ResNet, 5 for C3D)")
+            throw ModelError(
+                "configuration \(config) is not valid (widths, stem and blocks must be positive; 4 widths for a ResNet, 5 for C3D)"
+            )
         }
-        guard config.frames > 0, config.size > 0 else { throw ModelError("configuration \(config) needs positive frames and size") }
+        guard config.frames > 0, config.size > 0 else {
+            throw ModelError("configuration \(config) needs positive frames and size")
+        }
     }
 
     // MARK: - Description
@@ -141,10 +161,14 @@ public final class Backbone: @unchecked Sendable {
         }
         var ok = shape.allSatisfy { $0 > 0 }
         if ok {
-            network.walk(Dim3(shape[2], shape[3], shape[4]), map: { _, s in if s.volume == 0 { ok = false } }, conv: { _, _, _ in })
+            network.walk(
+                Dim3(shape[2], shape[3], shape[4]), map: { _, s in if s.volume == 0 { ok = false } },
+                conv: { _, _, _ in })
         }
         guard ok else {
-            throw ModelError("\(config.modelID) cannot run on clips of \(shape.dropFirst().map(String.init).joined(separator: "x")): a layer's output would be empty")
+            throw ModelError(
+                "\(config.modelID) cannot run on clips of \(shape.dropFirst().map(String.init).joined(separator: "x")): a layer's output would be empty"
+            )
         }
     }
 
@@ -204,11 +228,15 @@ public final class Backbone: @unchecked Sendable {
             var times: [Double] = []
             for r in 0...runs {
                 let start = DispatchTime.now().uptimeNanoseconds
-                conv.forward(clip: ws.slot(0), size: size, into: ws.slot(1), relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                conv.forward(
+                    clip: ws.slot(0), size: size, into: ws.slot(1), relu: true, scratch: ws.scratch,
+                    scratchCount: ws.scratchCount, threads: threads)
                 if r > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
             }
             times.sort()
-            return ConvTiming(name: name, lowering: conv.method(input: size, scratchCount: ws.scratchCount, threads: threads), m: conv.outChannels, k: g.k, n: g.n, milliseconds: times[times.count / 2])
+            return ConvTiming(
+                name: name, lowering: conv.method(input: size, scratchCount: ws.scratchCount, threads: threads),
+                m: conv.outChannels, k: g.k, n: g.n, milliseconds: times[times.count / 2])
         }
     }
 
@@ -218,7 +246,9 @@ public final class Backbone: @unchecked Sendable {
     /// Releases the workspaces kept between calls.
     public func releaseWorkspaces() { pool.drain() }
 
-    private func run(_ x: Tensor, threads: Int, parallelism: Parallelism, capture: Bool) -> (output: Tensor, stages: [(name: String, tensor: Tensor)]) {
+    private func run(_ x: Tensor, threads: Int, parallelism: Parallelism, capture: Bool) -> (
+        output: Tensor, stages: [(name: String, tensor: Tensor)]
+    ) {
         precondition(x.rank == 5 && x.shape[1] == 3, "\(config.modelID) takes input [N, 3, T, H, W], got \(x.shape)")
         let n = x.shape[0]
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
@@ -244,7 +274,8 @@ public final class Backbone: @unchecked Sendable {
                         while true {
                             let i = next.increment()
                             if i >= n { break }
-                            self.forwardClip(input + i * clipCount, size: size, into: dst + i * d, threads: 1, capture: nil)
+                            self.forwardClip(
+                                input + i * clipCount, size: size, into: dst + i * d, threads: 1, capture: nil)
                         }
                     }
                 } else {
@@ -261,18 +292,26 @@ public final class Backbone: @unchecked Sendable {
                                 stageValues[name]!.append(contentsOf: UnsafeBufferPointer(start: p, count: count))
                             }
                         }
-                        forwardClip(input + i * clipCount, size: size, into: dst + i * d, threads: threads, capture: hook)
+                        forwardClip(
+                            input + i * clipCount, size: size, into: dst + i * d, threads: threads, capture: hook)
                     }
                 }
             }
         }
-        let stages = capture ? network.stageNames.map { ($0, Tensor(shape: [n] + stageShapes[$0]!, data: stageValues[$0]!)) } : []
+        let stages =
+            capture
+            ? network.stageNames.map { ($0, Tensor(shape: [n] + stageShapes[$0]!, data: stageValues[$0]!)) } : []
         return (output, stages)
     }
 
-    private func forwardClip(_ clip: UnsafePointer<Float>, size: Dim3, into out: UnsafeMutablePointer<Float>, threads: Int, capture: StageCapture?) {
+    private func forwardClip(
+        _ clip: UnsafePointer<Float>, size: Dim3, into out: UnsafeMutablePointer<Float>, threads: Int,
+        capture: StageCapture?
+    ) {
         pool.with(size: size, make: { Workspace(network: network, size: size, tileFloats: tileFloats) }) { ws in
-            network.forward(clip: clip, size: size, workspace: ws, threads: min(max(1, threads), Workspace.maxThreads), output: out, capture: capture)
+            network.forward(
+                clip: clip, size: size, workspace: ws, threads: min(max(1, threads), Workspace.maxThreads), output: out,
+                capture: capture)
         }
     }
 }
@@ -282,5 +321,10 @@ final class ManagedAtomicCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     /// Returns the current value and adds one.
-    func increment() -> Int { lock.withLock { defer { value += 1 }; return value } }
+    func increment() -> Int {
+        lock.withLock {
+            defer { value += 1 }
+            return value
+        }
+    }
 }

@@ -46,7 +46,9 @@ public struct BackboneConfig: Codable, Sendable, Equatable, CustomStringConverti
     /// - Throws: `ModelError` for an unknown id.
     public init(modelID: String) throws {
         guard let a = Architecture(rawValue: modelID.lowercased()) else {
-            throw ModelError("unknown model \"\(modelID)\"; use one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ModelError(
+                "unknown model \"\(modelID)\"; use one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         self.init(a)
     }
@@ -81,9 +83,14 @@ public struct BackboneConfig: Codable, Sendable, Equatable, CustomStringConverti
     public var description: String {
         var parts = [modelID]
         let base = BackboneConfig(architecture)
-        if widths != base.widths { parts.append("\(architecture == .c3d ? "channels" : "planes")=\(widths.map(String.init).joined(separator: ","))") }
+        if widths != base.widths {
+            parts.append(
+                "\(architecture == .c3d ? "channels" : "planes")=\(widths.map(String.init).joined(separator: ","))")
+        }
         if architecture != .c3d && stemChannels != base.stemChannels { parts.append("stem=\(stemChannels)") }
-        if architecture != .c3d && blocks != base.blocks { parts.append("blocks=\(blocks.map(String.init).joined(separator: ","))") }
+        if architecture != .c3d && blocks != base.blocks {
+            parts.append("blocks=\(blocks.map(String.init).joined(separator: ","))")
+        }
         if frames != base.frames { parts.append("frames=\(frames)") }
         if size != base.size { parts.append("size=\(size)") }
         return parts.joined(separator: " ")
@@ -107,13 +114,19 @@ public struct BackboneConfig: Codable, Sendable, Equatable, CustomStringConverti
             switch kv[0] {
             case "planes", "channels", "widths":
                 let want = architecture == .c3d ? 5 : 4
-                guard values.count == want else { throw ModelError("\(kv[0]) for \(modelID) needs \(want) values, got \(values.count)") }
+                guard values.count == want else {
+                    throw ModelError("\(kv[0]) for \(modelID) needs \(want) values, got \(values.count)")
+                }
                 c.widths = values
             case "stem":
-                guard values.count == 1, architecture != .c3d else { throw ModelError("stem=C applies to the ResNets only, with one value") }
+                guard values.count == 1, architecture != .c3d else {
+                    throw ModelError("stem=C applies to the ResNets only, with one value")
+                }
                 c.stemChannels = values[0]
             case "blocks":
-                guard values.count == 4, architecture != .c3d else { throw ModelError("blocks needs 4 values and applies to the ResNets only") }
+                guard values.count == 4, architecture != .c3d else {
+                    throw ModelError("blocks needs 4 values and applies to the ResNets only")
+                }
                 c.blocks = values
             case "frames":
                 guard values.count == 1 else { throw ModelError("frames takes one value") }

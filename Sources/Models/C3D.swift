@@ -19,7 +19,10 @@ struct C3DSpec: Sendable {
     init(config: BackboneConfig) {
         let c = config.widths
         func conv(_ name: String, _ i: Int, _ o: Int) -> Step {
-            .conv(ConvSpec(conv: "conv" + name, bn: "bn" + name, inChannels: i, outChannels: o, kernel: Dim3(all: 3), padding: Dim3(all: 1), hasBias: true))
+            .conv(
+                ConvSpec(
+                    conv: "conv" + name, bn: "bn" + name, inChannels: i, outChannels: o, kernel: Dim3(all: 3),
+                    padding: Dim3(all: 1), hasBias: true))
         }
         let pool122 = MaxPool3d(kernel: Dim3(1, 2, 2))
         let pool222 = MaxPool3d(kernel: Dim3(all: 2))
@@ -89,7 +92,10 @@ struct C3D: Network {
     /// Plain ping-pong: every step reads one slot and writes the other.
     var slotCount: Int { 2 }
 
-    func forward(clip x: UnsafePointer<Float>, size input: Dim3, workspace ws: Workspace, threads: Int, output: UnsafeMutablePointer<Float>, capture: StageCapture?) {
+    func forward(
+        clip x: UnsafePointer<Float>, size input: Dim3, workspace ws: Workspace, threads: Int,
+        output: UnsafeMutablePointer<Float>, capture: StageCapture?
+    ) {
         var size = input
         var channels = 3
         var source = x
@@ -98,7 +104,9 @@ struct C3D: Network {
             let out = ws.slot(slot)
             switch step {
             case .conv(let name, let c):
-                c.forward(clip: source, size: size, into: out, relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                c.forward(
+                    clip: source, size: size, into: out, relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount,
+                    threads: threads)
                 size = c.outputSize(size)
                 channels = c.outChannels
                 capture?(name, out, [channels, size.t, size.h, size.w])

@@ -45,7 +45,9 @@ public enum CheckpointKeys {
 
     /// Number of trainable parameters (conv weights and biases, BN weights and biases).
     public static func parameterCount(for config: BackboneConfig) -> Int {
-        table(for: config).filter { $0.role != .bnRunningMean && $0.role != .bnRunningVar }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        table(for: config).filter { $0.role != .bnRunningMean && $0.role != .bnRunningVar }.reduce(0) {
+            $0 + $1.shape.reduce(1, *)
+        }
     }
 
     static func convSpecs(_ config: BackboneConfig) -> [ConvSpec] {

@@ -28,7 +28,8 @@ struct ConvSpec: Sendable {
         let b = hasBias ? source.tensor(conv + ".bias", shape: c) : nil
         let norm = BatchNorm3d(
             weight: source.tensor(bn + ".weight", shape: c), bias: source.tensor(bn + ".bias", shape: c),
-            runningMean: source.tensor(bn + ".running_mean", shape: c), runningVar: source.tensor(bn + ".running_var", shape: c))
+            runningMean: source.tensor(bn + ".running_mean", shape: c),
+            runningVar: source.tensor(bn + ".running_var", shape: c))
         return source.withFloats(conv + ".weight") { w in
             Conv3d.folding(weight: w, shape: weightShape, bias: b, batchNorm: norm, stride: stride, padding: padding)
         }

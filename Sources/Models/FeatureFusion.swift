@@ -10,7 +10,10 @@ public enum FeatureFusion {
     /// C3D, F is the output of `conv5b` itself (docs/method.md §4).
     public static func clipMap(_ stages: [String: Tensor]) -> Tensor {
         if let l3 = stages["layer3"], let l4 = stages["layer4"] { return forward(layer3: l3, layer4: l4) }
-        guard let conv5b = stages["conv5b"] else { preconditionFailure("CMD's clip map needs ResNet stages layer3 and layer4 or C3D's conv5b, got \(stages.keys.sorted())") }
+        guard let conv5b = stages["conv5b"] else {
+            preconditionFailure(
+                "CMD's clip map needs ResNet stages layer3 and layer4 or C3D's conv5b, got \(stages.keys.sorted())")
+        }
         return conv5b
     }
 
@@ -19,7 +22,8 @@ public enum FeatureFusion {
     /// conv5b at 1/8 in time and 1/16 in space (floor).
     public static func tokenCount(_ config: BackboneConfig, size: Int) -> Int {
         if config.architecture == .c3d { return (config.frames / 8) * (size / 16) * (size / 16) }
-        let t3 = (config.frames + 3) / 4, h3 = (size + 15) / 16
+        let t3 = (config.frames + 3) / 4
+        let h3 = (size + 15) / 16
         return (t3 / 2) * h3 * h3
     }
 
@@ -32,19 +36,24 @@ public enum FeatureFusion {
 
     public static func outputShape(layer3 s3: [Int], layer4 s4: [Int]) -> [Int] {
         precondition(s3.count == 5 && s4.count == 5 && s3[0] == s4[0], "fusion takes two [N, C, T, H, W] maps")
-        precondition(s3[2] % 2 == 0 && s4[1] == 2 * s3[1] && s4[2] == s3[2] / 2,
-                     "fusion needs layer3 with an even T and layer4 with twice the channels and half the frames: \(s3), \(s4)")
+        precondition(
+            s3[2] % 2 == 0 && s4[1] == 2 * s3[1] && s4[2] == s3[2] / 2,
+            "fusion needs layer3 with an even T and layer4 with twice the channels and half the frames: \(s3), \(s4)")
         return [s3[0], 2 * s3[1], s3[2] / 2, s3[3], s3[4]]
     }
 
     /// PyTorch's nearest-neighbour source index: floor(dst · in / out).
-    @inline(__always) static func nearest(_ i: Int, _ inSize: Int, _ outSize: Int) -> Int { min(inSize - 1, i * inSize / outSize) }
+    @inline(__always) static func nearest(_ i: Int, _ inSize: Int, _ outSize: Int) -> Int {
+        min(inSize - 1, i * inSize / outSize)
+    }
 
     public static func forward(layer3 a: Tensor, layer4 b: Tensor) -> Tensor {
         let o = outputShape(layer3: a.shape, layer4: b.shape)
         let (n, c3, t3, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3], a.shape[4])
         let (t4, h4, w4) = (b.shape[2], b.shape[3], b.shape[4])
-        let c = o[1], t = o[2], hw = h * w
+        let c = o[1]
+        let t = o[2]
+        let hw = h * w
         var out = Tensor(shape: o)
         out.withUnsafeMutableBufferPointer { op in
             a.withUnsafeBufferPointer { ap in
@@ -78,8 +87,11 @@ public enum FeatureFusion {
         precondition(dy.shape == o, "fusion gradient must be \(o), got \(dy.shape)")
         let (n, c3, t3, h, w) = (s3[0], s3[1], s3[2], s3[3], s3[4])
         let (t4, h4, w4) = (s4[2], s4[3], s4[4])
-        let c = o[1], t = o[2], hw = h * w
-        var g3 = Tensor(shape: s3), g4 = Tensor(shape: s4)
+        let c = o[1]
+        let t = o[2]
+        let hw = h * w
+        var g3 = Tensor(shape: s3)
+        var g4 = Tensor(shape: s4)
         dy.withUnsafeBufferPointer { dp in
             g3.withUnsafeMutableBufferPointer { ap in
                 g4.withUnsafeMutableBufferPointer { bp in

@@ -32,7 +32,9 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
         if !missing.isEmpty { counts.append("\(missing.count) missing") }
         if !unexpected.isEmpty { counts.append("\(unexpected.count) unexpected") }
         if !misshaped.isEmpty { counts.append("\(misshaped.count) mis-shaped") }
-        var lines = ["\(source) does not fit \(model): \(counts.joined(separator: ", ")) key\(missing.count + unexpected.count + misshaped.count == 1 ? "" : "s")."]
+        var lines = [
+            "\(source) does not fit \(model): \(counts.joined(separator: ", ")) key\(missing.count + unexpected.count + misshaped.count == 1 ? "" : "s")."
+        ]
         lines += missing.map { "  missing     \($0.name) \($0.shape)" }
         lines += unexpected.map { "  unexpected  \($0.name) \($0.shape)" }
         lines += misshaped.map { "  mis-shaped  \($0.name): expected \($0.expected), found \($0.found)" }
@@ -45,7 +47,9 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 enum Loader {
     /// Checks `tensors` against `config`'s key table and returns them with `prefix` stripped.
     /// With a prefix, keys outside it are not the model's and are ignored.
-    static func check(_ tensors: [String: FloatTensor], config: BackboneConfig, prefix: String, source: String) throws -> [String: FloatTensor] {
+    static func check(_ tensors: [String: FloatTensor], config: BackboneConfig, prefix: String, source: String) throws
+        -> [String: FloatTensor]
+    {
         try check(shapes: tensors.mapValues(\.shape), config: config, prefix: prefix, source: source)
         var mine: [String: FloatTensor] = [:]
         let ignored = Set(CheckpointKeys.batchNormPrefixes(for: config).map { $0 + ".num_batches_tracked" })
@@ -66,13 +70,16 @@ enum Loader {
         let table = CheckpointKeys.table(for: config)
         let ignored = Set(CheckpointKeys.batchNormPrefixes(for: config).map { $0 + ".num_batches_tracked" })
         let known = Set(table.map(\.name))
-        var error = CheckpointError(source: source, model: config.description, missing: [], unexpected: [], misshaped: [])
+        var error = CheckpointError(
+            source: source, model: config.description, missing: [], unexpected: [], misshaped: [])
         for key in table {
             guard let shape = mine[key.name] else {
                 error.missing.append(CheckpointKey(name: prefix + key.name, shape: key.shape, role: key.role))
                 continue
             }
-            if shape != key.shape { error.misshaped.append(.init(name: prefix + key.name, expected: key.shape, found: shape)) }
+            if shape != key.shape {
+                error.misshaped.append(.init(name: prefix + key.name, expected: key.shape, found: shape))
+            }
         }
         for name in mine.keys.sorted() where !known.contains(name) && !ignored.contains(name) {
             error.unexpected.append(CheckpointKey(name: prefix + name, shape: mine[name]!, role: .convWeight))

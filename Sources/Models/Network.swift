@@ -18,5 +18,7 @@ protocol Network: Sendable {
     /// its checkpoint name and input size, so a workspace can be sized without running anything.
     func walk(_ input: Dim3, map: (Int, Dim3) -> Void, conv: (String, Conv3d, Dim3) -> Void)
     /// One clip `x [3, T, H, W]` → `output [outputChannels]`.
-    func forward(clip x: UnsafePointer<Float>, size: Dim3, workspace: Workspace, threads: Int, output: UnsafeMutablePointer<Float>, capture: StageCapture?)
+    func forward(
+        clip x: UnsafePointer<Float>, size: Dim3, workspace: Workspace, threads: Int,
+        output: UnsafeMutablePointer<Float>, capture: StageCapture?)
 }

@@ -52,16 +52,22 @@ public final class Predictor: ParameterContainer {
         var rng = SeededRandom(seed: seed)
         config = c
         let bound = 1 / Float(c.inputChannels).squareRoot()
-        fc = LinearLayer(name: "fc", weight: Tensor.uniform(shape: [c.dim, c.inputChannels], low: -bound, high: bound, using: &rng))
-        sourcePosition = Parameter(name: "k_embedding.weight", value: Tensor.uniform(shape: [c.sourceTokens, c.dim], using: &rng), kind: .embedding)
-        targetPosition = Parameter(name: "q_embedding.weight", value: Tensor.uniform(shape: [c.targetTokens, c.dim], using: &rng), kind: .embedding)
+        fc = LinearLayer(
+            name: "fc", weight: Tensor.uniform(shape: [c.dim, c.inputChannels], low: -bound, high: bound, using: &rng))
+        sourcePosition = Parameter(
+            name: "k_embedding.weight", value: Tensor.uniform(shape: [c.sourceTokens, c.dim], using: &rng),
+            kind: .embedding)
+        targetPosition = Parameter(
+            name: "q_embedding.weight", value: Tensor.uniform(shape: [c.targetTokens, c.dim], using: &rng),
+            kind: .embedding)
         encoder = (0..<c.encoderLayers).map { EncoderLayer(name: "transformer.encoder.layers.\($0)", c, rng: &rng) }
         decoder = (0..<c.decoderLayers).map { DecoderLayer(name: "transformer.decoder.layers.\($0)", c, rng: &rng) }
         decoderNorm = LayerNormLayer(name: "transformer.decoder.norm", features: c.dim)
     }
 
     public var parameters: [Parameter] {
-        fc.parameters + [sourcePosition, targetPosition] + encoder.flatMap(\.parameters) + decoder.flatMap(\.parameters) + decoderNorm.parameters
+        fc.parameters + [sourcePosition, targetPosition] + encoder.flatMap(\.parameters) + decoder.flatMap(\.parameters)
+            + decoderNorm.parameters
     }
 
     var dropouts: [DropoutLayer] { encoder.flatMap(\.dropouts) + decoder.flatMap(\.dropouts) }
@@ -89,7 +95,9 @@ public final class Predictor: ParameterContainer {
     /// `tokens [B, S, inputChannels]` → predictions `[B, T, dim]`.
     public func forward(_ tokens: Tensor, threads: Int = 1) -> (Tensor, Cache) {
         let c = config
-        precondition(tokens.rank == 3 && tokens.shape[1] == c.sourceTokens && tokens.shape[2] == c.inputChannels, "predictor takes [B, \(c.sourceTokens), \(c.inputChannels)], got \(tokens.shape)")
+        precondition(
+            tokens.rank == 3 && tokens.shape[1] == c.sourceTokens && tokens.shape[2] == c.inputChannels,
+            "predictor takes [B, \(c.sourceTokens), \(c.inputChannels)], got \(tokens.shape)")
         let b = tokens.shape[0]
         let (src0, fcCache) = fc.forward(tokens, threads: threads)
         let pos = broadcast(sourcePosition.value, batch: b)
@@ -171,9 +179,14 @@ final class FeedForward {
     let dropout: DropoutLayer
 
     init(name: String, _ c: PredictorConfig, rng: inout SeededRandom) {
-        let b1 = 1 / Float(c.dim).squareRoot(), b2 = 1 / Float(c.feedForward).squareRoot()
-        linear1 = LinearLayer(name: name + ".linear1", weight: xavierUniform([c.feedForward, c.dim], rng: &rng), bias: Tensor.uniform(shape: [c.feedForward], low: -b1, high: b1, using: &rng))
-        linear2 = LinearLayer(name: name + ".linear2", weight: xavierUniform([c.dim, c.feedForward], rng: &rng), bias: Tensor.uniform(shape: [c.dim], low: -b2, high: b2, using: &rng))
+        let b1 = 1 / Float(c.dim).squareRoot()
+        let b2 = 1 / Float(c.feedForward).squareRoot()
+        linear1 = LinearLayer(
+            name: name + ".linear1", weight: xavierUniform([c.feedForward, c.dim], rng: &rng),
+            bias: Tensor.uniform(shape: [c.feedForward], low: -b1, high: b1, using: &rng))
+        linear2 = LinearLayer(
+            name: name + ".linear2", weight: xavierUniform([c.dim, c.feedForward], rng: &rng),
+            bias: Tensor.uniform(shape: [c.dim], low: -b2, high: b2, using: &rng))
         dropout = DropoutLayer(p: c.dropout, seed: rng.next())
     }
 
@@ -207,7 +220,8 @@ final class EncoderLayer {
     let dropout1: DropoutLayer, dropout2: DropoutLayer
 
     init(name: String, _ c: PredictorConfig, rng: inout SeededRandom) {
-        attention = MultiheadAttention(name: name + ".self_attn", dim: c.dim, heads: c.heads, dropout: c.dropout, rng: &rng)
+        attention = MultiheadAttention(
+            name: name + ".self_attn", dim: c.dim, heads: c.heads, dropout: c.dropout, rng: &rng)
         feedForward = FeedForward(name: name, c, rng: &rng)
         norm1 = LayerNormLayer(name: name + ".norm1", features: c.dim)
         norm2 = LayerNormLayer(name: name + ".norm2", features: c.dim)
@@ -236,7 +250,8 @@ final class EncoderLayer {
 
     func backward(_ dy: Tensor, cache: Cache, threads: Int) -> (src: Tensor, pos: Tensor) {
         let ds2 = norm2.backward(dy, cache: cache.norm2)
-        let dx1 = ds2 + feedForward.backward(dropout2.backward(ds2, cache: cache.drop2), cache: cache.ffn, threads: threads)
+        let dx1 =
+            ds2 + feedForward.backward(dropout2.backward(ds2, cache: cache.drop2), cache: cache.ffn, threads: threads)
         let ds1 = norm1.backward(dx1, cache: cache.norm1)
         let g = attention.backward(dropout1.backward(ds1, cache: cache.drop1), cache: cache.attention, threads: threads)
         let dqk = g.dQuery + g.dKey
@@ -253,8 +268,10 @@ final class DecoderLayer {
     let dropout1: DropoutLayer, dropout2: DropoutLayer, dropout3: DropoutLayer
 
     init(name: String, _ c: PredictorConfig, rng: inout SeededRandom) {
-        selfAttention = MultiheadAttention(name: name + ".self_attn", dim: c.dim, heads: c.heads, dropout: c.dropout, rng: &rng)
-        crossAttention = MultiheadAttention(name: name + ".multihead_attn", dim: c.dim, heads: c.heads, dropout: c.dropout, rng: &rng)
+        selfAttention = MultiheadAttention(
+            name: name + ".self_attn", dim: c.dim, heads: c.heads, dropout: c.dropout, rng: &rng)
+        crossAttention = MultiheadAttention(
+            name: name + ".multihead_attn", dim: c.dim, heads: c.heads, dropout: c.dropout, rng: &rng)
         feedForward = FeedForward(name: name, c, rng: &rng)
         norm1 = LayerNormLayer(name: name + ".norm1", features: c.dim)
         norm2 = LayerNormLayer(name: name + ".norm2", features: c.dim)
@@ -265,9 +282,12 @@ final class DecoderLayer {
     }
 
     var parameters: [Parameter] {
-        selfAttention.parameters + crossAttention.parameters + feedForward.parameters + norm1.parameters + norm2.parameters + norm3.parameters
+        selfAttention.parameters + crossAttention.parameters + feedForward.parameters + norm1.parameters
+            + norm2.parameters + norm3.parameters
     }
-    var dropouts: [DropoutLayer] { [selfAttention.dropout, crossAttention.dropout, feedForward.dropout, dropout1, dropout2, dropout3] }
+    var dropouts: [DropoutLayer] {
+        [selfAttention.dropout, crossAttention.dropout, feedForward.dropout, dropout1, dropout2, dropout3]
+    }
 
     struct Cache {
         var selfAttention: MultiheadAttention.Cache, drop1: DropoutLayer.Cache, norm1: LayerNormLayer.Cache
@@ -286,17 +306,27 @@ final class DecoderLayer {
         let (f, fc) = feedForward.forward(x2, threads: threads)
         let (fd, m3) = dropout3.forward(f)
         let (y, n3) = norm3.forward(x2 + fd)
-        return (y, Cache(selfAttention: ac, drop1: m1, norm1: n1, crossAttention: bc, drop2: m2, norm2: n2, ffn: fc, drop3: m3, norm3: n3))
+        return (
+            y,
+            Cache(
+                selfAttention: ac, drop1: m1, norm1: n1, crossAttention: bc, drop2: m2, norm2: n2, ffn: fc, drop3: m3,
+                norm3: n3)
+        )
     }
 
-    func backward(_ dy: Tensor, cache: Cache, threads: Int) -> (tgt: Tensor, memory: Tensor, pos: Tensor, queryPos: Tensor) {
+    func backward(_ dy: Tensor, cache: Cache, threads: Int) -> (
+        tgt: Tensor, memory: Tensor, pos: Tensor, queryPos: Tensor
+    ) {
         let d3 = norm3.backward(dy, cache: cache.norm3)
-        let dx2 = d3 + feedForward.backward(dropout3.backward(d3, cache: cache.drop3), cache: cache.ffn, threads: threads)
+        let dx2 =
+            d3 + feedForward.backward(dropout3.backward(d3, cache: cache.drop3), cache: cache.ffn, threads: threads)
         let d2 = norm2.backward(dx2, cache: cache.norm2)
-        let cross = crossAttention.backward(dropout2.backward(d2, cache: cache.drop2), cache: cache.crossAttention, threads: threads)
+        let cross = crossAttention.backward(
+            dropout2.backward(d2, cache: cache.drop2), cache: cache.crossAttention, threads: threads)
         let dx1 = d2 + cross.dQuery
         let d1 = norm1.backward(dx1, cache: cache.norm1)
-        let selfG = selfAttention.backward(dropout1.backward(d1, cache: cache.drop1), cache: cache.selfAttention, threads: threads)
+        let selfG = selfAttention.backward(
+            dropout1.backward(d1, cache: cache.drop1), cache: cache.selfAttention, threads: threads)
         let dqk = selfG.dQuery + selfG.dKey
         return (d1 + selfG.dValue + dqk, cross.dKey + cross.dValue, cross.dKey, cross.dQuery + dqk)
     }

@@ -19,22 +19,35 @@ public final class ProjectionHead: ParameterContainer {
     /// Kaiming-normal (fan_out) convs, bias 0, BN weight 1 and bias 0 (CMD's head init).
     public init(name: String, inFeatures: Int, hidden: Int, outFeatures: Int, seed: UInt64) {
         var rng = SeededRandom(seed: seed)
-        first = LinearLayer(name: name + ".0", weight: Tensor.normal(shape: [hidden, inFeatures, 1], std: Float((2.0 / Double(hidden)).squareRoot()), using: &rng), bias: Tensor(shape: [hidden]))
+        first = LinearLayer(
+            name: name + ".0",
+            weight: Tensor.normal(
+                shape: [hidden, inFeatures, 1], std: Float((2.0 / Double(hidden)).squareRoot()), using: &rng),
+            bias: Tensor(shape: [hidden]))
         firstNorm = BatchNormLayer(name: name + ".1", channels: hidden)
-        second = LinearLayer(name: name + ".3", weight: Tensor.normal(shape: [outFeatures, hidden, 1], std: Float((2.0 / Double(outFeatures)).squareRoot()), using: &rng))
+        second = LinearLayer(
+            name: name + ".3",
+            weight: Tensor.normal(
+                shape: [outFeatures, hidden, 1], std: Float((2.0 / Double(outFeatures)).squareRoot()), using: &rng))
         secondNorm = BatchNormLayer(name: name + ".4", channels: outFeatures)
     }
 
-    public var parameters: [Parameter] { first.parameters + firstNorm.parameters + second.parameters + secondNorm.parameters }
+    public var parameters: [Parameter] {
+        first.parameters + firstNorm.parameters + second.parameters + secondNorm.parameters
+    }
     public var buffers: [Buffer] { firstNorm.buffers + secondNorm.buffers }
 
     public var training: Bool {
         get { firstNorm.training }
-        set { firstNorm.training = newValue; secondNorm.training = newValue }
+        set {
+            firstNorm.training = newValue
+            secondNorm.training = newValue
+        }
     }
 
     public struct Cache {
-        var first: LinearLayer.Cache, firstNorm: BatchNormLayer.Cache, second: LinearLayer.Cache, secondNorm: BatchNormLayer.Cache
+        var first: LinearLayer.Cache, firstNorm: BatchNormLayer.Cache, second: LinearLayer.Cache,
+            secondNorm: BatchNormLayer.Cache
     }
 
     /// `x [R, in]` → `[R, out]`.

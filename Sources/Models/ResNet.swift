@@ -34,12 +34,21 @@ struct ResNetSpec: Sendable {
             for b in 0..<config.blocks[l] {
                 let stride = (l > 0 && b == 0) ? 2 : 1
                 let p = "layer\(l + 1).\(b)."
-                let conv1 = ConvSpec(conv: p + "conv1", bn: p + "bn1", inChannels: inPlanes, outChannels: planes, kernel: Dim3(all: 1))
-                let conv3 = ConvSpec(conv: p + "conv3", bn: p + "bn3", inChannels: planes, outChannels: 4 * planes, kernel: Dim3(all: 1), zeroInitBN: true)
-                let downsample = (stride != 1 || inPlanes != 4 * planes)
-                    ? ConvSpec(conv: p + "downsample.0", bn: p + "downsample.1", inChannels: inPlanes, outChannels: 4 * planes, kernel: Dim3(all: 1), stride: Dim3(all: stride))
+                let conv1 = ConvSpec(
+                    conv: p + "conv1", bn: p + "bn1", inChannels: inPlanes, outChannels: planes, kernel: Dim3(all: 1))
+                let conv3 = ConvSpec(
+                    conv: p + "conv3", bn: p + "bn3", inChannels: planes, outChannels: 4 * planes, kernel: Dim3(all: 1),
+                    zeroInitBN: true)
+                let downsample =
+                    (stride != 1 || inPlanes != 4 * planes)
+                    ? ConvSpec(
+                        conv: p + "downsample.0", bn: p + "downsample.1", inChannels: inPlanes, outChannels: 4 * planes,
+                        kernel: Dim3(all: 1), stride: Dim3(all: stride))
                     : nil
-                blocks.append(Block(conv1: conv1, middle: middle(p, inPlanes, planes, stride), conv3: conv3, downsample: downsample))
+                blocks.append(
+                    Block(
+                        conv1: conv1, middle: middle(p, inPlanes, planes, stride), conv3: conv3, downsample: downsample)
+                )
                 inPlanes = 4 * planes
             }
             layers.append(blocks)
@@ -75,8 +84,10 @@ struct ResNet: Network {
         layers = spec.layers.map { blocks in
             blocks.map { b in
                 Block(
-                    prefix: String(b.conv1.conv.dropLast("conv1".count)), conv1: convs[b.conv1.conv]!, middle: b.middle.map { convs[$0.conv]! },
-                    middleNames: b.middle.map(\.conv), conv3: convs[b.conv3.conv]!, downsample: b.downsample.map { convs[$0.conv]! })
+                    prefix: String(b.conv1.conv.dropLast("conv1".count)), conv1: convs[b.conv1.conv]!,
+                    middle: b.middle.map { convs[$0.conv]! },
+                    middleNames: b.middle.map(\.conv), conv3: convs[b.conv3.conv]!,
+                    downsample: b.downsample.map { convs[$0.conv]! })
             }
         }
     }
@@ -125,14 +136,19 @@ struct ResNet: Network {
     /// downsample's output, or the block input itself), which becomes the block output.
     var slotCount: Int { 4 }
 
-    func forward(clip x: UnsafePointer<Float>, size input: Dim3, workspace ws: Workspace, threads: Int, output: UnsafeMutablePointer<Float>, capture: StageCapture?) {
+    func forward(
+        clip x: UnsafePointer<Float>, size input: Dim3, workspace ws: Workspace, threads: Int,
+        output: UnsafeMutablePointer<Float>, capture: StageCapture?
+    ) {
         var size = input
         var source = x
         var slot = 0
         // Stem convs, each with ReLU, ping-ponging through slots 0 and 1.
         for c in stem {
             let out = ws.slot(slot)
-            c.forward(clip: source, size: size, into: out, relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+            c.forward(
+                clip: source, size: size, into: out, relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount,
+                threads: threads)
             size = c.outputSize(size)
             source = UnsafePointer(out)
             slot = 1 - slot
@@ -151,20 +167,29 @@ struct ResNet: Network {
                 let others = (0..<4).filter { $0 != current }
                 let (t1, t2, shortcut) = (others[0], others[1], others[2])
                 let xin = UnsafePointer(ws.slot(current))
-                b.conv1.forward(clip: xin, size: size, into: ws.slot(t1), relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                b.conv1.forward(
+                    clip: xin, size: size, into: ws.slot(t1), relu: true, scratch: ws.scratch,
+                    scratchCount: ws.scratchCount, threads: threads)
                 var s = size
-                var src = t1, dst = t2
+                var src = t1
+                var dst = t2
                 for c in b.middle {
-                    c.forward(clip: ws.slot(src), size: s, into: ws.slot(dst), relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                    c.forward(
+                        clip: ws.slot(src), size: s, into: ws.slot(dst), relu: true, scratch: ws.scratch,
+                        scratchCount: ws.scratchCount, threads: threads)
                     s = c.outputSize(s)
                     swap(&src, &dst)
                 }
                 if let d = b.downsample {
-                    d.forward(clip: xin, size: size, into: ws.slot(shortcut), scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                    d.forward(
+                        clip: xin, size: size, into: ws.slot(shortcut), scratch: ws.scratch,
+                        scratchCount: ws.scratchCount, threads: threads)
                     current = shortcut
                 }
                 // The block input is dead once conv1 and the downsample have read it.
-                b.conv3.forward(clip: ws.slot(src), size: s, accumulatingInto: ws.slot(current), relu: true, scratch: ws.scratch, scratchCount: ws.scratchCount, threads: threads)
+                b.conv3.forward(
+                    clip: ws.slot(src), size: s, accumulatingInto: ws.slot(current), relu: true, scratch: ws.scratch,
+                    scratchCount: ws.scratchCount, threads: threads)
                 size = s
                 channels = b.conv3.outChannels
                 let name = bi == blocks.count - 1 ? "layer\(l + 1)" : "layer\(l + 1).\(bi)"

@@ -30,7 +30,8 @@ public final class TrainableBackbone: ParameterContainer {
             let std = Float((2.0 / Double(fanOut)).squareRoot())
             conv = Conv3dLayer(
                 name: spec.conv, weight: Tensor.normal(shape: spec.weightShape, std: std, using: &rng),
-                bias: spec.hasBias ? Tensor(shape: [spec.outChannels]) : nil, stride: spec.stride, padding: spec.padding)
+                bias: spec.hasBias ? Tensor(shape: [spec.outChannels]) : nil, stride: spec.stride, padding: spec.padding
+            )
             bn = BatchNormLayer(name: spec.bn, channels: spec.outChannels)
             if spec.zeroInitBN { bn.weight.value = Tensor(shape: [spec.outChannels]) }
         }
@@ -82,7 +83,9 @@ public final class TrainableBackbone: ParameterContainer {
 
     /// A backbone holding the values of a state dict (inference checkpoint names, loaded
     /// strictly: see `CheckpointError`).
-    public convenience init(config: BackboneConfig, tensors: [String: FloatTensor], prefix: String = "", source: String = "state dict") throws {
+    public convenience init(
+        config: BackboneConfig, tensors: [String: FloatTensor], prefix: String = "", source: String = "state dict"
+    ) throws {
         try Backbone.validate(config)
         let checked = try Loader.check(tensors, config: config, prefix: prefix, source: source)
         var rng = SeededRandom(seed: 0)
@@ -122,7 +125,11 @@ public final class TrainableBackbone: ParameterContainer {
         plan.append((.pool(spec.pool), "stem"))
         for (l, blocks) in spec.layers.enumerated() {
             for (b, block) in blocks.enumerated() {
-                plan.append((.block([block.conv1] + block.middle + [block.conv3], block.downsample), b == blocks.count - 1 ? "layer\(l + 1)" : nil))
+                plan.append(
+                    (
+                        .block([block.conv1] + block.middle + [block.conv3], block.downsample),
+                        b == blocks.count - 1 ? "layer\(l + 1)" : nil
+                    ))
             }
         }
         return plan
@@ -137,7 +144,8 @@ public final class TrainableBackbone: ParameterContainer {
                 steps.append((.unit(Unit(s, rng: &rng)), stage))
                 channels = s.outChannels
             case .pool(let pool):
-                steps.append((.pool(MaxPool3dLayer(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), stage))
+                steps.append(
+                    (.pool(MaxPool3dLayer(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), stage))
             case .block(let specs, let down):
                 let units = specs.map { Unit($0, rng: &rng) }
                 steps.append((.block(Block(units: units, downsample: down.map { Unit($0, rng: &rng) })), stage))
@@ -184,7 +192,10 @@ public final class TrainableBackbone: ParameterContainer {
         for p in parameters { out[p.name] = FloatTensor(shape: p.shape, values: p.value.data) }
         for b in buffers { out[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data) }
         if batchCounts {
-            for u in units { out[u.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked")] = FloatTensor(shape: [], values: [Float(u.bn.batchesTracked)]) }
+            for u in units {
+                out[u.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked")] =
+                    FloatTensor(shape: [], values: [Float(u.bn.batchesTracked)])
+            }
         }
         return out
     }
@@ -196,8 +207,12 @@ public final class TrainableBackbone: ParameterContainer {
         var known = Set<String>()
         func take(_ name: String, _ shape: [Int], _ set: (Tensor) -> Void) {
             known.insert(name)
-            guard let t = tensors[name] else { return error.missing.append(CheckpointKey(name: name, shape: shape, role: .convWeight)) }
-            guard t.shape == shape else { return error.misshaped.append(.init(name: name, expected: shape, found: t.shape)) }
+            guard let t = tensors[name] else {
+                return error.missing.append(CheckpointKey(name: name, shape: shape, role: .convWeight))
+            }
+            guard t.shape == shape else {
+                return error.misshaped.append(.init(name: name, expected: shape, found: t.shape))
+            }
             set(t)
         }
         for p in parameters { take(p.name, p.shape) { p.value = $0 } }
@@ -284,7 +299,9 @@ public final class TrainableBackbone: ParameterContainer {
     /// of them add up where they meet. Returns the gradient of the input clip when
     /// `inputGradient` is true (nil otherwise: the first conv then skips its col2im).
     @discardableResult
-    public func backward(_ cache: Cache, gradients: [String: Tensor], inputGradient: Bool = false, threads: Int = 1) -> Tensor? {
+    public func backward(_ cache: Cache, gradients: [String: Tensor], inputGradient: Bool = false, threads: Int = 1)
+        -> Tensor?
+    {
         let unknown = Set(gradients.keys).subtracting(stageNames + ["pooled"])
         precondition(unknown.isEmpty, "no stage named \(unknown.sorted()); stages are \(stageNames + ["pooled"])")
         var g: Tensor? = gradients["pooled"].map { GlobalAveragePool3d.backward($0, inputShape: cache.lastShape) }
@@ -314,7 +331,8 @@ public final class TrainableBackbone: ParameterContainer {
                 }
                 if let dn = b.downsample, let (cc, bc) = down {
                     let (dz, _) = dn.bn.backward(dShortcut!, cache: bc, threads: threads)
-                    d = addTensors(d, dn.conv.backward(dz, cache: cc, inputGradient: true, threads: threads)!, threads: threads)
+                    d = addTensors(
+                        d, dn.conv.backward(dz, cache: cc, inputGradient: true, threads: threads)!, threads: threads)
                 } else {
                     d = addTensors(d, dShortcut!, threads: threads)
                 }
@@ -352,7 +370,10 @@ public struct ResNet10Config: Sendable, Codable, Equatable, CustomStringConverti
     /// The motion network's stem stride (1 in CMD; 2 halves the stem's cost).
     public var motionStemStride: Int
 
-    public init(kind: Kind, inChannels: Int, widths: [Int] = [64, 128, 256, 512], stemChannels: Int? = nil, blocks: [Int] = [1, 1, 1, 1], motionStemStride: Int = 1) {
+    public init(
+        kind: Kind, inChannels: Int, widths: [Int] = [64, 128, 256, 512], stemChannels: Int? = nil,
+        blocks: [Int] = [1, 1, 1, 1], motionStemStride: Int = 1
+    ) {
         precondition(widths.count == 4 && blocks.count == 4, "ResNet-10 takes 4 widths and 4 block counts")
         self.kind = kind
         self.inChannels = inChannels
@@ -363,22 +384,35 @@ public struct ResNet10Config: Sendable, Codable, Equatable, CustomStringConverti
     }
 
     /// The I-frame network on RGB frames.
-    public static func frame(widths: [Int] = [64, 128, 256, 512]) -> ResNet10Config { ResNet10Config(kind: .frame2D, inChannels: 3, widths: widths) }
+    public static func frame(widths: [Int] = [64, 128, 256, 512]) -> ResNet10Config {
+        ResNet10Config(kind: .frame2D, inChannels: 3, widths: widths)
+    }
     /// The motion network on (dx, dy) fields.
-    public static func motion(widths: [Int] = [64, 128, 256, 512]) -> ResNet10Config { ResNet10Config(kind: .motion3D, inChannels: 2, widths: widths) }
+    public static func motion(widths: [Int] = [64, 128, 256, 512]) -> ResNet10Config {
+        ResNet10Config(kind: .motion3D, inChannels: 2, widths: widths)
+    }
 
     public var outputChannels: Int { widths[3] }
 
     public var description: String {
-        "resnet10 \(kind.rawValue) in=\(inChannels) widths=\(widths.map(String.init).joined(separator: ",")) stem=\(stemChannels)" + (kind == .motion3D ? " stem-stride=\(motionStemStride)" : "")
+        "resnet10 \(kind.rawValue) in=\(inChannels) widths=\(widths.map(String.init).joined(separator: ",")) stem=\(stemChannels)"
+            + (kind == .motion3D ? " stem-stride=\(motionStemStride)" : "")
     }
 
     var plan: [(TrainableBackbone.PlanStep, String?)] {
         let flat = kind == .frame2D
-        let stem = flat
-            ? ConvSpec(conv: "conv1", bn: "bn1", inChannels: inChannels, outChannels: stemChannels, kernel: Dim3(1, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(0, 3, 3))
-            : ConvSpec(conv: "conv1", bn: "bn1", inChannels: inChannels, outChannels: stemChannels, kernel: Dim3(3, 7, 7), stride: Dim3(1, motionStemStride, motionStemStride), padding: Dim3(1, 3, 3))
-        var plan: [(TrainableBackbone.PlanStep, String?)] = [(.unit(stem), nil), (.pool(MaxPool3d(kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1))), "stem")]
+        let stem =
+            flat
+            ? ConvSpec(
+                conv: "conv1", bn: "bn1", inChannels: inChannels, outChannels: stemChannels, kernel: Dim3(1, 7, 7),
+                stride: Dim3(1, 2, 2), padding: Dim3(0, 3, 3))
+            : ConvSpec(
+                conv: "conv1", bn: "bn1", inChannels: inChannels, outChannels: stemChannels, kernel: Dim3(3, 7, 7),
+                stride: Dim3(1, motionStemStride, motionStemStride), padding: Dim3(1, 3, 3))
+        var plan: [(TrainableBackbone.PlanStep, String?)] = [
+            (.unit(stem), nil),
+            (.pool(MaxPool3d(kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1))), "stem"),
+        ]
         var inPlanes = stemChannels
         for (l, planes) in widths.enumerated() {
             for b in 0..<blocks[l] {
@@ -387,10 +421,17 @@ public struct ResNet10Config: Sendable, Codable, Equatable, CustomStringConverti
                 let stride = flat ? Dim3(1, s, s) : Dim3(all: s)
                 let kernel = flat ? Dim3(1, 3, 3) : Dim3(all: 3)
                 let pad = flat ? Dim3(0, 1, 1) : Dim3(all: 1)
-                let c1 = ConvSpec(conv: p + "conv1", bn: p + "bn1", inChannels: inPlanes, outChannels: planes, kernel: kernel, stride: stride, padding: pad)
-                let c2 = ConvSpec(conv: p + "conv2", bn: p + "bn2", inChannels: planes, outChannels: planes, kernel: kernel, padding: pad)
-                let down = (s != 1 || inPlanes != planes)
-                    ? ConvSpec(conv: p + "downsample.0", bn: p + "downsample.1", inChannels: inPlanes, outChannels: planes, kernel: Dim3(all: 1), stride: stride)
+                let c1 = ConvSpec(
+                    conv: p + "conv1", bn: p + "bn1", inChannels: inPlanes, outChannels: planes, kernel: kernel,
+                    stride: stride, padding: pad)
+                let c2 = ConvSpec(
+                    conv: p + "conv2", bn: p + "bn2", inChannels: planes, outChannels: planes, kernel: kernel,
+                    padding: pad)
+                let down =
+                    (s != 1 || inPlanes != planes)
+                    ? ConvSpec(
+                        conv: p + "downsample.0", bn: p + "downsample.1", inChannels: inPlanes, outChannels: planes,
+                        kernel: Dim3(all: 1), stride: stride)
                     : nil
                 plan.append((.block([c1, c2], down), b == blocks[l] - 1 ? "layer\(l + 1)" : nil))
                 inPlanes = planes

@@ -36,7 +36,9 @@ public struct TrainingCheckpoint: Sendable {
 
     /// Writes `<path>.safetensors` and `<path>.json` (each atomically).
     public func write(to path: String) throws {
-        try SafeTensorsWriter.write(tensors.mapValues { FloatTensor(shape: $0.shape, values: $0.data) }, metadata: ["format": "decouple-training-checkpoint"], to: path + ".safetensors")
+        try SafeTensorsWriter.write(
+            tensors.mapValues { FloatTensor(shape: $0.shape, values: $0.data) },
+            metadata: ["format": "decouple-training-checkpoint"], to: path + ".safetensors")
         let text = scalars.keys.sorted().map { "  \(jsonQuoted($0)): \(jsonQuoted("\(scalars[$0]!)"))" }
         let json = "{\n" + text.joined(separator: ",\n") + "\n}\n"
         do { try AtomicFile.write(Data(json.utf8), to: path + ".json") } catch let error as FileWriteError {
@@ -66,21 +68,39 @@ public struct TrainingCheckpoint: Sendable {
     public func restore(parameters: [Parameter], buffers: [Buffer], optimizer: Optimizer?) throws -> [String: Double] {
         var problems: [String] = []
         for p in parameters {
-            guard let t = tensors["model." + p.name] else { problems.append("missing \(p.name)"); continue }
-            guard t.shape == p.shape else { problems.append("\(p.name) is \(t.shape), expected \(p.shape)"); continue }
+            guard let t = tensors["model." + p.name] else {
+                problems.append("missing \(p.name)")
+                continue
+            }
+            guard t.shape == p.shape else {
+                problems.append("\(p.name) is \(t.shape), expected \(p.shape)")
+                continue
+            }
             p.value = t
         }
         for b in buffers {
-            guard let t = tensors["model." + b.name] else { problems.append("missing \(b.name)"); continue }
-            guard t.shape == b.value.shape else { problems.append("\(b.name) is \(t.shape), expected \(b.value.shape)"); continue }
+            guard let t = tensors["model." + b.name] else {
+                problems.append("missing \(b.name)")
+                continue
+            }
+            guard t.shape == b.value.shape else {
+                problems.append("\(b.name) is \(t.shape), expected \(b.value.shape)")
+                continue
+            }
             b.value = t
         }
-        guard problems.isEmpty else { throw ModelError("training checkpoint does not fit: " + problems.joined(separator: "; ")) }
+        guard problems.isEmpty else {
+            throw ModelError("training checkpoint does not fit: " + problems.joined(separator: "; "))
+        }
         if let optimizer {
             let state = tensors.filter { $0.key.hasPrefix("optimizer.") }
             try optimizer.restore(
-                tensors: Dictionary(uniqueKeysWithValues: state.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }),
-                scalars: Dictionary(uniqueKeysWithValues: scalars.filter { $0.key.hasPrefix("optimizer.") && $0.key != "optimizer.learning_rate" }.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
+                tensors: Dictionary(
+                    uniqueKeysWithValues: state.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }),
+                scalars: Dictionary(
+                    uniqueKeysWithValues: scalars.filter {
+                        $0.key.hasPrefix("optimizer.") && $0.key != "optimizer.learning_rate"
+                    }.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
             if let lr = scalars["optimizer.learning_rate"] { optimizer.learningRate = Float(lr) }
         }
         return scalars.filter { !$0.key.hasPrefix("optimizer.") }
@@ -92,11 +112,21 @@ extension TrainableBackbone {
     /// `TrainingCheckpoint`).
     public var batchCounts: [String: Double] {
         get {
-            Dictionary(uniqueKeysWithValues: units.map { ($0.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked"), Double($0.bn.batchesTracked)) })
+            Dictionary(
+                uniqueKeysWithValues: units.map {
+                    (
+                        $0.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked"),
+                        Double($0.bn.batchesTracked)
+                    )
+                })
         }
         set {
             for u in units {
-                if let v = newValue[u.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked")] { u.bn.batchesTracked = Int(v) }
+                if let v = newValue[
+                    u.bn.runningMean.name.replacingOccurrences(of: ".running_mean", with: ".num_batches_tracked")]
+                {
+                    u.bn.batchesTracked = Int(v)
+                }
             }
         }
     }

@@ -57,10 +57,11 @@ final class WorkspacePool: @unchecked Sendable {
 
     /// Runs `body` with a workspace for `size`, made by `make` when none is idle.
     func with<R>(size: Dim3, make: () -> Workspace, _ body: (Workspace) -> R) -> R {
-        let ws = lock.withLock { () -> Workspace? in
-            guard let i = idle.firstIndex(where: { $0.size == size }) else { return nil }
-            return idle.remove(at: i)
-        } ?? make()
+        let ws =
+            lock.withLock { () -> Workspace? in
+                guard let i = idle.firstIndex(where: { $0.size == size }) else { return nil }
+                return idle.remove(at: i)
+            } ?? make()
         defer {
             lock.withLock {
                 idle.insert(ws, at: 0)

@@ -18,7 +18,9 @@ public struct BatchNorm3d: Sendable {
     /// - Precondition: all four parameters are `[C]` for the same C.
     public init(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, eps: Float = 1e-5) {
         let c = weight.shape
-        precondition(c.count == 1 && bias.shape == c && runningMean.shape == c && runningVar.shape == c, "batch norm parameters must all be [C]")
+        precondition(
+            c.count == 1 && bias.shape == c && runningMean.shape == c && runningVar.shape == c,
+            "batch norm parameters must all be [C]")
         self.weight = weight
         self.bias = bias
         self.runningMean = runningMean
@@ -37,7 +39,8 @@ public struct BatchNorm3d: Sendable {
 
     /// The affine map the layer applies per channel, `y = scale · x + shift`, computed in double.
     public var scaleAndShift: (scale: [Double], shift: [Double]) {
-        var scale = [Double](repeating: 0, count: channels), shift = scale
+        var scale = [Double](repeating: 0, count: channels)
+        var shift = scale
         for c in 0..<channels {
             scale[c] = Double(weight.data[c]) / (Double(runningVar.data[c]) + Double(eps)).squareRoot()
             shift[c] = Double(bias.data[c]) - Double(runningMean.data[c]) * scale[c]
@@ -68,16 +71,24 @@ extension Conv3d {
 
     /// The conv `weight [Cout, Cin, kT, kH, kW]` (+ `bias`) followed by `batchNorm`, built
     /// folded in one step.
-    public static func folding(weight: Tensor, bias: Tensor?, batchNorm bn: BatchNorm3d, stride: Dim3, padding: Dim3) -> Conv3d {
+    public static func folding(weight: Tensor, bias: Tensor?, batchNorm bn: BatchNorm3d, stride: Dim3, padding: Dim3)
+        -> Conv3d
+    {
         precondition(weight.rank == 5, "conv3d weight must be [Cout, Cin, kT, kH, kW], got \(weight.shape)")
-        return weight.withUnsafeBufferPointer { folding(weight: $0, shape: weight.shape, bias: bias, batchNorm: bn, stride: stride, padding: padding) }
+        return weight.withUnsafeBufferPointer {
+            folding(weight: $0, shape: weight.shape, bias: bias, batchNorm: bn, stride: stride, padding: padding)
+        }
     }
 
     /// The same from weights anywhere in memory (the loader's path: values read in place from a
     /// mapped file, scaled and packed in one pass, `W'[o] = Float(Double(W[o]) · s[o])`).
-    public static func folding(weight: UnsafeBufferPointer<Float>, shape: [Int], bias: Tensor?, batchNorm bn: BatchNorm3d, stride: Dim3, padding: Dim3) -> Conv3d {
+    public static func folding(
+        weight: UnsafeBufferPointer<Float>, shape: [Int], bias: Tensor?, batchNorm bn: BatchNorm3d, stride: Dim3,
+        padding: Dim3
+    ) -> Conv3d {
         let outChannels = shape.first ?? 0
-        precondition(bn.channels == outChannels, "batch norm of \(bn.channels) channels after a conv with \(outChannels)")
+        precondition(
+            bn.channels == outChannels, "batch norm of \(bn.channels) channels after a conv with \(outChannels)")
         let (scale, shift) = bn.scaleAndShift
         var b = Tensor(shape: [outChannels])
         for o in 0..<outChannels { b.data[o] = Float(Double(bias?.data[o] ?? 0) * scale[o] + shift[o]) }

@@ -55,7 +55,9 @@ public struct Conv3d: Sendable {
     public init(weight: Tensor, bias: Tensor? = nil, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)) {
         precondition(weight.rank == 5, "conv3d weight must be [Cout, Cin, kT, kH, kW], got \(weight.shape)")
         self = weight.withUnsafeBufferPointer { w in
-            Conv3d(weights: w, shape: weight.shape, scale: nil, bias: bias, stride: stride, padding: padding, original: weight)
+            Conv3d(
+                weights: w, shape: weight.shape, scale: nil, bias: bias, stride: stride, padding: padding,
+                original: weight)
         }
     }
 
@@ -64,9 +66,14 @@ public struct Conv3d: Sendable {
     /// folding), written once into the layout the GEMMs read (`packed`), and the Winograd form
     /// computed from those values. `original`, when given, holds the same values as `weights`
     /// and is kept as `packed` without a copy when nothing needs to change.
-    init(weights w: UnsafeBufferPointer<Float>, shape: [Int], scale: [Double]?, bias: Tensor?, stride: Dim3, padding: Dim3, original: Tensor? = nil) {
+    init(
+        weights w: UnsafeBufferPointer<Float>, shape: [Int], scale: [Double]?, bias: Tensor?, stride: Dim3,
+        padding: Dim3, original: Tensor? = nil
+    ) {
         precondition(shape.count == 5, "conv3d weight must be [Cout, Cin, kT, kH, kW], got \(shape)")
-        precondition(w.count == shape.reduce(1, *), "conv3d weight of shape \(shape) needs \(shape.reduce(1, *)) values, got \(w.count)")
+        precondition(
+            w.count == shape.reduce(1, *),
+            "conv3d weight of shape \(shape) needs \(shape.reduce(1, *)) values, got \(w.count)")
         precondition(bias == nil || bias!.shape == [shape[0]], "conv3d bias must be [\(shape[0])], got \(bias!.shape)")
         precondition(scale == nil || scale!.count == shape[0], "conv3d scale must have \(shape[0]) values")
         self.bias = bias
@@ -75,7 +82,8 @@ public struct Conv3d: Sendable {
         outChannels = shape[0]
         inChannels = shape[1]
         kernel = Dim3(shape[2], shape[3], shape[4])
-        let spatialIdentity = kernel.h == 1 && kernel.w == 1 && stride.h == 1 && stride.w == 1 && padding.h == 0 && padding.w == 0
+        let spatialIdentity =
+            kernel.h == 1 && kernel.w == 1 && stride.h == 1 && stride.w == 1 && padding.h == 0 && padding.w == 0
         if kernel.t == 1 && stride.t == 1 && padding.t == 0 && spatialIdentity {
             lowering = .pointwise
         } else if kernel.t > 1 && stride.t == 1 && spatialIdentity {
@@ -89,20 +97,31 @@ public struct Conv3d: Sendable {
         if !tapMajor, scale == nil, let original {
             packed = original
         } else {
-            packed = Tensor(shape: tapMajor ? [kernel.t, outChannels, inChannels * kernel.h * kernel.w] : shape) { out in
+            packed = Tensor(shape: tapMajor ? [kernel.t, outChannels, inChannels * kernel.h * kernel.w] : shape) {
+                out in
                 adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), byteCount: 4 * out.count)
-                Self.pack(w, into: out, co: shape[0], ci: shape[1], kt: shape[2], plane: shape[3] * shape[4], tapMajor: tapMajor, scale: scale)
+                Self.pack(
+                    w, into: out, co: shape[0], ci: shape[1], kt: shape[2], plane: shape[3] * shape[4],
+                    tapMajor: tapMajor, scale: scale)
             }
         }
-        winograd = Winograd.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels)
-            ? packed.withUnsafeBufferPointer { Winograd(weight: $0.baseAddress!, tapMajor: tapMajor, outChannels: shape[0], inChannels: shape[1], taps: shape[2], padding: padding.t) }
+        winograd =
+            Winograd.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels)
+            ? packed.withUnsafeBufferPointer {
+                Winograd(
+                    weight: $0.baseAddress!, tapMajor: tapMajor, outChannels: shape[0], inChannels: shape[1],
+                    taps: shape[2], padding: padding.t)
+            }
             : nil
     }
 
     /// Copies `w [Cout][Cin][kT][plane]` into `out`, as stored or tap-major
     /// (`[kT][Cout][Cin·plane]`), each value of output channel `o` as `Float(Double(v) · scale[o])`
     /// when `scale` is given: one read of the source and one write of the result.
-    static func pack(_ w: UnsafeBufferPointer<Float>, into t: UnsafeMutableBufferPointer<Float>, co: Int, ci: Int, kt: Int, plane: Int, tapMajor: Bool, scale: [Double]?) {
+    static func pack(
+        _ w: UnsafeBufferPointer<Float>, into t: UnsafeMutableBufferPointer<Float>, co: Int, ci: Int, kt: Int,
+        plane: Int, tapMajor: Bool, scale: [Double]?
+    ) {
         let (src, dst) = (w.baseAddress!, t.baseAddress!)
         let per = ci * kt * plane
         let k2d = ci * plane
@@ -120,7 +139,9 @@ public struct Conv3d: Sendable {
                 copy(src + o * per, dst + o * per, per, s)
             } else if plane > 1 {
                 for i in 0..<ci {
-                    for d in 0..<kt { copy(src + ((o * ci + i) * kt + d) * plane, dst + (d * co + o) * k2d + i * plane, plane, s) }
+                    for d in 0..<kt {
+                        copy(src + ((o * ci + i) * kt + d) * plane, dst + (d * co + o) * k2d + i * plane, plane, s)
+                    }
                 }
             } else {
                 // kTx1x1: tap d of every input channel, a stride of kT apart in the source.
@@ -144,7 +165,10 @@ public struct Conv3d: Sendable {
         for o in 0..<co {
             for i in 0..<inChannels {
                 for d in 0..<kt {
-                    for q in 0..<plane { w.data[((o * inChannels + i) * kt + d) * plane + q] = packed.data[(d * co + o) * k2d + i * plane + q] }
+                    for q in 0..<plane {
+                        w.data[((o * inChannels + i) * kt + d) * plane + q] =
+                            packed.data[(d * co + o) * k2d + i * plane + q]
+                    }
                 }
             }
         }
@@ -154,7 +178,9 @@ public struct Conv3d: Sendable {
     /// What `forward(clip:…)` runs on a map of `size` with `scratchCount` floats and `threads`
     /// workers: "winograd" where that form fits, else the lowering's name.
     public func method(input size: Dim3, scratchCount: Int, threads: Int) -> String {
-        if let winograd, winograd.fits(size: size, scratchCount: scratchCount, workers: max(1, threads)) { return "winograd" }
+        if let winograd, winograd.fits(size: size, scratchCount: scratchCount, workers: max(1, threads)) {
+            return "winograd"
+        }
         return "\(lowering)"
     }
 
@@ -227,7 +253,9 @@ public struct Conv3d: Sendable {
         residual: UnsafePointer<Float>? = nil, relu: Bool = false,
         scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int = 1
     ) {
-        run(x, size: size, y, residual: residual, relu: relu, accumulate: false, scratch: scratch, scratchCount: scratchCount, threads: threads)
+        run(
+            x, size: size, y, residual: residual, relu: relu, accumulate: false, scratch: scratch,
+            scratchCount: scratchCount, threads: threads)
     }
 
     /// `y = act(y + conv(x) + bias)`: the residual already sits in `y` and the GEMMs add to it
@@ -239,22 +267,32 @@ public struct Conv3d: Sendable {
         clip x: UnsafePointer<Float>, size: Dim3, accumulatingInto y: UnsafeMutablePointer<Float>, relu: Bool = false,
         scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int = 1
     ) {
-        precondition(lowering == .pointwise || lowering == .im2col, "conv3d \(kernel) cannot accumulate into its output (\(lowering) lowering)")
-        run(x, size: size, y, residual: nil, relu: relu, accumulate: true, scratch: scratch, scratchCount: scratchCount, threads: threads)
+        precondition(
+            lowering == .pointwise || lowering == .im2col,
+            "conv3d \(kernel) cannot accumulate into its output (\(lowering) lowering)")
+        run(
+            x, size: size, y, residual: nil, relu: relu, accumulate: true, scratch: scratch, scratchCount: scratchCount,
+            threads: threads)
     }
 
     /// Both `forward(clip:…)` forms: checks the scratch and runs the tiles.
     private func run(
-        _ x: UnsafePointer<Float>, size: Dim3, _ y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool,
+        _ x: UnsafePointer<Float>, size: Dim3, _ y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+        relu: Bool,
         accumulate: Bool, scratch: UnsafeMutablePointer<Float>?, scratchCount: Int, threads: Int
     ) {
         let g = geometry(input: size)
         if g.n == 0 || outChannels == 0 { return }
         let workers = max(1, threads)
-        precondition(scratchCount >= minimumScratchCount(threads: workers) && (scratch != nil || minimumScratchCount(threads: 1) == 0),
-                     "conv3d \(kernel) needs \(minimumScratchCount(threads: workers)) scratch floats for \(workers) threads, got \(scratchCount)")
+        precondition(
+            scratchCount >= minimumScratchCount(threads: workers)
+                && (scratch != nil || minimumScratchCount(threads: 1) == 0),
+            "conv3d \(kernel) needs \(minimumScratchCount(threads: workers)) scratch floats for \(workers) threads, got \(scratchCount)"
+        )
         if BLAS.threads != 1 { BLAS.setThreads(1) }
-        let run = Run(conv: self, g: g, x: x, y: y, residual: residual, relu: relu, accumulate: accumulate, scratch: scratch, scratchCount: scratchCount, workers: workers)
+        let run = Run(
+            conv: self, g: g, x: x, y: y, residual: residual, relu: relu, accumulate: accumulate, scratch: scratch,
+            scratchCount: scratchCount, workers: workers)
         packed.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { b in
                 run.execute(w.baseAddress!, b)
@@ -287,10 +325,13 @@ public struct Conv3d: Sendable {
             let epilogue = { (rows: Range<Int>, cols: Range<Int>) in
                 applyEpilogue(y, rowLength: n, rows: rows, columns: cols, bias: bias, residual: residual, relu: relu)
             }
-            if !accumulate, let winograd = conv.winograd, let scratch, winograd.fits(size: g.input, scratchCount: scratchCount, workers: workers) {
+            if !accumulate, let winograd = conv.winograd, let scratch,
+                winograd.fits(size: g.input, scratchCount: scratchCount, workers: workers)
+            {
                 winograd.forward(
                     clip: x, size: g.input, into: y, bias: bias, residual: residual, relu: relu,
-                    scratch: scratch, scratchCount: scratchCount, workers: workers, tileTargetFloats: Conv3d.tileTargetFloats)
+                    scratch: scratch, scratchCount: scratchCount, workers: workers,
+                    tileTargetFloats: Conv3d.tileTargetFloats)
                 return
             }
             let full = conv.fullScratchCount(input: g.input)
@@ -309,13 +350,17 @@ public struct Conv3d: Sendable {
             switch conv.lowering {
             case .pointwise:
                 parallelRanges(m, threads: workers) { rows in
-                    gemm(.none, .none, m: rows.count, n: n, k: g.inChannels, a: w + rows.lowerBound * g.inChannels, lda: g.inChannels, b: x, ldb: n, beta: beta, c: y + rows.lowerBound * n, ldc: n)
+                    gemm(
+                        .none, .none, m: rows.count, n: n, k: g.inChannels, a: w + rows.lowerBound * g.inChannels,
+                        lda: g.inChannels, b: x, ldb: n, beta: beta, c: y + rows.lowerBound * n, ldc: n)
                     epilogue(rows, 0..<n)
                 }
             case .im2col:
                 im2col3d(x, geometry: g, columns: 0..<n, into: scratch!, threads: workers)
                 parallelRanges(m, threads: workers) { rows in
-                    gemm(.none, .none, m: rows.count, n: n, k: g.k, a: w + rows.lowerBound * g.k, lda: g.k, b: scratch!, ldb: n, beta: beta, c: y + rows.lowerBound * n, ldc: n)
+                    gemm(
+                        .none, .none, m: rows.count, n: n, k: g.k, a: w + rows.lowerBound * g.k, lda: g.k, b: scratch!,
+                        ldb: n, beta: beta, c: y + rows.lowerBound * n, ldc: n)
                     epilogue(rows, 0..<n)
                 }
             case .temporalTaps:
@@ -327,7 +372,9 @@ public struct Conv3d: Sendable {
                 let outT = g.output.t
                 frameColumns(frames: 0..<outT, positions: 0..<plane, into: scratch!, threads: workers)
                 parallelRanges(m, threads: workers) { rows in
-                    frameTaps(w, rows: rows, frames: 0..<outT, positions: 0..<plane, columns: scratch!, into: y + rows.lowerBound * n, ldc: n)
+                    frameTaps(
+                        w, rows: rows, frames: 0..<outT, positions: 0..<plane, columns: scratch!,
+                        into: y + rows.lowerBound * n, ldc: n)
                     epilogue(rows, 0..<n)
                 }
             }
@@ -346,9 +393,13 @@ public struct Conv3d: Sendable {
                     let cols = (t * n / tiles)..<((t + 1) * n / tiles)
                     if let columns {
                         im2col3d(x, geometry: g, columns: cols, into: columns)
-                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: columns, ldb: cols.count, beta: beta, c: y + cols.lowerBound, ldc: n)
+                        gemm(
+                            .none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: columns, ldb: cols.count,
+                            beta: beta, c: y + cols.lowerBound, ldc: n)
                     } else {
-                        gemm(.none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: x + cols.lowerBound, ldb: n, beta: beta, c: y + cols.lowerBound, ldc: n)
+                        gemm(
+                            .none, .none, m: m, n: cols.count, k: k, a: w, lda: k, b: x + cols.lowerBound, ldb: n,
+                            beta: beta, c: y + cols.lowerBound, ldc: n)
                     }
                     epilogue(0..<m, cols)
                 }
@@ -358,7 +409,9 @@ public struct Conv3d: Sendable {
         /// `temporalTaps` and `frameIm2col`: tiles of (output frames × positions within a
         /// frame). Whole frames when they fit; otherwise the tile's outputs go to a buffer
         /// and the epilogue moves them into place.
-        func frameTiles(_ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ epilogue: (Range<Int>, Range<Int>) -> Void) {
+        func frameTiles(
+            _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ epilogue: (Range<Int>, Range<Int>) -> Void
+        ) {
             let outT = g.output.t
             if conv.lowering == .temporalTaps {
                 // The input is the GEMM operand: tiles are whole frames.
@@ -372,7 +425,8 @@ public struct Conv3d: Sendable {
                 }
                 return
             }
-            let k2d = conv.kernelRows2D, kT = conv.kernel.t
+            let k2d = conv.kernelRows2D
+            let kT = conv.kernel.t
             let perWorker = scratchCount / workers
             // Tile of F frames x S positions: columns k2d x (F + kT - 1) x S, outputs m x F x S.
             func need(_ f: Int, _ s: Int) -> Int { k2d * (f + kT - 1) * s + (s == plane ? 0 : m * f * s) }
@@ -398,15 +452,20 @@ public struct Conv3d: Sendable {
                     let positions = (pt * plane / positionTiles)..<((pt + 1) * plane / positionTiles)
                     frameColumns(frames: frames, positions: positions, into: columns, threads: 1)
                     if positions.count == plane {
-                        frameTaps(w, rows: 0..<m, frames: frames, positions: positions, columns: columns, into: y + frames.lowerBound * plane, ldc: n)
+                        frameTaps(
+                            w, rows: 0..<m, frames: frames, positions: positions, columns: columns,
+                            into: y + frames.lowerBound * plane, ldc: n)
                         epilogue(0..<m, (frames.lowerBound * plane)..<(frames.upperBound * plane))
                     } else {
                         let outputs = columns + k2d * (frames.count + kT - 1) * positions.count
                         let width = frames.count * positions.count
-                        frameTaps(w, rows: 0..<m, frames: frames, positions: positions, columns: columns, into: outputs, ldc: width)
+                        frameTaps(
+                            w, rows: 0..<m, frames: frames, positions: positions, columns: columns, into: outputs,
+                            ldc: width)
                         for (i, frame) in frames.enumerated() {
                             applyEpilogue(
-                                from: outputs + i * positions.count, sourceRowLength: width, into: y, rowLength: n, rows: 0..<m,
+                                from: outputs + i * positions.count, sourceRowLength: width, into: y, rowLength: n,
+                                rows: 0..<m,
                                 columns: (frame * plane + positions.lowerBound)..<(frame * plane + positions.upperBound),
                                 bias: bias, residual: residual, relu: relu)
                         }
@@ -446,7 +505,9 @@ public struct Conv3d: Sendable {
             let (k, pT, inFrame) = (g.inChannels, conv.padding.t, g.input.h * g.input.w)
             let (order, first) = tapOrder(frames)
             if first == nil {
-                for r in rows { (y + r * n + frames.lowerBound * plane).initialize(repeating: 0, count: frames.count * plane) }
+                for r in rows {
+                    (y + r * n + frames.lowerBound * plane).initialize(repeating: 0, count: frames.count * plane)
+                }
             }
             for d in order {
                 let f = valid(d, frames)
@@ -463,7 +524,9 @@ public struct Conv3d: Sendable {
         /// columns holds input frame (frames.lowerBound - pT + j), for j in 0..<(F + kT - 1),
         /// as `[Cin·kH·kW][F + kT - 1][S]`. Slots of missing (padding) frames stay unwritten;
         /// the taps never read them.
-        func frameColumns(frames: Range<Int>, positions: Range<Int>, into columns: UnsafeMutablePointer<Float>, threads: Int) {
+        func frameColumns(
+            frames: Range<Int>, positions: Range<Int>, into columns: UnsafeMutablePointer<Float>, threads: Int
+        ) {
             let slots = frames.count + conv.kernel.t - 1
             let s = positions.count
             let perFrame = Conv3dGeometry(
@@ -472,13 +535,19 @@ public struct Conv3d: Sendable {
             for j in 0..<slots {
                 let t = frames.lowerBound - conv.padding.t + j
                 if t < 0 || t >= g.input.t { continue }
-                im2col3d(x, geometry: perFrame, columns: (t * plane + positions.lowerBound)..<(t * plane + positions.upperBound), into: columns + j * s, rowStride: slots * s, threads: threads)
+                im2col3d(
+                    x, geometry: perFrame,
+                    columns: (t * plane + positions.lowerBound)..<(t * plane + positions.upperBound),
+                    into: columns + j * s, rowStride: slots * s, threads: threads)
             }
         }
 
         /// `frameIm2col` taps for output channels `rows`: `out = sum_d W_d · columns shifted by
         /// d slots`, into `out` (`[rows][F x S]` with row stride `ldc`).
-        func frameTaps(_ taps: UnsafePointer<Float>, rows: Range<Int>, frames: Range<Int>, positions: Range<Int>, columns: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, ldc: Int) {
+        func frameTaps(
+            _ taps: UnsafePointer<Float>, rows: Range<Int>, frames: Range<Int>, positions: Range<Int>,
+            columns: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, ldc: Int
+        ) {
             let (k, s) = (conv.kernelRows2D, positions.count)
             let slots = frames.count + conv.kernel.t - 1
             let (order, first) = tapOrder(frames)
@@ -501,17 +570,21 @@ public struct Conv3d: Sendable {
     /// A batch: `x [N, Cin, T, H, W]` to `[N, Cout, T', H', W']`, allocating the output and an
     /// im2col scratch of at most `scratchLimit` floats (never less than the minimum).
     public func forward(_ x: Tensor, threads: Int = 1, scratchLimit: Int = 1 << 22) -> Tensor {
-        precondition(x.rank == 5 && x.shape[1] == inChannels, "conv3d expects [N, \(inChannels), T, H, W], got \(x.shape)")
+        precondition(
+            x.rank == 5 && x.shape[1] == inChannels, "conv3d expects [N, \(inChannels), T, H, W], got \(x.shape)")
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
         let out = outputSize(size)
         let scratchCount = max(minimumScratchCount(threads: threads), min(fullScratchCount(input: size), scratchLimit))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
         defer { scratch.deallocate() }
-        let inCount = inChannels * size.volume, outCount = outChannels * out.volume
+        let inCount = inChannels * size.volume
+        let outCount = outChannels * out.volume
         return Tensor(shape: [x.shape[0], outChannels, out.t, out.h, out.w]) { y in
             x.withUnsafeBufferPointer { xp in
                 for i in 0..<x.shape[0] {
-                    forward(clip: xp.baseAddress! + i * inCount, size: size, into: y.baseAddress! + i * outCount, scratch: scratch, scratchCount: scratchCount, threads: threads)
+                    forward(
+                        clip: xp.baseAddress! + i * inCount, size: size, into: y.baseAddress! + i * outCount,
+                        scratch: scratch, scratchCount: scratchCount, threads: threads)
                 }
             }
         }
@@ -521,10 +594,14 @@ public struct Conv3d: Sendable {
 /// The reference for `Conv3d.forward`: the seven nested loops of the definition with a double
 /// accumulator. `x [N, Cin, T, H, W]`, `weight [Cout, Cin, kT, kH, kW]`, `bias [Cout]` →
 /// `[N, Cout, T', H', W']`.
-public func conv3dNaive(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)) -> Tensor {
+public func conv3dNaive(
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)
+) -> Tensor {
     let (nb, ci, co) = (x.shape[0], x.shape[1], weight.shape[0])
     precondition(weight.shape[1] == ci, "weight \(weight.shape) does not take \(ci) input channels")
-    let g = Conv3dGeometry(inChannels: ci, input: Dim3(x.shape[2], x.shape[3], x.shape[4]), kernel: Dim3(weight.shape[2], weight.shape[3], weight.shape[4]), stride: stride, padding: padding)
+    let g = Conv3dGeometry(
+        inChannels: ci, input: Dim3(x.shape[2], x.shape[3], x.shape[4]),
+        kernel: Dim3(weight.shape[2], weight.shape[3], weight.shape[4]), stride: stride, padding: padding)
     let (i, k, o) = (g.input, g.kernel, g.output)
     var out = Tensor(shape: [nb, co, o.t, o.h, o.w])
     for b in 0..<nb {

@@ -27,7 +27,9 @@ public struct Linear: Sendable {
         y.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { xp in
                 weight.withUnsafeBufferPointer { w in
-                    gemm(.none, .transposed, m: n, n: outFeatures, k: inFeatures, a: xp.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures, c: out.baseAddress!, ldc: outFeatures, threads: threads)
+                    gemm(
+                        .none, .transposed, m: n, n: outFeatures, k: inFeatures, a: xp.baseAddress!, lda: inFeatures,
+                        b: w.baseAddress!, ldb: inFeatures, c: out.baseAddress!, ldc: outFeatures, threads: threads)
                 }
             }
             if let bias {

@@ -11,7 +11,9 @@ public struct MaxPool3d: Sendable {
 
     /// - Precondition: padding is at most half the kernel (PyTorch's rule).
     public init(kernel: Dim3, stride: Dim3? = nil, padding: Dim3 = Dim3(all: 0)) {
-        precondition(2 * padding.t <= kernel.t && 2 * padding.h <= kernel.h && 2 * padding.w <= kernel.w, "max pool padding \(padding) exceeds half the kernel \(kernel)")
+        precondition(
+            2 * padding.t <= kernel.t && 2 * padding.h <= kernel.h && 2 * padding.w <= kernel.w,
+            "max pool padding \(padding) exceeds half the kernel \(kernel)")
         self.kernel = kernel
         self.stride = stride ?? kernel
         self.padding = padding
@@ -26,7 +28,9 @@ public struct MaxPool3d: Sendable {
     /// The window maximum is separable: each output row first takes the elementwise maximum
     /// of the input rows its window covers (contiguous rows, so that pass vectorises), then
     /// pools that row along the width.
-    public func forward(clip x: UnsafePointer<Float>, channels: Int, size: Dim3, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    public func forward(
+        clip x: UnsafePointer<Float>, channels: Int, size: Dim3, into y: UnsafeMutablePointer<Float>, threads: Int = 1
+    ) {
         let out = outputSize(size)
         if out.volume == 0 { return }
         parallelRanges(channels, threads: threads) { range in
@@ -45,7 +49,8 @@ public struct MaxPool3d: Sendable {
                             }
                         }
                         let dst = y + c * out.volume + (ot * out.h + oh) * out.w
-                        Self.poolLine(row, length: size.w, into: dst, outLength: out.w, k: kernel.w, s: stride.w, p: padding.w)
+                        Self.poolLine(
+                            row, length: size.w, into: dst, outLength: out.w, k: kernel.w, s: stride.w, p: padding.w)
                     }
                 }
             }
@@ -62,7 +67,10 @@ public struct MaxPool3d: Sendable {
     /// 1D max pooling of one contiguous line; padding is minus infinity. The stem's 3-wide
     /// window has its own loop, without the window bounds, for the positions inside the line.
     @inline(__always)
-    static func poolLine(_ line: UnsafePointer<Float>, length: Int, into o: UnsafeMutablePointer<Float>, outLength: Int, k: Int, s: Int, p: Int) {
+    static func poolLine(
+        _ line: UnsafePointer<Float>, length: Int, into o: UnsafeMutablePointer<Float>, outLength: Int, k: Int, s: Int,
+        p: Int
+    ) {
         for j in 0..<outLength {
             let first = j * s - p
             if k == 3 && first >= 0 && first + 3 <= length {
@@ -84,7 +92,9 @@ public struct MaxPool3d: Sendable {
         return Tensor(shape: [n, c, out.t, out.h, out.w]) { y in
             x.withUnsafeBufferPointer { xp in
                 for i in 0..<n {
-                    forward(clip: xp.baseAddress! + i * c * size.volume, channels: c, size: size, into: y.baseAddress! + i * c * out.volume, threads: threads)
+                    forward(
+                        clip: xp.baseAddress! + i * c * size.volume, channels: c, size: size,
+                        into: y.baseAddress! + i * c * out.volume, threads: threads)
                 }
             }
         }
@@ -96,7 +106,9 @@ public struct MaxPool3d: Sendable {
 /// Shapes: `x [N, C, T, H, W]` → `[N, C]`.
 public enum GlobalAveragePool3d {
     /// One clip: `x [C, T, H, W]` (map volume `volume`) → `y [C]`, summed in double.
-    public static func forward(clip x: UnsafePointer<Float>, channels: Int, volume: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func forward(
+        clip x: UnsafePointer<Float>, channels: Int, volume: Int, into y: UnsafeMutablePointer<Float>
+    ) {
         for c in 0..<channels {
             let row = x + c * volume
             var s: Double = 0
@@ -112,7 +124,11 @@ public enum GlobalAveragePool3d {
         let volume = x.shape[2] * x.shape[3] * x.shape[4]
         return Tensor(shape: [n, c]) { y in
             x.withUnsafeBufferPointer { xp in
-                for i in 0..<n { forward(clip: xp.baseAddress! + i * c * volume, channels: c, volume: volume, into: y.baseAddress! + i * c) }
+                for i in 0..<n {
+                    forward(
+                        clip: xp.baseAddress! + i * c * volume, channels: c, volume: volume,
+                        into: y.baseAddress! + i * c)
+                }
             }
         }
     }

@@ -31,11 +31,13 @@ public func runSum(_ x: UnsafePointer<Float>, count: Int) -> Double {
 /// (Σ x, Σ x²) over `count` values.
 @inline(__always)
 public func runSumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Double, Double) {
-    var total: Double = 0, squares: Double = 0
+    var total: Double = 0
+    var squares: Double = 0
     var i = 0
     while i < count {
         let end = min(count, i + 1024)
-        var acc = SIMD16<Float>(), acc2 = SIMD16<Float>()
+        var acc = SIMD16<Float>()
+        var acc2 = SIMD16<Float>()
         var j = i
         while j + 16 <= end {
             let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
@@ -43,7 +45,8 @@ public func runSumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Double, 
             acc2 += v * v
             j += 16
         }
-        var s = Double(acc.sum()), s2 = Double(acc2.sum())
+        var s = Double(acc.sum())
+        var s2 = Double(acc2.sum())
         while j < end {
             s += Double(x[j])
             s2 += Double(x[j]) * Double(x[j])
@@ -66,7 +69,9 @@ public func runDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: 
         var acc = SIMD16<Float>()
         var j = i
         while j + 16 <= end {
-            acc += UnsafeRawPointer(a + j).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + j).loadUnaligned(as: SIMD16<Float>.self)
+            acc +=
+                UnsafeRawPointer(a + j).loadUnaligned(as: SIMD16<Float>.self)
+                * UnsafeRawPointer(b + j).loadUnaligned(as: SIMD16<Float>.self)
             j += 16
         }
         var s = Double(acc.sum())

@@ -29,7 +29,8 @@ struct Winograd: Sendable {
     /// input channels the maps are small (layer 4 of R(2+1)D-26 and R3D-26: 8 tiles per clip at
     /// the 112 crop) and the transformed weights large (38 MB for one R(2+1)D layer-4 conv).
     static func applies(kernel: Dim3, stride: Dim3, padding: Dim3, inChannels: Int) -> Bool {
-        kernel.h == 3 && kernel.w == 3 && stride == Dim3(all: 1) && padding.h == 1 && padding.w == 1 && inChannels <= maxInChannels
+        kernel.h == 3 && kernel.w == 3 && stride == Dim3(all: 1) && padding.h == 1 && padding.w == 1
+            && inChannels <= maxInChannels
     }
 
     static let maxInChannels = 256
@@ -44,7 +45,10 @@ struct Winograd: Sendable {
     /// The weights of a conv with a 3x3 spatial kernel: `[Cout, Cin, kT, 3, 3]` as stored, or
     /// tap-major `[kT, Cout, Cin, 3, 3]` (`Conv3d`'s packed form for the temporal-tap
     /// lowerings); `padding` is the conv's temporal padding.
-    init(weight w: UnsafePointer<Float>, tapMajor: Bool, outChannels co: Int, inChannels ci: Int, taps kt: Int, padding: Int) {
+    init(
+        weight w: UnsafePointer<Float>, tapMajor: Bool, outChannels co: Int, inChannels ci: Int, taps kt: Int,
+        padding: Int
+    ) {
         inChannels = ci
         outChannels = co
         taps = kt
@@ -59,13 +63,16 @@ struct Winograd: Sendable {
                     for i in 0..<ci {
                         // Rows of g as vectors over its 3 columns (the 4th lane unused).
                         let g = w + (tapMajor ? (d * co + o) * ci + i : (o * ci + i) * kt + d) * 9
-                        let g0 = SIMD4<Float>(g[0], g[1], g[2], 0), g1 = SIMD4<Float>(g[3], g[4], g[5], 0), g2 = SIMD4<Float>(g[6], g[7], g[8], 0)
+                        let g0 = SIMD4<Float>(g[0], g[1], g[2], 0)
+                        let g1 = SIMD4<Float>(g[3], g[4], g[5], 0)
+                        let g2 = SIMD4<Float>(g[6], g[7], g[8], 0)
                         // G g (4x3) with G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], then each row times Gᵀ.
                         let rows = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2)
                         // U[d][ξ] is [Cout, Cin]: ξ = 4·row + column.
                         let at = u + d * 16 * plane + o * ci + i
                         func put(_ row: SIMD4<Float>, _ r: Int) {
-                            let values = SIMD4<Float>(row[0], (row[0] + row[1] + row[2]) / 2, (row[0] - row[1] + row[2]) / 2, row[2])
+                            let values = SIMD4<Float>(
+                                row[0], (row[0] + row[1] + row[2]) / 2, (row[0] - row[1] + row[2]) / 2, row[2])
                             for col in 0..<4 { at[(r * 4 + col) * plane] = values[col] }
                         }
                         put(rows.0, 0)
@@ -106,7 +113,8 @@ struct Winograd: Sendable {
         let (th, tw) = Self.tiles(size)
         let (tpf, outT) = (th * tw, outputFrames(size.t))
         let perWorker = scratchCount / workers
-        let budget = min(perWorker, max(2 * tileTargetFloats, chunkFloats(frames: 1, tiles: min(tpf, Self.minimumChunkTiles))))
+        let budget = min(
+            perWorker, max(2 * tileTargetFloats, chunkFloats(frames: 1, tiles: min(tpf, Self.minimumChunkTiles))))
         // Whole frames when one fits the budget (as many as fit), else part of one frame.
         var (f, s) = (1, tpf)
         if chunkFloats(frames: 1, tiles: tpf) <= budget {
@@ -131,7 +139,9 @@ struct Winograd: Sendable {
                     let (fc, sc) = (c / tileChunks, c % tileChunks)
                     let frames = (fc * outT / frameChunks)..<((fc + 1) * outT / frameChunks)
                     let tiles = (sc * tpf / tileChunks)..<((sc + 1) * tpf / tileChunks)
-                    run(x, size: size, frames: frames, tiles: tiles, u: u, scratch: v, into: ybox.value, out: out, bias: bias, residual: residual, relu: relu)
+                    run(
+                        x, size: size, frames: frames, tiles: tiles, u: u, scratch: v, into: ybox.value, out: out,
+                        bias: bias, residual: residual, relu: relu)
                 }
             }
         }
@@ -152,7 +162,8 @@ struct Winograd: Sendable {
         for j in 0..<slots {
             let t = frames.lowerBound - padT + j
             if t >= 0 && t < size.t {
-                transformInput(x, size: size, frame: t, tiles: tiles, into: v + j * s, channelStride: vChannel, xiStride: vXi)
+                transformInput(
+                    x, size: size, frame: t, tiles: tiles, into: v + j * s, channelStride: vChannel, xiStride: vXi)
             } else {
                 for k in 0..<(16 * ci) { (v + k * vChannel + j * s).initialize(repeating: 0, count: s) }
             }
@@ -165,7 +176,9 @@ struct Winograd: Sendable {
             }
         }
         for (i, frame) in frames.enumerated() {
-            transformOutput(m + i * s, channelStride: mChannel, xiStride: mXi, size: out, frame: frame, tiles: tiles, into: y, bias: bias, residual: residual, relu: relu)
+            transformOutput(
+                m + i * s, channelStride: mChannel, xiStride: mXi, size: out, frame: frame, tiles: tiles, into: y,
+                bias: bias, residual: residual, relu: relu)
         }
     }
 
@@ -221,10 +234,22 @@ struct Winograd: Sendable {
                     let (d0, d1, d2, d3) = (columns(0), columns(1), columns(2), columns(3))
                     let lanes = min(Lanes.scalarCount, count - g)
                     func store(_ value: Lanes, _ xi: Int) { storeLanes(value, lanes, to: out + xi * stride + g) }
-                    store(d0.0 - d2.0, 0); store(d0.1 - d2.1, 1); store(d0.2 - d2.2, 2); store(d0.3 - d2.3, 3)
-                    store(d1.0 + d2.0, 4); store(d1.1 + d2.1, 5); store(d1.2 + d2.2, 6); store(d1.3 + d2.3, 7)
-                    store(d2.0 - d1.0, 8); store(d2.1 - d1.1, 9); store(d2.2 - d1.2, 10); store(d2.3 - d1.3, 11)
-                    store(d1.0 - d3.0, 12); store(d1.1 - d3.1, 13); store(d1.2 - d3.2, 14); store(d1.3 - d3.3, 15)
+                    store(d0.0 - d2.0, 0)
+                    store(d0.1 - d2.1, 1)
+                    store(d0.2 - d2.2, 2)
+                    store(d0.3 - d2.3, 3)
+                    store(d1.0 + d2.0, 4)
+                    store(d1.1 + d2.1, 5)
+                    store(d1.2 + d2.2, 6)
+                    store(d1.3 + d2.3, 7)
+                    store(d2.0 - d1.0, 8)
+                    store(d2.1 - d1.1, 9)
+                    store(d2.2 - d1.2, 10)
+                    store(d2.3 - d1.3, 11)
+                    store(d1.0 - d3.0, 12)
+                    store(d1.1 - d3.1, 13)
+                    store(d1.2 - d3.2, 14)
+                    store(d1.3 - d3.3, 15)
                 }
             }
         }
@@ -248,9 +273,16 @@ struct Winograd: Sendable {
                     let q = src + offset + g
                     func load(_ xi: Int) -> Lanes { UnsafeRawPointer(q + xi * stride).loadUnaligned(as: Lanes.self) }
                     // Aᵀ M over the rows of each 4x4 M, then times A over the columns.
-                    let s0 = (load(0) + load(4) + load(8), load(1) + load(5) + load(9), load(2) + load(6) + load(10), load(3) + load(7) + load(11))
-                    let s1 = (load(4) - load(8) - load(12), load(5) - load(9) - load(13), load(6) - load(10) - load(14), load(7) - load(11) - load(15))
-                    var top = SIMD16<Float>(), bottom = SIMD16<Float>()
+                    let s0 = (
+                        load(0) + load(4) + load(8), load(1) + load(5) + load(9), load(2) + load(6) + load(10),
+                        load(3) + load(7) + load(11)
+                    )
+                    let s1 = (
+                        load(4) - load(8) - load(12), load(5) - load(9) - load(13), load(6) - load(10) - load(14),
+                        load(7) - load(11) - load(15)
+                    )
+                    var top = SIMD16<Float>()
+                    var bottom = SIMD16<Float>()
                     top.evenHalf = s0.0 + s0.1 + s0.2
                     top.oddHalf = s0.1 - s0.2 - s0.3
                     bottom.evenHalf = s1.0 + s1.1 + s1.2
@@ -281,7 +313,11 @@ struct Winograd: Sendable {
 func storeLanes(_ v: SIMD16<Float>, _ count: Int, to p: UnsafeMutablePointer<Float>) {
     if count >= 8 {
         UnsafeMutableRawPointer(p).storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
-        if count == 16 { UnsafeMutableRawPointer(p + 8).storeBytes(of: v.highHalf, as: SIMD8<Float>.self) } else { storeLanes(v.highHalf, count - 8, to: p + 8) }
+        if count == 16 {
+            UnsafeMutableRawPointer(p + 8).storeBytes(of: v.highHalf, as: SIMD8<Float>.self)
+        } else {
+            storeLanes(v.highHalf, count - 8, to: p + 8)
+        }
     } else {
         storeLanes(v.lowHalf, count, to: p)
     }
@@ -289,7 +325,10 @@ func storeLanes(_ v: SIMD16<Float>, _ count: Int, to p: UnsafeMutablePointer<Flo
 
 @inline(__always)
 func storeLanes(_ v: SIMD8<Float>, _ count: Int, to p: UnsafeMutablePointer<Float>) {
-    if count == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self); return }
+    if count == 8 {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+        return
+    }
     var (q, n) = (p, count)
     var rest = v
     if n >= 4 {

@@ -20,21 +20,31 @@ public struct CropBox: Equatable, Sendable {
 
     /// torchvision's `RandomResizedCrop` box: area a uniform fraction of the image, aspect
     /// ratio log-uniform, ten tries, then the centre crop with the ratio clamped.
-    public static func random(width: Int, height: Int, area: ClosedRange<Double> = 0.2...1, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3), flip: Bool, rng: inout SeededRandom) -> CropBox {
+    public static func random(
+        width: Int, height: Int, area: ClosedRange<Double> = 0.2...1,
+        ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3), flip: Bool, rng: inout SeededRandom
+    ) -> CropBox {
         let total = Double(width * height)
         for _ in 0..<10 {
             let target = total * (area.lowerBound + (area.upperBound - area.lowerBound) * rng.nextDouble())
             let logRatio = log(ratio.lowerBound) + (log(ratio.upperBound) - log(ratio.lowerBound)) * rng.nextDouble()
             let r = exp(logRatio)
-            let w = Int((target * r).squareRoot().rounded()), h = Int((target / r).squareRoot().rounded())
+            let w = Int((target * r).squareRoot().rounded())
+            let h = Int((target / r).squareRoot().rounded())
             if w > 0, h > 0, w <= width, h <= height {
-                let x = Int.random(in: 0...(width - w), using: &rng), y = Int.random(in: 0...(height - h), using: &rng)
+                let x = Int.random(in: 0...(width - w), using: &rng)
+                let y = Int.random(in: 0...(height - h), using: &rng)
                 return CropBox(x: x, y: y, width: w, height: h, flip: flip)
             }
         }
         let inRatio = Double(width) / Double(height)
-        var w = width, h = height
-        if inRatio < ratio.lowerBound { h = Int((Double(w) / ratio.lowerBound).rounded()) } else if inRatio > ratio.upperBound { w = Int((Double(h) * ratio.upperBound).rounded()) }
+        var w = width
+        var h = height
+        if inRatio < ratio.lowerBound {
+            h = Int((Double(w) / ratio.lowerBound).rounded())
+        } else if inRatio > ratio.upperBound {
+            w = Int((Double(h) * ratio.upperBound).rounded())
+        }
         return CropBox(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h, flip: flip)
     }
 
@@ -43,7 +53,9 @@ public struct CropBox: Equatable, Sendable {
     public static func centre(width: Int, height: Int, scale: Int = 128, crop: Int = 112) -> CropBox {
         let f = Double(scale) / Double(min(width, height))
         let side = Int((Double(crop) / f).rounded())
-        return CropBox(x: (width - side) / 2, y: (height - side) / 2, width: min(side, width), height: min(side, height), flip: false)
+        return CropBox(
+            x: (width - side) / 2, y: (height - side) / 2, width: min(side, width), height: min(side, height),
+            flip: false)
     }
 }
 
@@ -93,7 +105,8 @@ public enum Augment {
             let src = ((box.y + y) * image.width + box.x) * 3
             for k in 0..<(box.width * 3) { px[y * box.width * 3 + k] = image.pixels[src + k] }
         }
-        var out = PILResize.bilinear(RGBImage(width: box.width, height: box.height, pixels: px), width: size, height: size)
+        var out = PILResize.bilinear(
+            RGBImage(width: box.width, height: box.height, pixels: px), width: size, height: size)
         if box.flip { out = mirrored(out) }
         return out
     }
@@ -102,8 +115,11 @@ public enum Augment {
         var px = image.pixels
         for y in 0..<image.height {
             for x in 0..<image.width {
-                let a = (y * image.width + x) * 3, b = (y * image.width + image.width - 1 - x) * 3
-                px[a] = image.pixels[b]; px[a + 1] = image.pixels[b + 1]; px[a + 2] = image.pixels[b + 2]
+                let a = (y * image.width + x) * 3
+                let b = (y * image.width + image.width - 1 - x) * 3
+                px[a] = image.pixels[b]
+                px[a + 1] = image.pixels[b + 1]
+                px[a + 2] = image.pixels[b + 2]
             }
         }
         return RGBImage(width: image.width, height: image.height, pixels: px)
@@ -114,22 +130,28 @@ public enum Augment {
     /// when the box flips, clamped to ±`clamp` pixels and divided by `clamp`: `[2, size, size]`.
     public static func crop(_ field: MotionField, _ box: CropBox, size: Int, clamp: Float = 10) -> [Float] {
         let c = Double(field.cellSize)
-        let sx = Float(size) / Float(box.width), sy = Float(size) / Float(box.height)
+        let sx = Float(size) / Float(box.width)
+        let sy = Float(size) / Float(box.height)
         var out = [Float](repeating: 0, count: 2 * size * size)
         for j in 0..<size {
             let py = Double(box.y) + (Double(j) + 0.5) * Double(box.height) / Double(size) - 0.5
             let fy = min(max((py + 0.5) / c - 0.5, 0), Double(field.rows - 1))
-            let y0 = Int(fy), y1 = min(y0 + 1, field.rows - 1), wy = Float(fy - Double(y0))
+            let y0 = Int(fy)
+            let y1 = min(y0 + 1, field.rows - 1)
+            let wy = Float(fy - Double(y0))
             for i in 0..<size {
                 let px = Double(box.x) + (Double(i) + 0.5) * Double(box.width) / Double(size) - 0.5
                 let fx = min(max((px + 0.5) / c - 0.5, 0), Double(field.columns - 1))
-                let x0 = Int(fx), x1 = min(x0 + 1, field.columns - 1), wx = Float(fx - Double(x0))
+                let x0 = Int(fx)
+                let x1 = min(x0 + 1, field.columns - 1)
+                let wx = Float(fx - Double(x0))
                 func lerp(_ v: [Float]) -> Float {
                     let top = v[y0 * field.columns + x0] * (1 - wx) + v[y0 * field.columns + x1] * wx
                     let bottom = v[y1 * field.columns + x0] * (1 - wx) + v[y1 * field.columns + x1] * wx
                     return top * (1 - wy) + bottom * wy
                 }
-                var dx = lerp(field.dx) * sx, dy = lerp(field.dy) * sy
+                var dx = lerp(field.dx) * sx
+                var dy = lerp(field.dy) * sy
                 let col = box.flip ? size - 1 - i : i
                 if box.flip { dx = -dx }
                 dx = min(max(dx, -clamp), clamp) / clamp
@@ -157,7 +179,9 @@ public enum Augment {
             case 2:  // saturation: blend with the grey image
                 for i in 0..<n {
                     let g = 0.299 * planes[i] + 0.587 * planes[n + i] + 0.114 * planes[2 * n + i]
-                    for ch in 0..<3 { planes[ch * n + i] = min(255, max(0, g + (planes[ch * n + i] - g) * Float(amount))) }
+                    for ch in 0..<3 {
+                        planes[ch * n + i] = min(255, max(0, g + (planes[ch * n + i] - g) * Float(amount)))
+                    }
                 }
             default:  // hue: rotate in HSV
                 for i in 0..<n {
@@ -165,14 +189,18 @@ public enum Augment {
                     h = (h + Float(amount)).truncatingRemainder(dividingBy: 1)
                     if h < 0 { h += 1 }
                     let (r, g, b) = hsvToRGB(h, s, v)
-                    planes[i] = r; planes[n + i] = g; planes[2 * n + i] = b
+                    planes[i] = r
+                    planes[n + i] = g
+                    planes[2 * n + i] = b
                 }
             }
         }
         if aug.grayscale {
             for i in 0..<n {
                 let g = 0.299 * planes[i] + 0.587 * planes[n + i] + 0.114 * planes[2 * n + i]
-                planes[i] = g; planes[n + i] = g; planes[2 * n + i] = g
+                planes[i] = g
+                planes[n + i] = g
+                planes[2 * n + i] = g
             }
         }
     }
@@ -205,10 +233,18 @@ public enum Augment {
     }
 
     static func rgbToHSV(_ r: Float, _ g: Float, _ b: Float) -> (Float, Float, Float) {
-        let mx = max(r, g, b), mn = min(r, g, b), d = mx - mn
+        let mx = max(r, g, b)
+        let mn = min(r, g, b)
+        let d = mx - mn
         var h: Float = 0
         if d > 0 {
-            if mx == r { h = ((g - b) / d).truncatingRemainder(dividingBy: 6) } else if mx == g { h = (b - r) / d + 2 } else { h = (r - g) / d + 4 }
+            if mx == r {
+                h = ((g - b) / d).truncatingRemainder(dividingBy: 6)
+            } else if mx == g {
+                h = (b - r) / d + 2
+            } else {
+                h = (r - g) / d + 4
+            }
             h /= 6
             if h < 0 { h += 1 }
         }
@@ -216,8 +252,11 @@ public enum Augment {
     }
 
     static func hsvToRGB(_ h: Float, _ s: Float, _ v: Float) -> (Float, Float, Float) {
-        let i = Int(h * 6) % 6, f = h * 6 - Float(Int(h * 6))
-        let p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s)
+        let i = Int(h * 6) % 6
+        let f = h * 6 - Float(Int(h * 6))
+        let p = v * (1 - s)
+        let q = v * (1 - f * s)
+        let t = v * (1 - (1 - f) * s)
         switch i {
         case 0: return (v, t, p)
         case 1: return (q, v, p)
@@ -241,7 +280,9 @@ public enum Augment {
     }
 
     /// 0-255 to [0, 1], then (x - mean) / std per channel (ImageNet statistics).
-    public static func normalise(_ planes: inout [Float], mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]) {
+    public static func normalise(
+        _ planes: inout [Float], mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+    ) {
         let n = planes.count / 3
         for ch in 0..<3 {
             for i in 0..<n { planes[ch * n + i] = (min(max(planes[ch * n + i] / 255, 0), 1) - mean[ch]) / std[ch] }

@@ -23,7 +23,8 @@ public struct DataOrder: Sendable, Codable, Equatable {
 
     /// Video indices of the batch at `step`: a seeded shuffle per epoch.
     public func videos(at step: Int) -> [Int] {
-        let epoch = step / stepsPerEpoch, k = step % stepsPerEpoch
+        let epoch = step / stepsPerEpoch
+        let k = step % stepsPerEpoch
         var rng = SeededRandom(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15))
         var order = Array(0..<videos)
         order.shuffle(using: &rng)
@@ -55,8 +56,10 @@ public final class BatchLoader: @unchecked Sendable {
     /// Messages about skipped videos (read by the loop for its log).
     private var problems: [String] = []
 
-    public init(paths: [String], order: DataOrder, sampler: PretextSampler, transform: PretextTransform, clipFrames: Int,
-                startStep: Int, depth: Int = 2, open: @escaping MotionSourceFactory) {
+    public init(
+        paths: [String], order: DataOrder, sampler: PretextSampler, transform: PretextTransform, clipFrames: Int,
+        startStep: Int, depth: Int = 2, open: @escaping MotionSourceFactory
+    ) {
         self.paths = paths
         self.order = order
         self.sampler = sampler
@@ -101,7 +104,10 @@ public final class BatchLoader: @unchecked Sendable {
         while true {
             condition.lock()
             while ready.count >= depth && !stopped { condition.wait() }
-            if stopped { condition.unlock(); return }
+            if stopped {
+                condition.unlock()
+                return
+            }
             let step = next
             next += 1
             condition.unlock()
@@ -122,7 +128,8 @@ public final class BatchLoader: @unchecked Sendable {
                 let path = paths[(v + attempt) % paths.count]
                 do {
                     let source = try open(path)
-                    examples.append(try PretextExample.make(from: source, sampler: sampler, transform: transform, rng: &rng))
+                    examples.append(
+                        try PretextExample.make(from: source, sampler: sampler, transform: transform, rng: &rng))
                     break
                 } catch {
                     condition.lock()
@@ -133,6 +140,8 @@ public final class BatchLoader: @unchecked Sendable {
                 }
             }
         }
-        return CMDBatch(examples, size: transform.size, motionSize: transform.motionSize, clipFrames: clipFrames, futureFrames: sampler.futureFrames)
+        return CMDBatch(
+            examples, size: transform.size, motionSize: transform.motionSize, clipFrames: clipFrames,
+            futureFrames: sampler.futureFrames)
     }
 }

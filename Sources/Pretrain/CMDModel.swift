@@ -95,7 +95,8 @@ public final class CMDModel: ParameterContainer {
         sourceTokens = FeatureFusion.tokenCount(c.backbone, size: c.size)
         // The motion net keeps T in the stem and halves T and H, W in layers 2-4 after a 2x
         // spatial pool.
-        let tm = max(1, (c.futureFrames + 7) / 8), hm = (c.motionSize + 15) / 16
+        let tm = max(1, (c.futureFrames + 7) / 8)
+        let hm = (c.motionSize + 15) / 16
         targetTokens = tm * hm * hm
         var p = PredictorConfig()
         p.inputChannels = c.fusedChannels
@@ -108,11 +109,21 @@ public final class CMDModel: ParameterContainer {
         p.sourceTokens = sourceTokens
         p.targetTokens = targetTokens
         predictor = Predictor(config: p, seed: seed &+ 3)
-        mq = ProjectionHead(name: "mq_head", inFeatures: c.predictorDim, hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 4)
-        mk = ProjectionHead(name: "mk_head", inFeatures: c.motionWidths[3], hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 5)
-        iq = ProjectionHead(name: "iq_head", inFeatures: c.fusedChannels, hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 6)
-        ik = ProjectionHead(name: "ik_head", inFeatures: c.frameWidths[3], hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 7)
-        for (prefix, net) in [("rgb_backbone.", backbone as ParameterContainer), ("i_backbone.", frameNet), ("m_backbone.", motionNet)] {
+        mq = ProjectionHead(
+            name: "mq_head", inFeatures: c.predictorDim, hidden: c.headHidden, outFeatures: c.embedding, seed: seed &+ 4
+        )
+        mk = ProjectionHead(
+            name: "mk_head", inFeatures: c.motionWidths[3], hidden: c.headHidden, outFeatures: c.embedding,
+            seed: seed &+ 5)
+        iq = ProjectionHead(
+            name: "iq_head", inFeatures: c.fusedChannels, hidden: c.headHidden, outFeatures: c.embedding,
+            seed: seed &+ 6)
+        ik = ProjectionHead(
+            name: "ik_head", inFeatures: c.frameWidths[3], hidden: c.headHidden, outFeatures: c.embedding,
+            seed: seed &+ 7)
+        for (prefix, net) in [
+            ("rgb_backbone.", backbone as ParameterContainer), ("i_backbone.", frameNet), ("m_backbone.", motionNet),
+        ] {
             for p in net.parameters { p.name = prefix + p.name }
             for b in net.buffers { b.name = prefix + b.name }
         }
@@ -129,15 +140,24 @@ public final class CMDModel: ParameterContainer {
         let b = c.backbone
         if b.architecture == .c3d {
             guard b.frames >= 8, c.size >= 16 else {
-                throw ConfigurationError(description: "CMD pretraining of c3d needs at least 8 frames and a side of 16 (its clip map is conv5b, at 1/8 in time and 1/16 in space); \(b) at \(c.size) has none.")
+                throw ConfigurationError(
+                    description:
+                        "CMD pretraining of c3d needs at least 8 frames and a side of 16 (its clip map is conv5b, at 1/8 in time and 1/16 in space); \(b) at \(c.size) has none."
+                )
             }
             return
         }
         guard b.widths[3] == 2 * b.widths[2] else {
-            throw ConfigurationError(description: "CMD pretraining needs layer4 twice as wide as layer3 (planes=a,b,c,2c); \(b) has \(b.widths[2]) and \(b.widths[3]).")
+            throw ConfigurationError(
+                description:
+                    "CMD pretraining needs layer4 twice as wide as layer3 (planes=a,b,c,2c); \(b) has \(b.widths[2]) and \(b.widths[3])."
+            )
         }
         guard ((b.frames + 3) / 4) % 2 == 0 else {
-            throw ConfigurationError(description: "CMD pretraining needs an even number of layer3 frames; \(b.frames) input frames give \((b.frames + 3) / 4): use a multiple of 8.")
+            throw ConfigurationError(
+                description:
+                    "CMD pretraining needs an even number of layer3 frames; \(b.frames) input frames give \((b.frames + 3) / 4): use a multiple of 8."
+            )
         }
     }
 
@@ -171,12 +191,14 @@ public final class CMDModel: ParameterContainer {
     public func step(_ batch: CMDBatch, threads: Int = 2) -> Losses {
         let c = config
         let b = batch.batch
-        let useMotion = c.motionWeight > 0, useContext = c.contextWeight > 0
+        let useMotion = c.motionWeight > 0
+        let useContext = c.contextWeight > 0
         // The clip: fused feature map, its tokens and its average.
         let clip = backbone.forward(batch.clips, threads: threads)
         let fused = FeatureFusion.clipMap(clip.stages)
         var dFused = Tensor(shape: fused.shape)
-        var motionLoss = 0.0, contextLoss = 0.0
+        var motionLoss = 0.0
+        var contextLoss = 0.0
         if useMotion {
             let tokens = FeatureFusion.tokens(fused)
             let (pred, pc) = predictor.forward(tokens, threads: threads)
@@ -184,17 +206,22 @@ public final class CMDModel: ParameterContainer {
             // Target tokens of every motion clip: the motion net's last map.
             let mOut = motionNet.forward(batch.motion, threads: threads)
             let m4 = mOut.stages["layer4"]!
-            precondition(m4.count / (m4.shape[0] * m4.shape[1]) == targetTokens, "motion map \(m4.shape) does not give \(targetTokens) tokens")
+            precondition(
+                m4.count / (m4.shape[0] * m4.shape[1]) == targetTokens,
+                "motion map \(m4.shape) does not give \(targetTokens) tokens")
             let mTokens = FeatureFusion.tokens(m4)
             let rows = m4.shape[0] * targetTokens
             let (k, kc) = mk.forward(mTokens.reshaped([rows, c.motionWidths[3]]), threads: threads)
-            let loss = CMDLoss.motion(predicted: q, targets: k, temperature: c.temperature, weight: Float(c.motionWeight), threads: threads)
+            let loss = CMDLoss.motion(
+                predicted: q, targets: k, temperature: c.temperature, weight: Float(c.motionWeight), threads: threads)
             motionLoss = loss.loss
             let dPred = mq.backward(loss.dQueries, cache: qc, threads: threads)
-            let dTokens = predictor.backward(dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: threads)
+            let dTokens = predictor.backward(
+                dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: threads)
             dFused = addTensors(dFused, FeatureFusion.untokens(dTokens, shape: fused.shape), threads: threads)
             let dmTokens = mk.backward(loss.dKeys, cache: kc, threads: threads)
-            let dm4 = FeatureFusion.untokens(dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
+            let dm4 = FeatureFusion.untokens(
+                dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
             motionNet.backward(mOut.cache, gradients: ["layer4": dm4], threads: threads)
         }
         if useContext {
@@ -202,15 +229,20 @@ public final class CMDModel: ParameterContainer {
             let (q, qc) = iq.forward(pooled, threads: threads)
             let frames = frameNet.forward(batch.iFrames, threads: threads)
             let (k, kc) = ik.forward(frames.pooled, threads: threads)
-            let loss = CMDLoss.context(clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: threads)
+            let loss = CMDLoss.context(
+                clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: threads)
             contextLoss = loss.loss
             let dPooled = iq.backward(loss.dQueries, cache: qc, threads: threads)
-            dFused = addTensors(dFused, GlobalAveragePool3d.backward(dPooled, inputShape: fused.shape), threads: threads)
+            dFused = addTensors(
+                dFused, GlobalAveragePool3d.backward(dPooled, inputShape: fused.shape), threads: threads)
             let dFrames = ik.backward(loss.dKeys, cache: kc, threads: threads)
             frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
         }
-        backbone.backward(clip.cache, gradients: FeatureFusion.clipMapBackward(dFused, stages: clip.stages), threads: threads)
-        return Losses(context: contextLoss, motion: motionLoss, total: c.contextWeight * contextLoss + c.motionWeight * motionLoss)
+        backbone.backward(
+            clip.cache, gradients: FeatureFusion.clipMapBackward(dFused, stages: clip.stages), threads: threads)
+        return Losses(
+            context: contextLoss, motion: motionLoss, total: c.contextWeight * contextLoss + c.motionWeight * motionLoss
+        )
     }
 
     /// The embedding views of clips (evaluation mode): `pooled` is the backbone's global

@@ -16,20 +16,27 @@ import Tensor
 public enum Export {
     /// Loads `checkpoint` (a `TrainingCheckpoint` path without extension) into a model of
     /// `setup` and writes the two files.
-    public static func write(setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String]) throws {
+    public static func write(setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String])
+        throws
+    {
         let model = try CMDModel(config: setup.model, seed: setup.seed)
         let ck = try TrainingCheckpoint.read(from: checkpoint)
         try ck.restore(parameters: model.parameters, buffers: model.buffers, optimizer: nil)
         let prefix = "rgb_backbone."
         var tensors: [String: FloatTensor] = [:]
-        for p in model.backbone.parameters { tensors[String(p.name.dropFirst(prefix.count))] = FloatTensor(shape: p.value.shape, values: p.value.data) }
-        for b in model.backbone.buffers { tensors[String(b.name.dropFirst(prefix.count))] = FloatTensor(shape: b.value.shape, values: b.value.data) }
+        for p in model.backbone.parameters {
+            tensors[String(p.name.dropFirst(prefix.count))] = FloatTensor(shape: p.value.shape, values: p.value.data)
+        }
+        for b in model.backbone.buffers {
+            tensors[String(b.name.dropFirst(prefix.count))] = FloatTensor(shape: b.value.shape, values: b.value.data)
+        }
         try SafeTensorsWriter.write(tensors, metadata: metadata, to: path)
         // The views: the predictor's input projection as `motion.weight` (the motion views), and
         // the rest of the predictor with the query head under CMD's names (the predicted view).
         var views: [String: FloatTensor] = [:]
         for p in model.predictor.parameters + model.mq.parameters {
-            views[p.name == "fc.weight" ? "motion.weight" : p.name] = FloatTensor(shape: p.value.shape, values: p.value.data)
+            views[p.name == "fc.weight" ? "motion.weight" : p.name] = FloatTensor(
+                shape: p.value.shape, values: p.value.data)
         }
         for b in model.mq.buffers { views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data) }
         let heads = ["predictor.heads": String(setup.model.predictorHeads)]

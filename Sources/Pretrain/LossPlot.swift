@@ -9,9 +9,14 @@ public enum LossPlot {
         func put(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
             guard x >= 0, y >= 0, x < width, y < height else { return }
             let o = (y * width + x) * 3
-            px[o] = c.0; px[o + 1] = c.1; px[o + 2] = c.2
+            px[o] = c.0
+            px[o + 1] = c.1
+            px[o + 2] = c.2
         }
-        let left = 40, right = width - 10, top = 14, bottom = height - 24
+        let left = 40
+        let right = width - 10
+        let top = 14
+        let bottom = height - 24
         for x in left...right { put(x, bottom, (0, 0, 0)) }
         for y in top...bottom { put(left, y, (0, 0, 0)) }
         guard records.count >= 2 else { return RGBImage(width: width, height: height, pixels: px) }
@@ -49,10 +54,14 @@ public enum LossPlot {
         return RGBImage(width: width, height: height, pixels: px)
     }
 
-    static func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8), _ put: (Int, Int, (UInt8, UInt8, UInt8)) -> Void) {
+    static func line(
+        _ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8),
+        _ put: (Int, Int, (UInt8, UInt8, UInt8)) -> Void
+    ) {
         let steps = max(abs(x1 - x0), abs(y1 - y0), 1)
         for s in 0...steps {
-            let x = x0 + (x1 - x0) * s / steps, y = y0 + (y1 - y0) * s / steps
+            let x = x0 + (x1 - x0) * s / steps
+            let y = y0 + (y1 - y0) * s / steps
             put(x, y, c)
             put(x, y + 1, c)
         }

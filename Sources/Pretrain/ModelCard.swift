@@ -16,12 +16,18 @@ extension Trainer {
         public init(run: String) {
             let dir = run
             let text = (try? String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8)) ?? ""
-            let records = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(TrainingRecord.self, from: Data($0.utf8)) }
-            let setup = FileManager.default.contents(atPath: dir + "/config.json").flatMap { try? JSONDecoder().decode(PretrainSetup.self, from: $0) }
+            let records = text.split(separator: "\n").compactMap {
+                try? JSONDecoder().decode(TrainingRecord.self, from: Data($0.utf8))
+            }
+            let setup = FileManager.default.contents(atPath: dir + "/config.json").flatMap {
+                try? JSONDecoder().decode(PretrainSetup.self, from: $0)
+            }
             steps = records.last?.step ?? 0
             wallMinutes = (records.last?.elapsedSeconds ?? 0) / 60
             clipsPerSecond = wallMinutes > 0 ? Double(steps * (setup?.batch ?? 0)) / (wallMinutes * 60) : 0
-            func mean(_ r: ArraySlice<TrainingRecord>, _ f: (TrainingRecord) -> Double) -> Double { r.isEmpty ? 0 : r.map(f).reduce(0, +) / Double(r.count) }
+            func mean(_ r: ArraySlice<TrainingRecord>, _ f: (TrainingRecord) -> Double) -> Double {
+                r.isEmpty ? 0 : r.map(f).reduce(0, +) / Double(r.count)
+            }
             finalContextLoss = mean(records.suffix(50), \.lossContext)
             finalMotionLoss = mean(records.suffix(50), \.lossMotion)
             firstContextLoss = mean(records.prefix(20), \.lossContext)
@@ -54,7 +60,8 @@ public struct ModelCard: Codable, Sendable {
         embeddingDimension = setup.model.backbone.embeddingDimension
         inputSize = setup.model.size
         frames = setup.model.backbone.frames
-        method = "CMD (Huang et al., CVPR 2021): context matching against I-frames + pointwise prediction of future motion vectors, InfoNCE with temperature \(setup.model.temperature), loss weights context \(setup.model.contextWeight) : motion \(setup.model.motionWeight)"
+        method =
+            "CMD (Huang et al., CVPR 2021): context matching against I-frames + pointwise prediction of future motion vectors, InfoNCE with temperature \(setup.model.temperature), loss weights context \(setup.model.contextWeight) : motion \(setup.model.motionWeight)"
         self.setup = setup
         training = summary
         self.checkpoint = checkpoint

@@ -46,10 +46,15 @@ extension PretextExample {
     ) throws -> PretextExample {
         let indices = try sampler.sample(frameCount: source.frameCount, iFrames: try source.iFrameIndices(), rng: &rng)
         let motionFrames = indices.positive + indices.negatives.flatMap { $0 }
-        let (images, fields) = try source.fetch(rgb: indices.clip + [indices.iFrame], motion: motionFrames, cellSize: transform.cellSize)
-        let w = source.width, h = source.height, s = transform.size
+        let (images, fields) = try source.fetch(
+            rgb: indices.clip + [indices.iFrame], motion: motionFrames, cellSize: transform.cellSize)
+        let w = source.width
+        let h = source.height
+        let s = transform.size
         func box(_ rng: inout SeededRandom) -> CropBox {
-            transform.augment ? CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng) : CropBox.centre(width: w, height: h)
+            transform.augment
+                ? CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
+                : CropBox.centre(width: w, height: h)
         }
         // The clip and its future motion share one crop and flip (so their positions agree).
         let shared = box(&rng)
@@ -70,7 +75,8 @@ extension PretextExample {
         var iPlanes = Augment.planes(Augment.crop(images[sampler.clipFrames], iBox, size: s))
         Augment.color(&iPlanes, width: s, height: s, transform.augment ? ColorAugment.random(rng: &rng) : .none)
         Augment.normalise(&iPlanes)
-        let ms = transform.motionSize, motionFrame = ms * ms
+        let ms = transform.motionSize
+        let motionFrame = ms * ms
         // CMD clamps to ±10 px of a 112-pixel crop; vectors are in the crop's pixels here, so the
         // clamp scales with the crop to keep the same range.
         let clamp = Float(10 * ms) / 112
@@ -80,7 +86,8 @@ extension PretextExample {
                 let m = Augment.crop(f, b, size: ms, clamp: clamp)
                 for ch in 0..<2 {
                     let dst = (ch * frames.count + t) * motionFrame
-                    out.replaceSubrange(dst..<(dst + motionFrame), with: m[(ch * motionFrame)..<((ch + 1) * motionFrame)])
+                    out.replaceSubrange(
+                        dst..<(dst + motionFrame), with: m[(ch * motionFrame)..<((ch + 1) * motionFrame)])
                 }
             }
             return out

@@ -43,7 +43,10 @@ public struct PretextSampler: Sendable, Codable, Equatable {
     /// Draws one sample from a video of `frameCount` frames with I-frames at `iFrames`.
     public func sample(frameCount: Int, iFrames: [Int], rng: inout SeededRandom) throws -> PretextIndices {
         guard frameCount >= minimumFrames else {
-            throw SamplingError(description: "has \(frameCount) frames; pretraining needs at least \(minimumFrames) (\(clipFrames) frames every \(clipStride), \(futureGap) skipped, \(futureFrames) of future motion)")
+            throw SamplingError(
+                description:
+                    "has \(frameCount) frames; pretraining needs at least \(minimumFrames) (\(clipFrames) frames every \(clipStride), \(futureGap) skipped, \(futureFrames) of future motion)"
+            )
         }
         let span = (clipFrames - 1) * clipStride
         let start = Int.random(in: 0...(frameCount - minimumFrames), using: &rng)
@@ -71,7 +74,10 @@ public struct PretextSampler: Sendable, Codable, Equatable {
         }
         let near = iFrames.filter { $0 >= start - iFrameSlack && $0 <= last + iFrameSlack }
         guard !near.isEmpty else {
-            throw SamplingError(description: "has no I-frame within \(iFrameSlack) frames of the clip \(start)-\(last) (I-frames at \(iFrames.prefix(8).map(String.init).joined(separator: ","))…); re-encode with a GOP of at most \(span + 2 * iFrameSlack) frames")
+            throw SamplingError(
+                description:
+                    "has no I-frame within \(iFrameSlack) frames of the clip \(start)-\(last) (I-frames at \(iFrames.prefix(8).map(String.init).joined(separator: ","))…); re-encode with a GOP of at most \(span + 2 * iFrameSlack) frames"
+            )
         }
         let iFrame = near[Int.random(in: 0..<near.count, using: &rng)]
         return PretextIndices(clip: clip, iFrame: iFrame, positive: positive, negatives: negatives)

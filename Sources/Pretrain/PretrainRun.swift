@@ -13,7 +13,10 @@ public struct PretrainRun {
     public init(directory: String) throws {
         guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
             let setup = try? JSONDecoder().decode(PretrainSetup.self, from: data)
-        else { throw Trainer.TrainingError(description: "'\(directory)' is not a pretraining run (no readable config.json).") }
+        else {
+            throw Trainer.TrainingError(
+                description: "'\(directory)' is not a pretraining run (no readable config.json).")
+        }
         self.directory = directory
         self.setup = setup
     }
@@ -26,7 +29,9 @@ public struct PretrainRun {
         case "last":
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/checkpoints")) ?? [])
                 .filter { $0.hasSuffix(".json") }.sorted()
-            guard let last = names.last else { throw Trainer.TrainingError(description: "'\(directory)' has no checkpoint yet.") }
+            guard let last = names.last else {
+                throw Trainer.TrainingError(description: "'\(directory)' has no checkpoint yet.")
+            }
             return directory + "/checkpoints/" + last.dropLast(5)
         default: return which
         }
@@ -42,7 +47,9 @@ public struct PretrainRun {
         do { try Export.write(setup: setup, checkpoint: checkpoint, to: output, metadata: metadata) } catch {
             throw Trainer.TrainingError(description: "'\(checkpoint)' could not be exported: \(error)")
         }
-        var card = ModelCard(setup: setup, checkpoint: checkpoint, summary: Trainer.Summary(run: directory), weights: output, views: ViewsFile.path(for: output))
+        var card = ModelCard(
+            setup: setup, checkpoint: checkpoint, summary: Trainer.Summary(run: directory), weights: output,
+            views: ViewsFile.path(for: output))
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
         card.sceneBias = sceneBias
         let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"

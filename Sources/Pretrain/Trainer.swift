@@ -48,8 +48,12 @@ public struct TrainingRecord: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case step, loss, milliseconds
-        case lossContext = "loss_context", lossMotion = "loss_motion", learningRate = "lr", gradNorm = "grad_norm"
-        case elapsedSeconds = "elapsed_s", waitMilliseconds = "wait_ms"
+        case lossContext = "loss_context"
+        case lossMotion = "loss_motion"
+        case learningRate = "lr"
+        case gradNorm = "grad_norm"
+        case elapsedSeconds = "elapsed_s"
+        case waitMilliseconds = "wait_ms"
     }
 }
 
@@ -87,12 +91,17 @@ public final class Trainer {
             }
             let saved = try JSONDecoder().decode(PretrainSetup.self, from: data)
             guard saved.model == setup.model, saved.sampler == setup.sampler, saved.transform == setup.transform,
-                  saved.batch == setup.batch, saved.seed == setup.seed, saved.videos == setup.videos
-            else { throw TrainingError(description: "'\(directory)' was started with other settings or videos; resume with the same options") }
+                saved.batch == setup.batch, saved.seed == setup.seed, saved.videos == setup.videos
+            else {
+                throw TrainingError(
+                    description:
+                        "'\(directory)' was started with other settings or videos; resume with the same options")
+            }
             self.setup = saved.merging(steps: setup.steps)
         } else {
             if fm.fileExists(atPath: configPath) {
-                throw TrainingError(description: "'\(directory)' already holds a run; resume it or choose another directory")
+                throw TrainingError(
+                    description: "'\(directory)' already holds a run; resume it or choose another directory")
             }
             self.setup = setup
             // A configuration the model rejects must leave no run behind to block the next try.
@@ -104,11 +113,13 @@ public final class Trainer {
         }
         model = try CMDModel(config: self.setup.model, seed: self.setup.seed)
         model.training = true
-        let groups = ParameterGroup.split(model.parameters, weightDecay: Float(self.setup.weightDecay), exemptNormAndBias: true)
+        let groups = ParameterGroup.split(
+            model.parameters, weightDecay: Float(self.setup.weightDecay), exemptNormAndBias: true)
         let peak = self.setup.learningRatePerClip * Double(self.setup.batch)
         optimizer = SGD(groups: groups, learningRate: Float(peak), momentum: Float(self.setup.momentum), nesterov: true)
         schedule = WarmupCosineSchedule(
-            base: peak, warmupStart: peak / 100, warmupSteps: max(1, Int(Double(self.setup.steps) * self.setup.warmupFraction)),
+            base: peak, warmupStart: peak / 100,
+            warmupSteps: max(1, Int(Double(self.setup.steps) * self.setup.warmupFraction)),
             totalSteps: self.setup.steps, final: 0)
         if resume, let latest = try Self.checkpoints(in: directory).last {
             try restore(from: latest)
@@ -119,8 +130,10 @@ public final class Trainer {
 
     /// Trains until `setup.steps`, `deadline` or `shouldStop()`; writes checkpoints and the log.
     /// `report` sees every step's record (progress bars, tests).
-    public func run(loader: BatchLoader, deadline: Date? = nil, threads: Int = 2, shouldStop: () -> Bool = { false },
-                    report: (TrainingRecord) -> Void = { _ in }) throws {
+    public func run(
+        loader: BatchLoader, deadline: Date? = nil, threads: Int = 2, shouldStop: () -> Bool = { false },
+        report: (TrainingRecord) -> Void = { _ in }
+    ) throws {
         let start = Date()
         while step < setup.steps {
             if let deadline, Date() >= deadline { break }
@@ -133,13 +146,15 @@ public final class Trainer {
             model.zeroGrad()
             let losses = model.step(batch, threads: threads)
             guard losses.total.isFinite else {
-                throw TrainingError(description: "the loss became \(losses.total) at step \(step); lower the learning rate")
+                throw TrainingError(
+                    description: "the loss became \(losses.total) at step \(step); lower the learning rate")
             }
             let norm = clipGradientNorm(model.parameters, maxNorm: Float(setup.gradientClip))
             optimizer.step()
             step += 1
             let record = TrainingRecord(
-                step: step, loss: losses.total, lossContext: losses.context, lossMotion: losses.motion, learningRate: lr,
+                step: step, loss: losses.total, lossContext: losses.context, lossMotion: losses.motion,
+                learningRate: lr,
                 gradNorm: Double(norm), milliseconds: Date().timeIntervalSince(t0) * 1000, waitMilliseconds: waited,
                 elapsedSeconds: elapsedBefore + Date().timeIntervalSince(start))
             records.append(record)
@@ -157,18 +172,23 @@ public final class Trainer {
     static func checkpoints(in directory: String) throws -> [String] {
         let dir = directory + "/checkpoints"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".json") }.sorted().map { dir + "/" + $0.dropLast(5) }
+        return names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".json") }.sorted().map {
+            dir + "/" + $0.dropLast(5)
+        }
     }
 
     /// Writes `checkpoints/step-NNNNNN`, drops old ones, and copies it to `best` when the
     /// smoothed loss is the lowest so far.
     public func checkpoint() throws {
-        var scalars: [String: Double] = ["step": Double(step), "smoothed_loss": smoothed ?? .nan, "best_loss": best,
-                                         "elapsed_s": records.last?.elapsedSeconds ?? elapsedBefore]
+        var scalars: [String: Double] = [
+            "step": Double(step), "smoothed_loss": smoothed ?? .nan, "best_loss": best,
+            "elapsed_s": records.last?.elapsedSeconds ?? elapsedBefore,
+        ]
         for (i, c) in model.predictor.dropoutCalls.enumerated() { scalars["dropout_calls.\(i)"] = Double(c) }
         for (k, v) in allBatchCounts { scalars["bn." + k] = v }
         let path = String(format: "%@/checkpoints/step-%06d", directory, step)
-        let ck = TrainingCheckpoint(parameters: model.parameters, buffers: model.buffers, optimizer: optimizer, scalars: scalars)
+        let ck = TrainingCheckpoint(
+            parameters: model.parameters, buffers: model.buffers, optimizer: optimizer, scalars: scalars)
         try ck.write(to: path)
         let all = try Self.checkpoints(in: directory)
         for old in all.dropLast(setup.keepCheckpoints) {
@@ -177,7 +197,9 @@ public final class Trainer {
         if let s = smoothed, s < best {
             best = s
             scalars["best_loss"] = s
-            try TrainingCheckpoint(parameters: model.parameters, buffers: model.buffers, optimizer: optimizer, scalars: scalars).write(to: directory + "/best")
+            try TrainingCheckpoint(
+                parameters: model.parameters, buffers: model.buffers, optimizer: optimizer, scalars: scalars
+            ).write(to: directory + "/best")
         }
     }
 
@@ -188,15 +210,24 @@ public final class Trainer {
         smoothed = scalars["smoothed_loss"].flatMap { $0.isNaN ? nil : $0 }
         best = scalars["best_loss"] ?? .infinity
         elapsedBefore = scalars["elapsed_s"] ?? 0
-        model.predictor.dropoutCalls = (0..<model.predictor.dropoutCalls.count).map { UInt64(scalars["dropout_calls.\($0)"] ?? 0) }
-        allBatchCounts = Dictionary(uniqueKeysWithValues: scalars.filter { $0.key.hasPrefix("bn.") }.map { (String($0.key.dropFirst(3)), $0.value) })
+        model.predictor.dropoutCalls = (0..<model.predictor.dropoutCalls.count).map {
+            UInt64(scalars["dropout_calls.\($0)"] ?? 0)
+        }
+        allBatchCounts = Dictionary(
+            uniqueKeysWithValues: scalars.filter { $0.key.hasPrefix("bn.") }.map {
+                (String($0.key.dropFirst(3)), $0.value)
+            })
         // The log keeps what was written up to this checkpoint only.
         records = readLog().filter { $0.step <= step }
         try rewriteLog()
     }
 
     var allBatchCounts: [String: Double] {
-        get { model.backbone.batchCounts.merging(model.frameNet.batchCounts) { a, _ in a }.merging(model.motionNet.batchCounts) { a, _ in a } }
+        get {
+            model.backbone.batchCounts.merging(model.frameNet.batchCounts) { a, _ in a }.merging(
+                model.motionNet.batchCounts
+            ) { a, _ in a }
+        }
         set {
             model.backbone.batchCounts = newValue
             model.frameNet.batchCounts = newValue
@@ -212,8 +243,12 @@ public final class Trainer {
         var line = try enc.encode(r)
         line.append(10)
         let path = directory + "/log.jsonl"
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw TrainingError(description: "cannot write \(path)") }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw TrainingError(description: "cannot write \(path)")
+        }
         defer { try? h.close() }
         try h.seekToEnd()
         try h.write(contentsOf: line)
@@ -221,7 +256,9 @@ public final class Trainer {
 
     public func readLog() -> [TrainingRecord] {
         guard let text = try? String(contentsOfFile: directory + "/log.jsonl", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(TrainingRecord.self, from: Data($0.utf8)) }
+        return text.split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(TrainingRecord.self, from: Data($0.utf8))
+        }
     }
 
     func rewriteLog() throws {

@@ -41,7 +41,9 @@ public struct SkippedSamples {
     }
 
     /// `skipped N samples of VIDEO` for every video, sorted by name.
-    public var summary: [String] { counts.sorted { $0.key < $1.key }.map { "skipped \($0.value) samples of \($0.key)" } }
+    public var summary: [String] {
+        counts.sorted { $0.key < $1.key }.map { "skipped \($0.value) samples of \($0.key)" }
+    }
 }
 
 extension Array where Element == TrainingRecord {

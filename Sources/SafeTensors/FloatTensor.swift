@@ -10,7 +10,9 @@ public struct FloatTensor: Sendable, Equatable {
     /// - Precondition: `values.count` equals the product of `shape`.
     public init(shape: [Int], values: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
-        precondition(values.count == shape.reduce(1, *), "shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
+        precondition(
+            values.count == shape.reduce(1, *), "shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)"
+        )
         self.shape = shape
         self.values = values
     }

@@ -158,10 +158,13 @@ struct PickleMachine {
             case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
             case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
             case 0x86:  // TUPLE2
-                let b = try pop(), a = try pop()
+                let b = try pop()
+                let a = try pop()
                 stack.append(.tuple([a, b]))
             case 0x87:  // TUPLE3
-                let c = try pop(), b = try pop(), a = try pop()
+                let c = try pop()
+                let b = try pop()
+                let a = try pop()
                 stack.append(.tuple([a, b, c]))
             case 0x4E: stack.append(.none)  // NONE
             case 0x88: stack.append(.bool(true))  // NEWTRUE
@@ -174,7 +177,11 @@ struct PickleMachine {
             case 0x47: stack.append(.float(Double(bitPattern: try bigEndian64())))  // BINFLOAT
             case 0x49:  // INT (protocol 0): decimal text, "01"/"00" for bools
                 let text = try line()
-                if text == "01" { stack.append(.bool(true)) } else if text == "00" { stack.append(.bool(false)) } else {
+                if text == "01" {
+                    stack.append(.bool(true))
+                } else if text == "00" {
+                    stack.append(.bool(false))
+                } else {
                     guard let v = Int(text) else { throw fail("has a damaged data.pkl (INT \(text))") }
                     stack.append(.int(v))
                 }
@@ -195,34 +202,48 @@ struct PickleMachine {
             case 0x31: _ = try popMark()  // POP_MARK
             case 0x32: stack.append(try top())  // DUP
             case 0x63:  // GLOBAL "module\nname\n"
-                let module = try line(), name = try line()
+                let module = try line()
+                let name = try line()
                 stack.append(.global(module, name))
             case 0x93:  // STACK_GLOBAL
-                let name = try pop(), module = try pop()
+                let name = try pop()
+                let module = try pop()
                 guard case .string(let m) = module, case .string(let n) = name else {
                     throw fail("has a damaged data.pkl (STACK_GLOBAL without strings)")
                 }
                 stack.append(.global(m, n))
             case 0x52:  // REDUCE
-                let args = try pop(), callable = try pop()
-                guard case .tuple(let a) = args else { throw fail("has a damaged data.pkl (REDUCE without an argument tuple)") }
+                let args = try pop()
+                let callable = try pop()
+                guard case .tuple(let a) = args else {
+                    throw fail("has a damaged data.pkl (REDUCE without an argument tuple)")
+                }
                 stack.append(try call(callable, a))
             case 0x81:  // NEWOBJ
-                let args = try pop(), cls = try pop()
-                guard case .tuple(let a) = args else { throw fail("has a damaged data.pkl (NEWOBJ without an argument tuple)") }
+                let args = try pop()
+                let cls = try pop()
+                guard case .tuple(let a) = args else {
+                    throw fail("has a damaged data.pkl (NEWOBJ without an argument tuple)")
+                }
                 stack.append(try call(cls, a))
             case 0x92:  // NEWOBJ_EX
                 _ = try pop()
-                let args = try pop(), cls = try pop()
-                guard case .tuple(let a) = args else { throw fail("has a damaged data.pkl (NEWOBJ_EX without an argument tuple)") }
+                let args = try pop()
+                let cls = try pop()
+                guard case .tuple(let a) = args else {
+                    throw fail("has a damaged data.pkl (NEWOBJ_EX without an argument tuple)")
+                }
                 stack.append(try call(cls, a))
             case 0x62:  // BUILD: object state (an OrderedDict's `_metadata`, ...) is not needed
                 _ = try pop()
             case 0x51:  // BINPERSID
                 stack.append(try persistentLoad(try pop()))
             case 0x73:  // SETITEM
-                let value = try pop(), key = try pop()
-                guard case .dict(let d) = try top() else { throw fail("has a damaged data.pkl (SETITEM on \(try top().kind))") }
+                let value = try pop()
+                let key = try pop()
+                guard case .dict(let d) = try top() else {
+                    throw fail("has a damaged data.pkl (SETITEM on \(try top().kind))")
+                }
                 d.set(key, value)
             case 0x75:  // SETITEMS
                 let items = try popMark()
@@ -242,7 +263,9 @@ struct PickleMachine {
                 let values = try popMark()
                 if case .list(let l) = try top() { l.items += values }
             default:
-                throw fail("has pickle opcode 0x\(String(op, radix: 16)) at byte \(position - 1) of data.pkl, which a torch.save state dict does not use")
+                throw fail(
+                    "has pickle opcode 0x\(String(op, radix: 16)) at byte \(position - 1) of data.pkl, which a torch.save state dict does not use"
+                )
             }
         }
     }
@@ -269,7 +292,9 @@ struct PickleMachine {
             return data
         case ("torch._tensor", "_rebuild_from_type_v2"):
             // (func, new_type, args, state): a tensor subclass; the tensor is func(*args).
-            guard args.count >= 3, case .tuple(let inner) = args[2] else { throw fail("has a malformed tensor subclass record") }
+            guard args.count >= 3, case .tuple(let inner) = args[2] else {
+                throw fail("has a malformed tensor subclass record")
+            }
             return try call(args[0], inner)
         case ("_codecs", "encode"):
             // Protocol 2 pickles bytes as _codecs.encode(text, 'latin1').
@@ -316,7 +341,9 @@ struct PickleMachine {
     // MARK: - Stack and bytes
 
     private mutating func pop() throws -> PickleValue {
-        guard let v = stack.popLast() else { throw fail("has a damaged data.pkl (stack underflow at byte \(position))") }
+        guard let v = stack.popLast() else {
+            throw fail("has a damaged data.pkl (stack underflow at byte \(position))")
+        }
         return v
     }
 
@@ -344,7 +371,9 @@ struct PickleMachine {
     }
 
     private mutating func take(_ n: Int) throws -> [UInt8] {
-        guard n >= 0, n <= bytes.count - position else { throw fail("has a truncated data.pkl (it ends inside a value)") }
+        guard n >= 0, n <= bytes.count - position else {
+            throw fail("has a truncated data.pkl (it ends inside a value)")
+        }
         defer { position += n }
         return Array(bytes[position..<(position + n)])
     }
@@ -378,7 +407,9 @@ struct PickleMachine {
     }
 
     private mutating func line() throws -> String {
-        guard let end = bytes[position...].firstIndex(of: 0x0A) else { throw fail("has a truncated data.pkl (unterminated line)") }
+        guard let end = bytes[position...].firstIndex(of: 0x0A) else {
+            throw fail("has a truncated data.pkl (unterminated line)")
+        }
         defer { position = end + 1 }
         return String(decoding: bytes[position..<end], as: UTF8.self)
     }

@@ -39,15 +39,23 @@ public final class SafeTensorsReader: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SafeTensorsError(path: path, problem: "no such file")
         }
-        guard !isDirectory.boolValue else { throw SafeTensorsError(path: path, problem: "is a directory, not a safetensors file") }
+        guard !isDirectory.boolValue else {
+            throw SafeTensorsError(path: path, problem: "is a directory, not a safetensors file")
+        }
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SafeTensorsError(path: path, problem: "cannot be opened (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else {
+            throw SafeTensorsError(path: path, problem: "cannot be opened (\(String(cString: strerror(errno))))")
+        }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SafeTensorsError(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))") }
+        guard fstat(fd, &info) == 0 else {
+            throw SafeTensorsError(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))")
+        }
         let length = Int(info.st_size)
         guard length >= 8 else {
-            throw SafeTensorsError(path: path, problem: "is not a safetensors file (\(length) bytes, shorter than the 8-byte header length)")
+            throw SafeTensorsError(
+                path: path,
+                problem: "is not a safetensors file (\(length) bytes, shorter than the 8-byte header length)")
         }
         guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw SafeTensorsError(path: path, problem: "cannot be mapped (\(String(cString: strerror(errno))))")
@@ -56,7 +64,8 @@ public final class SafeTensorsReader: @unchecked Sendable {
         mappedLength = length
         do {
             let headerLength = Int(clamping: UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)))
-            let parsed = try Self.parseHeader(base: UnsafeRawPointer(base), fileLength: length, headerLength: headerLength, path: path)
+            let parsed = try Self.parseHeader(
+                base: UnsafeRawPointer(base), fileLength: length, headerLength: headerLength, path: path)
             entries = parsed.entries
             metadata = parsed.metadata
             dataStart = 8 + headerLength
@@ -81,7 +90,8 @@ public final class SafeTensorsReader: @unchecked Sendable {
     public func tensor(_ name: String) -> FloatTensor? {
         guard let e = entry(name) else { return nil }
         let count = e.shape.reduce(1, *)
-        let values = convertToFloat(e.dtype, UnsafeRawPointer(mapping!) + dataStart + e.dataOffsets.lowerBound, count: count)
+        let values = convertToFloat(
+            e.dtype, UnsafeRawPointer(mapping!) + dataStart + e.dataOffsets.lowerBound, count: count)
         return FloatTensor(shape: e.shape, values: values)
     }
 
@@ -109,13 +119,17 @@ public final class SafeTensorsReader: @unchecked Sendable {
 
     // MARK: - Header
 
-    static func parseHeader(base: UnsafeRawPointer, fileLength: Int, headerLength: Int, path: String) throws -> (entries: [SafeTensorsEntry], metadata: [String: String]) {
+    static func parseHeader(base: UnsafeRawPointer, fileLength: Int, headerLength: Int, path: String) throws -> (
+        entries: [SafeTensorsEntry], metadata: [String: String]
+    ) {
         func fail(_ problem: String) -> SafeTensorsError { SafeTensorsError(path: path, problem: problem) }
         guard headerLength > 1, headerLength <= 100_000_000 else {
             throw fail("is not a safetensors file (the first 8 bytes give a header length of \(headerLength) bytes)")
         }
         guard 8 + headerLength <= fileLength else {
-            throw fail("is truncated or not a safetensors file (header of \(headerLength) bytes, but the file has only \(fileLength - 8) after the length)")
+            throw fail(
+                "is truncated or not a safetensors file (header of \(headerLength) bytes, but the file has only \(fileLength - 8) after the length)"
+            )
         }
         let headerData = Data(bytes: base + 8, count: headerLength)
         guard headerData.first == UInt8(ascii: "{"),
@@ -128,22 +142,31 @@ public final class SafeTensorsReader: @unchecked Sendable {
         var metadata: [String: String] = [:]
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let map = value as? [String: Any] else { throw fail("has a malformed header (__metadata__ is not an object)") }
+                guard let map = value as? [String: Any] else {
+                    throw fail("has a malformed header (__metadata__ is not an object)")
+                }
                 for (k, v) in map {
-                    guard let s = v as? String else { throw fail("has a malformed header (__metadata__ value for \"\(k)\" is not a string)") }
+                    guard let s = v as? String else {
+                        throw fail("has a malformed header (__metadata__ value for \"\(k)\" is not a string)")
+                    }
                     metadata[k] = s
                 }
                 continue
             }
             guard let fields = value as? [String: Any], let dtypeName = fields["dtype"] as? String,
-                let shapeValues = fields["shape"] as? [Any], let offsetValues = fields["data_offsets"] as? [Any], offsetValues.count == 2
+                let shapeValues = fields["shape"] as? [Any], let offsetValues = fields["data_offsets"] as? [Any],
+                offsetValues.count == 2
             else { throw fail("has a malformed header (entry \"\(name)\" lacks dtype, shape or data_offsets)") }
             guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-                throw fail("has tensor \"\(name)\" of dtype \(dtypeName), which is not supported (F32, F16, BF16, F64, I64, I32)")
+                throw fail(
+                    "has tensor \"\(name)\" of dtype \(dtypeName), which is not supported (F32, F16, BF16, F64, I64, I32)"
+                )
             }
             let shape = shapeValues.compactMap { ($0 as? NSNumber)?.intValue }
             let offsets = offsetValues.compactMap { ($0 as? NSNumber)?.intValue }
-            guard shape.count == shapeValues.count, shape.allSatisfy({ $0 >= 0 }), offsets.count == 2, offsets[0] >= 0, offsets[1] >= offsets[0] else {
+            guard shape.count == shapeValues.count, shape.allSatisfy({ $0 >= 0 }), offsets.count == 2, offsets[0] >= 0,
+                offsets[1] >= offsets[0]
+            else {
                 throw fail("has a malformed header (entry \"\(name)\" has an invalid shape or data_offsets)")
             }
             let (count, overflow) = shape.reduce((1, false)) { acc, d in
@@ -151,12 +174,17 @@ public final class SafeTensorsReader: @unchecked Sendable {
                 return (p, acc.1 || o)
             }
             guard !overflow, offsets[1] - offsets[0] == count * dtype.size else {
-                throw fail("has tensor \"\(name)\" whose byte range (\(offsets[1] - offsets[0]) bytes) does not match shape \(shape) of \(dtypeName)")
+                throw fail(
+                    "has tensor \"\(name)\" whose byte range (\(offsets[1] - offsets[0]) bytes) does not match shape \(shape) of \(dtypeName)"
+                )
             }
             guard offsets[1] <= dataLength else {
-                throw fail("is truncated (tensor \"\(name)\" ends at byte \(offsets[1]) of the data section, which has only \(dataLength) bytes)")
+                throw fail(
+                    "is truncated (tensor \"\(name)\" ends at byte \(offsets[1]) of the data section, which has only \(dataLength) bytes)"
+                )
             }
-            entries.append(SafeTensorsEntry(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1]))
+            entries.append(
+                SafeTensorsEntry(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1]))
         }
         entries.sort { ($0.dataOffsets.lowerBound, $0.name) < ($1.dataOffsets.lowerBound, $1.name) }
         for (a, b) in zip(entries, entries.dropFirst()) where a.dataOffsets.upperBound > b.dataOffsets.lowerBound {

@@ -19,7 +19,9 @@ public enum SafeTensorsWriter {
             let t = tensors[name]!
             let bytes = t.values.count * 4
             let shape = t.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonQuoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            parts.append(
+                "\(jsonQuoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            )
             offset += bytes
         }
         header += parts.joined(separator: ",") + "}"
@@ -32,7 +34,10 @@ public enum SafeTensorsWriter {
         for name in names {
             tensors[name]!.values.withUnsafeBufferPointer { buffer in
                 // float32 is stored little-endian; this package builds only for little-endian hosts.
-                data.append(UnsafeBufferPointer(start: UnsafeRawPointer(buffer.baseAddress)?.assumingMemoryBound(to: UInt8.self), count: buffer.count * 4))
+                data.append(
+                    UnsafeBufferPointer(
+                        start: UnsafeRawPointer(buffer.baseAddress)?.assumingMemoryBound(to: UInt8.self),
+                        count: buffer.count * 4))
             }
         }
         return data
@@ -41,7 +46,8 @@ public enum SafeTensorsWriter {
     /// Writes `tensors` to `path` atomically (`Common.AtomicFile`): a reader never sees a
     /// half-written file.
     /// - Throws: `SafeTensorsError` naming `path` when the directory is not writable or the disk is full.
-    public static func write(_ tensors: [String: FloatTensor], metadata: [String: String] = [:], to path: String) throws {
+    public static func write(_ tensors: [String: FloatTensor], metadata: [String: String] = [:], to path: String) throws
+    {
         do { try AtomicFile.write(encode(tensors, metadata: metadata), to: path) } catch let error as FileWriteError {
             throw SafeTensorsError(path: path, problem: "cannot be written (\(error.reason))")
         }

@@ -51,7 +51,9 @@ public struct TorchCheckpoint: Sendable {
     public init(path: String, prefix: String? = nil) throws {
         func fail(_ problem: String) -> TorchCheckpointError { TorchCheckpointError(path: path, problem: problem) }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw fail("does not exist") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw fail("does not exist")
+        }
         guard !isDirectory.boolValue else { throw fail("is a directory, not a PyTorch checkpoint") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
@@ -70,21 +72,31 @@ public struct TorchCheckpoint: Sendable {
             }
         } else {
             guard data.count >= 4, data.prefix(4).elementsEqual([0x50, 0x4B, 0x03, 0x04]) else {
-                throw fail("is not a PyTorch checkpoint (torch.save writes a zip archive; this file does not start like one)")
+                throw fail(
+                    "is not a PyTorch checkpoint (torch.save writes a zip archive; this file does not start like one)")
             }
             let archive = try TorchZipArchive(path: path, data: data)
-            guard let pickleEntry = archive.entries.first(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) else {
+            guard
+                let pickleEntry = archive.entries.first(where: {
+                    $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl")
+                })
+            else {
                 throw fail("is a zip archive but not a PyTorch checkpoint (it has no data.pkl)")
             }
             let root = String(pickleEntry.name.dropLast("data.pkl".count))
             if let order = archive.entry(root + "byteorder") {
-                let text = String(decoding: try archive.contents(of: order), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                guard text == "little" else { throw fail("stores its tensors \(text)-endian, which cannot be converted") }
+                let text = String(decoding: try archive.contents(of: order), as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
+                guard text == "little" else {
+                    throw fail("stores its tensors \(text)-endian, which cannot be converted")
+                }
             }
             var machine = PickleMachine(bytes: [UInt8](try archive.contents(of: pickleEntry)), path: path)
             object = try machine.run()
             storageBytes = { key in
-                guard let entry = archive.entry(root + "data/" + key) else { throw fail("is missing the storage data/\(key)") }
+                guard let entry = archive.entry(root + "data/" + key) else {
+                    throw fail("is missing the storage data/\(key)")
+                }
                 return try archive.contents(of: entry)
             }
         }
@@ -104,7 +116,9 @@ public struct TorchCheckpoint: Sendable {
         }
         guard problems.isEmpty else {
             let shown = problems.prefix(5).joined(separator: "; ")
-            throw fail("has a state dict\(container.isEmpty ? "" : " under \"\(container)\"") with entries that are not tensors: \(shown)\(problems.count > 5 ? " (and \(problems.count - 5) more)" : "")")
+            throw fail(
+                "has a state dict\(container.isEmpty ? "" : " under \"\(container)\"") with entries that are not tensors: \(shown)\(problems.count > 5 ? " (and \(problems.count - 5) more)" : "")"
+            )
         }
         guard !refs.isEmpty else { throw fail("has an empty state dict") }
 
@@ -138,7 +152,9 @@ public struct TorchCheckpoint: Sendable {
 
     /// The dict of tensors: the object itself when it holds tensors, else the first of
     /// `state_dict`, `model`, `model_state_dict` that is a dict.
-    static func findStateDict(_ object: PickleValue, fail: (String) -> TorchCheckpointError) throws -> (PickleDict, String) {
+    static func findStateDict(_ object: PickleValue, fail: (String) -> TorchCheckpointError) throws -> (
+        PickleDict, String
+    ) {
         guard case .dict(let top) = object else {
             throw fail("holds \(object.kind), not a state dict (save model.state_dict() rather than the model)")
         }
@@ -149,23 +165,33 @@ public struct TorchCheckpoint: Sendable {
         }
         for key in ["state_dict", "model", "model_state_dict"] {
             if let v = top.value(forKey: key) {
-                throw fail("holds \(v.kind) under \"\(key)\", not a state dict (save model.state_dict() rather than the model)")
+                throw fail(
+                    "holds \(v.kind) under \"\(key)\", not a state dict (save model.state_dict() rather than the model)"
+                )
             }
         }
         let keys = top.items.prefix(8).map { item -> String in
             if case .string(let s) = item.key { return s }
             return item.key.kind
         }
-        throw fail("holds a dict without tensors (keys: \(keys.joined(separator: ", "))) and no state dict under state_dict, model or model_state_dict")
+        throw fail(
+            "holds a dict without tensors (keys: \(keys.joined(separator: ", "))) and no state dict under state_dict, model or model_state_dict"
+        )
     }
 
     /// The values of a tensor view (offset and strides into its storage) as float32, row-major.
-    static func materialise(_ ref: TorchTensorRef, storage: Data, name: String, fail: (String) -> TorchCheckpointError) throws -> FloatTensor {
+    static func materialise(_ ref: TorchTensorRef, storage: Data, name: String, fail: (String) -> TorchCheckpointError)
+        throws -> FloatTensor
+    {
         let dtype = ref.storage.dtype
         guard storage.count >= ref.storage.count * dtype.size else {
-            throw fail("is damaged: the storage of \(name) holds \(storage.count) bytes, fewer than its \(ref.storage.count) \(dtype.rawValue) values")
+            throw fail(
+                "is damaged: the storage of \(name) holds \(storage.count) bytes, fewer than its \(ref.storage.count) \(dtype.rawValue) values"
+            )
         }
-        guard ref.shape.allSatisfy({ $0 >= 0 }), ref.offset >= 0 else { throw fail("has tensor \(name) with a negative size or offset") }
+        guard ref.shape.allSatisfy({ $0 >= 0 }), ref.offset >= 0 else {
+            throw fail("has tensor \(name) with a negative size or offset")
+        }
         let count = ref.shape.reduce(1, *)
         if count > 0 {
             var last = ref.offset
@@ -174,7 +200,9 @@ public struct TorchCheckpoint: Sendable {
                 last += (d - 1) * s
             }
             guard last < ref.storage.count else {
-                throw fail("has tensor \(name) of shape \(ref.shape) reaching past the end of its storage (\(ref.storage.count) values)")
+                throw fail(
+                    "has tensor \(name) of shape \(ref.shape) reaching past the end of its storage (\(ref.storage.count) values)"
+                )
             }
         }
         let values = storage.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
@@ -205,10 +233,15 @@ public struct TorchCheckpoint: Sendable {
     @inline(__always)
     static func element(_ dtype: TorchDType, _ base: UnsafeRawPointer, _ i: Int) -> Float {
         switch dtype {
-        case .float32: return Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-        case .float64: return Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-        case .float16: return halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-        case .bfloat16: return bfloat16ToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+        case .float32:
+            return Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        case .float64:
+            return Float(
+                Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        case .float16:
+            return halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+        case .bfloat16:
+            return bfloat16ToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
         case .int64: return Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
         case .int32: return Float(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
         case .int16: return Float(Int16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))

@@ -7,9 +7,13 @@ import Foundation
 /// the storage's raw little-endian bytes.
 struct TorchLegacyFile {
     /// The pickled magic number 0x1950a86a20f9469cfc6c (protocol 2, LONG1 of 10 bytes, STOP).
-    static let magic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+    static let magic: [UInt8] = [
+        0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E,
+    ]
 
-    static func matches(_ data: Data) -> Bool { data.count >= magic.count && data.prefix(magic.count).elementsEqual(magic) }
+    static func matches(_ data: Data) -> Bool {
+        data.count >= magic.count && data.prefix(magic.count).elementsEqual(magic)
+    }
 
     let object: PickleValue
     /// Storage key -> its bytes.
@@ -36,14 +40,21 @@ struct TorchLegacyFile {
         var storages: [String: Data] = [:]
         var p = machine.position
         for item in keyList.items {
-            guard case .string(let key) = item else { throw fail("is a damaged legacy torch.save file (a storage key is not a string)") }
+            guard case .string(let key) = item else {
+                throw fail("is a damaged legacy torch.save file (a storage key is not a string)")
+            }
             guard p + 8 <= bytes.count else { throw fail("is truncated (it ends before storage \(key))") }
-            let count = Int(Int64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: p, as: Int64.self) }))
+            let count = Int(
+                Int64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: p, as: Int64.self) }))
             p += 8
             // A storage no tensor of the object uses would have an unknown element size; then
             // nothing after it can be located either.
-            guard let size = sizes[key] else { throw fail("has storage \(key), which no tensor uses, so its size is unknown") }
-            guard count >= 0, count <= (bytes.count - p) / size else { throw fail("is truncated (storage \(key) ends past the end of the file)") }
+            guard let size = sizes[key] else {
+                throw fail("has storage \(key), which no tensor uses, so its size is unknown")
+            }
+            guard count >= 0, count <= (bytes.count - p) / size else {
+                throw fail("is truncated (storage \(key) ends past the end of the file)")
+            }
             storages[key] = data.subdata(in: p..<(p + count * size))
             p += count * size
         }

@@ -48,7 +48,9 @@ struct TorchZipArchive {
         if count == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
             // ZIP64: a locator just before the record points at the 64-bit record.
             let locator = eocd - 20
-            guard locator >= 0, data.u32(locator) == 0x0706_4b50 else { throw fail("is a damaged ZIP64 archive (no ZIP64 locator)") }
+            guard locator >= 0, data.u32(locator) == 0x0706_4b50 else {
+                throw fail("is a damaged ZIP64 archive (no ZIP64 locator)")
+            }
             let record = Int(clamping: data.u64(locator + 8))
             guard record >= 0, record + 56 <= n, data.u32(record) == 0x0606_4b50 else {
                 throw fail("is a damaged ZIP64 archive (no ZIP64 end-of-central-directory record)")
@@ -68,24 +70,38 @@ struct TorchZipArchive {
             let crc = data.u32(p + 16)
             var compressed = Int(data.u32(p + 20))
             var size = Int(data.u32(p + 24))
-            let nameLength = Int(data.u16(p + 28)), extraLength = Int(data.u16(p + 30)), commentLength = Int(data.u16(p + 32))
+            let nameLength = Int(data.u16(p + 28))
+            let extraLength = Int(data.u16(p + 30))
+            let commentLength = Int(data.u16(p + 32))
             var offset = Int(data.u32(p + 42))
-            guard p + 46 + nameLength + extraLength + commentLength <= n else { throw fail("has a damaged zip central directory") }
+            guard p + 46 + nameLength + extraLength + commentLength <= n else {
+                throw fail("has a damaged zip central directory")
+            }
             let name = String(decoding: data[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self)
             // ZIP64 extra field (id 1): 64-bit values for exactly the fields that are saturated.
             var e = p + 46 + nameLength
             let extraEnd = e + extraLength
             while e + 4 <= extraEnd {
-                let id = data.u16(e), length = Int(data.u16(e + 2))
+                let id = data.u16(e)
+                let length = Int(data.u16(e + 2))
                 if id == 0x0001 {
                     var q = e + 4
-                    if size == 0xFFFF_FFFF, q + 8 <= e + 4 + length { size = Int(clamping: data.u64(q)); q += 8 }
-                    if compressed == 0xFFFF_FFFF, q + 8 <= e + 4 + length { compressed = Int(clamping: data.u64(q)); q += 8 }
+                    if size == 0xFFFF_FFFF, q + 8 <= e + 4 + length {
+                        size = Int(clamping: data.u64(q))
+                        q += 8
+                    }
+                    if compressed == 0xFFFF_FFFF, q + 8 <= e + 4 + length {
+                        compressed = Int(clamping: data.u64(q))
+                        q += 8
+                    }
                     if offset == 0xFFFF_FFFF, q + 8 <= e + 4 + length { offset = Int(clamping: data.u64(q)) }
                 }
                 e += 4 + length
             }
-            entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: compressed, size: size, localHeaderOffset: offset))
+            entries.append(
+                Entry(
+                    name: name, method: method, crc32: crc, compressedSize: compressed, size: size,
+                    localHeaderOffset: offset))
             p += 46 + nameLength + extraLength + commentLength
         }
         self.entries = entries
@@ -98,7 +114,9 @@ struct TorchZipArchive {
     func contents(of entry: Entry) throws -> Data {
         func fail(_ problem: String) -> TorchCheckpointError { TorchCheckpointError(path: path, problem: problem) }
         guard entry.method == 0 else {
-            throw fail("has entry \(entry.name) compressed with zip method \(entry.method); torch.save stores entries uncompressed, so re-save the checkpoint with torch.save")
+            throw fail(
+                "has entry \(entry.name) compressed with zip method \(entry.method); torch.save stores entries uncompressed, so re-save the checkpoint with torch.save"
+            )
         }
         let h = entry.localHeaderOffset
         guard h >= 0, h + 30 <= data.count, data.u32(h) == 0x0403_4b50 else {
@@ -136,17 +154,17 @@ enum CRC32 {
     }
 }
 
-fileprivate extension Data {
+extension Data {
     /// Little-endian reads at an absolute byte offset from `startIndex` (callers check bounds).
-    func u16(_ offset: Int) -> UInt16 {
+    fileprivate func u16(_ offset: Int) -> UInt16 {
         withUnsafeBytes { UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt16.self)) }
     }
 
-    func u32(_ offset: Int) -> UInt32 {
+    fileprivate func u32(_ offset: Int) -> UInt32 {
         withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
     }
 
-    func u64(_ offset: Int) -> UInt64 {
+    fileprivate func u64(_ offset: Int) -> UInt64 {
         withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
     }
 }

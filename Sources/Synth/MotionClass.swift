@@ -61,10 +61,15 @@ public struct Motion: Sendable, Codable, Equatable {
     public var drift: Double
 
     /// Draws the parameters of `kind` for a `width x height` frame of `frames` frames.
-    public static func random(_ kind: MotionClass, width: Int, height: Int, frames: Int, rng: inout SplitMix64) -> Motion {
-        let w = Double(width), h = Double(height), n = Double(frames)
-        var m = Motion(kind: kind, centerX: w / 2, centerY: h / 2, amplitude: 0, rate: 0, phase: rng.uniform(0, 2 * .pi),
-                       directionX: rng.sign(), directionY: rng.sign(), zoom: 1, drift: 0)
+    public static func random(_ kind: MotionClass, width: Int, height: Int, frames: Int, rng: inout SplitMix64)
+        -> Motion
+    {
+        let w = Double(width)
+        let h = Double(height)
+        let n = Double(frames)
+        var m = Motion(
+            kind: kind, centerX: w / 2, centerY: h / 2, amplitude: 0, rate: 0, phase: rng.uniform(0, 2 * .pi),
+            directionX: rng.sign(), directionY: rng.sign(), zoom: 1, drift: 0)
         // Periods of 24-48 frames: at least 1.5 cycles in an 80-frame video.
         let periodic = 2 * Double.pi / rng.uniform(24, 48)
         switch kind {

@@ -3,7 +3,9 @@ import VideoData
 
 /// The shape of an actor's silhouette.
 public enum ActorShape: String, CaseIterable, Sendable, Codable {
-    case ellipse, roundedSquare = "rounded-square", diamond
+    case ellipse
+    case roundedSquare = "rounded-square"
+    case diamond
 
     /// Coverage of the point (u, v) in [-1, 1]^2, with a soft edge `feather` wide.
     func alpha(_ u: Double, _ v: Double, feather: Double) -> Double {
@@ -13,7 +15,8 @@ public enum ActorShape: String, CaseIterable, Sendable, Codable {
         case .diamond: d = (abs(u) + abs(v)) - 1
         case .roundedSquare:
             let r = 0.35
-            let qx = max(abs(u) - (1 - r), 0), qy = max(abs(v) - (1 - r), 0)
+            let qx = max(abs(u) - (1 - r), 0)
+            let qy = max(abs(v) - (1 - r), 0)
             d = (qx * qx + qy * qy).squareRoot() - r + min(max(abs(u), abs(v)) - (1 - r), 0)
         }
         return min(1, max(0, 0.5 - d / feather))
@@ -55,29 +58,41 @@ public struct SceneRenderer: Sendable {
         let pose = motion.pose(frame: f, frames: frames)
         var px = [UInt8](repeating: 0, count: width * height * 3)
         // Background: the crop window, moved by the camera, resampled to the frame.
-        let sx = backdrop.width / Double(width), sy = backdrop.height / Double(height)
-        let ox = backdrop.x + pose.panX * sx, oy = backdrop.y + pose.panY * sy
+        let sx = backdrop.width / Double(width)
+        let sy = backdrop.height / Double(height)
+        let ox = backdrop.x + pose.panX * sx
+        let oy = backdrop.y + pose.panY * sy
         for y in 0..<height {
             for x in 0..<width {
-                let c = Self.sample(backdrop.photo, ox + (Double(x) + 0.5) * sx - 0.5, oy + (Double(y) + 0.5) * sy - 0.5)
+                let c = Self.sample(
+                    backdrop.photo, ox + (Double(x) + 0.5) * sx - 0.5, oy + (Double(y) + 0.5) * sy - 0.5)
                 let o = (y * width + x) * 3
-                px[o] = c.0; px[o + 1] = c.1; px[o + 2] = c.2
+                px[o] = c.0
+                px[o + 1] = c.1
+                px[o + 2] = c.2
             }
         }
         // Actor: inverse-map each pixel near it into the actor's own [-1, 1] square. With a pan
         // the actor is fixed in the scene, so it moves with the background.
-        let cx = pose.x - pose.panX, cy = pose.y - pose.panY
-        let rx = actor.radiusX * pose.scale, ry = actor.radiusY * pose.scale
+        let cx = pose.x - pose.panX
+        let cy = pose.y - pose.panY
+        let rx = actor.radiusX * pose.scale
+        let ry = actor.radiusY * pose.scale
         let reach = max(rx, ry) * 1.5 + 2
-        let cosA = cos(pose.angle), sinA = sin(pose.angle)
+        let cosA = cos(pose.angle)
+        let sinA = sin(pose.angle)
         let feather = 1.5 / min(rx, ry)
-        let x0 = max(0, Int(cx - reach)), x1 = min(width - 1, Int(cx + reach))
-        let y0 = max(0, Int(cy - reach)), y1 = min(height - 1, Int(cy + reach))
+        let x0 = max(0, Int(cx - reach))
+        let x1 = min(width - 1, Int(cx + reach))
+        let y0 = max(0, Int(cy - reach))
+        let y1 = min(height - 1, Int(cy + reach))
         guard x0 <= x1, y0 <= y1 else { return RGBImage(width: width, height: height, pixels: px) }
-        let tw = Double(actor.texture.width), th = Double(actor.texture.height)
+        let tw = Double(actor.texture.width)
+        let th = Double(actor.texture.height)
         for y in y0...y1 {
             for x in x0...x1 {
-                let dx = Double(x) + 0.5 - cx, dy = Double(y) + 0.5 - cy
+                let dx = Double(x) + 0.5 - cx
+                let dy = Double(y) + 0.5 - cy
                 // Rotate by -angle (screen y points down, so counter-clockwise is -sin).
                 let u = (cosA * dx - sinA * dy) / rx
                 let v = (sinA * dx + cosA * dy) / ry
@@ -99,10 +114,14 @@ public struct SceneRenderer: Sendable {
 
     /// Bilinear sample with clamped edges.
     @inline(__always) static func sample(_ img: RGBImage, _ x: Double, _ y: Double) -> (UInt8, UInt8, UInt8) {
-        let xc = min(max(x, 0), Double(img.width - 1)), yc = min(max(y, 0), Double(img.height - 1))
-        let x0 = Int(xc), y0 = Int(yc)
-        let x1 = min(x0 + 1, img.width - 1), y1 = min(y0 + 1, img.height - 1)
-        let fx = xc - Double(x0), fy = yc - Double(y0)
+        let xc = min(max(x, 0), Double(img.width - 1))
+        let yc = min(max(y, 0), Double(img.height - 1))
+        let x0 = Int(xc)
+        let y0 = Int(yc)
+        let x1 = min(x0 + 1, img.width - 1)
+        let y1 = min(y0 + 1, img.height - 1)
+        let fx = xc - Double(x0)
+        let fy = yc - Double(y0)
         func at(_ xx: Int, _ yy: Int, _ c: Int) -> Double { Double(img.pixels[(yy * img.width + xx) * 3 + c]) }
         func ch(_ c: Int) -> UInt8 {
             let top = at(x0, y0, c) * (1 - fx) + at(x1, y0, c) * fx

@@ -4,7 +4,8 @@ public enum SynthLabels {
     public static let header = "path,class,split"
 
     public static func csv(_ videos: [SynthVideo]) -> String {
-        ([header] + videos.map { "\($0.relativePath),\($0.label.rawValue),\($0.split.rawValue)" }).joined(separator: "\n") + "\n"
+        ([header] + videos.map { "\($0.relativePath),\($0.label.rawValue),\($0.split.rawValue)" }).joined(
+            separator: "\n") + "\n"
     }
 }
 
@@ -25,7 +26,9 @@ public struct SynthRecord: Codable, Sendable {
         label = v.label.rawValue
         split = v.split.rawValue
         background = v.scene.backdrop.photoName
-        crop = [v.scene.backdrop.x, v.scene.backdrop.y, v.scene.backdrop.width, v.scene.backdrop.height].map { ($0 * 10).rounded() / 10 }
+        crop = [v.scene.backdrop.x, v.scene.backdrop.y, v.scene.backdrop.width, v.scene.backdrop.height].map {
+            ($0 * 10).rounded() / 10
+        }
         actorShape = v.scene.actor.shape.rawValue
         actorTexture = v.scene.actor.textureName
         actorRadius = [v.scene.actor.radiusX, v.scene.actor.radiusY].map { ($0 * 10).rounded() / 10 }

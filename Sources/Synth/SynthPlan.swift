@@ -77,32 +77,46 @@ public enum SynthPlan {
     public static func videos(_ options: SynthOptions, photos: [Photo]) throws -> [SynthVideo] {
         guard !options.classes.isEmpty else { throw PlanError(description: "no motion classes chosen") }
         guard photos.count >= options.classes.count else {
-            throw PlanError(description: "\(options.classes.count) classes need at least as many photos (one background photo per class); got \(photos.count)")
+            throw PlanError(
+                description:
+                    "\(options.classes.count) classes need at least as many photos (one background photo per class); got \(photos.count)"
+            )
         }
-        guard photos.count >= 2 else { throw PlanError(description: "out-of-context backgrounds need at least two photos") }
+        guard photos.count >= 2 else {
+            throw PlanError(description: "out-of-context backgrounds need at least two photos")
+        }
         guard options.width % 2 == 0, options.height % 2 == 0, options.width >= 32, options.height >= 32 else {
             throw PlanError(description: "the frame size must be even and at least 32x32")
         }
-        guard options.frames >= 2, options.perClass >= 1 else { throw PlanError(description: "need at least 2 frames and 1 video per class") }
+        guard options.frames >= 2, options.perClass >= 1 else {
+            throw PlanError(description: "need at least 2 frames and 1 video per class")
+        }
         let own = classPhotos(options, photos: photos)
         var out: [SynthVideo] = []
         for split in SynthSplit.allCases {
             for (c, kind) in options.classes.enumerated() {
                 for i in 0..<options.perClass {
                     // Each video has its own stream of random numbers: order-independent.
-                    var rng = SplitMix64(seed: options.seed &* 0x100_0000_01B3 ^ UInt64(c) << 32 ^ UInt64(i) << 8 ^ (split == .inContext ? 0 : 0xFF))
+                    var rng = SplitMix64(
+                        seed: options.seed &* 0x100_0000_01B3 ^ UInt64(c) << 32 ^ UInt64(i) << 8
+                            ^ (split == .inContext ? 0 : 0xFF))
                     var photo = own[kind]!
                     if split == .outOfContext {
                         // Another class's photo (or any other photo when there are spare ones).
                         let others = photos.indices.filter { $0 != photo }
                         photo = others[rng.int(0..<others.count)]
                     }
-                    let motion = Motion.random(kind, width: options.width, height: options.height, frames: options.frames, rng: &rng)
+                    let motion = Motion.random(
+                        kind, width: options.width, height: options.height, frames: options.frames, rng: &rng)
                     let backdrop = makeBackdrop(photos[photo], motion: motion, options: options, rng: &rng)
                     var actor = makeActor(photos, options: options, rng: &rng)
                     actor.texture = contrasted(actor.texture, against: backdrop)
-                    let scene = SceneRenderer(width: options.width, height: options.height, backdrop: backdrop, actor: actor, motion: motion, frames: options.frames)
-                    out.append(SynthVideo(name: String(format: "%@_%03d", kind.rawValue, i), split: split, label: kind, scene: scene))
+                    let scene = SceneRenderer(
+                        width: options.width, height: options.height, backdrop: backdrop, actor: actor, motion: motion,
+                        frames: options.frames)
+                    out.append(
+                        SynthVideo(
+                            name: String(format: "%@_%03d", kind.rawValue, i), split: split, label: kind, scene: scene))
                 }
             }
         }
@@ -134,7 +148,8 @@ public enum SynthPlan {
     /// (a dark cut-out on a night sky would carry almost no motion vectors).
     static func contrasted(_ texture: RGBImage, against b: Backdrop) -> RGBImage {
         func luma(_ img: RGBImage, _ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int) -> Double {
-            var sum = 0.0, n = 0.0
+            var sum = 0.0
+            var n = 0.0
             for y in stride(from: y0, to: y1, by: 2) {
                 for x in stride(from: x0, to: x1, by: 2) {
                     let (r, g, bl) = img.pixel(x: x, y: y)
@@ -144,8 +159,10 @@ public enum SynthPlan {
             }
             return n > 0 ? sum / n : 128
         }
-        let bx0 = max(0, Int(b.x)), by0 = max(0, Int(b.y))
-        let bx1 = min(b.photo.width, Int(b.x + b.width)), by1 = min(b.photo.height, Int(b.y + b.height))
+        let bx0 = max(0, Int(b.x))
+        let by0 = max(0, Int(b.y))
+        let bx1 = min(b.photo.width, Int(b.x + b.width))
+        let by1 = min(b.photo.height, Int(b.y + b.height))
         let background = luma(b.photo, bx0, by0, max(bx0 + 1, bx1), max(by0 + 1, by1))
         let actor = luma(texture, 0, 0, texture.width, texture.height)
         let gap = actor - background
@@ -174,9 +191,13 @@ public enum SynthPlan {
             var px = [UInt8](repeating: 0, count: size * size * 3)
             for ty in 0..<size {
                 for tx in 0..<size {
-                    let c = SceneRenderer.sample(p.image, x + (Double(tx) + 0.5) * side / Double(size), y + (Double(ty) + 0.5) * side / Double(size))
+                    let c = SceneRenderer.sample(
+                        p.image, x + (Double(tx) + 0.5) * side / Double(size),
+                        y + (Double(ty) + 0.5) * side / Double(size))
                     let o = (ty * size + tx) * 3
-                    px[o] = c.0; px[o + 1] = c.1; px[o + 2] = c.2
+                    px[o] = c.0
+                    px[o + 1] = c.1
+                    px[o + 2] = c.2
                 }
             }
             texture = RGBImage(width: size, height: size, pixels: px)
@@ -184,7 +205,9 @@ public enum SynthPlan {
         }
         let r = rng.uniform(0.12, 0.2) * Double(options.height)
         let aspect = rng.uniform(0.75, 1.33)
-        return Actor(shape: shape, texture: texture, radiusX: r * aspect.squareRoot(), radiusY: r / aspect.squareRoot(), textureName: name)
+        return Actor(
+            shape: shape, texture: texture, radiusX: r * aspect.squareRoot(), radiusY: r / aspect.squareRoot(),
+            textureName: name)
     }
 
     /// Stripes or a checkerboard in two random colours, so some actors carry no photo at all.
@@ -199,7 +222,9 @@ public enum SynthPlan {
                 let on = checker ? ((x / period + y / period) & 1 == 0) : ((x + y) / period & 1 == 0)
                 let c = on ? a : b
                 let o = (y * size + x) * 3
-                px[o] = c.0; px[o + 1] = c.1; px[o + 2] = c.2
+                px[o] = c.0
+                px[o + 1] = c.1
+                px[o + 2] = c.2
             }
         }
         return (RGBImage(width: size, height: size, pixels: px), checker ? "checkerboard" : "stripes")

@@ -44,7 +44,8 @@ public struct SynthWriter {
         try? FileManager.default.removeItem(atPath: work)
         defer { try? FileManager.default.removeItem(atPath: work) }
         for split in SynthSplit.allCases {
-            try FileManager.default.createDirectory(atPath: work + "/" + split.rawValue, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: work + "/" + split.rawValue, withIntermediateDirectories: true)
         }
         let done = ProgressCounter()
         let frames = options.frames
@@ -61,7 +62,8 @@ public struct SynthWriter {
         try AtomicFile.write(Data(SynthLabels.csv(videos).utf8), to: work + "/labels.csv")
         let own = SynthPlan.classPhotos(options, photos: photos)
         let manifest = SynthManifest(
-            options: options, classes: Dictionary(uniqueKeysWithValues: options.classes.map { ($0.rawValue, $0.summary) }),
+            options: options,
+            classes: Dictionary(uniqueKeysWithValues: options.classes.map { ($0.rawValue, $0.summary) }),
             classPhotos: Dictionary(uniqueKeysWithValues: own.map { ($0.key.rawValue, photos[$0.value].name) }),
             videos: videos.map(SynthRecord.init))
         try AtomicFile.write(Data(Console.json(manifest).utf8), to: work + "/synth.json")

@@ -30,7 +30,8 @@ public struct Conv3dGeometry: Hashable, Sendable {
     public var padding: Dim3
 
     public init(inChannels: Int, input: Dim3, kernel: Dim3, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)) {
-        precondition(inChannels > 0 && kernel.t > 0 && kernel.h > 0 && kernel.w > 0, "empty kernel \(kernel) or no channels")
+        precondition(
+            inChannels > 0 && kernel.t > 0 && kernel.h > 0 && kernel.w > 0, "empty kernel \(kernel) or no channels")
         precondition(stride.t > 0 && stride.h > 0 && stride.w > 0, "stride \(stride) must be positive")
         precondition(padding.t >= 0 && padding.h >= 0 && padding.w >= 0, "padding \(padding) must not be negative")
         self.inChannels = inChannels

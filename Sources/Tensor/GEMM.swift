@@ -92,7 +92,9 @@ public func matmul(_ a: Tensor, _ b: Tensor, threads: Int = 1) -> Tensor {
         }
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
-                gemm(.none, .none, m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: out.baseAddress!, ldc: n, threads: threads)
+                gemm(
+                    .none, .none, m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n,
+                    c: out.baseAddress!, ldc: n, threads: threads)
             }
         }
     }

@@ -87,7 +87,9 @@ public func im2col3dNaive(
                 for dw in 0..<g.kernel.w {
                     let row = ((ci * g.kernel.t + dt) * g.kernel.h + dh) * g.kernel.w + dw
                     for p in columns {
-                        let to = p / (out.h * out.w), ho = p / out.w % out.h, wo = p % out.w
+                        let to = p / (out.h * out.w)
+                        let ho = p / out.w % out.h
+                        let wo = p % out.w
                         let t = to * g.stride.t - g.padding.t + dt
                         let h = ho * g.stride.h - g.padding.h + dh
                         let w = wo * g.stride.w - g.padding.w + dw
@@ -105,7 +107,9 @@ public func im2col3dNaive(
 /// lanes), never reading at or past `rowEnd`. The stride-2 convs (R(2+1)D's 7x7 stem) spend
 /// most of their im2col here.
 @inline(__always)
-func gatherEven(_ src: UnsafePointer<Float>, count: Int, rowEnd: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+func gatherEven(
+    _ src: UnsafePointer<Float>, count: Int, rowEnd: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>
+) {
     var j = 0
     while j + 8 <= count && src + 2 * j + 16 <= rowEnd {
         let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD16<Float>.self)

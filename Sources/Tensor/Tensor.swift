@@ -77,7 +77,9 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Writes the storage in place (the count cannot change).
-    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R)
+        rethrows -> R
+    {
         try storage.withUnsafeMutableBufferPointer { buffer in try body(buffer) }
     }
 

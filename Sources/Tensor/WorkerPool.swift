@@ -48,7 +48,8 @@ final class WorkerPool: @unchecked Sendable {
     /// way.
     func run(parts: Int, _ body: (Int) -> Void) -> Bool {
         guard parts > 0 && parts <= Self.maxParts,
-              inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+            inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else { return false }
         defer { inUse.store(false, ordering: .releasing) }
         withoutActuallyEscaping(body) { body in
             self.body = body
@@ -71,7 +72,8 @@ final class WorkerPool: @unchecked Sendable {
             var s = state.load(ordering: .acquiring)
             while true {
                 guard s >> 40 == generation, s & 0xF_FFFF < (s >> 20) & 0xF_FFFF else { return }
-                let (exchanged, original) = state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
+                let (exchanged, original) = state.compareExchange(
+                    expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
                 if exchanged { break }
                 s = original
             }

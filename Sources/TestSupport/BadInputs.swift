@@ -23,7 +23,10 @@ public enum BadInputs {
         precondition(FileManager.default.createFile(atPath: empty, contents: Data()), "cannot write \(empty)")
         let random = dir + "/random.mp4"
         var rng = SystemRandomNumberGenerator()
-        precondition(FileManager.default.createFile(atPath: random, contents: Data((0..<65536).map { _ in UInt8.random(in: 0...255, using: &rng) })), "cannot write \(random)")
+        precondition(
+            FileManager.default.createFile(
+                atPath: random, contents: Data((0..<65536).map { _ in UInt8.random(in: 0...255, using: &rng) })),
+            "cannot write \(random)")
         let src = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"]
         let full = try gen("full.mp4", src + ["-frames:v", "50", "-c:v", "libx264", "OUT"])
         let halfMoovAtEnd = dir + "/half_moov_at_end.mp4"
@@ -34,19 +37,37 @@ public enum BadInputs {
             Case(name: "empty file", path: empty, expected: ["is empty (0 bytes)"]),
             Case(name: "random bytes named .mp4", path: random, expected: ["is not a video file"]),
             Case(name: "MP4 cut in half (index at the end)", path: halfMoovAtEnd, expected: ["truncated", "moov"]),
-            Case(name: "audio only", path: try gen("audio.m4a", ["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", "OUT"]), expected: ["has no video stream", "audio"]),
-            Case(name: "MJPEG", path: try gen("mjpeg.avi", src + ["-frames:v", "10", "-c:v", "mjpeg", "OUT"]), expected: ["mjpeg", "no motion vectors"]),
-            Case(name: "single-keyframe still", path: try gen("still.mp4", src + ["-frames:v", "1", "-c:v", "libx264", "OUT"]), expected: ["single frame", "no motion vectors"]),
-            Case(name: "intra-only H.264", path: try gen("intra.mp4", src + ["-frames:v", "10", "-g", "1", "-c:v", "libx264", "OUT"]), expected: ["intra-only", "no motion vectors"]),
-            Case(name: "zero-frame stream", path: try gen("zero.avi", src + ["-frames:v", "0", "-c:v", "libx264", "OUT"]), expected: ["video stream but no frames"]),
+            Case(
+                name: "audio only",
+                path: try gen("audio.m4a", ["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", "OUT"]),
+                expected: ["has no video stream", "audio"]),
+            Case(
+                name: "MJPEG", path: try gen("mjpeg.avi", src + ["-frames:v", "10", "-c:v", "mjpeg", "OUT"]),
+                expected: ["mjpeg", "no motion vectors"]),
+            Case(
+                name: "single-keyframe still",
+                path: try gen("still.mp4", src + ["-frames:v", "1", "-c:v", "libx264", "OUT"]),
+                expected: ["single frame", "no motion vectors"]),
+            Case(
+                name: "intra-only H.264",
+                path: try gen("intra.mp4", src + ["-frames:v", "10", "-g", "1", "-c:v", "libx264", "OUT"]),
+                expected: ["intra-only", "no motion vectors"]),
+            Case(
+                name: "zero-frame stream",
+                path: try gen("zero.avi", src + ["-frames:v", "0", "-c:v", "libx264", "OUT"]),
+                expected: ["video stream but no frames"]),
         ]
     }
 
     /// An MP4 with its index first (faststart), cut in half: the first half stays readable.
     public static func truncatedFaststart() throws -> String {
         let full = try TestVideos.generated("bad_fast.mp4") { out in
-            try runChecked("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "100",
-                "-c:v", "libx264", "-movflags", "+faststart", out])
+            try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "100",
+                    "-c:v", "libx264", "-movflags", "+faststart", out,
+                ])
         }
         let half = Paths.scratch + "/bad/half_faststart.mp4"
         try cut(full, to: half)
@@ -56,8 +77,12 @@ public enum BadInputs {
     /// A Matroska file cut in half.
     public static func truncatedMatroska() throws -> String {
         let full = try TestVideos.generated("bad_full.mkv") { out in
-            try runChecked("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "100",
-                "-c:v", "libx264", out])
+            try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "100",
+                    "-c:v", "libx264", out,
+                ])
         }
         let half = Paths.scratch + "/bad/half.mkv"
         try cut(full, to: half)
@@ -66,7 +91,8 @@ public enum BadInputs {
 
     static func cut(_ path: String, to out: String) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: out))
     }
 }

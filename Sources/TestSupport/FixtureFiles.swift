@@ -7,11 +7,15 @@ import VideoData
 public enum FixtureFiles {
     /// The pixels of an 8-bit RGB PNG, decoded by the ffmpeg CLI (lossless: exactly the stored bytes).
     public static func readPNG(_ path: String) throws -> RGBImage {
-        let size = try runChecked("ffprobe", [
-            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", path,
-        ]).text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+        let size = try runChecked(
+            "ffprobe",
+            [
+                "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", path,
+            ]
+        ).text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
         guard size.count == 2 else { throw TestFailure("ffprobe gave no size for \(path)") }
-        let raw = try runChecked("ffmpeg", ["-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]).stdout
+        let raw = try runChecked("ffmpeg", ["-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .stdout
         guard raw.count == size[0] * size[1] * 3 else {
             throw TestFailure("\(path): expected \(size[0] * size[1] * 3) bytes of rgb24, got \(raw.count)")
         }
@@ -48,7 +52,9 @@ public enum FixtureFiles {
         for (name, expected) in hashes {
             let actual = try sha256(directory + "/" + name)
             guard actual == expected else {
-                throw TestFailure("\(directory)/\(name) has sha256 \(actual), MANIFEST.json says \(expected); regenerate with the script named in the manifest")
+                throw TestFailure(
+                    "\(directory)/\(name) has sha256 \(actual), MANIFEST.json says \(expected); regenerate with the script named in the manifest"
+                )
             }
         }
         return manifest

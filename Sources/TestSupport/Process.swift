@@ -11,7 +11,9 @@ public struct ProcessOutput: Sendable {
 /// Runs `executable` (a path, or a name looked up on PATH) and waits for it; `directory` sets
 /// the working directory (default: the test runner's).
 @discardableResult
-public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> ProcessOutput {
+public func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil
+) throws -> ProcessOutput {
     let p = Process()
     if executable.contains("/") {
         p.executableURL = URL(fileURLWithPath: executable)
@@ -22,7 +24,8 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     p.arguments = (p.arguments ?? []) + arguments
     if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
     p.standardError = err
     p.standardInput = FileHandle.nullDevice
@@ -34,14 +37,20 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     while !errData.done { usleep(1000) }
-    return ProcessOutput(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData.value, as: UTF8.self))
+    return ProcessOutput(
+        status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData.value, as: UTF8.self))
 }
 
 final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     private var finished = false
-    func set(_ d: Data) { lock.withLock { data = d; finished = true } }
+    func set(_ d: Data) {
+        lock.withLock {
+            data = d
+            finished = true
+        }
+    }
     var done: Bool { lock.withLock { finished } }
     var value: Data { lock.withLock { data } }
 }
@@ -56,7 +65,8 @@ public struct TestFailure: Error, CustomStringConvertible {
 public func runChecked(_ executable: String, _ arguments: [String]) throws -> ProcessOutput {
     let out = try run(executable, arguments)
     guard out.status == 0 else {
-        throw TestFailure("\(executable) \(arguments.joined(separator: " ")) exited \(out.status): \(out.stderr.suffix(2000))")
+        throw TestFailure(
+            "\(executable) \(arguments.joined(separator: " ")) exited \(out.status): \(out.stderr.suffix(2000))")
     }
     return out
 }

@@ -8,11 +8,13 @@ public enum TestVideos {
     public static func testsrc(width: Int, height: Int, bFrames: Bool, gop: Int, frames: Int = 60) throws -> String {
         let name = "testsrc2_\(width)x\(height)_g\(gop)_\(bFrames ? "bdef" : "b0")_\(frames).mp4"
         return try cache.path(name) { out in
-            try runChecked("ffmpeg", [
-                "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height):rate=25",
-                "-frames:v", "\(frames)", "-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p",
-                "-g", "\(gop)", "-bf", bFrames ? "3" : "0", out,
-            ])
+            try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height):rate=25",
+                    "-frames:v", "\(frames)", "-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p",
+                    "-g", "\(gop)", "-bf", bFrames ? "3" : "0", out,
+                ])
         }
     }
 
@@ -25,15 +27,18 @@ public enum TestVideos {
     /// `step` px per frame. P-frames only, one reference, so every vector spans one frame.
     public static func knownMotion() throws -> String {
         try cache.path("known_motion_right_then_down.mp4") { out in
-            let n = legFrames, s = step
+            let n = legFrames
+            let s = step
             let x = "if(lt(n,\(n)),\(40 + n * s)-\(s)*n,40)"
             let y = "if(lt(n,\(n)),\(40 + n * s),\(40 + n * s)-\(s)*(n-\(n)))"
-            try runChecked("ffmpeg", [
-                "-v", "error", "-loop", "1", "-i", Paths.asset("photos/gravel.jpg"),
-                "-vf", "crop=320:240:x='\(x)':y='\(y)',format=yuv420p", "-frames:v", "\(2 * n)",
-                "-r", "25", "-c:v", "libx264", "-preset", "medium", "-bf", "0", "-g", "250",
-                "-x264-params", "ref=1", out,
-            ])
+            try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-loop", "1", "-i", Paths.asset("photos/gravel.jpg"),
+                    "-vf", "crop=320:240:x='\(x)':y='\(y)',format=yuv420p", "-frames:v", "\(2 * n)",
+                    "-r", "25", "-c:v", "libx264", "-preset", "medium", "-bf", "0", "-g", "250",
+                    "-x264-params", "ref=1", out,
+                ])
         }
     }
 
@@ -80,10 +85,12 @@ public enum FFmpegReference {
 
     /// `ffprobe -show_frames`: picture type letter and key flag of each frame, in output order.
     public static func frameTypes(_ video: String) throws -> [(type: String, key: Bool)] {
-        let out = try runChecked("ffprobe", [
-            "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type,key_frame",
-            "-of", "csv=p=0", video,
-        ])
+        let out = try runChecked(
+            "ffprobe",
+            [
+                "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type,key_frame",
+                "-of", "csv=p=0", video,
+            ])
         return out.text.split(separator: "\n").map { line in
             let f = line.split(separator: ",")
             // ffprobe prints fields in its own order: key_frame, pict_type.

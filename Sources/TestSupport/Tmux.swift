@@ -30,9 +30,12 @@ public final class TmuxSession {
         // The tmux server forks from this client and keeps whatever descriptors it inherits, so
         // Foundation's Process (which watches pipes) never sees it finish: use system(3) with
         // everything redirected.
-        let command = "tmux -L \(socket) -f /dev/null new-session -d -s t -x \(width) -y \(height) "
+        let command =
+            "tmux -L \(socket) -f /dev/null new-session -d -s t -x \(width) -y \(height) "
             + "'env TERM=tmux-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \(wrapper)' </dev/null >/dev/null 2>&1"
-        guard system(command) == 0 else { throw TestFailure("tmux new-session failed (is tmux installed? make deps installs it)") }
+        guard system(command) == 0 else {
+            throw TestFailure("tmux new-session failed (is tmux installed? make deps installs it)")
+        }
     }
 
     deinit { _ = try? run("tmux", ["-L", socket, "kill-server"]) }

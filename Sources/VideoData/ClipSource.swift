@@ -31,7 +31,9 @@ public struct ImageClipSource: ClipSource, Sendable {
     /// `images` must be non-empty and all of one size.
     public init(images: [RGBImage], fps: Double = 25) {
         precondition(!images.isEmpty, "ImageClipSource needs at least one image")
-        precondition(images.allSatisfy { $0.width == images[0].width && $0.height == images[0].height }, "ImageClipSource images differ in size")
+        precondition(
+            images.allSatisfy { $0.width == images[0].width && $0.height == images[0].height },
+            "ImageClipSource images differ in size")
         self.images = images
         self.fps = fps
     }

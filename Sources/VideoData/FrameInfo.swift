@@ -25,7 +25,10 @@ public struct FrameInfo: Equatable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case index, pts, time, pictureType = "type", isKey = "key", packetSize = "packet_size"
+        case index, pts, time
+        case pictureType = "type"
+        case isKey = "key"
+        case packetSize = "packet_size"
     }
 }
 

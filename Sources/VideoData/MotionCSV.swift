@@ -15,26 +15,42 @@ public enum MotionCSV {
     public static func appendRow(to out: inout [UInt8], frameNumber: Int, _ v: MotionVector) {
         // printf("%d,%2d,%2d,%2d,%4d,%4d,%4d,%4d,0x%"PRIx64",%4d,%4d,%4d\n", ...)
         let comma = UInt8(ascii: ",")
-        appendPadded(&out, frameNumber, 0); out.append(comma)
-        appendPadded(&out, Int(v.source), 2); out.append(comma)
-        appendPadded(&out, Int(v.w), 2); out.append(comma)
-        appendPadded(&out, Int(v.h), 2); out.append(comma)
-        appendPadded(&out, Int(v.srcX), 4); out.append(comma)
-        appendPadded(&out, Int(v.srcY), 4); out.append(comma)
-        appendPadded(&out, Int(v.dstX), 4); out.append(comma)
-        appendPadded(&out, Int(v.dstY), 4); out.append(comma)
-        out.append(UInt8(ascii: "0")); out.append(UInt8(ascii: "x"))
-        out.append(contentsOf: String(v.flags, radix: 16).utf8); out.append(comma)
-        appendPadded(&out, Int(v.motionX), 4); out.append(comma)
-        appendPadded(&out, Int(v.motionY), 4); out.append(comma)
+        appendPadded(&out, frameNumber, 0)
+        out.append(comma)
+        appendPadded(&out, Int(v.source), 2)
+        out.append(comma)
+        appendPadded(&out, Int(v.w), 2)
+        out.append(comma)
+        appendPadded(&out, Int(v.h), 2)
+        out.append(comma)
+        appendPadded(&out, Int(v.srcX), 4)
+        out.append(comma)
+        appendPadded(&out, Int(v.srcY), 4)
+        out.append(comma)
+        appendPadded(&out, Int(v.dstX), 4)
+        out.append(comma)
+        appendPadded(&out, Int(v.dstY), 4)
+        out.append(comma)
+        out.append(UInt8(ascii: "0"))
+        out.append(UInt8(ascii: "x"))
+        out.append(contentsOf: String(v.flags, radix: 16).utf8)
+        out.append(comma)
+        appendPadded(&out, Int(v.motionX), 4)
+        out.append(comma)
+        appendPadded(&out, Int(v.motionY), 4)
+        out.append(comma)
         appendPadded(&out, Int(v.motionScale), 4)
         out.append(UInt8(ascii: "\n"))
     }
 
     /// `%<width>d`: right-aligned decimal, space padded.
     static func appendPadded(_ out: inout [UInt8], _ value: Int, _ width: Int) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = 0
         var m = value.magnitude
         withUnsafeMutableBytes(of: &digits) { d in
@@ -43,7 +59,10 @@ public enum MotionCSV {
                 m /= 10
                 n += 1
             } while m > 0
-            if value < 0 { d[n] = UInt8(ascii: "-"); n += 1 }
+            if value < 0 {
+                d[n] = UInt8(ascii: "-")
+                n += 1
+            }
             for _ in n..<max(n, width) { out.append(UInt8(ascii: " ")) }
             for i in stride(from: n - 1, through: 0, by: -1) { out.append(d[i]) }
         }
@@ -60,9 +79,12 @@ public enum MotionCSV {
             let flags = UInt64(f[8].dropFirst(2), radix: 16), let mx = Int32(f[9]),
             let my = Int32(f[10]), let scale = UInt16(f[11])
         else { return nil }
-        return (n, MotionVector(
-            source: source, w: w, h: h, srcX: sx, srcY: sy, dstX: dx, dstY: dy, flags: flags,
-            motionX: mx, motionY: my, motionScale: scale))
+        return (
+            n,
+            MotionVector(
+                source: source, w: w, h: h, srcX: sx, srcY: sy, dstX: dx, dstY: dy, flags: flags,
+                motionX: mx, motionY: my, motionScale: scale)
+        )
     }
 
 }

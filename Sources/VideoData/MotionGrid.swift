@@ -47,21 +47,28 @@ public struct MotionGrid: Sendable, Equatable {
         self.rows = rows
         hasVectors = field.mask.contains { $0 != 0 }
         let cs = Double(field.cellSize)
-        let fw = Double(field.frameWidth), fh = Double(field.frameHeight)
+        let fw = Double(field.frameWidth)
+        let fh = Double(field.frameHeight)
         // Separable overlap weights: fine column j against display column c, same for rows.
         let wx = Self.overlaps(fine: field.columns, fineSize: cs, extent: fw, coarse: columns)
         let wy = Self.overlaps(fine: field.rows, fineSize: cs, extent: fh, coarse: rows)
-        var cells = [Cell](repeating: Cell(dx: 0, dy: 0, coverage: 0, coherence: 0, meanLength: 0), count: columns * rows)
+        var cells = [Cell](
+            repeating: Cell(dx: 0, dy: 0, coverage: 0, coherence: 0, meanLength: 0), count: columns * rows)
         for r in 0..<rows {
             for c in 0..<columns {
-                var area = 0.0, covered = 0.0, sx = 0.0, sy = 0.0, sm = 0.0
+                var area = 0.0
+                var covered = 0.0
+                var sx = 0.0
+                var sy = 0.0
+                var sm = 0.0
                 for (j, ay) in wy[r] {
                     for (i, ax) in wx[c] {
                         let a = ax * ay
                         area += a
                         let k = j * field.columns + i
                         if field.mask[k] != 0 {
-                            let vx = Double(field.dx[k]), vy = Double(field.dy[k])
+                            let vx = Double(field.dx[k])
+                            let vy = Double(field.dy[k])
                             covered += a
                             sx += a * vx
                             sy += a * vy
@@ -111,11 +118,14 @@ public struct MotionGrid: Sendable, Equatable {
     static func overlaps(fine: Int, fineSize: Double, extent: Double, coarse: Int) -> [[(Int, Double)]] {
         let step = extent / Double(coarse)
         return (0..<coarse).map { c in
-            let lo = Double(c) * step, hi = min(extent, Double(c + 1) * step)
-            let first = max(0, Int(lo / fineSize)), last = min(fine - 1, Int((hi / fineSize).rounded(.up)) - 1)
+            let lo = Double(c) * step
+            let hi = min(extent, Double(c + 1) * step)
+            let first = max(0, Int(lo / fineSize))
+            let last = min(fine - 1, Int((hi / fineSize).rounded(.up)) - 1)
             guard first <= last else { return [] }
             return (first...last).compactMap { j in
-                let a = max(lo, Double(j) * fineSize), b = min(hi, min(extent, Double(j + 1) * fineSize))
+                let a = max(lo, Double(j) * fineSize)
+                let b = min(hi, min(extent, Double(j + 1) * fineSize))
                 return b > a ? (j, b - a) : nil
             }
         }
@@ -124,7 +134,8 @@ public struct MotionGrid: Sendable, Equatable {
 
 /// One of eight compass directions on screen, where image y points down.
 public enum Direction8: Int, Sendable, CaseIterable {
-    case east = 0, northEast, north, northWest, west, southWest, south, southEast
+    case east = 0
+    case northEast, north, northWest, west, southWest, south, southEast
 
     /// The 45° sector of the vector (dx, dy) in image coordinates: `atan2(-dy, dx)`.
     public init(dx: Float, dy: Float) {

@@ -16,12 +16,21 @@ public struct FrameMotionSummary: Sendable, Equatable, Codable {
     public init(frame: VideoFrame, frameWidth: Int, frameHeight: Int) {
         let mvs = frame.motionVectors
         vectors = mvs.count
-        var l0 = 0, l1 = 0
-        var a0 = 0, a1 = 0
-        var sum = 0.0, mx = 0.0
+        var l0 = 0
+        var l1 = 0
+        var a0 = 0
+        var a1 = 0
+        var sum = 0.0
+        var mx = 0.0
         for v in mvs {
             let area = Int(v.w) * Int(v.h)
-            if v.isList1 { l1 += 1; a1 += area } else { l0 += 1; a0 += area }
+            if v.isList1 {
+                l1 += 1
+                a1 += area
+            } else {
+                l0 += 1
+                a0 += area
+            }
             let d = v.dstMinusSrc
             let len = Double((d.dx * d.dx + d.dy * d.dy).squareRoot())
             sum += len
@@ -47,9 +56,12 @@ public struct FrameMotionSummary: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case vectors, list0, list1, coverage, intraShare = "intra_share"
-        case coverageList0 = "coverage_list0", coverageList1 = "coverage_list1"
-        case meanLength = "mean_length", maxLength = "max_length"
+        case vectors, list0, list1, coverage
+        case intraShare = "intra_share"
+        case coverageList0 = "coverage_list0"
+        case coverageList1 = "coverage_list1"
+        case meanLength = "mean_length"
+        case maxLength = "max_length"
     }
 }
 
@@ -133,7 +145,8 @@ public struct MotionStatistics: Sendable {
 
     public var summary: Summary {
         let gops = gopLengths
-        let p = count(.p), b = count(.b)
+        let p = count(.p)
+        let b = count(.b)
         let inter = p + b
         return Summary(
             frames: frames, iFrames: count(.i), pFrames: p, bFrames: b, otherFrames: count(.other),
@@ -172,14 +185,26 @@ public struct MotionStatistics: Sendable {
 
         enum CodingKeys: String, CodingKey {
             case frames, gops, vectors, list0, list1
-            case iFrames = "i_frames", pFrames = "p_frames", bFrames = "b_frames"
-            case otherFrames = "other_frames", keyFrames = "key_frames"
-            case gopMin = "gop_min", gopMax = "gop_max", gopMean = "gop_mean"
-            case meanPerP = "mean_per_p", meanPerB = "mean_per_b", minPerP = "min_per_p"
-            case maxPerP = "max_per_p", blockSizes = "block_sizes", zeroShare = "zero_share"
-            case subPelShare = "subpel_share", meanLength = "mean_length_px"
-            case maxLength = "max_length_px", coverageP = "coverage_p"
-            case coverageBList0 = "coverage_b_list0", coverageBList1 = "coverage_b_list1"
+            case iFrames = "i_frames"
+            case pFrames = "p_frames"
+            case bFrames = "b_frames"
+            case otherFrames = "other_frames"
+            case keyFrames = "key_frames"
+            case gopMin = "gop_min"
+            case gopMax = "gop_max"
+            case gopMean = "gop_mean"
+            case meanPerP = "mean_per_p"
+            case meanPerB = "mean_per_b"
+            case minPerP = "min_per_p"
+            case maxPerP = "max_per_p"
+            case blockSizes = "block_sizes"
+            case zeroShare = "zero_share"
+            case subPelShare = "subpel_share"
+            case meanLength = "mean_length_px"
+            case maxLength = "max_length_px"
+            case coverageP = "coverage_p"
+            case coverageBList0 = "coverage_b_list0"
+            case coverageBList1 = "coverage_b_list1"
             case intraShare = "intra_share_inter"
             case interFramesWithoutVectors = "inter_frames_without_vectors"
             case motionScales = "motion_scales"

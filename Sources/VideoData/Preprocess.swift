@@ -28,7 +28,8 @@ public enum PILResize {
         let support = 1.0 * filterScale
         let ksize = Int(support.rounded(.up)) * 2 + 1
         let ss = 1.0 / filterScale
-        var first: [Int] = [], count: [Int] = []
+        var first: [Int] = []
+        var count: [Int] = []
         var weights = [Int32](repeating: 0, count: range.count * ksize)
         var k = [Double](repeating: 0, count: ksize)
         for (slot, xx) in range.enumerated() {
@@ -87,24 +88,30 @@ public enum PILResize {
         // many pixels as the width (`ImagingResampleInner`); older Pillow always went
         // horizontal first. The two orders round differently, so the choice must match. For the
         // pipeline's proportional downscale it only matters for frames taller than 2:1.
-        let shrinkY = image.height - height, shrinkX = image.width - width
+        let shrinkY = image.height - height
+        let shrinkX = image.width - width
         let horizontalFirst = !(shrinkY > 0 && shrinkY > shrinkX * 2)
         let pixels = image.pixels.withUnsafeBufferPointer { src -> [UInt8] in
             if horizontalFirst {
                 // Only the source rows the vertical pass reads (Pillow's ybox_first ..< ybox_last).
-                let first = rows.first[0], last = rows.first[cropHeight - 1] + rows.count[cropHeight - 1]
+                let first = rows.first[0]
+                let last = rows.first[cropHeight - 1] + rows.count[cropHeight - 1]
                 let temp = horizontalPass(
                     src, rowBytes: image.width * 3, firstRow: first, rowCount: last - first, columnShift: 0, columns)
                 return temp.withUnsafeBufferPointer {
-                    verticalPass($0, rowBytes: cropWidth * 3, firstColumn: 0, columnCount: cropWidth, rowShift: first, rows)
+                    verticalPass(
+                        $0, rowBytes: cropWidth * 3, firstColumn: 0, columnCount: cropWidth, rowShift: first, rows)
                 }
             } else {
                 // Only the source columns the horizontal pass reads.
-                let first = columns.first[0], last = columns.first[cropWidth - 1] + columns.count[cropWidth - 1]
+                let first = columns.first[0]
+                let last = columns.first[cropWidth - 1] + columns.count[cropWidth - 1]
                 let temp = verticalPass(
                     src, rowBytes: image.width * 3, firstColumn: first, columnCount: last - first, rowShift: 0, rows)
                 return temp.withUnsafeBufferPointer {
-                    horizontalPass($0, rowBytes: (last - first) * 3, firstRow: 0, rowCount: cropHeight, columnShift: first, columns)
+                    horizontalPass(
+                        $0, rowBytes: (last - first) * 3, firstRow: 0, rowCount: cropHeight, columnShift: first, columns
+                    )
                 }
             }
         }
@@ -115,7 +122,8 @@ public enum PILResize {
     /// RGB, `rowBytes` per row, whose column 0 is source column `columnShift`) resampled to the
     /// output columns of `c`. Returns `rowCount` rows of `c.first.count` pixels.
     static func horizontalPass(
-        _ src: UnsafeBufferPointer<UInt8>, rowBytes: Int, firstRow: Int, rowCount: Int, columnShift: Int, _ c: Coefficients
+        _ src: UnsafeBufferPointer<UInt8>, rowBytes: Int, firstRow: Int, rowCount: Int, columnShift: Int,
+        _ c: Coefficients
     ) -> [UInt8] {
         let outColumns = c.first.count
         let outRowBytes = outColumns * 3
@@ -128,7 +136,9 @@ public enum PILResize {
                     for j in 0..<outColumns {
                         let k = j * c.ksize
                         var p = row + (c.first[j] - columnShift) * 3
-                        var s0 = half, s1 = half, s2 = half
+                        var s0 = half
+                        var s1 = half
+                        var s2 = half
                         for x in 0..<c.count[j] {
                             let w = kk[k + x]
                             s0 &+= Int32(src[p]) &* w
@@ -151,7 +161,8 @@ public enum PILResize {
     /// (packed RGB, `rowBytes` per row, whose row 0 is source row `rowShift`) resampled to the
     /// output rows of `c`. Returns `c.first.count` rows of `columnCount` pixels.
     static func verticalPass(
-        _ src: UnsafeBufferPointer<UInt8>, rowBytes: Int, firstColumn: Int, columnCount: Int, rowShift: Int, _ c: Coefficients
+        _ src: UnsafeBufferPointer<UInt8>, rowBytes: Int, firstColumn: Int, columnCount: Int, rowShift: Int,
+        _ c: Coefficients
     ) -> [UInt8] {
         let outRows = c.first.count
         let n = columnCount * 3
@@ -188,7 +199,10 @@ public struct Preprocessing: Equatable, Sendable, Codable {
     public var mean: [Float]
     public var std: [Float]
 
-    public init(shortSide: Int = 128, crop: Int = 112, mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]) {
+    public init(
+        shortSide: Int = 128, crop: Int = 112, mean: [Float] = [0.485, 0.456, 0.406],
+        std: [Float] = [0.229, 0.224, 0.225]
+    ) {
         precondition(crop > 0 && shortSide >= crop, "Preprocessing needs 0 < crop <= shortSide")
         precondition(mean.count == 3 && std.count == 3, "Preprocessing needs three means and three stds")
         self.shortSide = shortSide
@@ -201,7 +215,8 @@ public struct Preprocessing: Equatable, Sendable, Codable {
     public static let modelScope = Preprocessing()
 
     enum CodingKeys: String, CodingKey {
-        case shortSide = "short_side", crop, mean, std
+        case shortSide = "short_side"
+        case crop, mean, std
     }
 
     /// The resized size of a `width x height` frame: `round(w * scale)`, `round(h * scale)` with
@@ -209,7 +224,10 @@ public struct Preprocessing: Equatable, Sendable, Codable {
     /// (320x240 -> 171x128, 1280x720 -> 228x128).
     public func resizedSize(width: Int, height: Int) -> (width: Int, height: Int) {
         let scale = Double(shortSide) / Double(min(width, height))
-        return (Int((Double(width) * scale).rounded(.toNearestOrEven)), Int((Double(height) * scale).rounded(.toNearestOrEven)))
+        return (
+            Int((Double(width) * scale).rounded(.toNearestOrEven)),
+            Int((Double(height) * scale).rounded(.toNearestOrEven))
+        )
     }
 
     /// Top-left corner of the centre crop in the resized frame: `(w - crop) // 2`, `(h - crop) // 2`.
@@ -223,7 +241,8 @@ public struct Preprocessing: Equatable, Sendable, Codable {
         let size = resizedSize(width: image.width, height: image.height)
         let origin = cropOrigin(resizedWidth: size.width, resizedHeight: size.height)
         return PILResize.bilinear(
-            image, width: size.width, height: size.height, cropX: origin.x, cropY: origin.y, cropWidth: crop, cropHeight: crop)
+            image, width: size.width, height: size.height, cropX: origin.x, cropY: origin.y, cropWidth: crop,
+            cropHeight: crop)
     }
 
     /// The normalised value of each byte per channel, computed as torchvision and the pipeline

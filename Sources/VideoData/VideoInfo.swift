@@ -68,12 +68,16 @@ public struct VideoInfo: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case path, container, codec, profile, width, height, fps, duration
-        case fileSize = "file_size", containerLongName = "container_long_name"
-        case codecLongName = "codec_long_name", pixelFormat = "pixel_format"
-        case timeBase = "time_base", frameCount = "frame_count"
-        case declaredFrameCount = "declared_frame_count", bitRate = "bit_rate"
-        case hasReordering = "has_b_frames", keyFrameIndices = "key_frame_indices"
+        case fileSize = "file_size"
+        case containerLongName = "container_long_name"
+        case codecLongName = "codec_long_name"
+        case pixelFormat = "pixel_format"
+        case timeBase = "time_base"
+        case frameCount = "frame_count"
+        case declaredFrameCount = "declared_frame_count"
+        case bitRate = "bit_rate"
+        case hasReordering = "has_b_frames"
+        case keyFrameIndices = "key_frame_indices"
         case exportsMotionVectors = "exports_motion_vectors"
     }
 }
-

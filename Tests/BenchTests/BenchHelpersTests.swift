@@ -1,7 +1,8 @@
-@testable import Bench
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+@testable import Bench
 
 @Suite("Bench helpers: Stats, PythonPeer, Machine")
 struct BenchHelpersTests {
@@ -61,9 +62,12 @@ struct BenchHelpersTests {
             _ = try PythonPeer.find(.faiss, script: "faiss_search_peer.py", python: "/nonexistent/python")
             Issue.record("found a peer that does not exist")
         } catch {
-            #expect("\(error)".hasPrefix("FAISS peer skipped: /nonexistent/python not found (set $DECOUPLE_FAISS_PYTHON"))
+            #expect(
+                "\(error)".hasPrefix("FAISS peer skipped: /nonexistent/python not found (set $DECOUPLE_FAISS_PYTHON"))
         }
-        #expect(throws: PythonPeer.Failure.self) { try PythonPeer.find(.torch, script: "no_such_script.py", python: "/bin/sh") { _ in nil } }
+        #expect(throws: PythonPeer.Failure.self) {
+            try PythonPeer.find(.torch, script: "no_such_script.py", python: "/bin/sh") { _ in nil }
+        }
     }
 
     @Test("the machine line and peak memory")

@@ -21,7 +21,9 @@ struct ForwardCLITests {
         let shape = try #require(entry["shape"] as? [Int])
         let offsets = try #require(entry["data_offsets"] as? [Int])
         let bytes = data[(8 + n + offsets[0])..<(8 + n + offsets[1])]
-        let values = bytes.withUnsafeBytes { raw in (0..<(bytes.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
+        let values = bytes.withUnsafeBytes { raw in
+            (0..<(bytes.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+        }
         return (shape, values)
     }
 
@@ -34,9 +36,16 @@ struct ForwardCLITests {
     @Test("the output and every stage match PyTorch's")
     func matchesFixture() throws {
         let io = Self.fixtures + "/r2p1d_narrow_io.safetensors"
-        let input = dir + "/input.npy", output = dir + "/out.npy", stages = dir + "/stages.safetensors"
+        let input = dir + "/input.npy"
+        let output = dir + "/out.npy"
+        let stages = dir + "/stages.safetensors"
         try Self.writeNPY(try Self.safetensor(io, "input"), to: input)
-        let r = try run(Paths.decouple, ["forward", "--model", "r2p1d-26", "--config", Self.config, "--weights", Self.weights, "--input", input, "-o", output, "--stages", stages])
+        let r = try run(
+            Paths.decouple,
+            [
+                "forward", "--model", "r2p1d-26", "--config", Self.config, "--weights", Self.weights, "--input", input,
+                "-o", output, "--stages", stages,
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         let ours = try FixtureFiles.readFloat32NPY(output)
         let reference = try Self.safetensor(io, "output")
@@ -46,11 +55,15 @@ struct ForwardCLITests {
         }
         #expect(relativeError(ours.values, reference.values) <= 1e-4)
         for stage in ["stem_conv", "stem", "layer1", "layer2", "layer3", "layer4"] {
-            #expect(relativeError(try Self.safetensor(stages, stage).values, try Self.safetensor(io, stage).values) <= 1e-4, "\(stage)")
+            #expect(
+                relativeError(try Self.safetensor(stages, stage).values, try Self.safetensor(io, stage).values) <= 1e-4,
+                "\(stage)")
         }
     }
 
-    @Test("a truncated checkpoint, weights of the wrong width and a wrong input each get one sentence and exit 1, with no output")
+    @Test(
+        "a truncated checkpoint, weights of the wrong width and a wrong input each get one sentence and exit 1, with no output"
+    )
     func refusals() throws {
         let input = dir + "/x.npy"
         try Self.writeNPY(([1, 3, 8, 28, 28], [Float](repeating: 0.5, count: 3 * 8 * 28 * 28)), to: input)
@@ -62,8 +75,14 @@ struct ForwardCLITests {
         let cases: [([String], String)] = [
             (["--config", Self.config, "--weights", cut, "--input", input], cut + ": is truncated"),
             (["--weights", Self.weights, "--input", input], Self.weights + " does not fit r2p1d-26:"),
-            (["--config", Self.config, "--weights", Self.weights, "--input", gray], gray + ": r2p1d-26 takes input [N, 3, T, H, W]"),
-            (["--config", Self.config, "--weights", Self.weights, "--input", dir + "/none.npy"], dir + "/none.npy: no such file"),
+            (
+                ["--config", Self.config, "--weights", Self.weights, "--input", gray],
+                gray + ": r2p1d-26 takes input [N, 3, T, H, W]"
+            ),
+            (
+                ["--config", Self.config, "--weights", Self.weights, "--input", dir + "/none.npy"],
+                dir + "/none.npy: no such file"
+            ),
         ]
         for (args, start) in cases {
             let output = dir + "/out-\(UUID().uuidString.prefix(6)).npy"
@@ -73,19 +92,28 @@ struct ForwardCLITests {
             #expect(!FileManager.default.fileExists(atPath: output))
         }
         // The key listing: one line per key after the sentence.
-        let wide = try run(Paths.decouple, ["forward", "--model", "r2p1d-26", "--weights", Self.weights, "--input", input, "-o", dir + "/o.npy"])
+        let wide = try run(
+            Paths.decouple,
+            ["forward", "--model", "r2p1d-26", "--weights", Self.weights, "--input", input, "-o", dir + "/o.npy"])
         #expect(wide.stderr.split(separator: "\n").count == 1 + 190)
         let usage = try run(Paths.decouple, ["forward", "--model", "r2p1d-26", "--input", input, "-o", dir + "/o.npy"])
         #expect(usage.status == 64)
-        let unknown = try run(Paths.decouple, ["forward", "--model", "resnet50", "--seed", "1", "--input", input, "-o", dir + "/o.npy"])
+        let unknown = try run(
+            Paths.decouple, ["forward", "--model", "resnet50", "--seed", "1", "--input", input, "-o", dir + "/o.npy"])
         #expect(unknown.status == 64)
     }
 
     @Test("--seed runs the reference random init of a narrow model")
     func randomInit() throws {
-        let input = dir + "/x.npy", output = dir + "/y.npy"
+        let input = dir + "/x.npy"
+        let output = dir + "/y.npy"
         try Self.writeNPY(([2, 3, 8, 24, 24], (0..<(2 * 3 * 8 * 24 * 24)).map { Float($0 % 17) / 17 }), to: input)
-        let r = try run(Paths.decouple, ["forward", "--model", "c3d", "--config", "channels=4,4,8,8,8", "--seed", "3", "--input", input, "-o", output])
+        let r = try run(
+            Paths.decouple,
+            [
+                "forward", "--model", "c3d", "--config", "channels=4,4,8,8,8", "--seed", "3", "--input", input, "-o",
+                output,
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         let y = try FixtureFiles.readFloat32NPY(output)
         #expect(y.shape == [2, 8])

@@ -1,13 +1,14 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("make install: the binary finds the shipped weights and samples from anywhere")
 struct InstallTests {
     @Test("installed into a temporary prefix, embed and explore --batch use the shipped weights from another directory")
     func installedBinary() throws {
         let prefix = Paths.temporaryDirectory("install-prefix")
-        let install = try run("make", ["-s", "-C", Paths.root, "install-files", "PREFIX=" + prefix, "BIN=" + Paths.decouple])
+        let install = try run(
+            "make", ["-s", "-C", Paths.root, "install-files", "PREFIX=" + prefix, "BIN=" + Paths.decouple])
         #expect(install.status == 0, "\(install.stderr)")
         let binary = prefix + "/bin/decouple"
         #expect(FileManager.default.fileExists(atPath: prefix + "/share/decouple/weights/default.json"))
@@ -25,7 +26,8 @@ struct InstallTests {
 
         // No video argument: the installed samples; `e` embeds with the shipped weights.
         let explore = try run(
-            binary, ["explore", "--batch", "--size", "120x40", "--keys", "e<wait>"], environment: environment, directory: elsewhere)
+            binary, ["explore", "--batch", "--size", "120x40", "--keys", "e<wait>"], environment: environment,
+            directory: elsewhere)
         #expect(explore.status == 0, "\(explore.stderr)")
         #expect(explore.text.contains("bigbuckbunny_720p.mp4"))
         #expect(explore.text.contains("r2p1d-compact.safetensors"), "\(explore.text)")
@@ -34,9 +36,12 @@ struct InstallTests {
         // DECOUPLE_HOME names a resources folder when the binary is somewhere else.
         let copy = elsewhere + "/decouple"
         try FileManager.default.copyItem(atPath: binary, toPath: copy)
-        let moved = try run(copy, ["explore", "--batch", "--size", "120x40"], environment: ["DECOUPLE_HOME": prefix + "/share/decouple"], directory: elsewhere)
+        let moved = try run(
+            copy, ["explore", "--batch", "--size", "120x40"],
+            environment: ["DECOUPLE_HOME": prefix + "/share/decouple"], directory: elsewhere)
         #expect(moved.status == 0 && moved.text.contains("tears_320x240.mp4"), "\(moved.stderr)")
-        let lost = try run(copy, ["explore", "--batch", "--size", "120x40"], environment: environment, directory: elsewhere)
+        let lost = try run(
+            copy, ["explore", "--batch", "--size", "120x40"], environment: environment, directory: elsewhere)
         #expect(lost.status == 1 && lost.stderr.contains("DECOUPLE_HOME"), "\(lost.stderr)")
     }
 }

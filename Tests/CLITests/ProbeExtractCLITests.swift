@@ -66,7 +66,8 @@ struct ProbeExtractCLITests {
             #expect((0..<n).contains { floats[$0] != 0 })
         }
         // Nothing but the finished directory is left (no .partial or .tmp names).
-        #expect(try FileManager.default.contentsOfDirectory(atPath: (out as NSString).deletingLastPathComponent) == ["out"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: (out as NSString).deletingLastPathComponent) == ["out"])
     }
 
     @Test("--frames limits the range; one job and two jobs give identical files")
@@ -97,12 +98,15 @@ struct ProbeExtractCLITests {
         let r = try decouple("extract", Self.sample, a, "-o", dir, "--fields", "qpel", "--keyframes", "key")
         #expect(r.status == 0, "\(r.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-        #expect(names == [((a as NSString).lastPathComponent as NSString).deletingPathExtension, "tears_320x240"].sorted())
+        #expect(
+            names == [((a as NSString).lastPathComponent as NSString).deletingPathExtension, "tears_320x240"].sorted())
         let field = try Data(contentsOf: URL(fileURLWithPath: dir + "/tears_320x240/motion.npy"))
         #expect(NPY.parseHeader([UInt8](field.prefix(256)))?.dtype == "<i2")
     }
 
-    @Test("bad inputs: one sentence on stderr naming the file, exit 1, no output left behind", arguments: try BadInputs.refused())
+    @Test(
+        "bad inputs: one sentence on stderr naming the file, exit 1, no output left behind",
+        arguments: try BadInputs.refused())
     func badInput(_ c: BadInputs.Case) throws {
         for command in ["probe", "extract"] {
             let out = Paths.temporaryDirectory("bad") + "/out"
@@ -113,7 +117,8 @@ struct ProbeExtractCLITests {
             #expect(r.stderr.hasPrefix("decouple: '\(c.path)' "))
             for phrase in c.expected { #expect(r.stderr.contains(phrase), "\(command) \(c.name): \(r.stderr)") }
             #expect(!FileManager.default.fileExists(atPath: out))
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: (out as NSString).deletingLastPathComponent)
+            let leftovers = try FileManager.default.contentsOfDirectory(
+                atPath: (out as NSString).deletingLastPathComponent)
             #expect(leftovers.isEmpty, "\(command) \(c.name) left \(leftovers)")
         }
     }

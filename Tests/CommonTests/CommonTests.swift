@@ -1,7 +1,7 @@
 import Common
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Common: the atomic write, cosine, JSON strings, resources")
 struct CommonTests {
@@ -76,11 +76,15 @@ struct CommonTests {
 
 @Suite("VideoFiles: the one video discovery")
 struct VideoFilesTests {
-    @Test("folders are searched recursively by extension, hidden entries skipped, sorted; ids and shard keys are paths below the folder")
+    @Test(
+        "folders are searched recursively by extension, hidden entries skipped, sorted; ids and shard keys are paths below the folder"
+    )
     func collect() throws {
         let dir = Paths.temporaryDirectory("video-files")
         let fm = FileManager.default
-        for sub in ["a", "b/c", ".hidden", "empty"] { try fm.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
+        for sub in ["a", "b/c", ".hidden", "empty"] {
+            try fm.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+        }
         for f in ["b/c/z.MP4", "a/y.mkv", "x.webm", "notes.txt", ".hidden/h.mp4", "a/.dot.mp4"] {
             #expect(fm.createFile(atPath: dir + "/" + f, contents: Data()))
         }

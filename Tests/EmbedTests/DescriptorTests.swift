@@ -7,9 +7,11 @@ import VideoData
 struct DescriptorTests {
     /// A 16x16 block at (x, y) whose content moved by (dx, dy) pixels (FFmpeg: motion = src - dst).
     static func moved(x: Int, y: Int, dx: Int, dy: Int) -> MotionVector {
-        let dstX = Int16(x + 8), dstY = Int16(y + 8)
-        return MotionVector(source: -1, w: 16, h: 16, srcX: dstX - Int16(dx), srcY: dstY - Int16(dy), dstX: dstX, dstY: dstY,
-                            motionX: Int32(-dx * 4), motionY: Int32(-dy * 4), motionScale: 4)
+        let dstX = Int16(x + 8)
+        let dstY = Int16(y + 8)
+        return MotionVector(
+            source: -1, w: 16, h: 16, srcX: dstX - Int16(dx), srcY: dstY - Int16(dy), dstX: dstX, dstY: dstY,
+            motionX: Int32(-dx * 4), motionY: Int32(-dy * 4), motionScale: 4)
     }
 
     @Test("colour histogram: a two-colour image puts its area shares in two bins")
@@ -23,10 +25,14 @@ struct DescriptorTests {
         #expect(h.reduce(0, +) == 1)
     }
 
-    @Test("motion histogram: direction and magnitude bins by area; uncovered cells are not counted; still blocks go to the still bin")
+    @Test(
+        "motion histogram: direction and magnitude bins by area; uncovered cells are not counted; still blocks go to the still bin"
+    )
     func motion() {
         // 32x16 frame, 4-px cells: the left block moves 2 px right, the right block is still.
-        let f = MotionField(vectors: [Self.moved(x: 0, y: 0, dx: 2, dy: 0), Self.moved(x: 16, y: 0, dx: 0, dy: 0)], frameWidth: 32, frameHeight: 16)
+        let f = MotionField(
+            vectors: [Self.moved(x: 0, y: 0, dx: 2, dy: 0), Self.moved(x: 16, y: 0, dx: 0, dy: 0)], frameWidth: 32,
+            frameHeight: 16)
         let h = Descriptors.motionHistogram([f])
         #expect(h.count == 33)
         // East is direction 0; 2 px lies in the magnitude bin [1.5, 3), the second.
@@ -39,6 +45,9 @@ struct DescriptorTests {
         #expect(grid.count == 4 * 33)
         #expect(grid[6 * 4 + 3] == 1)
         // A field without vectors gives zeros, not NaN.
-        #expect(Descriptors.motionHistogram([MotionField(vectors: [], frameWidth: 16, frameHeight: 16)]).allSatisfy { $0 == 0 })
+        #expect(
+            Descriptors.motionHistogram([MotionField(vectors: [], frameWidth: 16, frameHeight: 16)]).allSatisfy {
+                $0 == 0
+            })
     }
 }

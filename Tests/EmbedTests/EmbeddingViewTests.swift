@@ -1,14 +1,16 @@
 import Embed
 import Foundation
-import SafeTensors
 import Models
+import SafeTensors
 import Tensor
 import Testing
 
 @Suite("Embedding views")
 struct EmbeddingViewTests {
     static func model() throws -> Backbone {
-        try Backbone(config: try BackboneConfig(modelID: "r2p1d-26").applying(overrides: "planes=4,8,8,16 stem=4 frames=8 size=32"), seed: 5)
+        try Backbone(
+            config: try BackboneConfig(modelID: "r2p1d-26").applying(
+                overrides: "planes=4,8,8,16 stem=4 frames=8 size=32"), seed: 5)
     }
 
     static func clips(_ n: Int, seed: UInt64) -> Tensor {
@@ -16,7 +18,8 @@ struct EmbeddingViewTests {
         return Tensor(shape: [n, 3, 8, 32, 32], data: (0..<(n * 3 * 8 * 32 * 32)).map { _ in rng.nextNormal() })
     }
 
-    @Test("residual views are the view of the clip minus the view of its first frame held still; a still clip gives zero")
+    @Test(
+        "residual views are the view of the clip minus the view of its first frame held still; a still clip gives zero")
     func residuals() throws {
         let model = try Self.model()
         let x = Self.clips(2, seed: 1)
@@ -27,18 +30,30 @@ struct EmbeddingViewTests {
         var still = x
         let plane = 32 * 32
         still.withUnsafeMutableBufferPointer { p in
-            for s in 0..<2 { for ch in 0..<3 { let base = (s * 3 + ch) * 8 * plane; for f in 1..<8 { for k in 0..<plane { p[base + f * plane + k] = p[base + k] } } } }
+            for s in 0..<2 {
+                for ch in 0..<3 {
+                    let base = (s * 3 + ch) * 8 * plane
+                    for f in 1..<8 { for k in 0..<plane { p[base + f * plane + k] = p[base + k] } }
+                }
+            }
         }
         let motion = EmbeddingView.motion(w)
-        let expected = Tensor(shape: [2, 6], data: zip(motion.apply(model, x, threads: 1).data, motion.apply(model, still, threads: 1).data).map { $0 - $1 })
+        let expected = Tensor(
+            shape: [2, 6],
+            data: zip(motion.apply(model, x, threads: 1).data, motion.apply(model, still, threads: 1).data).map {
+                $0 - $1
+            })
         let got = EmbeddingView.motionResidual(w).apply(model, x, threads: 1)
         #expect(got.shape == [2, 6])
         #expect(got.maxAbsDifference(expected) <= 1e-4 * max(1, expected.maxAbs()))
         #expect(got.maxAbs() > 0)
         #expect(EmbeddingView.motionResidual(w).apply(model, still, threads: 1).maxAbs() == 0)
         #expect(EmbeddingView.residual.apply(model, still, threads: 1).maxAbs() == 0)
-        let pooled = EmbeddingView.pooled.apply(model, x, threads: 1), stillPooled = EmbeddingView.pooled.apply(model, still, threads: 1)
-        #expect(EmbeddingView.residual.apply(model, x, threads: 1).maxAbsDifference(Tensor(shape: pooled.shape, data: zip(pooled.data, stillPooled.data).map { $0 - $1 })) <= 1e-5)
+        let pooled = EmbeddingView.pooled.apply(model, x, threads: 1)
+        let stillPooled = EmbeddingView.pooled.apply(model, still, threads: 1)
+        #expect(
+            EmbeddingView.residual.apply(model, x, threads: 1).maxAbsDifference(
+                Tensor(shape: pooled.shape, data: zip(pooled.data, stillPooled.data).map { $0 - $1 })) <= 1e-5)
     }
 
     @Test("names round-trip; the motion and predicted views need the views file")
@@ -51,7 +66,8 @@ struct EmbeddingViewTests {
         // A views file from before the predicted view (motion.weight alone): one sentence.
         let dir = NSTemporaryDirectory() + "views-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try SafeTensorsWriter.write(["motion.weight": FloatTensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])], to: dir + "/w.views.safetensors")
+        try SafeTensorsWriter.write(
+            ["motion.weight": FloatTensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])], to: dir + "/w.views.safetensors")
         #expect(try EmbeddingView.named("motion", weights: dir + "/w.safetensors").name == "motion")
         do {
             _ = try EmbeddingView.named("predicted", weights: dir + "/w.safetensors")

@@ -25,7 +25,9 @@ struct PipelineParityTests {
     static func references() throws -> (config: String, weights: String, results: [Reference]) {
         let manifest = try FixtureFiles.verifiedManifest(directory)
         let weights = Paths.root + "/" + (manifest["weights"] as! String)
-        #expect(try FixtureFiles.sha256(weights) == manifest["weights_sha256"] as? String, "the narrow weights changed; regenerate with scripts/make_embed_fixtures.py")
+        #expect(
+            try FixtureFiles.sha256(weights) == manifest["weights_sha256"] as? String,
+            "the narrow weights changed; regenerate with scripts/make_embed_fixtures.py")
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/reference.json"))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let results = (json["results"] as! [[String: Any]]).map { r in
@@ -44,7 +46,9 @@ struct PipelineParityTests {
         return worst / max(scale, 1e-30)
     }
 
-    @Test("clip starts, every clip's embedding and the mean equal the Python pipeline's (same frames: 1e-4; decord's frames: 0.1)")
+    @Test(
+        "clip starts, every clip's embedding and the mean equal the Python pipeline's (same frames: 1e-4; decord's frames: 0.1)"
+    )
     func embeddingsMatchPython() throws {
         let (config, weights, results) = try Self.references()
         let cfg = try BackboneConfig(.r2plus1d).applying(overrides: config)

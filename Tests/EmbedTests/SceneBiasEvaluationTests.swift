@@ -9,17 +9,23 @@ import Testing
 struct SceneBiasEvaluationTests {
     static func row(_ method: String, out: Double, inside: Double) -> SceneBiasRow {
         let recall = { (r: Double) in [RetrievalReport.Recall(k: 1, recall: r)] }
-        return SceneBiasRow(method: method, outOfContext: recall(out), inContext: recall(inside), sceneReliance: inside - out, queries: 9, gallery: 9, classes: 9)
+        return SceneBiasRow(
+            method: method, outOfContext: recall(out), inContext: recall(inside), sceneReliance: inside - out,
+            queries: 9, gallery: 9, classes: 9)
     }
 
     @Test("the random baseline in two views, then every weights file in every view, in order")
     func models() {
         let cfg = BackboneConfig(.r2plus1d)
-        let models = SceneBiasEvaluation.models(config: cfg, weights: ["/w/a.safetensors", "b.safetensors"], views: ["pooled", "motion"], randomBaseline: true)
-        #expect(models.map(\.name) == [
-            "\(cfg), random weights, pooled view", "\(cfg), random weights, residual view",
-            "a.safetensors, pooled view", "a.safetensors, motion view", "b.safetensors, pooled view", "b.safetensors, motion view",
-        ])
+        let models = SceneBiasEvaluation.models(
+            config: cfg, weights: ["/w/a.safetensors", "b.safetensors"], views: ["pooled", "motion"],
+            randomBaseline: true)
+        #expect(
+            models.map(\.name) == [
+                "\(cfg), random weights, pooled view", "\(cfg), random weights, residual view",
+                "a.safetensors, pooled view", "a.safetensors, motion view", "b.safetensors, pooled view",
+                "b.safetensors, motion view",
+            ])
         #expect(models[2].choice == .file("/w/a.safetensors", prefix: nil) && models[0].choice == .random(seed: 0))
         #expect(SceneBiasEvaluation.models(config: cfg, weights: [], views: ["pooled"], randomBaseline: false).isEmpty)
     }
@@ -33,7 +39,11 @@ struct SceneBiasEvaluationTests {
             Self.row("other.safetensors, fused view", out: 0.9, inside: 0.9),
         ]
         #expect(DefaultModel.bestView(of: "w.safetensors", in: rows)?.view == "predicted")
-        let weak = rows.map { r in var r = r; r.inContext = [RetrievalReport.Recall(k: 1, recall: 0.1)]; return r }
+        let weak = rows.map { r in
+            var r = r
+            r.inContext = [RetrievalReport.Recall(k: 1, recall: 0.1)]
+            return r
+        }
         #expect(DefaultModel.bestView(of: "w.safetensors", in: weak)?.view == "motion")
         #expect(DefaultModel.bestView(of: "none.safetensors", in: rows) == nil)
     }

@@ -14,7 +14,9 @@ final class EventLog: @unchecked Sendable {
     private var events: [IngestEvent] = []
     func add(_ e: IngestEvent) { lock.withLock { events.append(e) } }
     var all: [IngestEvent] { lock.withLock { events } }
-    var embedded: [String] { all.compactMap { if case .embedded(let p, _, _, _, _) = $0 { return p } else { return nil } } }
+    var embedded: [String] {
+        all.compactMap { if case .embedded(let p, _, _, _, _) = $0 { return p } else { return nil } }
+    }
     var skipped: [String] { all.compactMap { if case .skipped(let p) = $0 { return p } else { return nil } } }
     var failed: [String] { all.compactMap { if case .failed(_, let m) = $0 { return m } else { return nil } } }
 }
@@ -23,9 +25,13 @@ final class EventLog: @unchecked Sendable {
 struct StoreIngestTests {
     static func ingest(store: EmbeddingStore?) throws -> StoreIngest {
         let cfg = try BackboneConfig(.r2plus1d).applying(overrides: "planes=6,8,12,16 stem=10")
-        let embedder = VideoEmbedder(model: try Backbone(config: cfg, seed: 7), preprocessing: Preprocessing(shortSide: 64, crop: 56), forwardWorkers: 2)
+        let embedder = VideoEmbedder(
+            model: try Backbone(config: cfg, seed: 7), preprocessing: Preprocessing(shortSide: 64, crop: 56),
+            forwardWorkers: 2)
         let selection = ClipSelection(rule: .modelScope(clips: 2), frames: 8, stride: 4, perClip: false)
-        return StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) { try VideoClipSource(path: $0) }
+        return StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) {
+            try VideoClipSource(path: $0)
+        }
     }
 
     static func manifest(dimension: Int) -> EmbeddingManifest {
@@ -36,7 +42,9 @@ struct StoreIngestTests {
             dimension: dimension, count: 0)
     }
 
-    @Test("a rerun skips what the store holds; a copy of a file is skipped too; a bad file is one sentence and the rest go on")
+    @Test(
+        "a rerun skips what the store holds; a copy of a file is skipped too; a bad file is one sentence and the rest go on"
+    )
     func resumeAndFailures() throws {
         let dir = Paths.temporaryDirectory("ingest")
         let video = Paths.asset("videos/tears_320x240.mp4")
@@ -50,7 +58,8 @@ struct StoreIngestTests {
         let first = try Self.ingest(store: nil)
         do {
             // In its own scope: the store's writer lock goes with it.
-            let store = try StoreIngest.openStore(at: dir + "/store", manifest: Self.manifest(dimension: first.embedder.dimension), force: false)
+            let store = try StoreIngest.openStore(
+                at: dir + "/store", manifest: Self.manifest(dimension: first.embedder.dimension), force: false)
             let log = EventLog()
             let tally = try Self.ingest(store: store).run(files, isCancelled: { false }) { log.add($0) }
             // b.mp4 has a.mp4's content: embedded once.
@@ -61,26 +70,37 @@ struct StoreIngestTests {
         }
 
         let again = EventLog()
-        let reopened = try StoreIngest.openStore(at: dir + "/store", manifest: Self.manifest(dimension: first.embedder.dimension), force: false)
-        let second = try Self.ingest(store: reopened).run(Array(files.prefix(2)), isCancelled: { false }) { again.add($0) }
+        let reopened = try StoreIngest.openStore(
+            at: dir + "/store", manifest: Self.manifest(dimension: first.embedder.dimension), force: false)
+        let second = try Self.ingest(store: reopened).run(Array(files.prefix(2)), isCancelled: { false }) {
+            again.add($0)
+        }
         #expect(second.embedded == 0 && second.skipped == 2 && reopened.count == 1)
         _ = consume reopened
 
         // Another setup in the same store is refused with one sentence naming it.
         var other = Self.manifest(dimension: first.embedder.dimension)
         other.weights = .init(file: nil, sha256: nil, random: true, seed: 8)
-        let refused = #expect(throws: StoreError.self) { try StoreIngest.openStore(at: dir + "/store", manifest: other, force: false) }
-        #expect(refused?.description.contains("holds embeddings of another setup") == true, "\(String(describing: refused))")
+        let refused = #expect(throws: StoreError.self) {
+            try StoreIngest.openStore(at: dir + "/store", manifest: other, force: false)
+        }
+        #expect(
+            refused?.description.contains("holds embeddings of another setup") == true, "\(String(describing: refused))"
+        )
     }
 
     @Test("without a store the rows go to the events, ids made unique; cancellation stops before the next video")
     func noStoreAndCancel() throws {
         let video = Paths.asset("videos/tears_320x240.mp4")
-        let files = [VideoFile(path: video, id: "tears", shardKey: video), VideoFile(path: video, id: "tears", shardKey: video)]
+        let files = [
+            VideoFile(path: video, id: "tears", shardKey: video), VideoFile(path: video, id: "tears", shardKey: video),
+        ]
         let log = EventLog()
         let tally = try Self.ingest(store: nil).run(files, isCancelled: { false }) { log.add($0) }
         #expect(tally.embedded == 2)
-        let ids = log.all.compactMap { e -> String? in if case .embedded(_, let rows, _, _, _) = e { return rows[0].item.id } else { return nil } }
+        let ids = log.all.compactMap { e -> String? in
+            if case .embedded(_, let rows, _, _, _) = e { return rows[0].item.id } else { return nil }
+        }
         #expect(ids == ["tears", "tears_2"])
 
         let stopped = try Self.ingest(store: nil).run(files, isCancelled: { true }) { _ in }
@@ -89,19 +109,24 @@ struct StoreIngestTests {
 
     @Test("weights policy: a given file (made absolute), then random, then the shipped weights with their view")
     func resolve() throws {
-        let file = try ModelWeights.resolve(model: "r2p1d-26", config: "", weights: "w.safetensors", prefix: "p.", randomSeed: nil)
+        let file = try ModelWeights.resolve(
+            model: "r2p1d-26", config: "", weights: "w.safetensors", prefix: "p.", randomSeed: nil)
         #expect(file.choice == .file(FileManager.default.currentDirectoryPath + "/w.safetensors", prefix: "p."))
         let random = try ModelWeights.resolve(model: "c3d", config: "", weights: nil, prefix: nil, randomSeed: 3)
         #expect(random.choice == .random(seed: 3) && random.config.modelID == "c3d" && random.view == "pooled")
         // The checkout's weights/default.json (the test runs inside it): its config and view.
-        let shipped = try ModelWeights.resolve(model: "r2p1d-26", config: "", weights: nil, prefix: nil, randomSeed: nil)
+        let shipped = try ModelWeights.resolve(
+            model: "r2p1d-26", config: "", weights: nil, prefix: nil, randomSeed: nil)
         let card = try #require(DefaultModel.find(in: Resources.searchDirectories))
         #expect(shipped.choice == .file(card.path, prefix: nil) && shipped.view == card.model.view)
         #expect(shipped.config == (try card.model.backboneConfig()))
         // Overrides have no shipped weights: weights/<model>.safetensors is searched.
-        let narrow = try ModelWeights.resolve(model: "r2p1d-26", config: "planes=6,8,12,16 stem=10", weights: nil, prefix: nil, randomSeed: nil)
+        let narrow = try ModelWeights.resolve(
+            model: "r2p1d-26", config: "planes=6,8,12,16 stem=10", weights: nil, prefix: nil, randomSeed: nil)
         #expect(narrow.choice == .defaultFile(directories: Resources.searchDirectories))
-        #expect(throws: (any Error).self) { try ModelWeights.resolve(model: "r9d", config: "", weights: nil, prefix: nil, randomSeed: nil) }
+        #expect(throws: (any Error).self) {
+            try ModelWeights.resolve(model: "r9d", config: "", weights: nil, prefix: nil, randomSeed: nil)
+        }
     }
 
     @Test("the clip cache reads back what it wrote; another window, a changed file or a cut file is a miss")
@@ -112,15 +137,19 @@ struct StoreIngestTests {
         let cache = ClipEmbeddingCache(directory: dir + "/cache")
         let cfg = BackboneConfig(.r2plus1d)
         let window = ClipWindow(start: 0, frames: 16, stride: 4)
-        let key = try #require(ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: 3))
+        let key = try #require(
+            ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: 3))
         #expect(cache.read(key) == nil)
         cache.write(key, clip: [1, 2, 3], still: [4, 5, 6])
         let hit = try #require(cache.read(key))
         #expect(hit.clip == [1, 2, 3] && hit.still == [4, 5, 6])
-        let noStill = try #require(ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: nil))
+        let noStill = try #require(
+            ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: nil))
         cache.write(noStill, clip: [7], still: nil)
         #expect(cache.read(noStill)?.still == nil && cache.read(noStill)?.clip == [7])
-        let other = ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: ClipWindow(start: 4, frames: 16, stride: 4), still: 3)
+        let other = ClipEmbeddingCache.key(
+            config: cfg, view: "pooled", weights: "w", path: video, window: ClipWindow(start: 4, frames: 16, stride: 4),
+            still: 3)
         #expect(other != key && cache.read(other!) == nil)
         // A file cut short reads as a miss, never as a short vector.
         let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache").filter { $0.hasSuffix(".clip") }
@@ -131,7 +160,11 @@ struct StoreIngestTests {
         #expect(cache.read(key) == nil)
         // The file's modification time is part of the key.
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1)], ofItemAtPath: video)
-        #expect(ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: 3) != key)
-        #expect(ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: dir + "/none.mp4", window: window, still: 3) == nil)
+        #expect(
+            ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: 3)
+                != key)
+        #expect(
+            ClipEmbeddingCache.key(
+                config: cfg, view: "pooled", weights: "w", path: dir + "/none.mp4", window: window, still: 3) == nil)
     }
 }

@@ -20,7 +20,9 @@ struct VideoEmbedderTests {
     /// A narrow random model and small crops keep these fast in debug builds.
     static func embedder(workers: Int) throws -> VideoEmbedder {
         let cfg = try BackboneConfig(.r2plus1d).applying(overrides: "planes=6,8,12,16 stem=10")
-        return VideoEmbedder(model: try Backbone(config: cfg, seed: 7), preprocessing: Preprocessing(shortSide: 64, crop: 56), forwardWorkers: workers)
+        return VideoEmbedder(
+            model: try Backbone(config: cfg, seed: 7), preprocessing: Preprocessing(shortSide: 64, crop: 56),
+            forwardWorkers: workers)
     }
 
     static let video = Paths.asset("videos/tears_320x240.mp4")
@@ -51,7 +53,10 @@ struct VideoEmbedderTests {
         let events = log.all
         #expect(events.last?.clipsDone == 6 && events.last?.clipsTotal == 6)
         #expect(events.last?.framesDecoded == events.last?.framesTotal)
-        #expect(zip(events, events.dropFirst()).allSatisfy { $0.clipsDone <= $1.clipsDone && $0.framesDecoded <= $1.framesDecoded })
+        #expect(
+            zip(events, events.dropFirst()).allSatisfy {
+                $0.clipsDone <= $1.clipsDone && $0.framesDecoded <= $1.framesDecoded
+            })
 
         // Cancel once the first clip is done: the call throws and fewer clips ran.
         let cancelLog = ProgressLog()
@@ -64,7 +69,8 @@ struct VideoEmbedderTests {
         // Cancelled before anything: no clip runs.
         let none = ProgressLog()
         #expect(throws: CancellationError.self) {
-            try embedder.embed(windows, from: try VideoClipSource(path: Self.video), progress: { none.add($0) }, isCancelled: { true })
+            try embedder.embed(
+                windows, from: try VideoClipSource(path: Self.video), progress: { none.add($0) }, isCancelled: { true })
         }
         #expect(none.all.allSatisfy { $0.clipsDone == 0 })
     }
@@ -75,7 +81,9 @@ struct VideoEmbedderTests {
         let source = try VideoClipSource(path: Self.video)
         let frame = try source.frames(at: [40])[0]
         let still = try embedder.embedStill(frame, frames: 8)
-        let repeated = try embedder.embed([ClipWindow(start: 0, frames: 8, stride: 1)], from: ImageClipSource(images: Array(repeating: frame, count: 8)))[0]
+        let repeated = try embedder.embed(
+            [ClipWindow(start: 0, frames: 8, stride: 1)],
+            from: ImageClipSource(images: Array(repeating: frame, count: 8)))[0]
         #expect(still == repeated)
         let window = ClipWindow(start: 40, frames: 8, stride: 4)
         let r = try embedder.sceneReliance(of: window, from: source, keyframe: frame)
@@ -103,10 +111,16 @@ struct VideoEmbedderTests {
     func rows() {
         #expect(VideoEmbedder.meanOverClips([[1, 2], [3, 6], [2, 1]]) == [2, 3])
         let windows = [ClipWindow(start: 8), ClipWindow(start: 170)]
-        let perClip = ClipSelection(perClip: true).rows(name: "tears", path: "t.mp4", windows: windows, vectors: [[1], [3]], frameCount: 240, fps: 24, model: "r2p1d-26")
+        let perClip = ClipSelection(perClip: true).rows(
+            name: "tears", path: "t.mp4", windows: windows, vectors: [[1], [3]], frameCount: 240, fps: 24,
+            model: "r2p1d-26")
         #expect(perClip.map(\.item.id) == ["tears@8", "tears@170"])
-        #expect(perClip[1].item.startFrame == 170 && perClip[1].item.endFrame == 231 && perClip[1].item.endSeconds == 231.0 / 24)
-        let mean = ClipSelection().rows(name: "tears", path: "t.mp4", windows: windows, vectors: [[1], [3]], frameCount: 240, fps: 24, model: "r2p1d-26")
+        #expect(
+            perClip[1].item.startFrame == 170 && perClip[1].item.endFrame == 231
+                && perClip[1].item.endSeconds == 231.0 / 24)
+        let mean = ClipSelection().rows(
+            name: "tears", path: "t.mp4", windows: windows, vectors: [[1], [3]], frameCount: 240, fps: 24,
+            model: "r2p1d-26")
         #expect(mean.count == 1 && mean[0].vector == [2] && mean[0].item.clips == 2)
         #expect(mean[0].item.startFrame == 8 && mean[0].item.endFrame == 231)
         #expect(ClipSelection.names(for: ["a/x.mp4", "b/x.mp4", "c/y.mkv", "x.mov"]) == ["x", "x_2", "y", "x_3"])
@@ -133,8 +147,12 @@ struct VideoEmbedderTests {
     func storeFiles() throws {
         let dir = Paths.temporaryDirectory("store") + "/store"
         let items = [
-            EmbeddingItem(id: "a", path: "a.mp4", startFrame: 0, endFrame: 61, startSeconds: 0, endSeconds: 2.44, model: "r2p1d-26", clips: 10),
-            EmbeddingItem(id: "b", path: "b.mp4", startFrame: 3, endFrame: 128, startSeconds: 0.12, endSeconds: 5.12, model: "r2p1d-26", clips: 10),
+            EmbeddingItem(
+                id: "a", path: "a.mp4", startFrame: 0, endFrame: 61, startSeconds: 0, endSeconds: 2.44,
+                model: "r2p1d-26", clips: 10),
+            EmbeddingItem(
+                id: "b", path: "b.mp4", startFrame: 3, endFrame: 128, startSeconds: 0.12, endSeconds: 5.12,
+                model: "r2p1d-26", clips: 10),
         ]
         let manifest = EmbeddingManifest(
             model: "r2p1d-26", config: "r2p1d-26", weights: .init(file: nil, sha256: nil, random: true, seed: 3),
@@ -145,8 +163,12 @@ struct VideoEmbedderTests {
         let lines = try String(contentsOfFile: dir + "/items.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2)
         let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
-        #expect(first["id"] as? String == "a" && first["end_frame"] as? Int == 61 && first["model"] as? String == "r2p1d-26")
-        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))) as! [String: Any]
+        #expect(
+            first["id"] as? String == "a" && first["end_frame"] as? Int == 61 && first["model"] as? String == "r2p1d-26"
+        )
+        let m =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json")))
+            as! [String: Any]
         #expect(m["dimension"] as? Int == 3 && m["count"] as? Int == 2)
         #expect((m["weights"] as? [String: Any])?["random"] as? Bool == true)
         #expect((m["preprocessing"] as? [String: Any])?["short_side"] as? Int == 128)
@@ -154,7 +176,8 @@ struct VideoEmbedderTests {
         #expect(throws: EmbeddingStoreWriter.WriteError.self) {
             try EmbeddingStoreWriter.write(to: dir, vectors: [[0, 0, 0]], items: [items[0]], manifest: manifest)
         }
-        try EmbeddingStoreWriter.write(to: dir, vectors: [[0, 0, 0]], items: [items[0]], manifest: manifest, replace: true)
+        try EmbeddingStoreWriter.write(
+            to: dir, vectors: [[0, 0, 0]], items: [items[0]], manifest: manifest, replace: true)
         #expect(try FixtureFiles.readFloat32NPY(dir + "/embeddings.npy").shape == [1, 3])
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: (dir as NSString).deletingLastPathComponent)
         #expect(leftovers == ["store"])

@@ -11,7 +11,9 @@ struct BatchTests {
     static let open: FrameReaderFactory = { try VideoReader(path: $0) }
 
     static func app(_ paths: [String], width: Int = 120, height: Int = 40) -> ExplorerApp {
-        ExplorerApp(paths: paths, width: width, height: height, caps: Capabilities(colors: 256, unicode: true), open: open, embedding: nil)
+        ExplorerApp(
+            paths: paths, width: width, height: height, caps: Capabilities(colors: 256, unicode: true), open: open,
+            embedding: nil)
     }
 
     /// The motion pane's grid glyphs for the screen's current video.
@@ -57,7 +59,12 @@ struct BatchTests {
     @Test("an unreadable file and a codec without vectors are reported; the rest keeps working")
     func badInputsInside() throws {
         let mjpeg = try TestVideos.generated("explore_mjpeg.avi") { out in
-            try runChecked("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "10", "-c:v", "mjpeg", out])
+            try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "10",
+                    "-c:v", "mjpeg", out,
+                ])
         }
         let missing = Paths.scratch + "/no-such-video.mp4"
         let good = Paths.asset("videos/tears_320x240.mp4")
@@ -75,26 +82,46 @@ struct BatchTests {
 
     @Test("--json state and the final screen from the binary")
     func binary() throws {
-        let out = try run(Paths.decouple, ["explore", "--batch", "--size", "100x30", "--keys", "..]<F1>", "--json", Paths.asset("videos/tears_320x240.mp4")])
+        let out = try run(
+            Paths.decouple,
+            [
+                "explore", "--batch", "--size", "100x30", "--keys", "..]<F1>", "--json",
+                Paths.asset("videos/tears_320x240.mp4"),
+            ])
         #expect(out.status == 0, "\(out.stderr)")
         let obj = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])
         #expect(obj["cursor"] as? Int == 235)
         #expect(obj["help"] as? Bool == true)
         #expect((obj["frame"] as? [String: Any])?["type"] as? String == "I")
-        let text = try run(Paths.decouple, ["explore", "--batch", "--ascii", "--colors", "0", "--keys", "<resize:70x20>", Paths.asset("videos/tears_320x240.mp4")])
+        let text = try run(
+            Paths.decouple,
+            [
+                "explore", "--batch", "--ascii", "--colors", "0", "--keys", "<resize:70x20>",
+                Paths.asset("videos/tears_320x240.mp4"),
+            ])
         #expect(text.text.hasPrefix("Terminal too small: 70x20, need 80x24"))
         #expect(!text.text.contains("\u{1B}"))
-        let bad = try run(Paths.decouple, ["explore", "--batch", "--keys", "<Bogus>", Paths.asset("videos/tears_320x240.mp4")])
+        let bad = try run(
+            Paths.decouple, ["explore", "--batch", "--keys", "<Bogus>", Paths.asset("videos/tears_320x240.mp4")])
         #expect(bad.status == 64)
     }
 
     static let tiny = ["--random-weights", "--seed", "3", "--config", "planes=8,8,16,16 stem=8"]
 
-    @Test("with the shipped weights the scene reliance follows their view: none in the residual views, where a still clip is zero")
+    @Test(
+        "with the shipped weights the scene reliance follows their view: none in the residual views, where a still clip is zero"
+    )
     func shippedView() throws {
-        let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.root + "/weights/default.json"))) as? [String: Any])
+        let card = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: Paths.root + "/weights/default.json"))) as? [String: Any])
         let view = try #require(card["view"] as? String)
-        let out = try run(Paths.decouple, ["explore", "--batch", "--json", "--no-cache", "--keys", "e<wait>", Paths.asset("videos/tears_320x240.mp4")], directory: Paths.root)
+        let out = try run(
+            Paths.decouple,
+            [
+                "explore", "--batch", "--json", "--no-cache", "--keys", "e<wait>",
+                Paths.asset("videos/tears_320x240.mp4"),
+            ], directory: Paths.root)
         #expect(out.status == 0, "\(out.stderr)")
         let obj = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])
         let embedded = try #require((obj["embedded"] as? [[String: Any]])?.first, "\(obj)")
@@ -110,7 +137,8 @@ struct BatchTests {
     func embedding() throws {
         let cache = Paths.temporaryDirectory("cache")
         let videos = [Paths.asset("videos/tears_320x240.mp4"), Paths.asset("videos/friday_480p.mp4")]
-        let args = ["explore", "--batch", "--json", "--cache", cache] + Self.tiny
+        let args =
+            ["explore", "--batch", "--json", "--cache", cache] + Self.tiny
             + ["--keys", " <Tab><Down><Enter><S-Tab>.. e<wait>n"] + videos
         let first = try run(Paths.decouple, args)
         #expect(first.status == 0, "\(first.stderr)")
@@ -131,22 +159,34 @@ struct BatchTests {
         // Reopened, the same clips come from the cache with the same vectors.
         let second = try run(Paths.decouple, args)
         let again = try #require(try JSONSerialization.jsonObject(with: second.stdout) as? [String: Any])
-        let norms = { (o: [String: Any]) in (o["embedded"] as? [[String: Any]] ?? []).map { $0["norm"] as? Double ?? -1 } }
+        let norms = { (o: [String: Any]) in
+            (o["embedded"] as? [[String: Any]] ?? []).map { $0["norm"] as? Double ?? -1 }
+        }
         #expect(norms(again) == norms(obj))
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".clip") }.count == 2)
     }
 
     @Test("a missing weights file shows in the status bar and the rest keeps working")
     func missingWeights() throws {
-        let out = try run(Paths.decouple, ["explore", "--batch", "--weights", "/no/such/weights.safetensors", "--no-cache",
-                                           "--keys", "e<wait>...", Paths.asset("videos/tears_320x240.mp4")])
+        let out = try run(
+            Paths.decouple,
+            [
+                "explore", "--batch", "--weights", "/no/such/weights.safetensors", "--no-cache",
+                "--keys", "e<wait>...", Paths.asset("videos/tears_320x240.mp4"),
+            ])
         #expect(out.status == 0, "\(out.stderr)")
         let last = out.text.split(separator: "\n").last.map(String.init) ?? ""
         #expect(out.text.contains("frame 3/240"))
-        let json = try run(Paths.decouple, ["explore", "--batch", "--json", "--weights", "/no/such/weights.safetensors", "--no-cache",
-                                            "--keys", "e<wait>", Paths.asset("videos/tears_320x240.mp4")])
+        let json = try run(
+            Paths.decouple,
+            [
+                "explore", "--batch", "--json", "--weights", "/no/such/weights.safetensors", "--no-cache",
+                "--keys", "e<wait>", Paths.asset("videos/tears_320x240.mp4"),
+            ])
         let obj = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
         let status = try #require(obj["status"] as? String)
-        #expect(status.hasPrefix("Embedding failed:") && status.contains("/no/such/weights.safetensors"), "\(status) / \(last)")
+        #expect(
+            status.hasPrefix("Embedding failed:") && status.contains("/no/such/weights.safetensors"),
+            "\(status) / \(last)")
     }
 }

@@ -12,15 +12,20 @@ enum Fixtures {
                 var (r, g, b) = (x * 255 / (width - 1), y * 255 / (height - 1), 255 - x * 255 / (width - 1))
                 if (20..<36).contains(x) && (12..<28).contains(y) { (r, g, b) = (255, 255, 255) }
                 if y >= height - 6 { (r, g, b) = (16, 16, 16) }
-                px[o] = UInt8(r); px[o + 1] = UInt8(g); px[o + 2] = UInt8(b)
+                px[o] = UInt8(r)
+                px[o + 1] = UInt8(g)
+                px[o + 2] = UInt8(b)
             }
         }
         return RGBImage(width: width, height: height, pixels: px)
     }
 
-    static func vector(x: Int, y: Int, w: Int = 16, h: Int = 16, dx: Float, dy: Float, list1: Bool = false) -> MotionVector {
+    static func vector(x: Int, y: Int, w: Int = 16, h: Int = 16, dx: Float, dy: Float, list1: Bool = false)
+        -> MotionVector
+    {
         // FFmpeg's motion points back to the source: forward motion (dx, dy) = -motion / 4.
-        let mx = Int32((-dx * 4).rounded()), my = Int32((-dy * 4).rounded())
+        let mx = Int32((-dx * 4).rounded())
+        let my = Int32((-dy * 4).rounded())
         let s: Int32 = list1 ? -1 : 1
         return MotionVector(
             source: list1 ? 1 : -1, w: UInt8(w), h: UInt8(h), srcX: Int16(x + w / 2), srcY: Int16(y + h / 2),
@@ -40,7 +45,10 @@ enum Fixtures {
                     vs.append(vector(x: bx * 16 + 8, y: by * 16, w: 8, dx: -8, dy: 0))
                     continue
                 }
-                if bx == 6 && by == 1 { vs.append(vector(x: bx * 16, y: by * 16, dx: 0.25, dy: 0)); continue }
+                if bx == 6 && by == 1 {
+                    vs.append(vector(x: bx * 16, y: by * 16, dx: 0.25, dy: 0))
+                    continue
+                }
                 let d = dirs[(bx + by) % 8]
                 let gain: Float = by == 5 ? 5 : 1
                 vs.append(vector(x: bx * 16, y: by * 16, dx: d.0 * gain, dy: d.1 * gain))
@@ -51,10 +59,13 @@ enum Fixtures {
 
     static func view(index: Int, type: PictureType, key: Bool = false, vectors: [MotionVector]) -> FrameView {
         let frame = VideoFrame(
-            info: FrameInfo(index: index, pts: Int64(index * 512), time: Double(index) / 25, pictureType: type, isKey: key, packetSize: 1234 + index),
+            info: FrameInfo(
+                index: index, pts: Int64(index * 512), time: Double(index) / 25, pictureType: type, isKey: key,
+                packetSize: 1234 + index),
             motionVectors: vectors)
         return FrameView(
-            info: frame.info, vectors: vectors, summary: FrameMotionSummary(frame: frame, frameWidth: 128, frameHeight: 96),
+            info: frame.info, vectors: vectors,
+            summary: FrameMotionSummary(frame: frame, frameWidth: 128, frameHeight: 96),
             image: picture())
     }
 
@@ -62,7 +73,8 @@ enum Fixtures {
         VideoInfo(
             path: path, fileSize: 1000, container: "mov,mp4", containerLongName: "QuickTime / MOV", codec: "h264",
             codecLongName: "H.264", profile: "High", width: 128, height: 96, pixelFormat: "yuv420p", fps: 25,
-            timeBase: .init(num: 1, den: 12800), duration: Double(frames) / 25, frameCount: frames, declaredFrameCount: frames,
+            timeBase: .init(num: 1, den: 12800), duration: Double(frames) / 25, frameCount: frames,
+            declaredFrameCount: frames,
             bitRate: 1, hasReordering: true, keyFrameIndices: [0, 24], exportsMotionVectors: true)
     }
 
@@ -75,16 +87,20 @@ enum Fixtures {
     }
 
     /// A state with two usable videos (scanned) and one broken file.
-    static func state(width: Int = 120, height: Int = 40, caps: Capabilities = Capabilities(colors: 256, unicode: true)) -> ExplorerState {
+    static func state(width: Int = 120, height: Int = 40, caps: Capabilities = Capabilities(colors: 256, unicode: true))
+        -> ExplorerState
+    {
         var s = ExplorerState(
-            width: width, height: height, caps: caps, paths: ["/videos/walk.mp4", "/videos/run.mp4", "/videos/broken.mp4"],
+            width: width, height: height, caps: caps,
+            paths: ["/videos/walk.mp4", "/videos/run.mp4", "/videos/broken.mp4"],
             modelDescription: "r2p1d tiny, random weights (seed 1)")
         for v in 0..<2 {
             s.videos[v].info = info(path: s.videos[v].path)
             s.videos[v].marks = marks()
             s.videos[v].scanDone = true
         }
-        s.videos[2].error = "'/videos/broken.mp4' is not a video file FFmpeg can read (Invalid data found when processing input)."
+        s.videos[2].error =
+            "'/videos/broken.mp4' is not a video file FFmpeg can read (Invalid data found when processing input)."
         return s
     }
 
@@ -97,9 +113,13 @@ enum Fixtures {
     /// Three embedded clips with fixed vectors (two similar, one different).
     static func embedded() -> [EmbeddedClip] {
         [
-            EmbeddedClip(clip: ClipRef(video: 0, start: 0, length: 16, stride: 2), vector: [3, 1, 0, 0], sceneReliance: 0.42),
-            EmbeddedClip(clip: ClipRef(video: 1, start: 4, length: 16, stride: 2), vector: [2.8, 1.3, 0.2, 0], sceneReliance: 0.95),
-            EmbeddedClip(clip: ClipRef(video: 0, start: 20, length: 16, stride: 1), vector: [0, 0, 1, 1], sceneReliance: nil),
+            EmbeddedClip(
+                clip: ClipRef(video: 0, start: 0, length: 16, stride: 2), vector: [3, 1, 0, 0], sceneReliance: 0.42),
+            EmbeddedClip(
+                clip: ClipRef(video: 1, start: 4, length: 16, stride: 2), vector: [2.8, 1.3, 0.2, 0],
+                sceneReliance: 0.95),
+            EmbeddedClip(
+                clip: ClipRef(video: 0, start: 20, length: 16, stride: 1), vector: [0, 0, 1, 1], sceneReliance: nil),
         ]
     }
 }

@@ -6,9 +6,13 @@ import VideoData
 struct ReducerTests {
     @Test("key scripts parse literal characters and named keys")
     func parse() throws {
-        let keys = try Key.parse(script: ".,<Left><S-Right><Tab><Enter><Esc><Space><F1><C-c><resize:100x30><wait><lt>x").get()
-        #expect(keys == [.char("."), .char(","), .left, .shiftRight, .tab, .enter, .escape, .char(" "), .function(1), .interrupt,
-                         .resize(width: 100, height: 30), .wait, .char("<"), .char("x")])
+        let keys = try Key.parse(script: ".,<Left><S-Right><Tab><Enter><Esc><Space><F1><C-c><resize:100x30><wait><lt>x")
+            .get()
+        #expect(
+            keys == [
+                .char("."), .char(","), .left, .shiftRight, .tab, .enter, .escape, .char(" "), .function(1), .interrupt,
+                .resize(width: 100, height: 30), .wait, .char("<"), .char("x"),
+            ])
         #expect(throws: Key.ParseError.self) { try Key.parse(script: "<Nope>").get() }
         #expect(throws: Key.ParseError.self) { try Key.parse(script: "<resize:10>").get() }
     }
@@ -161,7 +165,9 @@ struct ReducerTests {
 
     @Test("worker events: open failure moves on to a usable video; scans fill the marks")
     func events() {
-        var s = ExplorerState(width: 120, height: 40, caps: Capabilities(colors: 256, unicode: true), paths: ["/a.mp4", "/b.mp4"], modelDescription: "m")
+        var s = ExplorerState(
+            width: 120, height: 40, caps: Capabilities(colors: 256, unicode: true), paths: ["/a.mp4", "/b.mp4"],
+            modelDescription: "m")
         #expect(s.apply(.openFailed(video: 0, message: "'/a.mp4' does not exist.")) == [])
         #expect(s.statusIsError)
         // The failed video was current, so the next one became current and is shown once open.

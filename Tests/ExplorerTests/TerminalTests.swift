@@ -12,7 +12,9 @@ struct TerminalTests {
     @Test("open, step, jump to a keyframe, help, resize below the minimum and back, quit")
     func session() throws {
         let log = Paths.temporaryDirectory("log") + "/explore.log"
-        let t = try TmuxSession([Paths.decouple, "explore", "--log", log, Self.sample, Paths.asset("videos/friday_480p.mp4")])
+        let t = try TmuxSession([
+            Paths.decouple, "explore", "--log", log, Self.sample, Paths.asset("videos/friday_480p.mp4"),
+        ])
         try t.waitFor("frame 0/240")
         #expect(try t.alternateScreen())
         try t.send(".", ".", ".")
@@ -44,7 +46,10 @@ struct TerminalTests {
 
     @Test("mark, embed and compare clips of two videos")
     func embedAndNeighbours() throws {
-        let t = try TmuxSession([Paths.decouple, "explore", "--no-cache"] + BatchTests.tiny + [Self.sample, Paths.asset("videos/friday_480p.mp4")])
+        let t = try TmuxSession(
+            [Paths.decouple, "explore", "--no-cache"] + BatchTests.tiny + [
+                Self.sample, Paths.asset("videos/friday_480p.mp4"),
+            ])
         try t.waitFor("frame 0/240")
         try t.send("Space")
         try t.waitFor("[x] 0-60 marked")

@@ -7,7 +7,10 @@ import VideoData
 /// Short distinct videos in two subfolders, for batch embedding through the built binary.
 enum ShortVideos {
     /// A tiny untrained model and small crops so a video embeds in a fraction of a second.
-    static let model = ["--random-weights", "--seed", "1", "--config", "planes=6,8,12,16 stem=10", "--crop", "56", "--short-side", "64", "--clips", "2"]
+    static let model = [
+        "--random-weights", "--seed", "1", "--config", "planes=6,8,12,16 stem=10", "--crop", "56", "--short-side", "64",
+        "--clips", "2",
+    ]
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var made = Set<Int>()
@@ -22,10 +25,12 @@ enum ShortVideos {
             for i in 0..<count {
                 let dir = root + "/" + (i % 2 == 0 ? "a" : "b")
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                try runChecked("ffmpeg", [
-                    "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x72:rate=25", "-frames:v", "\(12 + 3 * i)",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-y", dir + "/clip_\(i).mp4",
-                ])
+                try runChecked(
+                    "ffmpeg",
+                    [
+                        "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x72:rate=25", "-frames:v", "\(12 + 3 * i)",
+                        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-y", dir + "/clip_\(i).mp4",
+                    ])
             }
             try "not a video".write(toFile: root + "/notes.txt", atomically: true, encoding: .utf8)
         }
@@ -41,7 +46,8 @@ enum ShortVideos {
         let store = try EmbeddingStore(opening: dir)
         let m = try store.readMatrix()
         let d = store.dimension
-        return Dictionary(uniqueKeysWithValues: store.items.enumerated().map { ($1.id, Array(m[$0 * d..<($0 + 1) * d])) })
+        return Dictionary(
+            uniqueKeysWithValues: store.items.enumerated().map { ($1.id, Array(m[$0 * d..<($0 + 1) * d])) })
     }
 }
 
@@ -53,12 +59,15 @@ struct BatchEmbedCLITests {
         let store = Paths.temporaryDirectory("batch") + "/store"
         let first = try ShortVideos.embed([videos, "-o", store])
         #expect(first.status == 0, "\(first.stderr)")
-        let events = first.text.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let events = first.text.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
         #expect(events.filter { $0["event"] as? String == "embedded" }.count == 6)
         #expect(events.last?["event"] as? String == "summary" && events.last?["embedded"] as? Int == 6)
         let opened = try EmbeddingStore(opening: store)
         #expect(opened.items.map(\.id) == ["a/clip_0", "a/clip_2", "a/clip_4", "b/clip_1", "b/clip_3", "b/clip_5"])
-        #expect(opened.items.allSatisfy { $0.fileSHA256?.count == 64 && ($0.fileSize ?? 0) > 0 && $0.path.hasPrefix("/") })
+        #expect(
+            opened.items.allSatisfy { $0.fileSHA256?.count == 64 && ($0.fileSize ?? 0) > 0 && $0.path.hasPrefix("/") })
 
         let again = try ShortVideos.embed([videos, "-o", store])
         #expect(again.status == 0)
@@ -72,23 +81,31 @@ struct BatchEmbedCLITests {
         let mixed = try ShortVideos.embed([bad, videos + "/a/clip_0.mp4", dir + "/absent.mp4", "-o", dir + "/store"])
         #expect(mixed.status == 1)
         let errors = mixed.stderr.split(separator: "\n").filter { $0.hasPrefix("decouple: '") }
-        #expect(errors.count == 2 && errors.contains { $0.contains("broken.mp4") } && errors.contains { $0.contains("absent.mp4") }, "\(mixed.stderr)")
+        #expect(
+            errors.count == 2 && errors.contains { $0.contains("broken.mp4") }
+                && errors.contains { $0.contains("absent.mp4") }, "\(mixed.stderr)")
         #expect(mixed.stderr.contains("2 of 3 videos failed"))
         #expect(try EmbeddingStore(opening: dir + "/store").count == 1)
 
         // Another setup into the same store is refused with one sentence.
-        let other = try run(Paths.decouple, ["embed", videos, "-o", store] + ShortVideos.model.map { $0 == "1" ? "2" : $0 })
-        #expect(other.status == 1 && other.stderr.contains("holds embeddings of another setup") && other.stderr.contains("seed 2"), "\(other.stderr)")
+        let other = try run(
+            Paths.decouple, ["embed", videos, "-o", store] + ShortVideos.model.map { $0 == "1" ? "2" : $0 })
+        #expect(
+            other.status == 1 && other.stderr.contains("holds embeddings of another setup")
+                && other.stderr.contains("seed 2"), "\(other.stderr)")
     }
 
-    @Test("killed at every step of an append, the store stays readable; a rerun finishes it with the same vectors", arguments: ["rows", "items", "manifest", "header"])
+    @Test(
+        "killed at every step of an append, the store stays readable; a rerun finishes it with the same vectors",
+        arguments: ["rows", "items", "manifest", "header"])
     func crashMidAppend(step: String) throws {
         let videos = try ShortVideos.folder()
         let reference = Paths.temporaryDirectory("reference") + "/store"
         #expect(try ShortVideos.embed([videos + "/a", "-o", reference]).status == 0)
 
         let store = Paths.temporaryDirectory("crash-\(step)") + "/store"
-        let crashed = try ShortVideos.embed([videos + "/a", "-o", store], environment: ["DECOUPLE_STORE_CRASH": "\(step):2"])
+        let crashed = try ShortVideos.embed(
+            [videos + "/a", "-o", store], environment: ["DECOUPLE_STORE_CRASH": "\(step):2"])
         #expect(crashed.status == 9, "killed by SIGKILL: \(crashed.status) \(crashed.stderr)")
         // Committed: the first video, plus the second once its manifest was renamed into place.
         let committed = step == "manifest" || step == "header" ? 2 : 1
@@ -104,12 +121,16 @@ struct BatchEmbedCLITests {
 
         let resumed = try ShortVideos.embed([videos + "/a", "-o", store])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.text.contains("\"embedded\":\(3 - committed)") && resumed.text.contains("\"skipped\":\(committed)"), "\(resumed.text)")
+        #expect(
+            resumed.text.contains("\"embedded\":\(3 - committed)") && resumed.text.contains("\"skipped\":\(committed)"),
+            "\(resumed.text)")
         #expect(try FixtureFiles.readFloat32NPY(store + "/embeddings.npy").shape == [3, 64])
         #expect(try ShortVideos.rows(store) == (try ShortVideos.rows(reference)))
     }
 
-    @Test("SIGKILL at random moments never leaves an unreadable store; Ctrl-C stops with 130 and a rerun resumes without recomputing")
+    @Test(
+        "SIGKILL at random moments never leaves an unreadable store; Ctrl-C stops with 130 and a rerun resumes without recomputing"
+    )
     func killsAndInterrupts() throws {
         let videos = try ShortVideos.folder()
         let store = Paths.temporaryDirectory("kills") + "/store"
@@ -133,7 +154,8 @@ struct BatchEmbedCLITests {
         kill(p.process.processIdentifier, SIGINT)
         p.process.waitUntilExit()
         let out = String(decoding: p.stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let summary = try JSONSerialization.jsonObject(with: Data(out.split(separator: "\n").last!.utf8)) as! [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(out.split(separator: "\n").last!.utf8)) as! [String: Any]
         let before = try EmbeddingStore(opening: clean).count
         if p.process.terminationStatus == 130 {
             #expect(summary["interrupted"] as? Bool == true)
@@ -143,7 +165,9 @@ struct BatchEmbedCLITests {
         }
         let rerun = try ShortVideos.embed([videos, "-o", clean])
         #expect(rerun.status == 0)
-        #expect(rerun.text.contains("\"embedded\":\(6 - before)") && rerun.text.contains("\"skipped\":\(before)"), "\(rerun.text)")
+        #expect(
+            rerun.text.contains("\"embedded\":\(6 - before)") && rerun.text.contains("\"skipped\":\(before)"),
+            "\(rerun.text)")
         #expect(try EmbeddingStore(opening: clean).count == 6)
     }
 
@@ -162,14 +186,22 @@ struct BatchEmbedCLITests {
         #expect(Set(parts.flatMap { $0 }).count == parts.map(\.count).reduce(0, +))
         #expect(Set(parts.flatMap { $0 }) == Set(try EmbeddingStore(opening: whole).items.map(\.id)))
 
-        let merged = try run(Paths.decouple, ["store", "merge", dir + "/part0", dir + "/part1", dir + "/part2", "-o", dir + "/merged"])
+        let merged = try run(
+            Paths.decouple, ["store", "merge", dir + "/part0", dir + "/part1", dir + "/part2", "-o", dir + "/merged"])
         #expect(merged.status == 0 && merged.text.contains("6 rows from 3 stores"), "\(merged.stderr)")
         #expect(try ShortVideos.rows(dir + "/merged") == (try ShortVideos.rows(whole)))
 
-        let c3d = try run(Paths.decouple, ["embed", videos + "/a/clip_0.mp4", "-o", dir + "/c3d", "--model", "c3d", "--random-weights", "--config", "channels=4,4,4,4,8", "--crop", "56", "--short-side", "64", "--clips", "1"])
+        let c3d = try run(
+            Paths.decouple,
+            [
+                "embed", videos + "/a/clip_0.mp4", "-o", dir + "/c3d", "--model", "c3d", "--random-weights", "--config",
+                "channels=4,4,4,4,8", "--crop", "56", "--short-side", "64", "--clips", "1",
+            ])
         #expect(c3d.status == 0, "\(c3d.stderr)")
         let refused = try run(Paths.decouple, ["store", "merge", whole, dir + "/c3d", "-o", dir + "/mixed"])
-        #expect(refused.status == 1 && refused.stderr.contains("cannot be merged") && refused.stderr.contains("model c3d, not r2p1d-26"), "\(refused.stderr)")
+        #expect(
+            refused.status == 1 && refused.stderr.contains("cannot be merged")
+                && refused.stderr.contains("model c3d, not r2p1d-26"), "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: dir + "/mixed"))
         let usage = try ShortVideos.embed([videos, "-o", dir + "/x", "--shard", "3/3"])

@@ -10,7 +10,9 @@ struct EmbeddingStoreTests {
         let dir = StoreFixtures.directory("append")
         let store = try EmbeddingStore.create(at: dir, manifest: StoreFixtures.manifest())
         #expect(store.count == 0)
-        try store.append(vectors: [StoreFixtures.vector(0), StoreFixtures.vector(1)], items: [StoreFixtures.item(0), StoreFixtures.item(1)])
+        try store.append(
+            vectors: [StoreFixtures.vector(0), StoreFixtures.vector(1)],
+            items: [StoreFixtures.item(0), StoreFixtures.item(1)])
         try store.append(vectors: [StoreFixtures.vector(2)], items: [StoreFixtures.item(2)])
         #expect(store.count == 3)
 
@@ -36,7 +38,8 @@ struct EmbeddingStoreErrorTests {
     static func store(_ name: String) throws -> String {
         let dir = StoreFixtures.directory(name)
         try EmbeddingStore.write(
-            to: dir, matrix: (0..<3).flatMap { StoreFixtures.vector($0) }, items: (0..<3).map { StoreFixtures.item($0) },
+            to: dir, matrix: (0..<3).flatMap { StoreFixtures.vector($0) },
+            items: (0..<3).map { StoreFixtures.item($0) },
             manifest: StoreFixtures.manifest())
         return dir
     }
@@ -99,7 +102,9 @@ struct EmbeddingStoreErrorTests {
 
         dir = try Self.store("nokey")
         try Self.edit(dir + "/items.jsonl") { d in
-            d = Data(String(decoding: d, as: UTF8.self).replacingOccurrences(of: "\"path\":\"/videos/v2.mp4\",", with: "").utf8)
+            d = Data(
+                String(decoding: d, as: UTF8.self).replacingOccurrences(of: "\"path\":\"/videos/v2.mp4\",", with: "")
+                    .utf8)
         }
         Self.expectError(dir, ["line 3 is not a valid item", "missing \"path\""])
 
@@ -112,12 +117,19 @@ struct EmbeddingStoreErrorTests {
 
         dir = try Self.store("model")
         try Self.edit(dir + "/items.jsonl") { d in
-            d = Data(String(decoding: d, as: UTF8.self).replacingOccurrences(of: "\"id\":\"v1\",\"model\":\"r2p1d-26\"", with: "\"id\":\"v1\",\"model\":\"c3d\"").utf8)
+            d = Data(
+                String(decoding: d, as: UTF8.self).replacingOccurrences(
+                    of: "\"id\":\"v1\",\"model\":\"r2p1d-26\"", with: "\"id\":\"v1\",\"model\":\"c3d\""
+                ).utf8)
         }
         Self.expectError(dir, ["line 2 is an item of model c3d", "holds r2p1d-26"])
 
         dir = try Self.store("repeat")
-        try Self.edit(dir + "/items.jsonl") { d in d = Data(String(decoding: d, as: UTF8.self).replacingOccurrences(of: "\"id\":\"v2\"", with: "\"id\":\"v0\"").utf8) }
+        try Self.edit(dir + "/items.jsonl") { d in
+            d = Data(
+                String(decoding: d, as: UTF8.self).replacingOccurrences(of: "\"id\":\"v2\"", with: "\"id\":\"v0\"").utf8
+            )
+        }
         Self.expectError(dir, ["line 3 repeats the id \"v0\""])
 
         dir = try Self.store("manifest")
@@ -133,21 +145,29 @@ struct EmbeddingStoreErrorTests {
     func appendRules() throws {
         let dir = StoreFixtures.directory("rules")
         let store = try EmbeddingStore.create(at: dir, manifest: StoreFixtures.manifest())
-        #expect(throws: StoreError.self) { try store.append(vectors: [StoreFixtures.vector(0)], items: [StoreFixtures.item(0, model: "c3d")]) }
+        #expect(throws: StoreError.self) {
+            try store.append(vectors: [StoreFixtures.vector(0)], items: [StoreFixtures.item(0, model: "c3d")])
+        }
         #expect(store.count == 0)
         try store.append(vectors: [StoreFixtures.vector(0)], items: [StoreFixtures.item(0)])
-        let stored = try store.append(vectors: [StoreFixtures.vector(1), StoreFixtures.vector(2)], items: [StoreFixtures.item(0), StoreFixtures.item(0)])
+        let stored = try store.append(
+            vectors: [StoreFixtures.vector(1), StoreFixtures.vector(2)],
+            items: [StoreFixtures.item(0), StoreFixtures.item(0)])
         #expect(stored.map(\.id) == ["v0_2", "v0_3"])
         #expect(throws: StoreError.self) { try EmbeddingStore(opening: dir, forWriting: true) }
         #expect(try EmbeddingStore(opening: dir).count == 3)  // readers need no lock
 
         // A store numpy wrote itself (np.save pads its header to 128 bytes too) takes appends.
         let numpyStyle = StoreFixtures.directory("numpy")
-        try EmbeddingStore.write(to: numpyStyle, matrix: StoreFixtures.vector(5), items: [StoreFixtures.item(5)], manifest: StoreFixtures.manifest())
+        try EmbeddingStore.write(
+            to: numpyStyle, matrix: StoreFixtures.vector(5), items: [StoreFixtures.item(5)],
+            manifest: StoreFixtures.manifest())
         try Self.edit(numpyStyle + "/embeddings.npy") { d in
             let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4), }"
             let text = dict + String(repeating: " ", count: 128 - 10 - dict.utf8.count - 1) + "\n"
-            d = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(text.utf8.count), 0] + Array(text.utf8)) + d.dropFirst(128)
+            d =
+                Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(text.utf8.count), 0] + Array(text.utf8))
+                + d.dropFirst(128)
         }
         let grown = try EmbeddingStore(opening: numpyStyle, forWriting: true)
         try grown.append(vectors: [StoreFixtures.vector(6)], items: [StoreFixtures.item(6)])

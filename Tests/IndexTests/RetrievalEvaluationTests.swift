@@ -42,7 +42,9 @@ enum HandMadeRetrieval {
         var manifest = StoreFixtures.manifest(dimension: 2)
         manifest.sampling.pooling = "none"
         let items = rows.map {
-            EmbeddingItem(id: $0.id, path: dir + "/" + $0.file, startFrame: 0, endFrame: 16, startSeconds: 0, endSeconds: 1, model: "r2p1d-26", clips: 1)
+            EmbeddingItem(
+                id: $0.id, path: dir + "/" + $0.file, startFrame: 0, endFrame: 16, startSeconds: 0, endSeconds: 1,
+                model: "r2p1d-26", clips: 1)
         }
         try EmbeddingStore.write(to: dir + "/store", matrix: rows.flatMap(\.vector), items: items, manifest: manifest)
         try csv.write(toFile: dir + "/labels.csv", atomically: true, encoding: .utf8)
@@ -88,9 +90,12 @@ struct RetrievalEvaluationTests {
 
     @Test("labels: quoted fields, any column order, an id column; bad files are one sentence with the line")
     func labelsParsing() throws {
-        let labels = try RetrievalLabels(parsing: "split,class,path\ntrain,\"a, b\",\"x\"\"y.mp4\"\n", file: "l.csv", baseDirectory: "/data")
-        #expect(labels.entries == [.init(key: "x\"y.mp4", path: "/data/x\"y.mp4", label: "a, b", split: "train", line: 2)])
-        let ids = try RetrievalLabels(parsing: "id,class,split\nclip1,run,test\n", file: "l.csv", baseDirectory: "/data")
+        let labels = try RetrievalLabels(
+            parsing: "split,class,path\ntrain,\"a, b\",\"x\"\"y.mp4\"\n", file: "l.csv", baseDirectory: "/data")
+        #expect(
+            labels.entries == [.init(key: "x\"y.mp4", path: "/data/x\"y.mp4", label: "a, b", split: "train", line: 2)])
+        let ids = try RetrievalLabels(
+            parsing: "id,class,split\nclip1,run,test\n", file: "l.csv", baseDirectory: "/data")
         #expect(ids.entries[0].path == nil && ids.entries[0].key == "clip1")
         for (text, message) in [
             ("file,label\na,b\n", "needs the columns path (or id), class and split"),

@@ -15,8 +15,8 @@ struct SceneBiasTests {
         // Out of context: a on b's scene and b on a's scene. A scene-led vector (x dominates)
         // retrieves the wrong class; the first query leans to motion enough to be right.
         let queries = [
-            LabelledVector(vector: [-0.1, 1], label: "a"),   // nearest: [1, 0.3] (a) → hit
-            LabelledVector(vector: [1, -0.1], label: "b"),   // nearest: [1, 0.2] (a) → miss at 1, b is 3rd
+            LabelledVector(vector: [-0.1, 1], label: "a"),  // nearest: [1, 0.3] (a) → hit
+            LabelledVector(vector: [1, -0.1], label: "b"),  // nearest: [1, 0.2] (a) → miss at 1, b is 3rd
         ]
         let row = SceneBias.evaluate(method: "m", inContext: gallery, outOfContext: queries, ks: [1, 2, 3])
         #expect(row.outOfContext(at: 1) == 0.5)

@@ -16,7 +16,8 @@ struct SearchEvalCLITests {
         let byID = try run(Paths.decouple, ["search", store, "a/clip_2", "-k", "3", "--json"])
         #expect(byID.status == 0, "\(byID.stderr)")
         let hits = (try Self.json(byID) as! [[String: Any]])[0]["hits"] as! [[String: Any]]
-        #expect(hits.count == 3 && hits[0]["id"] as? String == "a/clip_2" && abs((hits[0]["score"] as! Double) - 1) < 1e-5)
+        #expect(
+            hits.count == 3 && hits[0]["id"] as? String == "a/clip_2" && abs((hits[0]["score"] as! Double) - 1) < 1e-5)
         #expect(hits.allSatisfy { $0["path"] is String && $0["start_frame"] is Int && $0["end_seconds"] is Double })
 
         // The same video as a file: embedded with the store's model, it finds its own row first.
@@ -34,10 +35,14 @@ struct SearchEvalCLITests {
         #expect(rest.count == 5 && !rest.contains { $0["id"] as? String == "b/clip_3" })
 
         let table = try run(Paths.decouple, ["search", store, "a/clip_2", "-k", "2"])
-        #expect(table.status == 0 && table.text.contains("query a/clip_2 (stored item)") && table.text.contains(" rank   score"))
+        #expect(
+            table.status == 0 && table.text.contains("query a/clip_2 (stored item)")
+                && table.text.contains(" rank   score"))
 
         let missing = try run(Paths.decouple, ["search", store, "no-such-id"])
-        #expect(missing.status == 1 && missing.stderr == "decouple: 'no-such-id' is neither an item id of '\(store)' nor a file.\n")
+        #expect(
+            missing.status == 1
+                && missing.stderr == "decouple: 'no-such-id' is neither an item id of '\(store)' nor a file.\n")
         let usage = try run(Paths.decouple, ["search", store, "a/clip_2", "-k", "0"])
         #expect(usage.status == 64)
         let info = try run(Paths.decouple, ["store", "info", store])
@@ -51,18 +56,31 @@ struct SearchEvalCLITests {
         #expect(out.status == 0, "\(out.stderr)")
         let report = (try Self.json(out) as! [String: Any])["report"] as! [String: Any]
         #expect((report["recalls"] as! [[String: Any]]).map { $0["recall"] as! Double } == [0.25, 0.75, 0.75])
-        #expect(report["nn_accuracy"] as? Double == 0.25 && report["queries"] as? Int == 4 && report["unmatched_labels"] as? Int == 1)
+        #expect(
+            report["nn_accuracy"] as? Double == 0.25 && report["queries"] as? Int == 4
+                && report["unmatched_labels"] as? Int == 1)
 
         let table = try run(Paths.decouple, ["eval", "retrieval", store, "--labels", labels])
-        #expect(table.status == 0 && table.text.contains("R@1         25.0 %") && table.text.contains("R@5         75.0 %"), "\(table.text)")
+        #expect(
+            table.status == 0 && table.text.contains("R@1         25.0 %") && table.text.contains("R@5         75.0 %"),
+            "\(table.text)")
 
-        let wrongSplit = try run(Paths.decouple, ["eval", "retrieval", store, "--labels", labels, "--query-split", "out-of-context", "--gallery-split", "in-context"])
-        #expect(wrongSplit.status == 1 && wrongSplit.stderr.split(separator: "\n").count == 1 && wrongSplit.stderr.contains("\"out-of-context\""))
+        let wrongSplit = try run(
+            Paths.decouple,
+            [
+                "eval", "retrieval", store, "--labels", labels, "--query-split", "out-of-context", "--gallery-split",
+                "in-context",
+            ])
+        #expect(
+            wrongSplit.status == 1 && wrongSplit.stderr.split(separator: "\n").count == 1
+                && wrongSplit.stderr.contains("\"out-of-context\""))
         let noLabels = try run(Paths.decouple, ["eval", "retrieval", store, "--labels", store + "/absent.csv"])
         #expect(noLabels.status == 1 && noLabels.stderr.contains("absent.csv' could not be read"))
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: store + "/embeddings.npy"))
         let corrupt = try run(Paths.decouple, ["eval", "retrieval", store, "--labels", labels])
-        #expect(corrupt.status == 1 && corrupt.stderr.contains("embeddings.npy' is not a NumPy .npy file"), "\(corrupt.stderr)")
+        #expect(
+            corrupt.status == 1 && corrupt.stderr.contains("embeddings.npy' is not a NumPy .npy file"),
+            "\(corrupt.stderr)")
         #expect(try run(Paths.decouple, ["eval", "retrieval", store, "--labels", labels, "--k", "0"]).status == 64)
     }
 }

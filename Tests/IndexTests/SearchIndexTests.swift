@@ -9,7 +9,8 @@ struct SearchIndexTests {
     static func naive(_ matrix: [Float], _ d: Int, _ q: [Float]) -> [Double] {
         let qn = q.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
         return stride(from: 0, to: matrix.count, by: d).map { start in
-            var dot = 0.0, n = 0.0
+            var dot = 0.0
+            var n = 0.0
             for j in 0..<d {
                 dot += Double(matrix[start + j]) * Double(q[j])
                 n += Double(matrix[start + j]) * Double(matrix[start + j])
@@ -37,13 +38,15 @@ struct SearchIndexTests {
 
     @Test("one query and batches equal the double-precision oracle (odd dimension, 1 and 2 threads, exclusions)")
     func matchesOracle() {
-        let d = 37, rows = 1500
+        let d = 37
+        let rows = 1500
         var matrix = Self.random(rows * d, seed: 1)
         for j in 0..<d { matrix[7 * d + j] = 0 }  // a zero row scores 0
         let queries = Self.random(5 * d, seed: 2)
         for threads in [1, 2] {
             let index = SearchIndex(matrix: matrix, dimension: d, threads: threads)
-            let batch = index.search(queries: queries, k: 10, excluding: (0..<5).map { [$0, 100 + $0] }, threads: threads, blockRows: 256)
+            let batch = index.search(
+                queries: queries, k: 10, excluding: (0..<5).map { [$0, 100 + $0] }, threads: threads, blockRows: 256)
             for i in 0..<5 {
                 let q = Array(queries[i * d..<(i + 1) * d])
                 let truth = Self.naive(matrix, d, q)

@@ -34,14 +34,18 @@ struct ShardMergeTests {
 
     @Test("merge joins stores in order, drops rows already merged, renames repeated ids")
     func merge() throws {
-        let a = StoreFixtures.directory("merge-a"), b = StoreFixtures.directory("merge-b")
-        try EmbeddingStore.write(to: a, matrix: [0, 1].flatMap { StoreFixtures.vector($0) }, items: [0, 1].map { StoreFixtures.item($0) }, manifest: StoreFixtures.manifest())
+        let a = StoreFixtures.directory("merge-a")
+        let b = StoreFixtures.directory("merge-b")
+        try EmbeddingStore.write(
+            to: a, matrix: [0, 1].flatMap { StoreFixtures.vector($0) }, items: [0, 1].map { StoreFixtures.item($0) },
+            manifest: StoreFixtures.manifest())
         // b holds v1 again (same content and frames: a duplicate) and v2, and an item named v0
         // with other content (kept, renamed).
         var other = StoreFixtures.item(7)
         other.id = "v0"
         try EmbeddingStore.write(
-            to: b, matrix: [1, 2, 7].flatMap { StoreFixtures.vector($0) }, items: [StoreFixtures.item(1), StoreFixtures.item(2), other],
+            to: b, matrix: [1, 2, 7].flatMap { StoreFixtures.vector($0) },
+            items: [StoreFixtures.item(1), StoreFixtures.item(2), other],
             manifest: StoreFixtures.manifest())
         let out = Paths.temporaryDirectory("merged") + "/store"
         let summary = try StoreMerge.merge([a, b], into: out)
@@ -57,9 +61,13 @@ struct ShardMergeTests {
     @Test("merge refuses stores of different models, weights or dimensions, naming both, and writes nothing")
     func mergeRefuses() throws {
         let a = StoreFixtures.directory("refuse-a")
-        try EmbeddingStore.write(to: a, matrix: StoreFixtures.vector(0), items: [StoreFixtures.item(0)], manifest: StoreFixtures.manifest())
+        try EmbeddingStore.write(
+            to: a, matrix: StoreFixtures.vector(0), items: [StoreFixtures.item(0)], manifest: StoreFixtures.manifest())
         let cases: [(EmbeddingManifest, EmbeddingItem, String)] = [
-            (StoreFixtures.manifest(model: "r3d-26"), StoreFixtures.item(1, model: "r3d-26"), "model r3d-26, not r2p1d-26"),
+            (
+                StoreFixtures.manifest(model: "r3d-26"), StoreFixtures.item(1, model: "r3d-26"),
+                "model r3d-26, not r2p1d-26"
+            ),
             (StoreFixtures.manifest(seed: 9), StoreFixtures.item(1), "weights random (seed 9), not random (seed 0)"),
         ]
         for (manifest, item, phrase) in cases {
@@ -67,11 +75,18 @@ struct ShardMergeTests {
             try EmbeddingStore.write(to: b, matrix: StoreFixtures.vector(1), items: [item], manifest: manifest)
             let out = Paths.temporaryDirectory("refused")
             let error = #expect(throws: StoreError.self) { try StoreMerge.merge([a, b], into: out + "/store") }
-            #expect(error?.description.contains(phrase) == true && error?.description.contains("cannot be merged with '\(a)'") == true, "\(String(describing: error))")
+            #expect(
+                error?.description.contains(phrase) == true
+                    && error?.description.contains("cannot be merged with '\(a)'") == true,
+                "\(String(describing: error))")
             #expect(try FileManager.default.contentsOfDirectory(atPath: out).isEmpty)
         }
         let wide = StoreFixtures.directory("refuse-wide")
-        try EmbeddingStore.write(to: wide, matrix: StoreFixtures.vector(1, dimension: 8), items: [StoreFixtures.item(1)], manifest: StoreFixtures.manifest(dimension: 8))
-        #expect(throws: StoreError.self) { try StoreMerge.merge([a, wide], into: Paths.temporaryDirectory("refused") + "/store") }
+        try EmbeddingStore.write(
+            to: wide, matrix: StoreFixtures.vector(1, dimension: 8), items: [StoreFixtures.item(1)],
+            manifest: StoreFixtures.manifest(dimension: 8))
+        #expect(throws: StoreError.self) {
+            try StoreMerge.merge([a, wide], into: Paths.temporaryDirectory("refused") + "/store")
+        }
     }
 }

@@ -16,7 +16,8 @@ enum StoreFixtures {
 
     static func item(_ i: Int, model: String = "r2p1d-26", path: String? = nil) -> EmbeddingItem {
         EmbeddingItem(
-            id: "v\(i)", path: path ?? "/videos/v\(i).mp4", startFrame: 0, endFrame: 61, startSeconds: 0, endSeconds: 2.44,
+            id: "v\(i)", path: path ?? "/videos/v\(i).mp4", startFrame: 0, endFrame: 61, startSeconds: 0,
+            endSeconds: 2.44,
             model: model, clips: 10, fileSize: 1000 + i, fileSHA256: String(repeating: String(i % 10), count: 64))
     }
 

@@ -46,7 +46,12 @@ struct BadInputTests {
     @Test("MPEG-4 Part 2 exports half-pel vectors and is accepted")
     func mpeg4() throws {
         let path = try TestVideos.generated("mpeg4.avi") { out in
-            try runChecked("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "30", "-c:v", "mpeg4", out])
+            try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "30",
+                    "-c:v", "mpeg4", out,
+                ])
         }
         let report = try ProbeReport(path: path)
         #expect(report.motionProblem == nil)

@@ -13,14 +13,16 @@ struct KnownMotionTests {
     @Test("the dominant vector is +4 px right, then +4 px down")
     func dominantVector() throws {
         let reader = try VideoReader(path: try TestVideos.knownMotion())
-        let leg = TestVideos.legFrames, step = Float(TestVideos.step)
+        let leg = TestVideos.legFrames
+        let step = Float(TestVideos.step)
         var checked = 0
         while let frame = try reader.next() {
             let i = frame.info.index
             // Skip the first frame of each leg: its reference straddles the turn.
             guard frame.info.pictureType == .p, i != 0, i != leg else { continue }
             let moves = frame.motionVectors.map(\.forwardMotion)
-            let dx = median(moves.map(\.dx)), dy = median(moves.map(\.dy))
+            let dx = median(moves.map(\.dx))
+            let dy = median(moves.map(\.dy))
             if i < leg {
                 #expect(dx == step && dy == 0, "frame \(i): median motion (\(dx), \(dy)), want (\(step), 0)")
             } else {
@@ -41,8 +43,10 @@ struct KnownMotionTests {
         while let frame = try reader.next() {
             guard frame.info.pictureType == .p else { continue }
             let field = MotionField(vectors: frame.motionVectors, frameWidth: 320, frameHeight: 240)
-            let grid = MotionGrid(field: field, columns: 20, rows: MotionGrid.rows(forColumns: 20, frameWidth: 320, frameHeight: 240))
-            var right = 0, down = 0
+            let grid = MotionGrid(
+                field: field, columns: 20, rows: MotionGrid.rows(forColumns: 20, frameWidth: 320, frameHeight: 240))
+            var right = 0
+            var down = 0
             for r in 0..<grid.rows {
                 for c in 0..<grid.columns {
                     if case .motion(let d, _) = grid.kind(column: c, row: r) {

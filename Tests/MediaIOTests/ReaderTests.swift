@@ -38,7 +38,8 @@ struct ReaderTests {
                 try reader.seek(toFrame: target)
                 let f = try #require(try reader.next(), "no frame after seeking to \(target) in \(path)")
                 #expect(f.info == sequential[target].info, "seek to \(target) in \(path)")
-                #expect(f.motionVectors == sequential[target].motionVectors, "vectors after seek to \(target) in \(path)")
+                #expect(
+                    f.motionVectors == sequential[target].motionVectors, "vectors after seek to \(target) in \(path)")
                 if target + 1 < n {
                     let g = try #require(try reader.next())
                     #expect(g.info.index == target + 1)
@@ -69,10 +70,12 @@ struct ReaderTests {
             let reader = try VideoReader(path: path)
             _ = try reader.next()
             let ours = try reader.currentImage()
-            let out = try runChecked("ffmpeg", ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            let out = try runChecked(
+                "ffmpeg", ["-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
             let theirs = [UInt8](out.stdout)
             #expect(theirs.count == ours.pixels.count)
-            var sum = 0, worst = 0
+            var sum = 0
+            var worst = 0
             for (a, b) in zip(ours.pixels, theirs) {
                 let d = abs(Int(a) - Int(b))
                 sum += d

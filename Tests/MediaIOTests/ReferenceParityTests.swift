@@ -10,10 +10,14 @@ import VideoData
 struct ReferenceParityTests {
     static var videos: [String] {
         get throws {
-            var list = try ["bigbuckbunny_720p.mp4", "friday_480p.mp4", "tears_320x240.mp4"].map { Paths.asset("videos/" + $0) }
+            var list = try ["bigbuckbunny_720p.mp4", "friday_480p.mp4", "tears_320x240.mp4"].map {
+                Paths.asset("videos/" + $0)
+            }
             for (w, h) in [(320, 240), (340, 256), (642, 362)] {
                 for gop in [12, 250] {
-                    for b in [false, true] { list.append(try TestVideos.testsrc(width: w, height: h, bFrames: b, gop: gop)) }
+                    for b in [false, true] {
+                        list.append(try TestVideos.testsrc(width: w, height: h, bFrames: b, gop: gop))
+                    }
                 }
             }
             return list
@@ -43,7 +47,9 @@ struct ReferenceParityTests {
         for (n, frame) in frames.enumerated() {
             #expect(frame.info.index == n, "frame \(n) of \(path) has index \(frame.info.index)")
             let want = expected[n + 1] ?? []
-            #expect(frame.motionVectors == want, "frame \(n) of \(path): \(frame.motionVectors.count) vectors, reference \(want.count)")
+            #expect(
+                frame.motionVectors == want,
+                "frame \(n) of \(path): \(frame.motionVectors.count) vectors, reference \(want.count)")
             vectors += want.count
         }
         #expect(vectors > 0)
@@ -63,7 +69,8 @@ struct ReferenceParityTests {
     @Test("the team's shared videos match too, when present")
     func sharedMedia() throws {
         guard let dir = Paths.sharedMedia else { return }
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/videos").filter { $0.hasSuffix(".mp4") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/videos").filter { $0.hasSuffix(".mp4") }
+            .sorted()
         #expect(!names.isEmpty)
         for name in names {
             let path = dir + "/videos/" + name

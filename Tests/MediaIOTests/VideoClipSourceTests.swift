@@ -90,12 +90,15 @@ struct VideoClipSourceRGBTests {
         let source = try VideoClipSource(path: path)
         for index in [0, 8, 101] {
             let ours = try source.frames(at: [index])[0]
-            let out = try runChecked("ffmpeg", [
-                "-v", "error", "-i", path, "-vf", "select=eq(n\\,\(index))", "-vsync", "0", "-frames:v", "1",
-                "-sws_flags", "bilinear+accurate_rnd+full_chroma_int", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
-            ])
+            let out = try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-i", path, "-vf", "select=eq(n\\,\(index))", "-vsync", "0", "-frames:v", "1",
+                    "-sws_flags", "bilinear+accurate_rnd+full_chroma_int", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+                ])
             let theirs = [UInt8](out.stdout)
-            var differing = 0, worst = 0
+            var differing = 0
+            var worst = 0
             for (a, b) in zip(ours.pixels, theirs) where a != b {
                 differing += 1
                 worst = max(worst, abs(Int(a) - Int(b)))

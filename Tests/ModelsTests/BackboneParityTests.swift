@@ -41,7 +41,9 @@ struct BackboneParityTests {
         #expect(output.relativeError(to: fp64) <= Self.tolerance)
     }
 
-    @Test("forward equals the staged pass, within a clip, across clips and on 2 threads", arguments: BackboneFixture.committed)
+    @Test(
+        "forward equals the staged pass, within a clip, across clips and on 2 threads",
+        arguments: BackboneFixture.committed)
     func forwardModes(_ fixture: BackboneFixture) throws {
         let model = try Backbone(config: try fixture.backboneConfig(), weightsAt: fixture.weights)
         let input = try #require(try fixture.ioTensors()["input"])
@@ -64,7 +66,9 @@ struct BackboneParityTests {
     /// `DECOUPLE_FULL_FIXTURE=DIR`.
     @Test(
         "full-size R(2+1)D-26 matches PyTorch (DECOUPLE_FULL_FIXTURE)",
-        .enabled(if: ProcessInfo.processInfo.environment["DECOUPLE_FULL_FIXTURE"] != nil, "set DECOUPLE_FULL_FIXTURE to a directory made by make_backbone_fixtures.py --full"))
+        .enabled(
+            if: ProcessInfo.processInfo.environment["DECOUPLE_FULL_FIXTURE"] != nil,
+            "set DECOUPLE_FULL_FIXTURE to a directory made by make_backbone_fixtures.py --full"))
     func fullSize() throws {
         let directory = ProcessInfo.processInfo.environment["DECOUPLE_FULL_FIXTURE"]!
         for fixture in try BackboneFixture.load(directory) {

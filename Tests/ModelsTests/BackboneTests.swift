@@ -9,15 +9,21 @@ import Testing
 struct BackboneTests {
     @Test("model ids and overrides parse; bad ones say what is wrong")
     func configs() throws {
-        let c = try BackboneConfig(modelID: "r2p1d-26").applying(overrides: "planes=16,32,64,128 stem=16 frames=8;size=32")
+        let c = try BackboneConfig(modelID: "r2p1d-26").applying(
+            overrides: "planes=16,32,64,128 stem=16 frames=8;size=32")
         #expect(c.widths == [16, 32, 64, 128] && c.stemChannels == 16 && c.frames == 8 && c.size == 32)
         #expect(c.embeddingDimension == 512)
         #expect(c.description == "r2p1d-26 planes=16,32,64,128 stem=16 frames=8 size=32")
-        #expect(try BackboneConfig(modelID: "r2p1d-26").applying(overrides: c.description.replacingOccurrences(of: "r2p1d-26 ", with: "")) == c)
+        #expect(
+            try BackboneConfig(modelID: "r2p1d-26").applying(
+                overrides: c.description.replacingOccurrences(of: "r2p1d-26 ", with: "")) == c)
         #expect(BackboneConfig.compactR2Plus1D.embeddingDimension == 512)
-        #expect(CheckpointKeys.parameterCount(for: .compactR2Plus1D) == 1_669_444)  // PyTorch: sum(p.numel()) of cmd_backbones.build("r2p1d-26", "planes=16,32,64,128 stem=16")
+        // PyTorch: sum(p.numel()) of cmd_backbones.build("r2p1d-26", "planes=16,32,64,128 stem=16")
+        #expect(CheckpointKeys.parameterCount(for: .compactR2Plus1D) == 1_669_444)
         #expect(try BackboneConfig(modelID: "c3d").applying(overrides: "channels=8,8,8,8,24").embeddingDimension == 24)
-        #expect(throws: ModelError("unknown model \"r2p1d-18\"; use one of r2p1d-26, r3d-26, c3d")) { try BackboneConfig(modelID: "r2p1d-18") }
+        #expect(throws: ModelError("unknown model \"r2p1d-18\"; use one of r2p1d-26, r3d-26, c3d")) {
+            try BackboneConfig(modelID: "r2p1d-18")
+        }
         #expect(throws: ModelError.self) { try BackboneConfig(modelID: "r3d-26").applying(overrides: "planes=1,2,3") }
         #expect(throws: ModelError.self) { try BackboneConfig(modelID: "c3d").applying(overrides: "stem=3") }
         #expect(throws: ModelError.self) { try BackboneConfig(modelID: "c3d").applying(overrides: "depth=3") }
@@ -26,7 +32,8 @@ struct BackboneTests {
 
     @Test("random init is reproducible, follows the reference init and gives finite outputs")
     func randomInit() throws {
-        let config = try BackboneConfig(modelID: "r2p1d-26").applying(overrides: "planes=8,8,8,8 stem=8 frames=4 size=16")
+        let config = try BackboneConfig(modelID: "r2p1d-26").applying(
+            overrides: "planes=8,8,8,8 stem=8 frames=4 size=16")
         let a = Backbone.randomStateDict(config: config, seed: 1)
         #expect(a == Backbone.randomStateDict(config: config, seed: 1))
         #expect(a != Backbone.randomStateDict(config: config, seed: 2))
@@ -47,7 +54,8 @@ struct BackboneTests {
 
     @Test("inputs that a layer cannot cover are refused before running")
     func validation() throws {
-        let model = try Backbone(config: try BackboneConfig(modelID: "c3d").applying(overrides: "channels=4,4,4,4,4"), seed: 1)
+        let model = try Backbone(
+            config: try BackboneConfig(modelID: "c3d").applying(overrides: "channels=4,4,4,4,4"), seed: 1)
         try model.validate(inputShape: [1, 3, 8, 16, 16])
         #expect(throws: ModelError.self) { try model.validate(inputShape: [1, 3, 4, 16, 16]) }
         #expect(throws: ModelError.self) { try model.validate(inputShape: [1, 1, 8, 16, 16]) }

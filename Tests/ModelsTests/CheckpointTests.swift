@@ -62,7 +62,9 @@ struct CheckpointTests {
         return path
     }
 
-    var narrow: BackboneConfig { get throws { try #require(BackboneFixture.committed.first { $0.model == "r2p1d-26" }).backboneConfig() } }
+    var narrow: BackboneConfig {
+        get throws { try #require(BackboneFixture.committed.first { $0.model == "r2p1d-26" }).backboneConfig() }
+    }
 
     @Test("a missing key, an unexpected key and a wrong shape are all listed in one error")
     func everyProblemAtOnce() throws {
@@ -70,13 +72,17 @@ struct CheckpointTests {
             t["layer2.0.conv1.weight"] = nil
             t["bn1_t.running_var"] = nil
             t["fc.weight"] = FloatTensor(shape: [10, 64], values: [Float](repeating: 0, count: 640))
-            t["layer3.1.conv2_t.weight"] = FloatTensor(shape: [12, 27, 1, 3, 1], values: [Float](repeating: 0, count: 972))
+            t["layer3.1.conv2_t.weight"] = FloatTensor(
+                shape: [12, 27, 1, 3, 1], values: [Float](repeating: 0, count: 972))
         }
         let error = #expect(throws: CheckpointError.self) { try Backbone(config: try narrow, weightsAt: path) }
         let e = try #require(error)
         #expect(Set(e.missing.map(\.name)) == ["layer2.0.conv1.weight", "bn1_t.running_var"])
         #expect(e.unexpected.map(\.name) == ["fc.weight"])
-        #expect(e.misshaped == [.init(name: "layer3.1.conv2_t.weight", expected: [12, 27, 3, 1, 1], found: [12, 27, 1, 3, 1])])
+        #expect(
+            e.misshaped == [
+                .init(name: "layer3.1.conv2_t.weight", expected: [12, 27, 3, 1, 1], found: [12, 27, 1, 3, 1])
+            ])
         let lines = e.description.split(separator: "\n")
         #expect(lines.first?.hasPrefix(path + " does not fit r2p1d-26") == true)
         #expect(lines.first?.contains("2 missing, 1 unexpected, 1 mis-shaped keys") == true)
@@ -87,7 +93,9 @@ struct CheckpointTests {
     @Test("full-width weights for a narrow model are refused, key by key")
     func wrongWidth() throws {
         let fixture = try #require(BackboneFixture.committed.first { $0.model == "r2p1d-26" })
-        let error = #expect(throws: CheckpointError.self) { try Backbone(config: try BackboneConfig(modelID: "r2p1d-26"), weightsAt: fixture.weights) }
+        let error = #expect(throws: CheckpointError.self) {
+            try Backbone(config: try BackboneConfig(modelID: "r2p1d-26"), weightsAt: fixture.weights)
+        }
         #expect(error?.misshaped.count == CheckpointKeys.table(for: try BackboneConfig(modelID: "r2p1d-26")).count)
         #expect(error?.missing.isEmpty == true)
     }
@@ -110,7 +118,8 @@ struct CheckpointTests {
         let e1 = #expect(throws: SafeTensorsError.self) { try Backbone(config: try narrow, weightsAt: cut) }
         #expect(e1?.description.hasPrefix(cut + ": is truncated") == true)
         let npy = dir + "/weights.npy"
-        try Data([0x93] + Array("NUMPY".utf8) + [1, 0] + [UInt8](repeating: 32, count: 200)).write(to: URL(fileURLWithPath: npy))
+        try Data([0x93] + Array("NUMPY".utf8) + [1, 0] + [UInt8](repeating: 32, count: 200)).write(
+            to: URL(fileURLWithPath: npy))
         let e2 = #expect(throws: SafeTensorsError.self) { try Backbone(config: try narrow, weightsAt: npy) }
         #expect(e2?.description.hasPrefix(npy + ": is not a safetensors file") == true)
     }
@@ -125,7 +134,9 @@ struct CheckpointTests {
         let input = try #require(try fixture.ioTensors()["input"])
         let reference = try #require(try fixture.ioTensors()["output"])
         #expect(model.forward(input).relativeError(to: reference) <= 1e-4)
-        let error = #expect(throws: CheckpointError.self) { try Backbone(config: try narrow, tensors: tensors, prefix: "m_backbone.") }
+        let error = #expect(throws: CheckpointError.self) {
+            try Backbone(config: try narrow, tensors: tensors, prefix: "m_backbone.")
+        }
         #expect(error?.missing.first?.name.hasPrefix("m_backbone.") == true)
     }
 }

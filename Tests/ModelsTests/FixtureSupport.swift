@@ -34,14 +34,19 @@ struct BackboneFixture: CustomStringConvertible {
         for (file, expected) in hashes {
             let actual = String(try runChecked("sha256sum", [directory + "/" + file]).text.prefix(64))
             guard actual == expected else {
-                throw TestFailure("\(directory)/\(file) has sha256 \(actual), the manifest says \(expected); regenerate with scripts/make_backbone_fixtures.py")
+                throw TestFailure(
+                    "\(directory)/\(file) has sha256 \(actual), the manifest says \(expected); regenerate with scripts/make_backbone_fixtures.py"
+                )
             }
         }
         return try list.map { e in
-            guard let name = e["name"] as? String, let model = e["model"] as? String, let config = e["config"] as? String,
+            guard let name = e["name"] as? String, let model = e["model"] as? String,
+                let config = e["config"] as? String,
                 let stages = e["stages"] as? [String], let w = e["weights"] as? String, let io = e["io"] as? String
             else { throw TestFailure("\(directory)/MANIFEST.json has an incomplete fixture entry") }
-            return BackboneFixture(name: name, model: model, config: config, stages: stages, weights: directory + "/" + w, io: directory + "/" + io)
+            return BackboneFixture(
+                name: name, model: model, config: config, stages: stages, weights: directory + "/" + w,
+                io: directory + "/" + io)
         }
     }
 

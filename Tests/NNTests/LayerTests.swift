@@ -19,10 +19,14 @@ struct LayerTests {
         var rng = SeededRandom(seed: 5)
         let x = Tensor.normal(shape: [2, 3, 4, 5, 6], using: &rng)
         for bias in [false, true] {
-            let conv = Conv3d(weight: Tensor.normal(shape: [4, 3, 3, 3, 3], using: &rng), bias: bias ? Tensor.normal(shape: [4], using: &rng) : nil, padding: Dim3(all: 1))
+            let conv = Conv3d(
+                weight: Tensor.normal(shape: [4, 3, 3, 3, 3], using: &rng),
+                bias: bias ? Tensor.normal(shape: [4], using: &rng) : nil, padding: Dim3(all: 1))
             let bn = BatchNorm3d(
-                weight: Tensor.uniform(shape: [4], low: 0.5, high: 1.5, using: &rng), bias: Tensor.normal(shape: [4], using: &rng),
-                runningMean: Tensor.normal(shape: [4], using: &rng), runningVar: Tensor.uniform(shape: [4], low: 0.5, high: 2, using: &rng))
+                weight: Tensor.uniform(shape: [4], low: 0.5, high: 1.5, using: &rng),
+                bias: Tensor.normal(shape: [4], using: &rng),
+                runningMean: Tensor.normal(shape: [4], using: &rng),
+                runningVar: Tensor.uniform(shape: [4], low: 0.5, high: 2, using: &rng))
             let separate = bn.forward(conv.forward(x))
             let folded = conv.folding(bn).forward(x)
             #expect(folded.maxAbsDifference(separate) <= 1e-5 * separate.maxAbs())
@@ -43,8 +47,13 @@ struct LayerTests {
                             for dt in 0..<p.kernel.t {
                                 for dh in 0..<p.kernel.h {
                                     for dw in 0..<p.kernel.w {
-                                        let (it, ih, iw) = (t * p.stride.t - p.padding.t + dt, h * p.stride.h - p.padding.h + dh, w * p.stride.w - p.padding.w + dw)
-                                        if it >= 0 && it < size.t && ih >= 0 && ih < size.h && iw >= 0 && iw < size.w { m = max(m, x[n, c, it, ih, iw]) }
+                                        let (it, ih, iw) = (
+                                            t * p.stride.t - p.padding.t + dt, h * p.stride.h - p.padding.h + dh,
+                                            w * p.stride.w - p.padding.w + dw
+                                        )
+                                        if it >= 0 && it < size.t && ih >= 0 && ih < size.h && iw >= 0 && iw < size.w {
+                                            m = max(m, x[n, c, it, ih, iw])
+                                        }
                                     }
                                 }
                             }
@@ -57,12 +66,14 @@ struct LayerTests {
         return y
     }
 
-    @Test("max pooling equals the brute-force window maximum", arguments: [
-        MaxPool3d(kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1)),
-        MaxPool3d(kernel: Dim3(1, 2, 2)),
-        MaxPool3d(kernel: Dim3(all: 2)),
-        MaxPool3d(kernel: Dim3(3, 3, 2), stride: Dim3(2, 1, 3), padding: Dim3(1, 1, 1)),
-    ])
+    @Test(
+        "max pooling equals the brute-force window maximum",
+        arguments: [
+            MaxPool3d(kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1)),
+            MaxPool3d(kernel: Dim3(1, 2, 2)),
+            MaxPool3d(kernel: Dim3(all: 2)),
+            MaxPool3d(kernel: Dim3(3, 3, 2), stride: Dim3(2, 1, 3), padding: Dim3(1, 1, 1)),
+        ])
     func maxPool(_ p: MaxPool3d) {
         var rng = SeededRandom(seed: 11)
         // Negative values make sure padding (-inf) never wins over real entries.

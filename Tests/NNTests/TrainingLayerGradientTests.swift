@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensor
 import Testing
@@ -10,9 +11,12 @@ struct TrainingLayerGradientTests {
     static let tolerance = 2e-3
 
     /// Expects `result` within the tolerance and prints it (the numbers the README quotes).
-    func expectGradient(_ result: GradCheck.Result, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectGradient(_ result: GradCheck.Result, _ label: String, sourceLocation: SourceLocation = #_sourceLocation)
+    {
         print("gradcheck \(label): \(result)")
-        #expect(result.checked > 0 && result.relativeError < Self.tolerance, "\(label): \(result)", sourceLocation: sourceLocation)
+        #expect(
+            result.checked > 0 && result.relativeError < Self.tolerance, "\(label): \(result)",
+            sourceLocation: sourceLocation)
     }
 
     struct ConvCase: CustomStringConvertible, Sendable {
@@ -21,14 +25,26 @@ struct TrainingLayerGradientTests {
     }
 
     static let convCases = [
-        ConvCase(kernel: Dim3(all: 1), stride: Dim3(all: 1), padding: Dim3(all: 0), input: Dim3(3, 4, 5), bias: false),  // pointwise
-        ConvCase(kernel: Dim3(3, 1, 1), stride: Dim3(all: 1), padding: Dim3(1, 0, 0), input: Dim3(4, 3, 3), bias: false),  // temporal taps
-        ConvCase(kernel: Dim3(3, 1, 1), stride: Dim3(2, 1, 1), padding: Dim3(1, 0, 0), input: Dim3(5, 3, 2), bias: false),  // strided temporal
-        ConvCase(kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1), input: Dim3(2, 5, 6), bias: false),  // spatial, stride 2
-        ConvCase(kernel: Dim3(1, 3, 3), stride: Dim3(all: 1), padding: Dim3(0, 1, 1), input: Dim3(1, 5, 5), bias: true),  // Conv2d: one frame
-        ConvCase(kernel: Dim3(all: 3), stride: Dim3(all: 1), padding: Dim3(all: 1), input: Dim3(3, 4, 4), bias: true),  // C3D / R3D 3x3x3
-        ConvCase(kernel: Dim3(all: 1), stride: Dim3(all: 2), padding: Dim3(all: 0), input: Dim3(4, 5, 5), bias: false),  // downsample
-        ConvCase(kernel: Dim3(1, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(0, 3, 3), input: Dim3(2, 9, 8), bias: false),  // stem
+        // pointwise
+        ConvCase(kernel: Dim3(all: 1), stride: Dim3(all: 1), padding: Dim3(all: 0), input: Dim3(3, 4, 5), bias: false),
+        // temporal taps
+        ConvCase(
+            kernel: Dim3(3, 1, 1), stride: Dim3(all: 1), padding: Dim3(1, 0, 0), input: Dim3(4, 3, 3), bias: false),
+        // strided temporal
+        ConvCase(
+            kernel: Dim3(3, 1, 1), stride: Dim3(2, 1, 1), padding: Dim3(1, 0, 0), input: Dim3(5, 3, 2), bias: false),
+        // spatial, stride 2
+        ConvCase(
+            kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1), input: Dim3(2, 5, 6), bias: false),
+        // Conv2d: one frame
+        ConvCase(kernel: Dim3(1, 3, 3), stride: Dim3(all: 1), padding: Dim3(0, 1, 1), input: Dim3(1, 5, 5), bias: true),
+        // C3D / R3D 3x3x3
+        ConvCase(kernel: Dim3(all: 3), stride: Dim3(all: 1), padding: Dim3(all: 1), input: Dim3(3, 4, 4), bias: true),
+        // downsample
+        ConvCase(kernel: Dim3(all: 1), stride: Dim3(all: 2), padding: Dim3(all: 0), input: Dim3(4, 5, 5), bias: false),
+        // stem
+        ConvCase(
+            kernel: Dim3(1, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(0, 3, 3), input: Dim3(2, 9, 8), bias: false),
     ]
 
     @Test("Conv3d: weights, bias and input against finite differences and the naive reference", arguments: convCases)
@@ -37,10 +53,15 @@ struct TrainingLayerGradientTests {
         let (ci, co, n) = (3, 4, 2)
         var x = Tensor.normal(shape: [n, ci, c.input.t, c.input.h, c.input.w], using: &rng)
         let layer = Conv3dLayer(
-            name: "conv", weight: Tensor.normal(shape: [co, ci, c.kernel.t, c.kernel.h, c.kernel.w], std: 0.3, using: &rng),
+            name: "conv",
+            weight: Tensor.normal(shape: [co, ci, c.kernel.t, c.kernel.h, c.kernel.w], std: 0.3, using: &rng),
             bias: c.bias ? Tensor.normal(shape: [co], using: &rng) : nil, stride: c.stride, padding: c.padding)
         let (y, cache) = layer.forward(x, threads: 2)
-        #expect(y.relativeError(to: conv3dNaive(x, weight: layer.weight.value, bias: layer.bias?.value, stride: c.stride, padding: c.padding)) < 1e-5)
+        #expect(
+            y.relativeError(
+                to: conv3dNaive(
+                    x, weight: layer.weight.value, bias: layer.bias?.value, stride: c.stride, padding: c.padding))
+                < 1e-5)
         let r = Tensor.normal(shape: y.shape, using: &rng)
         for threads in [1, 2] {
             layer.zeroGrad()
@@ -52,12 +73,17 @@ struct TrainingLayerGradientTests {
         }
         let loss = { (input: Tensor) in GradCheck.projection(layer.forward(input).0, r) }
         let dx = layer.backward(r, cache: cache)!
-        expectGradient(GradCheck.check(&x, analytic: dx, indices: GradCheck.sample(x.count, count: 40, rng: &rng), eps: 1e-2, loss: loss), "conv \(c) input")
+        expectGradient(
+            GradCheck.check(
+                &x, analytic: dx, indices: GradCheck.sample(x.count, count: 40, rng: &rng), eps: 1e-2, loss: loss),
+            "conv \(c) input")
         layer.zeroGrad()
         _ = layer.backward(r, cache: cache, inputGradient: false)
         let frozen = x
         for p in layer.parameters {
-            let result = GradCheck.check(p, indices: GradCheck.sample(p.value.count, count: 30, rng: &rng), eps: 1e-2) { loss(frozen) }
+            let result = GradCheck.check(p, indices: GradCheck.sample(p.value.count, count: 30, rng: &rng), eps: 1e-2) {
+                loss(frozen)
+            }
             expectGradient(result, "conv \(c) \(p.name)")
         }
     }
@@ -65,17 +91,24 @@ struct TrainingLayerGradientTests {
     @Test("col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)>, and equals the naive version")
     func col2imAdjoint() {
         var rng = SeededRandom(seed: 3)
-        let g = Conv3dGeometry(inChannels: 2, input: Dim3(3, 6, 7), kernel: Dim3(2, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(1, 1, 1))
+        let g = Conv3dGeometry(
+            inChannels: 2, input: Dim3(3, 6, 7), kernel: Dim3(2, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(1, 1, 1))
         let x = Tensor.normal(shape: [2 * g.input.volume], using: &rng)
         let c = Tensor.normal(shape: [g.k * g.n], using: &rng)
         var col = [Float](repeating: 0, count: g.k * g.n)
-        var back = [Float](repeating: 0, count: x.count), naive = back
-        x.withUnsafeBufferPointer { xp in col.withUnsafeMutableBufferPointer { im2col3d(xp.baseAddress!, geometry: g, columns: 0..<g.n, into: $0.baseAddress!) } }
+        var back = [Float](repeating: 0, count: x.count)
+        var naive = back
+        x.withUnsafeBufferPointer { xp in
+            col.withUnsafeMutableBufferPointer {
+                im2col3d(xp.baseAddress!, geometry: g, columns: 0..<g.n, into: $0.baseAddress!)
+            }
+        }
         c.withUnsafeBufferPointer { cp in
             // Two tiles, to exercise the column ranges.
             back.withUnsafeMutableBufferPointer { b in
                 let half = g.n / 2
-                var first = [Float](repeating: 0, count: g.k * half), second = [Float](repeating: 0, count: g.k * (g.n - half))
+                var first = [Float](repeating: 0, count: g.k * half)
+                var second = [Float](repeating: 0, count: g.k * (g.n - half))
                 for row in 0..<g.k {
                     for j in 0..<half { first[row * half + j] = cp[row * g.n + j] }
                     for j in half..<g.n { second[row * (g.n - half) + j - half] = cp[row * g.n + j] }
@@ -83,12 +116,15 @@ struct TrainingLayerGradientTests {
                 col2im3dAdd(first, geometry: g, columns: 0..<half, into: b.baseAddress!)
                 col2im3dAdd(second, geometry: g, columns: half..<g.n, into: b.baseAddress!)
             }
-            naive.withUnsafeMutableBufferPointer { col2im3dAddNaive(cp.baseAddress!, geometry: g, columns: 0..<g.n, into: $0.baseAddress!) }
+            naive.withUnsafeMutableBufferPointer {
+                col2im3dAddNaive(cp.baseAddress!, geometry: g, columns: 0..<g.n, into: $0.baseAddress!)
+            }
         }
         let lhs = zip(col, c.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let rhs = zip(x.data, back).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         #expect(abs(lhs - rhs) < 1e-4 * abs(lhs))
-        #expect(Tensor(shape: [back.count], data: back).relativeError(to: Tensor(shape: [naive.count], data: naive)) < 1e-6)
+        #expect(
+            Tensor(shape: [back.count], data: back).relativeError(to: Tensor(shape: [naive.count], data: naive)) < 1e-6)
     }
 
     @Test("BatchNorm in training mode (3D with ReLU and residual, and 1D): input, weight and bias gradients")
@@ -104,12 +140,17 @@ struct TrainingLayerGradientTests {
             let (y, cache) = bn.forward(x, residual: fused ? residual : nil, relu: fused, threads: 2)
             let r = Tensor.normal(shape: y.shape, using: &rng)
             let (dx, dres) = bn.backward(r, cache: cache, threads: 2)
-            let loss = { (input: Tensor) in GradCheck.projection(bn.forward(input, residual: fused ? residual : nil, relu: fused).0, r) }
-            let rx = GradCheck.check(&x, analytic: dx, indices: GradCheck.sample(x.count, count: 40, rng: &rng), eps: 1e-2, loss: loss)
+            let loss = { (input: Tensor) in
+                GradCheck.projection(bn.forward(input, residual: fused ? residual : nil, relu: fused).0, r)
+            }
+            let rx = GradCheck.check(
+                &x, analytic: dx, indices: GradCheck.sample(x.count, count: 40, rng: &rng), eps: 1e-2, loss: loss)
             expectGradient(rx, "batch norm \(shape) input")
             if fused {
                 var res = residual
-                let rr = GradCheck.check(&res, analytic: dres!, indices: GradCheck.sample(res.count, count: 20, rng: &rng), eps: 1e-2) { GradCheck.projection(bn.forward(x, residual: $0, relu: true).0, r) }
+                let rr = GradCheck.check(
+                    &res, analytic: dres!, indices: GradCheck.sample(res.count, count: 20, rng: &rng), eps: 1e-2
+                ) { GradCheck.projection(bn.forward(x, residual: $0, relu: true).0, r) }
                 expectGradient(rr, "batch norm residual")
             }
             let frozen = x
@@ -123,7 +164,9 @@ struct TrainingLayerGradientTests {
             let (evalDx, _) = bn.backward(r, cache: evalCache)
             bn.training = true
             var xe = x
-            let re = GradCheck.check(&xe, analytic: evalDx, indices: GradCheck.sample(x.count, count: 20, rng: &rng), eps: 1e-2) { input in
+            let re = GradCheck.check(
+                &xe, analytic: evalDx, indices: GradCheck.sample(x.count, count: 20, rng: &rng), eps: 1e-2
+            ) { input in
                 bn.training = false
                 defer { bn.training = true }
                 return GradCheck.projection(bn.forward(input).0, r)
@@ -151,9 +194,14 @@ struct TrainingLayerGradientTests {
         let r = Tensor.normal(shape: [4, 6], using: &rng)
         let (y, out) = ReLU.forward(training: x)
         #expect(y == x.relu())
-        expectGradient(GradCheck.check(&x, analytic: ReLU.backward(r, output: out), eps: 1e-3) { GradCheck.projection($0.relu(), r) }, "ReLU input")
+        expectGradient(
+            GradCheck.check(&x, analytic: ReLU.backward(r, output: out), eps: 1e-3) {
+                GradCheck.projection($0.relu(), r)
+            }, "ReLU input")
         let gelu = GELU.backward(r, input: x)
-        expectGradient(GradCheck.check(&x, analytic: gelu, eps: 1e-2) { GradCheck.projection(GELU.forward($0).0, r) }, "GELU input")
+        expectGradient(
+            GradCheck.check(&x, analytic: gelu, eps: 1e-2) { GradCheck.projection(GELU.forward($0).0, r) }, "GELU input"
+        )
 
         // Max pool: a permutation of well-separated values, so no window has a near-tie.
         let pool = MaxPool3dLayer(kernel: Dim3(1, 3, 3), stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1))
@@ -164,21 +212,37 @@ struct TrainingLayerGradientTests {
         let (py, pc) = pool.forward(px, threads: 2)
         #expect(py == pool.pool.forward(px))
         let pr = Tensor.normal(shape: py.shape, using: &rng)
-        expectGradient(GradCheck.check(&px, analytic: pool.backward(pr, cache: pc, threads: 2), eps: 1e-2) { GradCheck.projection(pool.forward($0).0, pr) }, "max pool input")
+        expectGradient(
+            GradCheck.check(&px, analytic: pool.backward(pr, cache: pc, threads: 2), eps: 1e-2) {
+                GradCheck.projection(pool.forward($0).0, pr)
+            }, "max pool input")
 
         var gx = Tensor.normal(shape: [2, 3, 2, 2, 3], using: &rng)
         let gr = Tensor.normal(shape: [2, 3], using: &rng)
-        expectGradient(GradCheck.check(&gx, analytic: GlobalAveragePool3d.backward(gr, inputShape: gx.shape), eps: 1e-2) { GradCheck.projection(GlobalAveragePool3d.forward($0), gr) }, "average pool input")
+        expectGradient(
+            GradCheck.check(&gx, analytic: GlobalAveragePool3d.backward(gr, inputShape: gx.shape), eps: 1e-2) {
+                GradCheck.projection(GlobalAveragePool3d.forward($0), gr)
+            }, "average pool input")
 
-        let linear = LinearLayer(name: "fc", weight: Tensor.normal(shape: [5, 7], using: &rng), bias: Tensor.normal(shape: [5], using: &rng))
+        let linear = LinearLayer(
+            name: "fc", weight: Tensor.normal(shape: [5, 7], using: &rng), bias: Tensor.normal(shape: [5], using: &rng))
         var lx = Tensor.normal(shape: [2, 3, 7], using: &rng)
         let (ly, lc) = linear.forward(lx)
-        #expect(ly.relativeError(to: Linear(weight: linear.weight.value, bias: linear.bias!.value).forward(lx.reshaped([6, 7])).reshaped([2, 3, 5])) < 1e-6)
+        #expect(
+            ly.relativeError(
+                to: Linear(weight: linear.weight.value, bias: linear.bias!.value).forward(lx.reshaped([6, 7])).reshaped(
+                    [2, 3, 5])) < 1e-6)
         let lr = Tensor.normal(shape: ly.shape, using: &rng)
         let ldx = linear.backward(lr, cache: lc)
-        expectGradient(GradCheck.check(&lx, analytic: ldx, eps: 1e-2) { GradCheck.projection(linear.forward($0).0, lr) }, "Linear input")
+        expectGradient(
+            GradCheck.check(&lx, analytic: ldx, eps: 1e-2) { GradCheck.projection(linear.forward($0).0, lr) },
+            "Linear input")
         let lfrozen = lx
-        for p in linear.parameters { expectGradient(GradCheck.check(p, eps: 1e-2) { GradCheck.projection(linear.forward(lfrozen).0, lr) }, "Linear \(p.name)") }
+        for p in linear.parameters {
+            expectGradient(
+                GradCheck.check(p, eps: 1e-2) { GradCheck.projection(linear.forward(lfrozen).0, lr) },
+                "Linear \(p.name)")
+        }
 
         let ln = LayerNormLayer(name: "ln", features: 8)
         ln.weight.value = Tensor.uniform(shape: [8], low: 0.5, high: 1.5, using: &rng)
@@ -187,15 +251,24 @@ struct TrainingLayerGradientTests {
         let (ny, nc) = ln.forward(nx)
         let nr = Tensor.normal(shape: ny.shape, using: &rng)
         let ndx = ln.backward(nr, cache: nc)
-        expectGradient(GradCheck.check(&nx, analytic: ndx, eps: 1e-2) { GradCheck.projection(ln.forward($0).0, nr) }, "LayerNorm input")
+        expectGradient(
+            GradCheck.check(&nx, analytic: ndx, eps: 1e-2) { GradCheck.projection(ln.forward($0).0, nr) },
+            "LayerNorm input")
         let nfrozen = nx
-        for p in ln.parameters { expectGradient(GradCheck.check(p, eps: 1e-2) { GradCheck.projection(ln.forward(nfrozen).0, nr) }, "LayerNorm \(p.name)") }
+        for p in ln.parameters {
+            expectGradient(
+                GradCheck.check(p, eps: 1e-2) { GradCheck.projection(ln.forward(nfrozen).0, nr) }, "LayerNorm \(p.name)"
+            )
+        }
 
         var vx = Tensor.normal(shape: [4, 6], using: &rng)
         let (vy, vc) = L2Normalize.forward(vx)
         for i in 0..<4 { #expect(abs((0..<6).reduce(0.0) { $0 + Double(vy[i, $1] * vy[i, $1]) } - 1) < 1e-6) }
         let vr = Tensor.normal(shape: vy.shape, using: &rng)
-        expectGradient(GradCheck.check(&vx, analytic: L2Normalize.backward(vr, cache: vc), eps: 1e-2) { GradCheck.projection(L2Normalize.forward($0).0, vr) }, "L2 normalise input")
+        expectGradient(
+            GradCheck.check(&vx, analytic: L2Normalize.backward(vr, cache: vc), eps: 1e-2) {
+                GradCheck.projection(L2Normalize.forward($0).0, vr)
+            }, "L2 normalise input")
     }
 
     @Test("Dropout: seeded masks, survivors scaled by 1/(1-p), identity in eval mode, backward applies the mask")
@@ -225,11 +298,22 @@ struct TrainingLayerGradientTests {
         let r = Tensor.normal(shape: y.shape, using: &rng)
         let (dq, dk, dv) = mha.backward(r, cache: cache, threads: 2)
         let (q0, k0, v0) = (q, k, v)
-        expectGradient(GradCheck.check(&q, analytic: dq, eps: 1e-2) { GradCheck.projection(mha.forward(query: $0, key: k0, value: v0).0, r) }, "attention query")
-        expectGradient(GradCheck.check(&k, analytic: dk, eps: 1e-2) { GradCheck.projection(mha.forward(query: q0, key: $0, value: v0).0, r) }, "attention key")
-        expectGradient(GradCheck.check(&v, analytic: dv, eps: 1e-2) { GradCheck.projection(mha.forward(query: q0, key: k0, value: $0).0, r) }, "attention value")
+        expectGradient(
+            GradCheck.check(&q, analytic: dq, eps: 1e-2) {
+                GradCheck.projection(mha.forward(query: $0, key: k0, value: v0).0, r)
+            }, "attention query")
+        expectGradient(
+            GradCheck.check(&k, analytic: dk, eps: 1e-2) {
+                GradCheck.projection(mha.forward(query: q0, key: $0, value: v0).0, r)
+            }, "attention key")
+        expectGradient(
+            GradCheck.check(&v, analytic: dv, eps: 1e-2) {
+                GradCheck.projection(mha.forward(query: q0, key: k0, value: $0).0, r)
+            }, "attention value")
         for p in mha.parameters {
-            let result = GradCheck.check(p, indices: GradCheck.sample(p.value.count, count: 40, rng: &rng), eps: 1e-2) { GradCheck.projection(mha.forward(query: q0, key: k0, value: v0).0, r) }
+            let result = GradCheck.check(p, indices: GradCheck.sample(p.value.count, count: 40, rng: &rng), eps: 1e-2) {
+                GradCheck.projection(mha.forward(query: q0, key: k0, value: v0).0, r)
+            }
             expectGradient(result, "attention \(p.name)")
         }
     }
@@ -249,9 +333,11 @@ struct TrainingLayerGradientTests {
         #expect(abs(loss - expected / 3) < 1e-5)
         let (dq, dk) = InfoNCE.backward(cache: cache)
         let (q0, k0) = (q, k)
-        expectGradient(GradCheck.check(&q, analytic: dq, eps: 1e-3) { InfoNCE.forward(queries: $0, keys: k0, targets: targets).0 }, "InfoNCE queries")
-        expectGradient(GradCheck.check(&k, analytic: dk, eps: 1e-3) { InfoNCE.forward(queries: q0, keys: $0, targets: targets).0 }, "InfoNCE keys")
+        expectGradient(
+            GradCheck.check(&q, analytic: dq, eps: 1e-3) { InfoNCE.forward(queries: $0, keys: k0, targets: targets).0 },
+            "InfoNCE queries")
+        expectGradient(
+            GradCheck.check(&k, analytic: dk, eps: 1e-3) { InfoNCE.forward(queries: q0, keys: $0, targets: targets).0 },
+            "InfoNCE keys")
     }
 }
-
-import Foundation

@@ -39,16 +39,23 @@ struct WinogradTests {
             // Room for the whole map in one chunk per worker, and just the least Winograd takes.
             for scratchCount in [1 << 20, threads * 32 * 16 * (c.cin * c.kt + c.cout)] {
                 #expect(conv.method(input: c.input, scratchCount: scratchCount, threads: threads) == "winograd")
-                let y = run(conv, x, size: c.input, residual: nil, relu: false, scratchCount: scratchCount, threads: threads)
+                let y = run(
+                    conv, x, size: c.input, residual: nil, relu: false, scratchCount: scratchCount, threads: threads)
                 #expect(y.maxAbsDifference(plain) <= tolerance, "threads \(threads) scratch \(scratchCount)")
-                let fused = run(conv, x, size: c.input, residual: residual, relu: true, scratchCount: scratchCount, threads: threads)
-                #expect(fused.maxAbsDifference((plain + residual).relu()) <= tolerance, "fused, threads \(threads) scratch \(scratchCount)")
+                let fused = run(
+                    conv, x, size: c.input, residual: residual, relu: true, scratchCount: scratchCount, threads: threads
+                )
+                #expect(
+                    fused.maxAbsDifference((plain + residual).relu()) <= tolerance,
+                    "fused, threads \(threads) scratch \(scratchCount)")
             }
         }
         // Too little scratch for 32 tiles per worker: the im2col lowerings, same result.
         let small = 9 * c.cin * c.kt * 4
         #expect(conv.method(input: c.input, scratchCount: small, threads: 1) == c.fallback)
-        #expect(run(conv, x, size: c.input, residual: nil, relu: false, scratchCount: small, threads: 1).maxAbsDifference(plain) <= tolerance)
+        #expect(
+            run(conv, x, size: c.input, residual: nil, relu: false, scratchCount: small, threads: 1).maxAbsDifference(
+                plain) <= tolerance)
     }
 
     @Test("small maps, strided and deep convs keep im2col")
@@ -64,7 +71,9 @@ struct WinogradTests {
         #expect(deep.method(input: Dim3(8, 32, 32), scratchCount: 1 << 24, threads: 1) == "im2col")
     }
 
-    func run(_ conv: Conv3d, _ x: Tensor, size: Dim3, residual: Tensor?, relu: Bool, scratchCount: Int, threads: Int) -> Tensor {
+    func run(_ conv: Conv3d, _ x: Tensor, size: Dim3, residual: Tensor?, relu: Bool, scratchCount: Int, threads: Int)
+        -> Tensor
+    {
         let out = conv.outputSize(size)
         var y = Tensor(shape: [1, conv.outChannels, out.t, out.h, out.w])
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
@@ -72,7 +81,9 @@ struct WinogradTests {
         x.withUnsafeBufferPointer { xp in
             residual.withOptionalPointer { rp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    conv.forward(clip: xp.baseAddress!, size: size, into: yp.baseAddress!, residual: rp, relu: relu, scratch: scratch, scratchCount: scratchCount, threads: threads)
+                    conv.forward(
+                        clip: xp.baseAddress!, size: size, into: yp.baseAddress!, residual: rp, relu: relu,
+                        scratch: scratch, scratchCount: scratchCount, threads: threads)
                 }
             }
         }

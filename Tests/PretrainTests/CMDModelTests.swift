@@ -35,16 +35,20 @@ struct CMDModelTests {
                 clip: (0..<(3 * c.backbone.frames * s * s)).map { _ in rng.nextNormal() },
                 iFrame: (0..<(3 * s * s)).map { _ in rng.nextNormal() },
                 positive: (0..<(2 * c.futureFrames * c.motionSize * c.motionSize)).map { _ in rng.nextNormal() * 0.3 },
-                negatives: (0..<negatives).map { _ in (0..<(2 * c.futureFrames * c.motionSize * c.motionSize)).map { _ in rng.nextNormal() * 0.3 } },
+                negatives: (0..<negatives).map { _ in
+                    (0..<(2 * c.futureFrames * c.motionSize * c.motionSize)).map { _ in rng.nextNormal() * 0.3 }
+                },
                 indices: PretextIndices(clip: [], iFrame: 0, positive: [], negatives: []))
         }
-        return CMDBatch(examples, size: s, motionSize: c.motionSize, clipFrames: c.backbone.frames, futureFrames: c.futureFrames)
+        return CMDBatch(
+            examples, size: s, motionSize: c.motionSize, clipFrames: c.backbone.frames, futureFrames: c.futureFrames)
     }
 
     @Test("fusion: folded layer3 plus upsampled layer4, and its exact adjoint")
     func fusion() {
         var rng = SeededRandom(seed: 2)
-        let a = Tensor.normal(shape: [2, 3, 4, 4, 4], using: &rng), b = Tensor.normal(shape: [2, 6, 2, 2, 2], using: &rng)
+        let a = Tensor.normal(shape: [2, 3, 4, 4, 4], using: &rng)
+        let b = Tensor.normal(shape: [2, 6, 2, 2, 2], using: &rng)
         let y = FeatureFusion.forward(layer3: a, layer4: b)
         #expect(y.shape == [2, 6, 2, 4, 4])
         // Channel 4 = layer3 channel 1 at odd time 2·1 + 1 = 3, plus layer4 at (t 1, h 3/2, w 2/2).
@@ -53,7 +57,9 @@ struct CMDModelTests {
         let dy = Tensor.normal(shape: y.shape, using: &rng)
         let (ga, gb) = FeatureFusion.backward(dy, layer3: a.shape, layer4: b.shape)
         let lhs = zip(dy.data, y.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
-        let rhs = zip(ga.data, a.data).reduce(0.0) { $0 + Double($1.0 * $1.1) } + zip(gb.data, b.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        let rhs =
+            zip(ga.data, a.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+            + zip(gb.data, b.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
         #expect(abs(lhs - rhs) < 1e-3 * max(1, abs(lhs)))
         let t = FeatureFusion.tokens(y)
         #expect(t.shape == [2, 32, 6] && FeatureFusion.untokens(t, shape: y.shape) == y)
@@ -66,19 +72,26 @@ struct CMDModelTests {
         #expect(model.sourceTokens == 1 * 4 * 4 && model.targetTokens == 1 * 2 * 2)
         let names = model.parameters.map(\.name)
         #expect(Set(names).count == names.count, "parameter names collide")
-        #expect(names.contains("rgb_backbone.conv1_s.weight") && names.contains("m_backbone.conv1.weight") && names.contains("fc.weight"))
+        #expect(
+            names.contains("rgb_backbone.conv1_s.weight") && names.contains("m_backbone.conv1.weight")
+                && names.contains("fc.weight"))
         model.training = true
         model.zeroGrad()
         let losses = model.step(Self.batch(c), threads: 1)
-        #expect(losses.context.isFinite && losses.context > 0 && losses.motion.isFinite && losses.motion > 0, "\(losses)")
+        #expect(
+            losses.context.isFinite && losses.context > 0 && losses.motion.isFinite && losses.motion > 0, "\(losses)")
         // Zero-initialised bn3 weights (zero_init_residual) stop the gradient inside residual
         // branches at the first step, exactly as in PyTorch; everything else must get one.
         let silent = model.parameters.filter { !$0.grad.data.contains { $0 != 0 } }.map(\.name)
         let explained = silent.filter { $0.contains(".layer") && !$0.contains("downsample") && !$0.contains(".bn3.") }
-        #expect(Set(silent).subtracting(explained).isEmpty, "no gradient: \(Set(silent).subtracting(explained).sorted())")
+        #expect(
+            Set(silent).subtracting(explained).isEmpty, "no gradient: \(Set(silent).subtracting(explained).sorted())")
         // The first decoder layer's self-attention sees only the zero decoder input (DETR):
         // its values are zero, so neither it nor the LayerNorm after it can learn.
-        let heads = silent.filter { ($0.hasPrefix("fc.") || $0.contains("_head.") || $0.contains("transformer")) && !$0.contains("decoder.layers.0.self_attn") && !$0.contains("decoder.layers.0.norm1") }
+        let heads = silent.filter {
+            ($0.hasPrefix("fc.") || $0.contains("_head.") || $0.contains("transformer"))
+                && !$0.contains("decoder.layers.0.self_attn") && !$0.contains("decoder.layers.0.norm1")
+        }
         #expect(heads.isEmpty, "no gradient: \(heads)")
         var contextOnly = c
         contextOnly.motionWeight = 0
@@ -96,7 +109,9 @@ struct CMDModelTests {
         let model = try CMDModel(config: c, seed: 5)
         model.training = true
         let batch = Self.batch(c, b: 2, negatives: 1)
-        let sgd = SGD(groups: ParameterGroup.split(model.parameters, weightDecay: 0, exemptNormAndBias: true), learningRate: 0.05, momentum: 0.9, nesterov: true)
+        let sgd = SGD(
+            groups: ParameterGroup.split(model.parameters, weightDecay: 0, exemptNormAndBias: true), learningRate: 0.05,
+            momentum: 0.9, nesterov: true)
         var totals: [Double] = []
         for _ in 0..<12 {
             model.zeroGrad()
@@ -128,7 +143,9 @@ extension CMDModelTests {
         let silentBackbone = model.backbone.parameters.filter { !$0.grad.data.contains { $0 != 0 } }.map(\.name)
         #expect(silentBackbone.isEmpty, "no gradient: \(silentBackbone)")
         // C3D has no residual path: a smaller step than the ResNet test's 0.05, which diverges here.
-        let sgd = SGD(groups: ParameterGroup.split(model.parameters, weightDecay: 0, exemptNormAndBias: true), learningRate: 0.01, momentum: 0.9, nesterov: true)
+        let sgd = SGD(
+            groups: ParameterGroup.split(model.parameters, weightDecay: 0, exemptNormAndBias: true), learningRate: 0.01,
+            momentum: 0.9, nesterov: true)
         var totals = [first.total]
         sgd.step()
         for _ in 0..<11 {

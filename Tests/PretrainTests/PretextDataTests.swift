@@ -16,7 +16,8 @@ struct PretextDataTests {
         var rng = SeededRandom(seed: 4)
         for _ in 0..<200 {
             let s = try sampler.sample(frameCount: 100, iFrames: iFrames, rng: &rng)
-            let start = s.clip[0], last = s.clip.last!
+            let start = s.clip[0]
+            let last = s.clip.last!
             #expect(s.clip == (0..<16).map { start + 4 * $0 })
             #expect(start >= 0 && start <= 100 - 71)
             #expect(s.positive == Array((last + 3)...(last + 10)))
@@ -24,13 +25,22 @@ struct PretextDataTests {
             #expect(s.negatives.count == 3)
             for n in s.negatives {
                 #expect(n.count == 8 && n == Array(n[0]...(n[0] + 7)) && n[0] >= 0 && n.last! < 100)
-                #expect(n.last! < s.positive[0] || n[0] > s.positive.last!, "negative \(n) overlaps the positive \(s.positive)")
+                #expect(
+                    n.last! < s.positive[0] || n[0] > s.positive.last!,
+                    "negative \(n) overlaps the positive \(s.positive)")
             }
         }
-        var a = SeededRandom(seed: 9), b = SeededRandom(seed: 9)
-        #expect(try sampler.sample(frameCount: 90, iFrames: iFrames, rng: &a) == sampler.sample(frameCount: 90, iFrames: iFrames, rng: &b))
-        #expect(throws: PretextSampler.SamplingError.self) { try sampler.sample(frameCount: 70, iFrames: iFrames, rng: &a) }
-        #expect(throws: PretextSampler.SamplingError.self) { try sampler.sample(frameCount: 300, iFrames: [0], rng: &a) }
+        var a = SeededRandom(seed: 9)
+        var b = SeededRandom(seed: 9)
+        #expect(
+            try sampler.sample(frameCount: 90, iFrames: iFrames, rng: &a)
+                == sampler.sample(frameCount: 90, iFrames: iFrames, rng: &b))
+        #expect(throws: PretextSampler.SamplingError.self) {
+            try sampler.sample(frameCount: 70, iFrames: iFrames, rng: &a)
+        }
+        #expect(throws: PretextSampler.SamplingError.self) {
+            try sampler.sample(frameCount: 300, iFrames: [0], rng: &a)
+        }
     }
 
     @Test("motion crops scale vectors with the resize, flips negate dx, values clamp to ±10 px / 10")
@@ -39,7 +49,10 @@ struct PretextDataTests {
         var vs: [MotionVector] = []
         for y in stride(from: 0, to: 64, by: 16) {
             for x in stride(from: 0, to: 64, by: 16) {
-                vs.append(MotionVector(source: -1, w: 16, h: 16, srcX: 0, srcY: 0, dstX: Int16(x + 8), dstY: Int16(y + 8), motionX: -8, motionY: -4, motionScale: 4))
+                vs.append(
+                    MotionVector(
+                        source: -1, w: 16, h: 16, srcX: 0, srcY: 0, dstX: Int16(x + 8), dstY: Int16(y + 8), motionX: -8,
+                        motionY: -4, motionScale: 4))
             }
         }
         let field = MotionField(vectors: vs, frameWidth: 64, frameHeight: 64, cellSize: 4)
@@ -71,14 +84,20 @@ struct PretextDataTests {
         let jitter: [(kind: Int, amount: Double)] = [(0, 1.3), (1, 0.7), (2, 1.4), (3, 0.08)]
         Augment.color(&planes, width: 8, height: 6, ColorAugment(blurSigma: 1.5, jitter: jitter, grayscale: true))
         #expect(planes.allSatisfy { $0 >= 0 && $0 <= 255 })
-        let grey = (0..<48).allSatisfy { (i: Int) -> Bool in planes[i] == planes[48 + i] && planes[i] == planes[96 + i] }
+        let grey = (0..<48).allSatisfy { (i: Int) -> Bool in planes[i] == planes[48 + i] && planes[i] == planes[96 + i]
+        }
         #expect(grey)
     }
 
     @Test("a sample from a real H.264 video: shapes, the shared crop, determinism, motion from the stream")
     func fromVideo() throws {
         let dir = Paths.temporaryDirectory("pretext")
-        let r = try run(Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "drift", "--frames", "80", "--seed", "2"])
+        let r = try run(
+            Paths.decouple,
+            [
+                "synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "drift", "--frames", "80", "--seed",
+                "2",
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         let path = dir + "/s/in-context/pan_000.mp4"
         let source = try MotionVideoSource(path: path)
@@ -90,17 +109,23 @@ struct PretextDataTests {
         let a = try PretextExample.make(from: source, sampler: PretextSampler(), transform: transform, rng: &rng)
         #expect(a.clip.count == 3 * 16 * 48 * 48)
         #expect(a.iFrame.count == 3 * 48 * 48)
-        #expect(a.positive.count == 2 * 8 * 48 * 48 && a.negatives.count == 3 && a.negatives.allSatisfy { $0.count == a.positive.count })
+        #expect(
+            a.positive.count == 2 * 8 * 48 * 48 && a.negatives.count == 3
+                && a.negatives.allSatisfy { $0.count == a.positive.count })
         var again = SeededRandom(seed: 1)
-        let b = try PretextExample.make(from: try MotionVideoSource(path: path), sampler: PretextSampler(), transform: transform, rng: &again)
+        let b = try PretextExample.make(
+            from: try MotionVideoSource(path: path), sampler: PretextSampler(), transform: transform, rng: &again)
         #expect(a.clip == b.clip && a.positive == b.positive && a.indices == b.indices)
         // A camera pan moves the whole picture one way: dx has one dominant sign.
         transform.augment = false
         var v = SeededRandom(seed: 3)
         let c = try PretextExample.make(from: source, sampler: PretextSampler(), transform: transform, rng: &v)
         let dx = c.positive[0..<(8 * 48 * 48)]
-        let positive = dx.filter { $0 > 0.02 }.count, negative = dx.filter { $0 < -0.02 }.count
-        #expect(max(positive, negative) > 10 * max(1, min(positive, negative)), "dx signs: \(positive) positive, \(negative) negative")
+        let positive = dx.filter { $0 > 0.02 }.count
+        let negative = dx.filter { $0 < -0.02 }.count
+        #expect(
+            max(positive, negative) > 10 * max(1, min(positive, negative)),
+            "dx signs: \(positive) positive, \(negative) negative")
         #expect(c.clip.allSatisfy { $0.isFinite && abs($0) < 3 })
     }
 }

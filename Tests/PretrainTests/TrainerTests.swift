@@ -13,9 +13,17 @@ struct TrainerTests {
     /// Four short synthetic videos (made once per test process).
     static let videos: [String] = {
         let dir = Paths.temporaryDirectory("trainer-videos")
-        let r = try? run(Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "spin", "--frames", "72", "--size", "64x48", "--seed", "4"])
+        let r = try? run(
+            Paths.decouple,
+            [
+                "synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "spin", "--frames", "72", "--size",
+                "64x48", "--seed", "4",
+            ])
         precondition(r?.status == 0, "synth failed: \(r?.stderr ?? "")")
-        return ["in-context/pan_000.mp4", "in-context/spin_000.mp4", "out-of-context/pan_000.mp4", "out-of-context/spin_000.mp4"].map { dir + "/s/" + $0 }
+        return [
+            "in-context/pan_000.mp4", "in-context/spin_000.mp4", "out-of-context/pan_000.mp4",
+            "out-of-context/spin_000.mp4",
+        ].map { dir + "/s/" + $0 }
     }()
 
     static func setup() -> PretrainSetup {
@@ -37,8 +45,10 @@ struct TrainerTests {
         var s = setup()
         let trainer = try Trainer(directory: dir, setup: s, resume: resume)
         s = trainer.setup
-        let loader = BatchLoader(paths: s.videos, order: DataOrder(videos: s.videos.count, batch: s.batch, seed: s.seed), sampler: s.sampler,
-                                 transform: s.transform, clipFrames: s.model.backbone.frames, startStep: trainer.step) { try MotionVideoSource(path: $0) }
+        let loader = BatchLoader(
+            paths: s.videos, order: DataOrder(videos: s.videos.count, batch: s.batch, seed: s.seed), sampler: s.sampler,
+            transform: s.transform, clipFrames: s.model.backbone.frames, startStep: trainer.step
+        ) { try MotionVideoSource(path: $0) }
         defer { loader.stop() }
         var n = 0
         try trainer.run(loader: loader, threads: 1, shouldStop: { n >= steps }) { _ in n += 1 }
@@ -55,46 +65,74 @@ struct TrainerTests {
         for (p, q) in zip(straight.model.parameters, resumed.model.parameters) {
             #expect(p.name == q.name && p.value.data == q.value.data, "\(p.name) differs after resume")
         }
-        for (p, q) in zip(straight.model.buffers, resumed.model.buffers) { #expect(p.value.data == q.value.data, "\(p.name) differs") }
-        let logA = straight.readLog().map(\.loss), logB = resumed.readLog().map(\.loss)
+        for (p, q) in zip(straight.model.buffers, resumed.model.buffers) {
+            #expect(p.value.data == q.value.data, "\(p.name) differs")
+        }
+        let logA = straight.readLog().map(\.loss)
+        let logB = resumed.readLog().map(\.loss)
         #expect(logA == logB && logA.count == 3)
         // Checkpoints: the last two kept, plus best; a second run in the same place is refused.
         let names = try FileManager.default.contentsOfDirectory(atPath: base + "/a/checkpoints").sorted()
-        #expect(names == ["step-000002.json", "step-000002.safetensors", "step-000003.json", "step-000003.safetensors"])
+        #expect(
+            names == ["step-000002.json", "step-000002.safetensors", "step-000003.json", "step-000003.safetensors"])
         #expect(FileManager.default.fileExists(atPath: base + "/a/best.safetensors"))
-        #expect(throws: Trainer.TrainingError.self) { _ = try Trainer(directory: base + "/a", setup: Self.setup(), resume: false) }
+        #expect(throws: Trainer.TrainingError.self) {
+            _ = try Trainer(directory: base + "/a", setup: Self.setup(), resume: false)
+        }
         var other = Self.setup()
         other.seed = 99
-        #expect(throws: Trainer.TrainingError.self) { _ = try Trainer(directory: base + "/a", setup: other, resume: true) }
+        #expect(throws: Trainer.TrainingError.self) {
+            _ = try Trainer(directory: base + "/a", setup: other, resume: true)
+        }
     }
 
-    @Test("pretrain through the binary: skipped samples of a long-GOP video are summed per video; unfusable configurations are one sentence; C3D trains, exports and embeds")
+    @Test(
+        "pretrain through the binary: skipped samples of a long-GOP video are summed per video; unfusable configurations are one sentence; C3D trains, exports and embeds"
+    )
     func pretrainCommand() throws {
         let base = Paths.temporaryDirectory("pretrain-cli")
         // tears_320x240.mp4 has I-frames 235 frames apart: most of its samples have none within 5 frames.
         let data = ["--data"] + Self.videos + [Paths.asset("videos/tears_320x240.mp4")]
-        let tiny = ["--size", "32", "--motion-size", "16", "--helper-widths", "8,8,16,16", "--predictor-dim", "16", "--embedding", "16",
-                    "--batch", "4", "--steps", "3", "--threads", "1", "--seed", "2"]
-        let r = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/run", "--config", "planes=8,8,16,32 stem=8"] + tiny)
+        let tiny = [
+            "--size", "32", "--motion-size", "16", "--helper-widths", "8,8,16,16", "--predictor-dim", "16",
+            "--embedding", "16",
+            "--batch", "4", "--steps", "3", "--threads", "1", "--seed", "2",
+        ]
+        let r = try run(
+            Paths.decouple, ["pretrain"] + data + ["-o", base + "/run", "--config", "planes=8,8,16,32 stem=8"] + tiny)
         #expect(r.status == 0, "\(r.stderr)")
         let warnings = r.stderr.components(separatedBy: "\n").filter { $0.contains("skipped a sample of") }
         #expect(warnings.count == 1 && warnings[0].contains("tears_320x240.mp4"), "\(r.stderr)")
         #expect(r.stderr.contains("samples of \(Paths.asset("videos/tears_320x240.mp4"))"), "\(r.stderr)")
         #expect(r.text.contains("step 3 of 3"))
-        for (config, message) in [("planes=8,8,16,16 stem=8", "layer4 twice as wide as layer3"), ("planes=8,8,16,32 stem=8 frames=12", "use a multiple of 8")] {
+        for (config, message) in [
+            ("planes=8,8,16,16 stem=8", "layer4 twice as wide as layer3"),
+            ("planes=8,8,16,32 stem=8 frames=12", "use a multiple of 8"),
+        ] {
             let bad = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad", "--config", config] + tiny)
             #expect(bad.status == 1 && bad.stderr.contains(message), "\(config): \(bad.stderr)")
             #expect(!bad.stderr.contains("Fatal") && !bad.stderr.contains("crashed"))
-            #expect(!FileManager.default.fileExists(atPath: base + "/bad/config.json"), "a rejected configuration leaves no run")
+            #expect(
+                !FileManager.default.fileExists(atPath: base + "/bad/config.json"),
+                "a rejected configuration leaves no run")
         }
         // C3D pretrains too (its clip map is conv5b), exports, and the export embeds in every view.
-        let c3d = try run(Paths.decouple, ["pretrain", "--data"] + Self.videos + ["-o", base + "/c3d", "--model", "c3d", "--config", "channels=4,8,8,16,16"] + tiny)
+        let c3d = try run(
+            Paths.decouple,
+            ["pretrain", "--data"] + Self.videos + [
+                "-o", base + "/c3d", "--model", "c3d", "--config", "channels=4,8,8,16,16",
+            ] + tiny)
         #expect(c3d.status == 0 && c3d.text.contains("step 3 of 3"), "\(c3d.stderr)")
         let weights = base + "/c3d.safetensors"
         let exported = try run(Paths.decouple, ["export", base + "/c3d", "-o", weights])
         #expect(exported.status == 0, "\(exported.stderr)")
         for view in ["fused", "motion-residual"] {
-            let e = try run(Paths.decouple, ["embed", Self.videos[0], "--model", "c3d", "--config", "channels=4,8,8,16,16 size=32", "--weights", weights, "--view", view, "--clips", "2"])
+            let e = try run(
+                Paths.decouple,
+                [
+                    "embed", Self.videos[0], "--model", "c3d", "--config", "channels=4,8,8,16,16 size=32", "--weights",
+                    weights, "--view", view, "--clips", "2",
+                ])
             #expect(e.status == 0 && e.text.contains("\"embedding\""), "\(view): \(e.stderr)")
         }
     }
@@ -113,7 +151,8 @@ struct TrainerTests {
         trainer.model.training = false
         var rng = SeededRandom(seed: 7)
         let x = Tensor.normal(shape: [2, 3, cfg.frames, 32, 32], using: &rng)
-        let a = backbone.forward(x, threads: 1).data, b = trainer.model.backbone.forward(x, threads: 1).pooled.data
+        let a = backbone.forward(x, threads: 1).data
+        let b = trainer.model.backbone.forward(x, threads: 1).pooled.data
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         #expect(worst < 1e-4 * max(1, b.map(abs).max() ?? 1), "max difference \(worst)")
         let view = try EmbeddingView.named("motion", weights: out)
@@ -125,8 +164,10 @@ struct TrainerTests {
         // position L2-normalised, then averaged.
         let predicted = try EmbeddingView.named("predicted", weights: out, model: backbone)
         let got = predicted.apply(backbone, x, threads: 1)
-        let m = trainer.model, positions = m.targetTokens
-        let (forecast, _) = m.predictor.forward(FeatureFusion.tokens(FeatureFusion.clipMap(m.backbone.forward(x, threads: 1).stages)))
+        let m = trainer.model
+        let positions = m.targetTokens
+        let (forecast, _) = m.predictor.forward(
+            FeatureFusion.tokens(FeatureFusion.clipMap(m.backbone.forward(x, threads: 1).stages)))
         let (q, _) = m.mq.forward(forecast.reshaped([2 * positions, trainer.setup.model.predictorDim]))
         let e = trainer.setup.model.embedding
         #expect(got.shape == [2, e] && predicted.dimension(backbone) == e)
@@ -149,16 +190,24 @@ struct TrainerTests {
         // A backbone of another size gives another clip map: one sentence, not a crash.
         var other = cfg
         other.size = 64
-        #expect(throws: (any Error).self) { try EmbeddingView.named("predicted", weights: out, model: try Backbone(config: other, weightsAt: out)) }
+        #expect(throws: (any Error).self) {
+            try EmbeddingView.named("predicted", weights: out, model: try Backbone(config: other, weightsAt: out))
+        }
         try Self.expectBrokenViewsRefused(out)
-        let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base + "/w.json"))) as? [String: Any])
+        let card = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base + "/w.json")))
+                as? [String: Any])
         #expect(card["architecture"] as? String == "r2p1d-26")
         #expect((card["fixesOverTheOfficialCode"] as? [String])?.count == 4)
         #expect(try run(Paths.decouple, ["export", base + "/nothing", "-o", out]).status == 1)
         // --scene-bias must be eval scene-bias's JSON; nothing is written otherwise.
         try "not json".write(toFile: base + "/rows.json", atomically: true, encoding: .utf8)
-        let bad = try run(Paths.decouple, ["export", base + "/run", "-o", base + "/w2.safetensors", "--scene-bias", base + "/rows.json"])
-        #expect(bad.status == 1 && bad.stderr.contains("rows.json' is not the JSON of decouple eval scene-bias"), "\(bad.stderr)")
+        let bad = try run(
+            Paths.decouple,
+            ["export", base + "/run", "-o", base + "/w2.safetensors", "--scene-bias", base + "/rows.json"])
+        #expect(
+            bad.status == 1 && bad.stderr.contains("rows.json' is not the JSON of decouple eval scene-bias"),
+            "\(bad.stderr)")
         #expect(!FileManager.default.fileExists(atPath: base + "/w2.safetensors"))
     }
 
@@ -171,7 +220,10 @@ struct TrainerTests {
         let bias = try #require(wrong["mq_head.4.bias"])
         wrong["mq_head.4.bias"] = FloatTensor(shape: [bias.count + 1], values: bias.values + [0])
         let cases: [(String, [String: FloatTensor], [String: String], String)] = [
-            ("no-heads", tensors, reader.metadata.filter { $0.key != "predictor.heads" }, "does not record predictor.heads"),
+            (
+                "no-heads", tensors, reader.metadata.filter { $0.key != "predictor.heads" },
+                "does not record predictor.heads"
+            ),
             ("wrong-shape", wrong, reader.metadata, "mq_head.4.bias is"),
         ]
         for (name, t, metadata, message) in cases {
@@ -181,7 +233,9 @@ struct TrainerTests {
                 _ = try EmbeddingView.named("predicted", weights: file)
                 Issue.record("\(name): the predicted view was built")
             } catch {
-                #expect("\(error)".contains(message) && "\(error)".contains("\(name).views.safetensors"), "\(name): \(error)")
+                #expect(
+                    "\(error)".contains(message) && "\(error)".contains("\(name).views.safetensors"),
+                    "\(name): \(error)")
             }
         }
     }

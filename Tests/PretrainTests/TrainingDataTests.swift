@@ -12,10 +12,13 @@ struct TrainingDataTests {
         let long = Paths.asset("videos/tears_320x240.mp4")
         let short = try TestVideos.testsrc(width: 64, height: 48, bFrames: false, gop: 8, frames: 12)
         let missing = Paths.scratch + "/missing.mp4"
-        let (usable, skipped) = TrainingData.usableVideos([long, short, missing, long], sampler: sampler) { try MotionVideoSource(path: $0) }
+        let (usable, skipped) = TrainingData.usableVideos([long, short, missing, long], sampler: sampler) {
+            try MotionVideoSource(path: $0)
+        }
         #expect(usable == [long, long])
         #expect(skipped.count == 2)
-        #expect(skipped[0].contains(short) && skipped[0].contains("12 frames, pretraining needs \(sampler.minimumFrames)"))
+        #expect(
+            skipped[0].contains(short) && skipped[0].contains("12 frames, pretraining needs \(sampler.minimumFrames)"))
         #expect(skipped[1].contains("missing.mp4"))
     }
 

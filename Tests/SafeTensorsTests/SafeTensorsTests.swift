@@ -1,15 +1,20 @@
 import Foundation
-@testable import SafeTensors
 import TestSupport
 import Testing
 
+@testable import SafeTensors
+
 /// Builds a safetensors file by hand (header JSON + raw bytes), independent of our writer.
-func handMadeSafeTensors(_ entries: [(name: String, dtype: String, shape: [Int], bytes: [UInt8])], metadata: String? = nil) -> Data {
+func handMadeSafeTensors(
+    _ entries: [(name: String, dtype: String, shape: [Int], bytes: [UInt8])], metadata: String? = nil
+) -> Data {
     var offset = 0
     var items: [String] = []
     if let metadata { items.append("\"__metadata__\":\(metadata)") }
     for e in entries {
-        items.append("\"\(e.name)\":{\"dtype\":\"\(e.dtype)\",\"shape\":[\(e.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + e.bytes.count)]}")
+        items.append(
+            "\"\(e.name)\":{\"dtype\":\"\(e.dtype)\",\"shape\":[\(e.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + e.bytes.count)]}"
+        )
         offset += e.bytes.count
     }
     let header = Array(("{" + items.joined(separator: ",") + "}").utf8)
@@ -48,7 +53,10 @@ struct SafeTensorsTests {
         let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         #expect(headerLength % 8 == 0)
         // No temporary file is left beside the result.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("round") } == ["round.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("round") } == [
+                "round.safetensors"
+            ])
     }
 
     @Test("the file PyTorch wrote reads back: F32 weights and I64 num_batches_tracked")
@@ -75,11 +83,16 @@ struct SafeTensorsTests {
         let i32: [Int32] = [7, -8]
         let data = handMadeSafeTensors([
             ("h", "F16", [2, 3], littleEndianBytes(f16)), ("bf", "BF16", [3], littleEndianBytes(bf16)),
-            ("d", "F64", [2], littleEndianBytes(f64)), ("n", "I64", [3], littleEndianBytes(i64)), ("i", "I32", [2], littleEndianBytes(i32)),
+            ("d", "F64", [2], littleEndianBytes(f64)), ("n", "I64", [3], littleEndianBytes(i64)),
+            ("i", "I32", [2], littleEndianBytes(i32)),
         ])
         try data.write(to: URL(fileURLWithPath: path))
         let r = try SafeTensorsReader(path: path)
-        #expect(r.tensor("h") == FloatTensor(shape: [2, 3], values: [1, -2, 65504, Float(sign: .plus, exponent: -24, significand: 1), -0.0, .infinity]))
+        #expect(
+            r.tensor("h")
+                == FloatTensor(
+                    shape: [2, 3],
+                    values: [1, -2, 65504, Float(sign: .plus, exponent: -24, significand: 1), -0.0, .infinity]))
         #expect(r.tensor("h")!.values[4].sign == .minus)
         #expect(r.tensor("bf")?.values == [1, -3, 1.5 * Float(sign: .plus, exponent: 100, significand: 1)])
         #expect(r.tensor("d")?.values == [0.25, -1e10])
@@ -92,25 +105,36 @@ struct SafeTensorsTests {
         for bits in UInt16.min...UInt16.max {
             let ours = halfToFloat(bits)
             let reference = Float(Float16(bitPattern: bits))
-            #expect(ours.bitPattern == reference.bitPattern || (ours.isNaN && reference.isNaN), "0x\(String(bits, radix: 16))")
+            #expect(
+                ours.bitPattern == reference.bitPattern || (ours.isNaN && reference.isNaN),
+                "0x\(String(bits, radix: 16))")
             if ours.bitPattern != reference.bitPattern && !(ours.isNaN && reference.isNaN) { break }
         }
     }
 
-    @Test("a missing file, a directory, an empty file, random bytes and a text file each fail with one sentence naming the file")
+    @Test(
+        "a missing file, a directory, an empty file, random bytes and a text file each fail with one sentence naming the file"
+    )
     func notSafeTensors() throws {
         let empty = dir + "/empty.safetensors"
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         let random = dir + "/random.safetensors"
         var rng = SystemRandomNumberGenerator()
-        #expect(FileManager.default.createFile(atPath: random, contents: Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) })))
+        #expect(
+            FileManager.default.createFile(
+                atPath: random, contents: Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) })))
         let text = dir + "/text.safetensors"
-        #expect(FileManager.default.createFile(atPath: text, contents: Data("hello, this is not a tensor file at all\n".utf8)))
+        #expect(
+            FileManager.default.createFile(
+                atPath: text, contents: Data("hello, this is not a tensor file at all\n".utf8)))
         let hugeLength = dir + "/huge.safetensors"
-        #expect(FileManager.default.createFile(atPath: hugeLength, contents: Data(littleEndianBytes([UInt64(1) << 40]) + Array("{}".utf8))))
+        #expect(
+            FileManager.default.createFile(
+                atPath: hugeLength, contents: Data(littleEndianBytes([UInt64(1) << 40]) + Array("{}".utf8))))
         let cases: [(String, String)] = [
             (dir + "/nope.safetensors", "no such file"), (dir, "is a directory"), (empty, "is not a safetensors file"),
-            (random, "not a safetensors file"), (text, "not a safetensors file"), (hugeLength, "not a safetensors file"),
+            (random, "not a safetensors file"), (text, "not a safetensors file"),
+            (hugeLength, "not a safetensors file"),
         ]
         for (path, phrase) in cases {
             let error = #expect(throws: SafeTensorsError.self) { try SafeTensorsReader(path: path) }
@@ -123,7 +147,8 @@ struct SafeTensorsTests {
 
     @Test("a file cut short, in the header or in the data, is reported as truncated")
     func truncated() throws {
-        let full = try Data(contentsOf: URL(fileURLWithPath: Paths.asset("fixtures/backbones/c3d_narrow_weights.safetensors")))
+        let full = try Data(
+            contentsOf: URL(fileURLWithPath: Paths.asset("fixtures/backbones/c3d_narrow_weights.safetensors")))
         for keep in [12, 200, full.count / 2, full.count - 1] {
             let path = dir + "/cut\(keep).safetensors"
             try full.prefix(keep).write(to: URL(fileURLWithPath: path))
@@ -147,9 +172,11 @@ struct SafeTensorsTests {
             #expect(error?.description.contains(phrase) == true, "\(error?.description ?? "")")
         }
         // Two tensors claiming the same bytes.
-        var header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}"
+        var header =
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}"
         while header.utf8.count % 8 != 0 { header += " " }
-        let overlap = Data(littleEndianBytes([UInt64(header.utf8.count)]) + Array(header.utf8) + [UInt8](repeating: 0, count: 8))
+        let overlap = Data(
+            littleEndianBytes([UInt64(header.utf8.count)]) + Array(header.utf8) + [UInt8](repeating: 0, count: 8))
         let path = dir + "/overlap.safetensors"
         try overlap.write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: SafeTensorsError.self) { try SafeTensorsReader(path: path) }
@@ -169,7 +196,8 @@ struct SafeTensorsTests {
     @Test("writing over an existing file replaces it whole")
     func replaces() throws {
         let path = dir + "/replace.safetensors"
-        try SafeTensorsWriter.write(["x": FloatTensor(shape: [1000], values: [Float](repeating: 1, count: 1000))], to: path)
+        try SafeTensorsWriter.write(
+            ["x": FloatTensor(shape: [1000], values: [Float](repeating: 1, count: 1000))], to: path)
         try SafeTensorsWriter.write(["y": FloatTensor(shape: [2], values: [3, 4])], to: path)
         let r = try SafeTensorsReader(path: path)
         #expect(r.names == ["y"])

@@ -62,7 +62,9 @@ struct TorchCheckpointTests {
         let all = try TorchCheckpoint(path: Self.fixture("cmd_pretrain_narrow.pt"))
         #expect(all.tensors.count == plain.tensors.count + 3)
         #expect(all.tensors["fc.weight"]?.shape == [8, 64])
-        #expect(throws: TorchCheckpointError.self) { try TorchCheckpoint(path: Self.fixture("r2p1d_narrow.pt"), prefix: "rgb_backbone.") }
+        #expect(throws: TorchCheckpointError.self) {
+            try TorchCheckpoint(path: Self.fixture("r2p1d_narrow.pt"), prefix: "rgb_backbone.")
+        }
         let error = try #require(throws: TorchCheckpointError.self) {
             try TorchCheckpoint(path: Self.fixture("cmd_pretrain_narrow.pt"), prefix: "i_backbone.")
         }
@@ -76,7 +78,10 @@ struct TorchCheckpointTests {
         #expect(Set(checkpoint.names) == Set(expected.names))
         for name in expected.names {
             let want = try #require(expected.tensor(name))
-            #expect(checkpoint.tensors[name] == want, "\(name): \(checkpoint.tensors[name].map { "\($0.shape) \($0.values.prefix(6))" } ?? "missing") vs \(want.shape) \(want.values.prefix(6))")
+            #expect(
+                checkpoint.tensors[name] == want,
+                "\(name): \(checkpoint.tensors[name].map { "\($0.shape) \($0.values.prefix(6))" } ?? "missing") vs \(want.shape) \(want.values.prefix(6))"
+            )
         }
         #expect(checkpoint.sourceTypes["float16"] == "float16" && checkpoint.sourceTypes["bfloat16"] == "bfloat16")
         #expect(checkpoint.tensors["int64"]?.values == [-5, 0, 7, Float(1 << 40)])

@@ -5,10 +5,16 @@ import Testing
 /// `decouple eval scene-bias` on a small synth set, and `decouple weights choose` on its JSON.
 @Suite("Scene-bias benchmark through the binary")
 struct SceneBiasCLITests {
-    @Test("the colour histogram retrieves in context and fails out of context; the motion histogram holds out of context")
+    @Test(
+        "the colour histogram retrieves in context and fails out of context; the motion histogram holds out of context")
     func baselines() throws {
         let dir = Paths.temporaryDirectory("scene-bias")
-        let made = try run(Paths.decouple, ["synth", "-o", dir + "/set", "--per-class", "2", "--frames", "24", "--size", "128x96", "--seed", "9", "--region", "test"])
+        let made = try run(
+            Paths.decouple,
+            [
+                "synth", "-o", dir + "/set", "--per-class", "2", "--frames", "24", "--size", "128x96", "--seed", "9",
+                "--region", "test",
+            ])
         #expect(made.status == 0, "\(made.stderr)")
         let r = try run(Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -25,12 +31,19 @@ struct SceneBiasCLITests {
         #expect(recall(colour, "out_of_context") <= 0.2, "\(colour)")
         #expect(recall(motion, "out_of_context") >= 0.4, "\(motion)")
         #expect((motion["scene_reliance"] as? Double ?? 1) < (colour["scene_reliance"] as? Double ?? 0))
-        let table = try run(Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/rows.json"])
+        let table = try run(
+            Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/rows.json"])
         #expect(table.text.contains("18 out-of-context queries, 18 in-context gallery, 9 classes"))
         #expect(table.text.contains("motion-vector histogram"))
-        #expect(FileManager.default.contents(atPath: dir + "/rows.json") == r.stdout, "--json-out writes what --json prints")
-        let unwritable = try run(Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/no/such/dir/rows.json"])
-        #expect(unwritable.status == 1 && unwritable.stderr.contains("rows.json' could not be written"), "\(unwritable.stderr)")
+        #expect(
+            FileManager.default.contents(atPath: dir + "/rows.json") == r.stdout, "--json-out writes what --json prints"
+        )
+        let unwritable = try run(
+            Paths.decouple,
+            ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/no/such/dir/rows.json"])
+        #expect(
+            unwritable.status == 1 && unwritable.stderr.contains("rows.json' could not be written"),
+            "\(unwritable.stderr)")
         // A directory that is not a synth set is one sentence and exit 1.
         let bad = try run(Paths.decouple, ["eval", "scene-bias", dir])
         #expect(bad.status == 1 && bad.stderr.contains("labels.csv"), "\(bad.stderr)")
@@ -52,13 +65,26 @@ struct SceneBiasCLITests {
             row("w.safetensors, residual view", out: 0.7, within: 0.3),  // best out of context, but poor in context
             row("other.safetensors, fused view", out: 0.9, within: 0.9),
         ]
-        try ("[" + rows.joined(separator: ",") + "]").write(toFile: dir + "/eval.json", atomically: true, encoding: .utf8)
-        let r = try run(Paths.decouple, ["weights", "choose", dir + "/eval.json", "--weights", "w.safetensors", "--config", "planes=16,32,64,128 stem=16 size=64", "-o", dir + "/default.json"])
+        try ("[" + rows.joined(separator: ",") + "]").write(
+            toFile: dir + "/eval.json", atomically: true, encoding: .utf8)
+        let r = try run(
+            Paths.decouple,
+            [
+                "weights", "choose", dir + "/eval.json", "--weights", "w.safetensors", "--config",
+                "planes=16,32,64,128 stem=16 size=64", "-o", dir + "/default.json",
+            ])
         #expect(r.status == 0, "\(r.stderr)")
-        let card = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/default.json"))) as? [String: Any])
+        let card = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/default.json")))
+                as? [String: Any])
         #expect(card["view"] as? String == "motion")
         #expect(card["weights"] as? String == "w.safetensors")
-        let missing = try run(Paths.decouple, ["weights", "choose", dir + "/eval.json", "--weights", "none.safetensors", "--config", "x", "-o", dir + "/d2.json"])
+        let missing = try run(
+            Paths.decouple,
+            [
+                "weights", "choose", dir + "/eval.json", "--weights", "none.safetensors", "--config", "x", "-o",
+                dir + "/d2.json",
+            ])
         #expect(missing.status == 1 && missing.stderr.contains("no rows for none.safetensors"), "\(missing.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/d2.json"))
     }

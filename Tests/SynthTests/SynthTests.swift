@@ -14,7 +14,9 @@ struct SynthTests {
             for y in 0..<80 {
                 for x in 0..<96 {
                     let o = (y * 96 + x) * 3
-                    px[o] = UInt8((x * 7 + k * 40) % 256); px[o + 1] = UInt8((y * 5 + k * 90) % 256); px[o + 2] = UInt8((x * y + k * 13) % 256)
+                    px[o] = UInt8((x * 7 + k * 40) % 256)
+                    px[o + 1] = UInt8((y * 5 + k * 90) % 256)
+                    px[o + 2] = UInt8((x * y + k * 13) % 256)
                 }
             }
             return Photo(name: "p\(k)", image: RGBImage(width: 96, height: 80, pixels: px))
@@ -45,7 +47,11 @@ struct SynthTests {
         #expect(Set(own.values).count == 9)
         for v in a {
             let mine = "p\(own[v.label]!)"
-            if v.split == .inContext { #expect(v.scene.backdrop.photoName == mine) } else { #expect(v.scene.backdrop.photoName != mine) }
+            if v.split == .inContext {
+                #expect(v.scene.backdrop.photoName == mine)
+            } else {
+                #expect(v.scene.backdrop.photoName != mine)
+            }
         }
         #expect(throws: SynthPlan.PlanError.self) { try SynthPlan.videos(Self.options(), photos: Self.photos(4)) }
     }
@@ -55,7 +61,8 @@ struct SynthTests {
         for (region, lo, hi) in [(PhotoRegion.train, 0.0, 40.0), (.test, 40.0, 80.0)] {
             for v in try SynthPlan.videos(Self.options(region: region), photos: Self.photos()) {
                 let b = v.scene.backdrop
-                #expect(b.y >= lo - 1e-9 && b.y + b.height <= hi + 1e-9, "\(region) \(v.relativePath): \(b.y)+\(b.height)")
+                #expect(
+                    b.y >= lo - 1e-9 && b.y + b.height <= hi + 1e-9, "\(region) \(v.relativePath): \(b.y)+\(b.height)")
             }
         }
     }
@@ -65,7 +72,9 @@ struct SynthTests {
         var rng = SplitMix64(seed: 9)
         for kind in MotionClass.allCases {
             let m = Motion.random(kind, width: 160, height: 120, frames: 80, rng: &rng)
-            let p0 = m.pose(frame: 0, frames: 80), p1 = m.pose(frame: 10, frames: 80), pEnd = m.pose(frame: 79, frames: 80)
+            let p0 = m.pose(frame: 0, frames: 80)
+            let p1 = m.pose(frame: 10, frames: 80)
+            let pEnd = m.pose(frame: 79, frames: 80)
             let moved = hypot(p1.x - p0.x, p1.y - p0.y)
             switch kind {
             case .orbit, .swing, .bounce, .drift, .zigzag:
@@ -88,7 +97,9 @@ struct SynthTests {
     @Test("decouple synth: H.264 files with the expected labels, frames and types; the same videos for the same seed")
     func endToEnd() throws {
         let dir = Paths.temporaryDirectory("synth")
-        let args = ["synth", "--per-class", "1", "--frames", "20", "--size", "96x64", "--seed", "3", "--region", "test"]
+        let args = [
+            "synth", "--per-class", "1", "--frames", "20", "--size", "96x64", "--seed", "3", "--region", "test",
+        ]
         let r = try run(Paths.decouple, args + ["-o", dir + "/a"])
         #expect(r.status == 0, "\(r.stderr)")
         let labels = try String(contentsOfFile: dir + "/a/labels.csv", encoding: .utf8).split(separator: "\n")
@@ -123,7 +134,9 @@ struct SynthTests {
         // bottom-right macroblock of a video sometimes encodes differently between runs (the RGB
         // frames are identical; 0.14-0.22 levels on average where it happened). Two seeds differ
         // by tens of levels.
-        #expect(FileManager.default.contents(atPath: dir + "/a/labels.csv") == FileManager.default.contents(atPath: dir + "/b/labels.csv"))
+        #expect(
+            FileManager.default.contents(atPath: dir + "/a/labels.csv")
+                == FileManager.default.contents(atPath: dir + "/b/labels.csv"))
         for line in labels.dropFirst() {
             let p = String(line.split(separator: ",")[0])
             let (ra, rb) = (try VideoReader(path: dir + "/a/" + p), try VideoReader(path: dir + "/b/" + p))
@@ -134,9 +147,13 @@ struct SynthTests {
                 count += ia.pixels.count
             }
             #expect(count == 20 * 96 * 64 * 3, "\(p)")
-            #expect(total / Double(max(1, count)) < 1, "\(p): the two runs differ by \(total / Double(max(1, count))) levels on average")
+            #expect(
+                total / Double(max(1, count)) < 1,
+                "\(p): the two runs differ by \(total / Double(max(1, count))) levels on average")
         }
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/synth.json"))) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/synth.json")))
+                as? [String: Any])
         #expect((json["videos"] as? [Any])?.count == 18)
     }
 }

@@ -10,7 +10,9 @@ struct GEMMTests {
         var alpha: Float, beta: Float
         var pad: Int  // extra elements per row: leading dimensions larger than the matrix
         var threads: Int
-        var description: String { "\(m)x\(n)x\(k) \(ta == .none ? "N" : "T")\(tb == .none ? "N" : "T") alpha \(alpha) beta \(beta) pad \(pad) threads \(threads)" }
+        var description: String {
+            "\(m)x\(n)x\(k) \(ta == .none ? "N" : "T")\(tb == .none ? "N" : "T") alpha \(alpha) beta \(beta) pad \(pad) threads \(threads)"
+        }
     }
 
     static let cases: [Case] = [
@@ -28,18 +30,25 @@ struct GEMMTests {
         var rng = SeededRandom(seed: UInt64(c.m * 1000 + c.n * 10 + c.k))
         let (aRows, aCols) = c.ta == .none ? (c.m, c.k) : (c.k, c.m)
         let (bRows, bCols) = c.tb == .none ? (c.k, c.n) : (c.n, c.k)
-        let lda = aCols + c.pad, ldb = bCols + c.pad, ldc = c.n + c.pad
+        let lda = aCols + c.pad
+        let ldb = bCols + c.pad
+        let ldc = c.n + c.pad
         let a = (0..<(aRows * lda)).map { _ in rng.nextNormal() }
         let b = (0..<(bRows * ldb)).map { _ in rng.nextNormal() }
         let c0 = (0..<(c.m * ldc)).map { _ in rng.nextNormal() }
-        var fast = c0, slow = c0
+        var fast = c0
+        var slow = c0
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 fast.withUnsafeMutableBufferPointer { pc in
-                    gemm(c.ta, c.tb, m: c.m, n: c.n, k: c.k, alpha: c.alpha, a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: c.beta, c: pc.baseAddress!, ldc: ldc, threads: c.threads)
+                    gemm(
+                        c.ta, c.tb, m: c.m, n: c.n, k: c.k, alpha: c.alpha, a: pa.baseAddress!, lda: lda,
+                        b: pb.baseAddress!, ldb: ldb, beta: c.beta, c: pc.baseAddress!, ldc: ldc, threads: c.threads)
                 }
                 slow.withUnsafeMutableBufferPointer { pc in
-                    gemmNaive(c.ta, c.tb, m: c.m, n: c.n, k: c.k, alpha: c.alpha, a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: c.beta, c: pc.baseAddress!, ldc: ldc)
+                    gemmNaive(
+                        c.ta, c.tb, m: c.m, n: c.n, k: c.k, alpha: c.alpha, a: pa.baseAddress!, lda: lda,
+                        b: pb.baseAddress!, ldb: ldb, beta: c.beta, c: pc.baseAddress!, ldc: ldc)
                 }
             }
         }
@@ -55,7 +64,8 @@ struct GEMMTests {
 
     @Test("beta 0 ignores NaN in C; k 0 leaves beta * C")
     func betaZeroAndEmptyK() {
-        let a: [Float] = [1, 2], b: [Float] = [3, 4]
+        let a: [Float] = [1, 2]
+        let b: [Float] = [3, 4]
         var c: [Float] = [.nan]
         gemm(.none, .none, m: 1, n: 1, k: 2, a: a, lda: 2, b: b, ldb: 1, beta: 0, c: &c, ldc: 1)
         #expect(c == [11])

@@ -41,7 +41,9 @@ struct TensorTests {
 
     @Test("the same seed gives the same sequence; different seeds differ")
     func reproducible() {
-        var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42), c = SeededRandom(seed: 43)
+        var a = SeededRandom(seed: 42)
+        var b = SeededRandom(seed: 42)
+        var c = SeededRandom(seed: 43)
         let xs = (0..<100).map { _ in a.next() }
         #expect(xs == (0..<100).map { _ in b.next() })
         #expect(xs != (0..<100).map { _ in c.next() })
@@ -88,7 +90,10 @@ struct TensorTests {
         let hits = UnsafeMutablePointer<Int>.allocate(capacity: 4 * count)
         let wrongRounds = UnsafeMutablePointer<Int>.allocate(capacity: 4)
         wrongRounds.initialize(repeating: 0, count: 4)
-        defer { hits.deallocate(); wrongRounds.deallocate() }
+        defer {
+            hits.deallocate()
+            wrongRounds.deallocate()
+        }
         let box = UncheckedSendable((hits, wrongRounds))
         DispatchQueue.concurrentPerform(iterations: 4) { caller in
             let mine = box.value.0 + caller * count
@@ -96,7 +101,9 @@ struct TensorTests {
                 mine.initialize(repeating: 0, count: count)
                 parallelRanges(count, threads: 2 + round % 3) { range in
                     if round % 7 == 0 {
-                        parallelRanges(range.count, threads: 2) { inner in for i in inner { mine[range.lowerBound + i] += 1 } }
+                        parallelRanges(range.count, threads: 2) { inner in
+                            for i in inner { mine[range.lowerBound + i] += 1 }
+                        }
                     } else {
                         for i in range { mine[i] += 1 }
                     }

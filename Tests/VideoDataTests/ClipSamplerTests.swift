@@ -7,9 +7,15 @@ struct ClipSamplerTests {
     func modelScopeStarts() {
         // 240 frames (tears_320x240), clip length 61: linspace(0, 179, 11) has step 17.9, so the
         // midpoints are 8.95, 26.85, 44.75, 62.65, 80.55, 98.45, 116.35, 134.25, 152.15, 170.05.
-        #expect(ClipSampler.modelScopeStarts(frameCount: 240, clipLength: 61, clips: 10) == [8, 26, 44, 62, 80, 98, 116, 134, 152, 170])
+        #expect(
+            ClipSampler.modelScopeStarts(frameCount: 240, clipLength: 61, clips: 10) == [
+                8, 26, 44, 62, 80, 98, 116, 134, 152, 170,
+            ])
         // 132 frames (bigbuckbunny_720p): linspace(0, 71, 11), step 7.1: 3.55, 10.65, ... 67.45.
-        #expect(ClipSampler.modelScopeStarts(frameCount: 132, clipLength: 61, clips: 10) == [3, 10, 17, 24, 31, 39, 46, 53, 60, 67])
+        #expect(
+            ClipSampler.modelScopeStarts(frameCount: 132, clipLength: 61, clips: 10) == [
+                3, 10, 17, 24, 31, 39, 46, 53, 60, 67,
+            ])
         // One clip: linspace(0, 39, 2) = [0, 39], midpoint 19.5.
         #expect(ClipSampler.modelScopeStarts(frameCount: 100, clipLength: 61, clips: 1) == [19])
         // One frame longer than a clip: linspace(0, 1, 4) = [0, 1/3, 2/3, 1] -> 0.17, 0.5, 0.83 -> all 0.
@@ -20,7 +26,9 @@ struct ClipSamplerTests {
     @Test("a video no longer than a clip gives all-zero starts")
     func shortVideos() {
         for n in [1, 2, 30, 60, 61] {
-            #expect(ClipSampler.modelScopeStarts(frameCount: n, clipLength: 61, clips: 10) == Array(repeating: 0, count: 10))
+            #expect(
+                ClipSampler.modelScopeStarts(frameCount: n, clipLength: 61, clips: 10) == Array(repeating: 0, count: 10)
+            )
         }
         #expect(ClipSampler.modelScope(frameCount: 61, clips: 2) == [ClipWindow(start: 0), ClipWindow(start: 0)])
     }

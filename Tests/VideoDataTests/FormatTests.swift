@@ -6,13 +6,17 @@ import VideoData
 struct FormatTests {
     @Test("CSV rows have extract_mvs.c's printf padding and parse back")
     func csv() {
-        let v = MotionVector(source: -1, w: 16, h: 8, srcX: -3, srcY: 120, dstX: 8, dstY: 124, flags: 0, motionX: -45, motionY: -17, motionScale: 4)
+        let v = MotionVector(
+            source: -1, w: 16, h: 8, srcX: -3, srcY: 120, dstX: 8, dstY: 124, flags: 0, motionX: -45, motionY: -17,
+            motionScale: 4)
         let row = MotionCSV.row(frameNumber: 12, v)
         #expect(row == "12,-1,16, 8,  -3, 120,   8, 124,0x0, -45, -17,   4")
         let back = MotionCSV.parse(Substring(row))
         #expect(back?.frameNumber == 12 && back?.vector == v)
         #expect(MotionCSV.parse("1,2,3") == nil)
-        let big = MotionVector(source: 1, w: 8, h: 8, srcX: 12345, srcY: -12345, dstX: 0, dstY: 0, flags: 255, motionX: 100000, motionY: -7, motionScale: 4)
+        let big = MotionVector(
+            source: 1, w: 8, h: 8, srcX: 12345, srcY: -12345, dstX: 0, dstY: 0, flags: 255, motionX: 100000,
+            motionY: -7, motionScale: 4)
         #expect(MotionCSV.row(frameNumber: 1, big) == "1, 1, 8, 8,12345,-12345,   0,   0,0xff,100000,  -7,   4")
     }
 
@@ -67,7 +71,10 @@ struct FormatTests {
         let types: [PictureType] = [.i, .p, .b, .p, .i, .p, .p]
         for (i, t) in types.enumerated() {
             let vs = t == .i ? [] : [block(x: 0, y: 0, mx: 4, my: 0), block(x: 16, y: 0, mx: 0, my: 0, list1: t == .b)]
-            let frame = VideoFrame(info: FrameInfo(index: i, pts: Int64(i), time: Double(i), pictureType: t, isKey: t == .i, packetSize: 100), motionVectors: vs)
+            let frame = VideoFrame(
+                info: FrameInfo(
+                    index: i, pts: Int64(i), time: Double(i), pictureType: t, isKey: t == .i, packetSize: 100),
+                motionVectors: vs)
             stats.add(frame, summary: FrameMotionSummary(frame: frame, frameWidth: 32, frameHeight: 16))
         }
         let s = stats.summary

@@ -4,7 +4,8 @@ import VideoData
 /// A vector for a block whose top-left corner is (x, y), moving by (mx, my) quarter pixels in
 /// FFmpeg's convention (src = dst + motion / scale).
 func block(x: Int, y: Int, w: Int = 16, h: Int = 16, mx: Int32, my: Int32, list1: Bool = false) -> MotionVector {
-    let dstX = Int16(x + w / 2), dstY = Int16(y + h / 2)
+    let dstX = Int16(x + w / 2)
+    let dstY = Int16(y + h / 2)
     return MotionVector(
         source: list1 ? 1 : -1, w: UInt8(w), h: UInt8(h), srcX: dstX + Int16(mx / 4), srcY: dstY + Int16(my / 4),
         dstX: dstX, dstY: dstY, motionX: mx, motionY: my, motionScale: 4)
@@ -52,7 +53,7 @@ struct MotionFieldTests {
 
     @Test("reference lists: select, negate list 1, average where both cover")
     func lists() {
-        let v0 = block(x: 0, y: 0, mx: -8, my: 0)           // forward +2 px
+        let v0 = block(x: 0, y: 0, mx: -8, my: 0)  // forward +2 px
         let v1 = block(x: 0, y: 0, mx: -16, my: 0, list1: true)  // forward -4 px (future reference)
         let both = MotionField(vectors: [v0, v1], frameWidth: 16, frameHeight: 16, cellSize: 8, lists: .both)
         #expect(both.dx == [-1, -1, -1, -1])
@@ -122,7 +123,9 @@ struct MotionGridTests {
         let h = MotionGrid(field: f, columns: 2, rows: 1)
         #expect(abs(h[0, 0].coverage - 16.0 / 24.0) < 1e-6)
         #expect(abs(h[1, 0].coverage - 16.0 / 24.0) < 1e-6)
-        let still = MotionGrid(field: MotionField(vectors: [block(x: 0, y: 0, mx: 1, my: 0)], frameWidth: 16, frameHeight: 16), columns: 1, rows: 1)
+        let still = MotionGrid(
+            field: MotionField(vectors: [block(x: 0, y: 0, mx: 1, my: 0)], frameWidth: 16, frameHeight: 16), columns: 1,
+            rows: 1)
         #expect(still.kind(column: 0, row: 0) == .zero)
         let none = MotionGrid(field: .empty(frameWidth: 16, frameHeight: 16), columns: 1, rows: 1)
         #expect(none.kind(column: 0, row: 0) == .noData)

@@ -9,7 +9,8 @@ struct PreprocessTests {
 
     /// Count of differing bytes and the largest difference.
     static func compare(_ a: RGBImage, _ b: RGBImage) -> (differing: Int, worst: Int) {
-        var differing = 0, worst = 0
+        var differing = 0
+        var worst = 0
         for (x, y) in zip(a.pixels, b.pixels) where x != y {
             differing += 1
             worst = max(worst, abs(Int(x) - Int(y)))
@@ -98,7 +99,9 @@ struct PreprocessTests {
         for value: UInt8 in [0, 1, 127, 254, 255] {
             let flat = RGBImage(width: 50, height: 30, pixels: Array(repeating: value, count: 50 * 30 * 3))
             for (w, h) in [(7, 5), (171, 128), (50, 31), (13, 90)] {
-                #expect(PILResize.bilinear(flat, width: w, height: h).pixels.allSatisfy { $0 == value }, "\(value) at \(w)x\(h)")
+                #expect(
+                    PILResize.bilinear(flat, width: w, height: h).pixels.allSatisfy { $0 == value },
+                    "\(value) at \(w)x\(h)")
             }
         }
     }

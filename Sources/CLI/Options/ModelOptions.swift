@@ -9,10 +9,16 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model id: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
     var model = Architecture.r2plus1d.rawValue
 
-    @Option(help: "Overrides of the model configuration for narrow variants, e.g. \"planes=16,32,64,128 stem=16\" (channels=... for c3d).")
+    @Option(
+        help:
+            "Overrides of the model configuration for narrow variants, e.g. \"planes=16,32,64,128 stem=16\" (channels=... for c3d)."
+    )
     var config = ""
 
-    @Option(help: "Weights: .safetensors, or a torch.save checkpoint (.pt) read directly (default: the shipped weights, else weights/<model>.safetensors).")
+    @Option(
+        help:
+            "Weights: .safetensors, or a torch.save checkpoint (.pt) read directly (default: the shipped weights, else weights/<model>.safetensors)."
+    )
     var weights: String?
 
     @Option(help: "Key prefix of the backbone inside the weights file (e.g. rgb_backbone.).")
@@ -29,18 +35,25 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if isRandom && weights != nil { throw ValidationError("give --weights or --random-weights, not both.") }
-        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch { throw ValidationError("\(error)") }
+        do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// The configuration, weights and default view to run (`ModelWeights.resolve`).
     func resolve() throws -> ModelWeights.Resolved {
-        try ModelWeights.resolve(model: model, config: config, weights: weights, prefix: prefix, randomSeed: isRandom ? seed ?? 0 : nil)
+        try ModelWeights.resolve(
+            model: model, config: config, weights: weights, prefix: prefix, randomSeed: isRandom ? seed ?? 0 : nil)
     }
 
     /// Loads the backbone; a failure is one sentence on stderr and exit code 1.
     func load(_ resolved: ModelWeights.Resolved) throws -> (Backbone, EmbeddingManifest.Weights) {
-        do { return try ModelWeights.load(config: resolved.config, resolved.choice) } catch let error as ModelWeights.MissingWeights {
-            Console.error("\(error); pass --weights FILE (.safetensors, or a torch.save .pt), or --random-weights --seed N for an untrained model.")
+        do { return try ModelWeights.load(config: resolved.config, resolved.choice) } catch let error
+            as ModelWeights.MissingWeights
+        {
+            Console.error(
+                "\(error); pass --weights FILE (.safetensors, or a torch.save .pt), or --random-weights --seed N for an untrained model."
+            )
             throw ExitCode(1)
         } catch {
             Console.error("\(error)")

@@ -19,7 +19,9 @@ public final class AdamW: Optimizer {
     private var moments: [String: (m: Tensor, v: Tensor)] = [:]
     private var steps: [String: Int] = [:]
 
-    public init(groups: [ParameterGroup], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+    public init(
+        groups: [ParameterGroup], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
+    ) {
         self.groups = groups
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -77,14 +79,24 @@ public final class AdamW: Optimizer {
 
     public func restore(tensors: [String: Tensor], scalars: [String: Double]) throws {
         let shapes = Dictionary(uniqueKeysWithValues: allParameters.map { ($0.name, $0.shape) })
-        var m: [String: Tensor] = [:], v: [String: Tensor] = [:], s: [String: Int] = [:]
+        var m: [String: Tensor] = [:]
+        var v: [String: Tensor] = [:]
+        var s: [String: Int] = [:]
         for (key, t) in tensors {
             let (name, kind): (String, String)
-            if key.hasSuffix(".exp_avg_sq") { (name, kind) = (String(key.dropLast(".exp_avg_sq".count)), "v") }
-            else if key.hasSuffix(".exp_avg") { (name, kind) = (String(key.dropLast(".exp_avg".count)), "m") }
-            else { throw OptimizerStateError("AdamW state has an unknown tensor \(key)") }
-            guard let shape = shapes[name] else { throw OptimizerStateError("AdamW state names \(name), which is not a parameter") }
-            guard shape == t.shape else { throw OptimizerStateError("AdamW state \(key) is \(t.shape), the parameter is \(shape)") }
+            if key.hasSuffix(".exp_avg_sq") {
+                (name, kind) = (String(key.dropLast(".exp_avg_sq".count)), "v")
+            } else if key.hasSuffix(".exp_avg") {
+                (name, kind) = (String(key.dropLast(".exp_avg".count)), "m")
+            } else {
+                throw OptimizerStateError("AdamW state has an unknown tensor \(key)")
+            }
+            guard let shape = shapes[name] else {
+                throw OptimizerStateError("AdamW state names \(name), which is not a parameter")
+            }
+            guard shape == t.shape else {
+                throw OptimizerStateError("AdamW state \(key) is \(t.shape), the parameter is \(shape)")
+            }
             if kind == "m" { m[name] = t } else { v[name] = t }
         }
         for (key, value) in scalars {

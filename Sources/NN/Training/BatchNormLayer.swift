@@ -55,17 +55,25 @@ public final class BatchNormLayer: ParameterContainer {
     /// `x [N, C, ...]` → `relu?(bn(x) + residual?)`, same shape, and the cache.
     public func forward(_ x: Tensor, residual: Tensor? = nil, relu: Bool = false, threads: Int = 1) -> (Tensor, Cache) {
         precondition(x.rank >= 2 && x.shape[1] == channels, "batch norm over \(channels) channels got \(x.shape)")
-        precondition(residual == nil || residual!.shape == x.shape, "residual \(residual!.shape) does not match \(x.shape)")
+        precondition(
+            residual == nil || residual!.shape == x.shape, "residual \(residual!.shape) does not match \(x.shape)")
         let (n, c) = (x.shape[0], channels)
         let inner = x.shape.dropFirst(2).reduce(1, *)
         let m = n * inner
-        var mean = [Float](repeating: 0, count: c), invStd = mean
+        var mean = [Float](repeating: 0, count: c)
+        var invStd = mean
         if training {
             precondition(m > 1, "batch norm in training mode needs more than one value per channel, got \(x.shape)")
-            var sums = [Double](repeating: 0, count: c), squares = sums
+            var sums = [Double](repeating: 0, count: c)
+            var squares = sums
             x.withUnsafeBufferPointer { xp in
-                channelSums(xp.baseAddress!, n: n, c: c, inner: inner, threads: threads) { p, count in runSumAndSquares(p, count: count) }
-                    .enumerated().forEach { sums[$0.offset] = $0.element.0; squares[$0.offset] = $0.element.1 }
+                let perChannel = channelSums(xp.baseAddress!, n: n, c: c, inner: inner, threads: threads) { p, count in
+                    runSumAndSquares(p, count: count)
+                }
+                for (channel, (sum, square)) in perChannel.enumerated() {
+                    sums[channel] = sum
+                    squares[channel] = square
+                }
             }
             let mom = Double(momentum)
             runningMean.value.withUnsafeMutableBufferPointer { rm in
@@ -88,8 +96,10 @@ public final class BatchNormLayer: ParameterContainer {
             }
         }
         // y = x · scale + shift per channel, then + residual, then ReLU.
-        let gamma = weight.value.data, beta = bias.value.data
-        var scale = [Float](repeating: 0, count: c), shift = scale
+        let gamma = weight.value.data
+        let beta = bias.value.data
+        var scale = [Float](repeating: 0, count: c)
+        var shift = scale
         for ch in 0..<c {
             scale[ch] = invStd[ch] * gamma[ch]
             shift[ch] = beta[ch] - mean[ch] * scale[ch]
@@ -103,7 +113,8 @@ public final class BatchNormLayer: ParameterContainer {
                         for row in rows {
                             let ch = row % c
                             let (s, b) = (scale[ch], shift[ch])
-                            let src = xb + row * inner, dst = yb + row * inner
+                            let src = xb + row * inner
+                            let dst = yb + row * inner
                             if let rb {
                                 let r = rb + row * inner
                                 if relu {
@@ -121,7 +132,12 @@ public final class BatchNormLayer: ParameterContainer {
                 }
             }
         }
-        return (y, Cache(input: x, output: y, mean: mean, invStd: invStd, relu: relu, residual: residual != nil, batchStatistics: training))
+        return (
+            y,
+            Cache(
+                input: x, output: y, mean: mean, invStd: invStd, relu: relu, residual: residual != nil,
+                batchStatistics: training)
+        )
     }
 
     /// Adds the weight and bias gradients and returns `dx`; with a fused residual also the
@@ -139,17 +155,20 @@ public final class BatchNormLayer: ParameterContainer {
         // g = dy through the ReLU mask (output > 0); never materialised unless the residual
         // needs it. Pass 1, per channel: Σ g and Σ g·x, hence Σ g·x̂ = (Σ g·x - mean·Σ g)/σ.
         let relu = cache.relu
-        var sumG = [Double](repeating: 0, count: c), sumGX = sumG
+        var sumG = [Double](repeating: 0, count: c)
+        var sumGX = sumG
         dy.withUnsafeBufferPointer { dp in
             x.withUnsafeBufferPointer { xp in
                 cache.output.withUnsafeBufferPointer { op in
                     sumG.withUnsafeMutableBufferPointer { sg in
                         sumGX.withUnsafeMutableBufferPointer { sgx in
-                            let ctx = UncheckedSendable((dp.baseAddress!, xp.baseAddress!, op.baseAddress!, sg.baseAddress!, sgx.baseAddress!))
+                            let ctx = UncheckedSendable(
+                                (dp.baseAddress!, xp.baseAddress!, op.baseAddress!, sg.baseAddress!, sgx.baseAddress!))
                             parallelRanges(c, threads: inner == 1 ? 1 : threads) { channels in
                                 let (d, xb, o, sgp, sgxp) = ctx.value
                                 for ch in channels {
-                                    var s: Double = 0, sx: Double = 0
+                                    var s: Double = 0
+                                    var sx: Double = 0
                                     for i in 0..<n {
                                         let off = (i * c + ch) * inner
                                         let r = maskedSums(d + off, xb + off, relu ? o + off : nil, count: inner)
@@ -177,9 +196,12 @@ public final class BatchNormLayer: ParameterContainer {
         // Pass 2: dx = a · (g - mean(g)) - e · (x - mean) per channel, with a = γ/σ and, for
         // batch statistics, e = a/σ · mean(g·x̂) (x - mean rather than x̂ = (x - mean)/σ
         // expanded, which would cancel badly when the mean is large).
-        var a = [Float](repeating: 0, count: c), meanGs = a, e = a
+        var a = [Float](repeating: 0, count: c)
+        var meanGs = a
+        var e = a
         for ch in 0..<c {
-            let s = Double(cache.invStd[ch]), gm = Double(gamma[ch])
+            let s = Double(cache.invStd[ch])
+            let gm = Double(gamma[ch])
             a[ch] = Float(gm * s)
             if cache.batchStatistics {
                 meanGs[ch] = Float(sumG[ch] / Double(m))
@@ -193,14 +215,17 @@ public final class BatchNormLayer: ParameterContainer {
                 dy.withUnsafeBufferPointer { dp in
                     x.withUnsafeBufferPointer { xp in
                         cache.output.withUnsafeBufferPointer { op in
-                            let ctx = UncheckedSendable((dp.baseAddress!, xp.baseAddress!, op.baseAddress!, out.baseAddress!, res))
+                            let ctx = UncheckedSendable(
+                                (dp.baseAddress!, xp.baseAddress!, op.baseAddress!, out.baseAddress!, res))
                             parallelRanges(n * c, threads: threads) { rows in
                                 let (db, xb, ob, outb, rb) = ctx.value
                                 for row in rows {
                                     let ch = row % c
                                     let off = row * inner
-                                    normGradientRow(db + off, xb + off, relu ? ob + off : nil, into: outb + off, gradient: rb.map { $0 + off }, count: inner,
-                                                    a: a[ch], meanG: meanGs[ch], e: e[ch], mean: means[ch])
+                                    normGradientRow(
+                                        db + off, xb + off, relu ? ob + off : nil, into: outb + off,
+                                        gradient: rb.map { $0 + off }, count: inner,
+                                        a: a[ch], meanG: meanGs[ch], e: e[ch], mean: means[ch])
                                 }
                             }
                         }
@@ -263,21 +288,28 @@ public final class BatchNormLayer: ParameterContainer {
 /// (Σ g, Σ g·x) over `count` values with `g = mask ? (out > 0 ? dy : 0) : dy`, sixteen lanes
 /// at a time per chunk of 1024, chunks summed in double.
 @inline(__always)
-func maskedSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafePointer<Float>?, count: Int) -> (Double, Double) {
-    var s: Double = 0, sx: Double = 0
+func maskedSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafePointer<Float>?, count: Int) -> (
+    Double, Double
+) {
+    var s: Double = 0
+    var sx: Double = 0
     var i = 0
     while i < count {
         let end = min(count, i + 1024)
-        var acc = SIMD16<Float>(), accx = SIMD16<Float>()
+        var acc = SIMD16<Float>()
+        var accx = SIMD16<Float>()
         var j = i
         while j + 16 <= end {
             var g = UnsafeRawPointer(dy + j).loadUnaligned(as: SIMD16<Float>.self)
-            if let out { g.replace(with: 0, where: UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self) .<= 0) }
+            if let out {
+                g.replace(with: 0, where: UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self) .<= 0)
+            }
             acc += g
             accx += g * UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
             j += 16
         }
-        var cs = Double(acc.sum()), csx = Double(accx.sum())
+        var cs = Double(acc.sum())
+        var csx = Double(accx.sum())
         while j < end {
             let g = (out.map { $0[j] > 0 } ?? true) ? dy[j] : 0
             cs += Double(g)
@@ -295,7 +327,8 @@ func maskedSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: Un
 /// `g` as in `maskedSums`; `g` itself is stored into `gradient` when given (the residual's).
 @inline(__always)
 func normGradientRow(
-    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafePointer<Float>?, into dx: UnsafeMutablePointer<Float>,
+    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafePointer<Float>?,
+    into dx: UnsafeMutablePointer<Float>,
     gradient: UnsafeMutablePointer<Float>?, count: Int, a: Float, meanG: Float, e: Float, mean: Float
 ) {
     var j = 0

@@ -41,7 +41,8 @@ public func col2im3dAdd(
             let t = to * sT - pT + dt
             let h = ho * sH - pH + dh
             if t >= 0 && t < inT && h >= 0 && h < inH {
-                let a = max(wo0, woLo), b = min(wo1, woHi)
+                let a = max(wo0, woLo)
+                let b = min(wo1, woHi)
                 if b > a {
                     let s = src + (p - columns.lowerBound) + (a - wo0)
                     var d = channel + (t * inH + h) * inW + (a * sW - pW + dw)
@@ -73,12 +74,15 @@ public func col2im3dAddNaive(
                 for dw in 0..<g.kernel.w {
                     let row = ((ci * g.kernel.t + dt) * g.kernel.h + dh) * g.kernel.w + dw
                     for p in columns {
-                        let to = p / (out.h * out.w), ho = p / out.w % out.h, wo = p % out.w
+                        let to = p / (out.h * out.w)
+                        let ho = p / out.w % out.h
+                        let wo = p % out.w
                         let t = to * g.stride.t - g.padding.t + dt
                         let h = ho * g.stride.h - g.padding.h + dh
                         let w = wo * g.stride.w - g.padding.w + dw
                         if t >= 0 && t < g.input.t && h >= 0 && h < g.input.h && w >= 0 && w < g.input.w {
-                            dx[((ci * g.input.t + t) * g.input.h + h) * g.input.w + w] += col[row * width + p - columns.lowerBound]
+                            dx[((ci * g.input.t + t) * g.input.h + h) * g.input.w + w] +=
+                                col[row * width + p - columns.lowerBound]
                         }
                     }
                 }

@@ -25,7 +25,9 @@ public final class Conv3dLayer: ParameterContainer {
 
     /// A conv with the given initial values; parameters are named `<name>.weight` and
     /// `<name>.bias` (PyTorch's state-dict names).
-    public init(name: String, weight: Tensor, bias: Tensor? = nil, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)) {
+    public init(
+        name: String, weight: Tensor, bias: Tensor? = nil, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)
+    ) {
         precondition(weight.rank == 5, "conv3d weight must be [Cout, Cin, kT, kH, kW], got \(weight.shape)")
         precondition(bias == nil || bias!.shape == [weight.shape[0]], "conv3d bias must be [\(weight.shape[0])]")
         self.weight = Parameter(name: name + ".weight", value: weight, kind: .weight)
@@ -52,7 +54,8 @@ public final class Conv3dLayer: ParameterContainer {
 
     /// `x [N, Cin, T, H, W]` → `y [N, Cout, T', H', W']`, and the cache for `backward`.
     public func forward(_ x: Tensor, threads: Int = 1) -> (Tensor, Cache) {
-        precondition(x.rank == 5 && x.shape[1] == inChannels, "conv3d expects [N, \(inChannels), T, H, W], got \(x.shape)")
+        precondition(
+            x.rank == 5 && x.shape[1] == inChannels, "conv3d expects [N, \(inChannels), T, H, W], got \(x.shape)")
         let n = x.shape[0]
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
         let out = outputSize(size)
@@ -61,7 +64,8 @@ public final class Conv3dLayer: ParameterContainer {
         // Enough for any lowering the inference conv picks: a tile of up to 4 MB, never less
         // than one im2col column and output column per thread.
         let scratchCount = max(g.k + outChannels, min(conv.fullScratchCount(input: size), 1 << 20))
-        let inCount = inChannels * size.volume, outCount = outChannels * out.volume
+        let inCount = inChannels * size.volume
+        let outCount = outChannels * out.volume
         let (workers, inner) = Self.split(clips: n, threads: threads)
         let y = Tensor(shape: [n, outChannels, out.t, out.h, out.w]) { yp in
             let ybase = UncheckedSendable(yp.baseAddress!)
@@ -72,7 +76,9 @@ public final class Conv3dLayer: ParameterContainer {
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
                     defer { scratch.deallocate() }
                     for i in clips {
-                        conv.forward(clip: xbase + i * inCount, size: size, into: ybase.value + i * outCount, scratch: scratch, scratchCount: scratchFloats, threads: inner)
+                        conv.forward(
+                            clip: xbase + i * inCount, size: size, into: ybase.value + i * outCount, scratch: scratch,
+                            scratchCount: scratchFloats, threads: inner)
                     }
                 }
             }
@@ -89,15 +95,19 @@ public final class Conv3dLayer: ParameterContainer {
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
         let g = geometry(input: size)
         let out = g.output
-        precondition(dy.shape == [n, outChannels, out.t, out.h, out.w], "conv3d backward: dy \(dy.shape) does not match the forward output")
+        precondition(
+            dy.shape == [n, outChannels, out.t, out.h, out.w],
+            "conv3d backward: dy \(dy.shape) does not match the forward output")
         let lowering = Self.lowering(kernel: kernel, stride: stride, padding: padding)
         let (co, ci) = (outChannels, inChannels)
         let k = g.k
         // The weight as the GEMMs read it: [Cout, K], or per tap [kT][Cout][Cin].
-        let packed: [Float] = lowering == .temporalTaps ? Self.packTaps(weight.value, co: co, ci: ci, kt: kernel.t) : weight.value.data
+        let packed: [Float] =
+            lowering == .temporalTaps ? Self.packTaps(weight.value, co: co, ci: ci, kt: kernel.t) : weight.value.data
         let (workers, inner) = Self.split(clips: n, threads: threads)
         if BLAS.threads != 1 && inner == 1 { BLAS.setThreads(1) }
-        let inCount = ci * size.volume, outCount = co * out.volume
+        let inCount = ci * size.volume
+        let outCount = co * out.volume
         // Per worker: weight-gradient accumulator (GEMM layout) and bias-gradient accumulator.
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * co * k)
         partial.initialize(repeating: 0, count: workers * co * k)
@@ -112,36 +122,55 @@ public final class Conv3dLayer: ParameterContainer {
                 x.withUnsafeBufferPointer { xp in
                     packed.withUnsafeBufferPointer { wp in
                         biasPartial.withUnsafeMutableBufferPointer { bp in
-                            let ctx = UncheckedSendable((dyp.baseAddress!, xp.baseAddress!, wp.baseAddress!, bp.baseAddress!, dxBase))
+                            let ctx = UncheckedSendable(
+                                (dyp.baseAddress!, xp.baseAddress!, wp.baseAddress!, bp.baseAddress!, dxBase))
                             parallelFor(workers, threads: workers) { worker in
                                 let (dyb, xb, w, bsum, dxb) = ctx.value
-                                let lo = n * worker / workers, hi = n * (worker + 1) / workers
+                                let lo = n * worker / workers
+                                let hi = n * (worker + 1) / workers
                                 let dW = partial + worker * co * k
-                                let col = lowering == .im2col ? UnsafeMutablePointer<Float>.allocate(capacity: 2 * k * tileColumns) : nil
+                                let col =
+                                    lowering == .im2col
+                                    ? UnsafeMutablePointer<Float>.allocate(capacity: 2 * k * tileColumns) : nil
                                 defer { col?.deallocate() }
                                 for i in lo..<hi {
-                                    let dyc = dyb + i * outCount, xc = xb + i * inCount
+                                    let dyc = dyb + i * outCount
+                                    let xc = xb + i * inCount
                                     let dxc = dxb.map { $0 + i * inCount }
                                     if hasBias {
-                                        for o in 0..<co { bsum[worker * co + o] += runSum(dyc + o * out.volume, count: out.volume) }
+                                        for o in 0..<co {
+                                            bsum[worker * co + o] += runSum(dyc + o * out.volume, count: out.volume)
+                                        }
                                     }
                                     switch lowering {
                                     case .pointwise:
                                         let p = out.volume
-                                        gemm(.none, .transposed, m: co, n: ci, k: p, a: dyc, lda: p, b: xc, ldb: p, beta: 1, c: dW, ldc: ci, threads: inner)
-                                        if let dxc { gemm(.transposed, .none, m: ci, n: p, k: co, a: w, lda: ci, b: dyc, ldb: p, c: dxc, ldc: p, threads: inner) }
+                                        gemm(
+                                            .none, .transposed, m: co, n: ci, k: p, a: dyc, lda: p, b: xc, ldb: p,
+                                            beta: 1, c: dW, ldc: ci, threads: inner)
+                                        if let dxc {
+                                            gemm(
+                                                .transposed, .none, m: ci, n: p, k: co, a: w, lda: ci, b: dyc, ldb: p,
+                                                c: dxc, ldc: p, threads: inner)
+                                        }
                                     case .temporalTaps:
-                                        Self.tapsBackward(w, xc, dyc, g, outChannels: co, dW: dW, dx: dxc, padding: padT, threads: inner)
+                                        Self.tapsBackward(
+                                            w, xc, dyc, g, outChannels: co, dW: dW, dx: dxc, padding: padT,
+                                            threads: inner)
                                     case .im2col:
                                         var c0 = 0
                                         while c0 < out.volume {
                                             let c1 = min(out.volume, c0 + tileColumns)
                                             let width = c1 - c0
                                             im2col3d(xc, geometry: g, columns: c0..<c1, into: col!, threads: inner)
-                                            gemm(.none, .transposed, m: co, n: k, k: width, a: dyc + c0, lda: out.volume, b: col!, ldb: width, beta: 1, c: dW, ldc: k, threads: inner)
+                                            gemm(
+                                                .none, .transposed, m: co, n: k, k: width, a: dyc + c0, lda: out.volume,
+                                                b: col!, ldb: width, beta: 1, c: dW, ldc: k, threads: inner)
                                             if let dxc {
                                                 let dcol = col! + k * tileColumns
-                                                gemm(.transposed, .none, m: k, n: width, k: co, a: w, lda: k, b: dyc + c0, ldb: out.volume, c: dcol, ldc: width, threads: inner)
+                                                gemm(
+                                                    .transposed, .none, m: k, n: width, k: co, a: w, lda: k,
+                                                    b: dyc + c0, ldb: out.volume, c: dcol, ldc: width, threads: inner)
                                                 col2im3dAdd(dcol, geometry: g, columns: c0..<c1, into: dxc)
                                             }
                                             c0 = c1
@@ -171,7 +200,9 @@ public final class Conv3dLayer: ParameterContainer {
         if lowering == .temporalTaps {
             let kt = kernel.t
             weight.grad.withUnsafeMutableBufferPointer { gw in
-                for o in 0..<co { for i in 0..<ci { for d in 0..<kt { gw[(o * ci + i) * kt + d] += partial[(d * co + o) * ci + i] } } }
+                for o in 0..<co {
+                    for i in 0..<ci { for d in 0..<kt { gw[(o * ci + i) * kt + d] += partial[(d * co + o) * ci + i] } }
+                }
             }
         } else {
             weight.accumulate(partial, count: co * k)
@@ -205,7 +236,9 @@ public final class Conv3dLayer: ParameterContainer {
     static func lowering(kernel: Dim3, stride: Dim3, padding: Dim3) -> BackwardLowering {
         let unit = stride == Dim3(all: 1)
         if kernel == Dim3(all: 1) && unit && padding == Dim3(all: 0) { return .pointwise }
-        if kernel.h == 1 && kernel.w == 1 && kernel.t > 1 && unit && padding.h == 0 && padding.w == 0 { return .temporalTaps }
+        if kernel.h == 1 && kernel.w == 1 && kernel.t > 1 && unit && padding.h == 0 && padding.w == 0 {
+            return .temporalTaps
+        }
         return .im2col
     }
 
@@ -213,7 +246,9 @@ public final class Conv3dLayer: ParameterContainer {
     static func packTaps(_ w: Tensor, co: Int, ci: Int, kt: Int) -> [Float] {
         var taps = [Float](repeating: 0, count: co * ci * kt)
         w.withUnsafeBufferPointer { src in
-            for o in 0..<co { for i in 0..<ci { for d in 0..<kt { taps[(d * co + o) * ci + i] = src[(o * ci + i) * kt + d] } } }
+            for o in 0..<co {
+                for i in 0..<ci { for d in 0..<kt { taps[(d * co + o) * ci + i] = src[(o * ci + i) * kt + d] } }
+            }
         }
         return taps
     }
@@ -222,19 +257,26 @@ public final class Conv3dLayer: ParameterContainer {
     /// `to - pT + d`, so per tap `dW_d += dy[:, frames] · x[:, shifted]ᵀ` and
     /// `dx[:, shifted] += W_dᵀ · dy[:, frames]`, with frames as whole planes of H·W floats.
     static func tapsBackward(
-        _ taps: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: Conv3dGeometry, outChannels co: Int,
+        _ taps: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: Conv3dGeometry,
+        outChannels co: Int,
         dW: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, padding pT: Int, threads: Int
     ) {
         let plane = g.input.h * g.input.w
         let (tIn, tOut, ci) = (g.input.t, g.output.t, g.inChannels)
         for d in 0..<g.kernel.t {
-            let lo = max(0, pT - d), hi = min(tOut, tIn + pT - d)
+            let lo = max(0, pT - d)
+            let hi = min(tOut, tIn + pT - d)
             if hi <= lo { continue }
             let frames = (hi - lo) * plane
-            let dyTap = dy + lo * plane, xTap = x + (lo - pT + d) * plane
-            gemm(.none, .transposed, m: co, n: ci, k: frames, a: dyTap, lda: tOut * plane, b: xTap, ldb: tIn * plane, beta: 1, c: dW + d * co * ci, ldc: ci, threads: threads)
+            let dyTap = dy + lo * plane
+            let xTap = x + (lo - pT + d) * plane
+            gemm(
+                .none, .transposed, m: co, n: ci, k: frames, a: dyTap, lda: tOut * plane, b: xTap, ldb: tIn * plane,
+                beta: 1, c: dW + d * co * ci, ldc: ci, threads: threads)
             if let dx {
-                gemm(.transposed, .none, m: ci, n: frames, k: co, a: taps + d * co * ci, lda: ci, b: dyTap, ldb: tOut * plane, beta: 1, c: dx + (lo - pT + d) * plane, ldc: tIn * plane, threads: threads)
+                gemm(
+                    .transposed, .none, m: ci, n: frames, k: co, a: taps + d * co * ci, lda: ci, b: dyTap,
+                    ldb: tOut * plane, beta: 1, c: dx + (lo - pT + d) * plane, ldc: tIn * plane, threads: threads)
             }
         }
     }
@@ -242,11 +284,17 @@ public final class Conv3dLayer: ParameterContainer {
 
 /// The reference for `Conv3dLayer.backward`: the loops of the definition with double
 /// accumulators. Returns `dx [N, Cin, T, H, W]`, `dW [Cout, Cin, kT, kH, kW]`, `db [Cout]`.
-public func conv3dBackwardNaive(_ x: Tensor, weight: Tensor, dy: Tensor, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)) -> (dx: Tensor, dW: Tensor, db: Tensor) {
+public func conv3dBackwardNaive(
+    _ x: Tensor, weight: Tensor, dy: Tensor, stride: Dim3 = Dim3(all: 1), padding: Dim3 = Dim3(all: 0)
+) -> (dx: Tensor, dW: Tensor, db: Tensor) {
     let (nb, ci, co) = (x.shape[0], x.shape[1], weight.shape[0])
-    let g = Conv3dGeometry(inChannels: ci, input: Dim3(x.shape[2], x.shape[3], x.shape[4]), kernel: Dim3(weight.shape[2], weight.shape[3], weight.shape[4]), stride: stride, padding: padding)
+    let g = Conv3dGeometry(
+        inChannels: ci, input: Dim3(x.shape[2], x.shape[3], x.shape[4]),
+        kernel: Dim3(weight.shape[2], weight.shape[3], weight.shape[4]), stride: stride, padding: padding)
     let (i, k, o) = (g.input, g.kernel, g.output)
-    var dx = [Double](repeating: 0, count: x.count), dW = [Double](repeating: 0, count: weight.count), db = [Double](repeating: 0, count: co)
+    var dx = [Double](repeating: 0, count: x.count)
+    var dW = [Double](repeating: 0, count: weight.count)
+    var db = [Double](repeating: 0, count: co)
     for b in 0..<nb {
         for oc in 0..<co {
             for ot in 0..<o.t {
@@ -277,5 +325,8 @@ public func conv3dBackwardNaive(_ x: Tensor, weight: Tensor, dy: Tensor, stride:
             }
         }
     }
-    return (Tensor(shape: x.shape, data: dx.map(Float.init)), Tensor(shape: weight.shape, data: dW.map(Float.init)), Tensor(shape: [co], data: db.map(Float.init)))
+    return (
+        Tensor(shape: x.shape, data: dx.map(Float.init)), Tensor(shape: weight.shape, data: dW.map(Float.init)),
+        Tensor(shape: [co], data: db.map(Float.init))
+    )
 }

@@ -20,7 +20,9 @@ public enum GradCheck {
         /// `maxDifference / scale` (0 when both vanish).
         public var relativeError: Double { scale == 0 ? (maxDifference == 0 ? 0 : .infinity) : maxDifference / scale }
         public var checked: Int
-        public var description: String { "relative error \(relativeError) over \(checked) entries (max diff \(maxDifference), scale \(scale))" }
+        public var description: String {
+            "relative error \(relativeError) over \(checked) entries (max diff \(maxDifference), scale \(scale))"
+        }
     }
 
     /// Checks entries `indices` of a value read by `loss`: `value` is read and written through
@@ -32,7 +34,8 @@ public enum GradCheck {
         var result = Result(maxDifference: 0, scale: 0, checked: 0)
         for i in indices {
             let original = get(i)
-            let up = original + eps, down = original - eps
+            let up = original + eps
+            let down = original - eps
             set(i, up)
             let lUp = loss()
             set(i, down)
@@ -56,7 +59,9 @@ public enum GradCheck {
     }
 
     /// Checks the gradient `analytic` of a tensor input held in `x` (which `loss` reads).
-    public static func check(_ x: inout Tensor, analytic: Tensor, indices: [Int]? = nil, eps: Float, loss: (Tensor) -> Double) -> Result {
+    public static func check(
+        _ x: inout Tensor, analytic: Tensor, indices: [Int]? = nil, eps: Float, loss: (Tensor) -> Double
+    ) -> Result {
         precondition(x.shape == analytic.shape, "gradient \(analytic.shape) for input \(x.shape)")
         var copy = x
         let result = check(
@@ -69,7 +74,9 @@ public enum GradCheck {
     /// `Σ y · r` in double: a scalar loss whose gradient with respect to `y` is `r`.
     public static func projection(_ y: Tensor, _ r: Tensor) -> Double {
         precondition(y.shape == r.shape, "projection of \(y.shape) on \(r.shape)")
-        return y.withUnsafeBufferPointer { yp in r.withUnsafeBufferPointer { rp in runDot(yp.baseAddress!, rp.baseAddress!, count: y.count) } }
+        return y.withUnsafeBufferPointer { yp in
+            r.withUnsafeBufferPointer { rp in runDot(yp.baseAddress!, rp.baseAddress!, count: y.count) }
+        }
     }
 
     /// `count` distinct indices of `0..<total` drawn by `rng` (all of them when `count >= total`).

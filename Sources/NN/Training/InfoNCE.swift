@@ -36,7 +36,8 @@ public enum L2Normalize {
             dy.withUnsafeBufferPointer { dp in
                 cache.output.withUnsafeBufferPointer { yp in
                     for r in 0..<rows {
-                        let g = dp.baseAddress! + r * d, y = yp.baseAddress! + r * d
+                        let g = dp.baseAddress! + r * d
+                        let y = yp.baseAddress! + r * d
                         let norm = Double(cache.norms[r])
                         if norm <= Double(eps) {
                             for j in 0..<d { out[r * d + j] = Float(Double(g[j]) / Double(eps)) }
@@ -71,15 +72,23 @@ public enum InfoNCE {
     }
 
     /// The mean loss (in double) and the cache.
-    public static func forward(queries q: Tensor, keys k: Tensor, targets: [Int], temperature: Float = 0.1, threads: Int = 1) -> (Double, Cache) {
-        precondition(q.rank == 2 && k.rank == 2 && q.shape[1] == k.shape[1], "InfoNCE takes q [Nq, D] and k [Nk, D], got \(q.shape), \(k.shape)")
+    public static func forward(
+        queries q: Tensor, keys k: Tensor, targets: [Int], temperature: Float = 0.1, threads: Int = 1
+    ) -> (Double, Cache) {
+        precondition(
+            q.rank == 2 && k.rank == 2 && q.shape[1] == k.shape[1],
+            "InfoNCE takes q [Nq, D] and k [Nk, D], got \(q.shape), \(k.shape)")
         let (nq, nk, d) = (q.shape[0], k.shape[0], q.shape[1])
-        precondition(targets.count == nq && targets.allSatisfy { $0 >= 0 && $0 < nk }, "InfoNCE needs one target in 0..<\(nk) per query")
+        precondition(
+            targets.count == nq && targets.allSatisfy { $0 >= 0 && $0 < nk },
+            "InfoNCE needs one target in 0..<\(nk) per query")
         var logits = Tensor(shape: [nq, nk])
         logits.withUnsafeMutableBufferPointer { lp in
             q.withUnsafeBufferPointer { qp in
                 k.withUnsafeBufferPointer { kp in
-                    gemm(.none, .transposed, m: nq, n: nk, k: d, alpha: 1 / temperature, a: qp.baseAddress!, lda: d, b: kp.baseAddress!, ldb: d, c: lp.baseAddress!, ldc: nk, threads: threads)
+                    gemm(
+                        .none, .transposed, m: nq, n: nk, k: d, alpha: 1 / temperature, a: qp.baseAddress!, lda: d,
+                        b: kp.baseAddress!, ldb: d, c: lp.baseAddress!, ldc: nk, threads: threads)
                 }
             }
         }
@@ -97,7 +106,10 @@ public enum InfoNCE {
                 for j in 0..<nk { row[j] = Float(exp(Double(row[j]) - logSum)) }
             }
         }
-        return (loss / Double(max(1, nq)), Cache(queries: q, keys: k, probabilities: logits, targets: targets, temperature: temperature))
+        return (
+            loss / Double(max(1, nq)),
+            Cache(queries: q, keys: k, probabilities: logits, targets: targets, temperature: temperature)
+        )
     }
 
     /// Gradients of the mean loss (times `scale`, e.g. a loss weight): with
@@ -113,14 +125,18 @@ public enum InfoNCE {
         let dq = Tensor(shape: [nq, d]) { out in
             g.withUnsafeBufferPointer { gp in
                 cache.keys.withUnsafeBufferPointer { kp in
-                    gemm(.none, .none, m: nq, n: d, k: nk, a: gp.baseAddress!, lda: nk, b: kp.baseAddress!, ldb: d, c: out.baseAddress!, ldc: d, threads: threads)
+                    gemm(
+                        .none, .none, m: nq, n: d, k: nk, a: gp.baseAddress!, lda: nk, b: kp.baseAddress!, ldb: d,
+                        c: out.baseAddress!, ldc: d, threads: threads)
                 }
             }
         }
         let dk = Tensor(shape: [nk, d]) { out in
             g.withUnsafeBufferPointer { gp in
                 cache.queries.withUnsafeBufferPointer { qp in
-                    gemm(.transposed, .none, m: nk, n: d, k: nq, a: gp.baseAddress!, lda: nk, b: qp.baseAddress!, ldb: d, c: out.baseAddress!, ldc: d, threads: threads)
+                    gemm(
+                        .transposed, .none, m: nk, n: d, k: nq, a: gp.baseAddress!, lda: nk, b: qp.baseAddress!, ldb: d,
+                        c: out.baseAddress!, ldc: d, threads: threads)
                 }
             }
         }

@@ -30,7 +30,8 @@ public final class LayerNormLayer: ParameterContainer {
         let d = features
         precondition(x.shape.last == d, "layer norm over \(d) features got \(x.shape)")
         let rows = x.count / d
-        var mean = [Float](repeating: 0, count: rows), rstd = mean
+        var mean = [Float](repeating: 0, count: rows)
+        var rstd = mean
         let y = Tensor(shape: x.shape) { out in
             x.withUnsafeBufferPointer { xp in
                 weight.value.withUnsafeBufferPointer { w in
@@ -58,15 +59,18 @@ public final class LayerNormLayer: ParameterContainer {
     public func backward(_ dy: Tensor, cache: Cache) -> Tensor {
         let d = features
         let rows = dy.count / d
-        var dw = [Double](repeating: 0, count: d), db = dw
+        var dw = [Double](repeating: 0, count: d)
+        var db = dw
         let dx = Tensor(shape: dy.shape) { out in
             dy.withUnsafeBufferPointer { dp in
                 cache.input.withUnsafeBufferPointer { xp in
                     weight.value.withUnsafeBufferPointer { w in
                         for r in 0..<rows {
-                            let g = dp.baseAddress! + r * d, x = xp.baseAddress! + r * d
+                            let g = dp.baseAddress! + r * d
+                            let x = xp.baseAddress! + r * d
                             let (mu, s) = (Double(cache.mean[r]), Double(cache.rstd[r]))
-                            var meanG: Double = 0, meanGX: Double = 0
+                            var meanG: Double = 0
+                            var meanGX: Double = 0
                             for j in 0..<d {
                                 let xhat = (Double(x[j]) - mu) * s
                                 let gj = Double(g[j]) * Double(w[j])

@@ -13,7 +13,9 @@ public final class LinearLayer: ParameterContainer {
 
     /// Parameters named `<name>.weight` and `<name>.bias`.
     public init(name: String, weight: Tensor, bias: Tensor? = nil) {
-        precondition(weight.rank == 2 || (weight.rank == 3 && weight.shape[2] == 1), "linear weight must be [out, in] or [out, in, 1], got \(weight.shape)")
+        precondition(
+            weight.rank == 2 || (weight.rank == 3 && weight.shape[2] == 1),
+            "linear weight must be [out, in] or [out, in, 1], got \(weight.shape)")
         precondition(bias == nil || bias!.shape == [weight.shape[0]], "linear bias must be [\(weight.shape[0])]")
         self.weight = Parameter(name: name + ".weight", value: weight, kind: .weight)
         self.bias = bias.map { Parameter(name: name + ".bias", value: $0, kind: .bias) }
@@ -34,7 +36,9 @@ public final class LinearLayer: ParameterContainer {
             if rows == 0 { return }
             x.withUnsafeBufferPointer { xp in
                 weight.value.withUnsafeBufferPointer { w in
-                    gemm(.none, .transposed, m: rows, n: outFeatures, k: inFeatures, a: xp.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures, c: out.baseAddress!, ldc: outFeatures, threads: threads)
+                    gemm(
+                        .none, .transposed, m: rows, n: outFeatures, k: inFeatures, a: xp.baseAddress!, lda: inFeatures,
+                        b: w.baseAddress!, ldb: inFeatures, c: out.baseAddress!, ldc: outFeatures, threads: threads)
                 }
             }
             if let bias {
@@ -57,7 +61,10 @@ public final class LinearLayer: ParameterContainer {
         dy.withUnsafeBufferPointer { dp in
             x.withUnsafeBufferPointer { xp in
                 weight.grad.withUnsafeMutableBufferPointer { gw in
-                    gemm(.transposed, .none, m: outFeatures, n: inFeatures, k: rows, a: dp.baseAddress!, lda: outFeatures, b: xp.baseAddress!, ldb: inFeatures, beta: 1, c: gw.baseAddress!, ldc: inFeatures, threads: threads)
+                    gemm(
+                        .transposed, .none, m: outFeatures, n: inFeatures, k: rows, a: dp.baseAddress!,
+                        lda: outFeatures, b: xp.baseAddress!, ldb: inFeatures, beta: 1, c: gw.baseAddress!,
+                        ldc: inFeatures, threads: threads)
                 }
             }
             if let bias {
@@ -72,7 +79,9 @@ public final class LinearLayer: ParameterContainer {
         return Tensor(shape: x.shape) { dx in
             dy.withUnsafeBufferPointer { dp in
                 weight.value.withUnsafeBufferPointer { w in
-                    gemm(.none, .none, m: rows, n: inFeatures, k: outFeatures, a: dp.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures, c: dx.baseAddress!, ldc: inFeatures, threads: threads)
+                    gemm(
+                        .none, .none, m: rows, n: inFeatures, k: outFeatures, a: dp.baseAddress!, lda: outFeatures,
+                        b: w.baseAddress!, ldb: inFeatures, c: dx.baseAddress!, ldc: inFeatures, threads: threads)
                 }
             }
         }

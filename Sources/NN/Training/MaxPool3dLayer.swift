@@ -37,14 +37,18 @@ public struct MaxPool3dLayer: Sendable {
                         let (xb, yb, ab) = ctx.value
                         for mapIndex in range {
                             let src = xb + mapIndex * size.volume
-                            let dst = yb + mapIndex * o.volume, arg = ab + mapIndex * o.volume
+                            let dst = yb + mapIndex * o.volume
+                            let arg = ab + mapIndex * o.volume
                             var q = 0
                             for t in 0..<o.t {
-                                let t0 = max(0, t * s.t - p.t), t1 = min(size.t, t * s.t - p.t + k.t)
+                                let t0 = max(0, t * s.t - p.t)
+                                let t1 = min(size.t, t * s.t - p.t + k.t)
                                 for h in 0..<o.h {
-                                    let h0 = max(0, h * s.h - p.h), h1 = min(size.h, h * s.h - p.h + k.h)
+                                    let h0 = max(0, h * s.h - p.h)
+                                    let h1 = min(size.h, h * s.h - p.h + k.h)
                                     for w in 0..<o.w {
-                                        let w0 = max(0, w * s.w - p.w), w1 = min(size.w, w * s.w - p.w + k.w)
+                                        let w0 = max(0, w * s.w - p.w)
+                                        let w1 = min(size.w, w * s.w - p.w + k.w)
                                         var best = -Float.infinity
                                         var at = -1
                                         for it in t0..<t1 {
@@ -98,7 +102,9 @@ extension GlobalAveragePool3d {
     /// (`inputShape` is the forward input's shape, all the cache this layer needs).
     public static func backward(_ dy: Tensor, inputShape: [Int]) -> Tensor {
         let volume = inputShape.dropFirst(2).reduce(1, *)
-        precondition(dy.shape == Array(inputShape.prefix(2)), "global average pool backward: dy \(dy.shape) for input \(inputShape)")
+        precondition(
+            dy.shape == Array(inputShape.prefix(2)),
+            "global average pool backward: dy \(dy.shape) for input \(inputShape)")
         return Tensor(shape: inputShape) { dx in
             for m in 0..<dy.count {
                 let v = dy.data[m] / Float(volume)

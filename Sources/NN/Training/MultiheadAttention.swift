@@ -22,9 +22,11 @@ public final class MultiheadAttention: ParameterContainer {
     /// Xavier-uniform as well).
     public init(name: String, dim: Int, heads: Int, dropout p: Float, rng: inout SeededRandom) {
         precondition(dim % heads == 0, "attention width \(dim) is not a multiple of \(heads) heads")
-        inProjWeight = Parameter(name: name + ".in_proj_weight", value: xavierUniform([3 * dim, dim], rng: &rng), kind: .weight)
+        inProjWeight = Parameter(
+            name: name + ".in_proj_weight", value: xavierUniform([3 * dim, dim], rng: &rng), kind: .weight)
         inProjBias = Parameter(name: name + ".in_proj_bias", value: Tensor(shape: [3 * dim]), kind: .bias)
-        outProj = LinearLayer(name: name + ".out_proj", weight: xavierUniform([dim, dim], rng: &rng), bias: Tensor(shape: [dim]))
+        outProj = LinearLayer(
+            name: name + ".out_proj", weight: xavierUniform([dim, dim], rng: &rng), bias: Tensor(shape: [dim]))
         self.heads = heads
         dropout = DropoutLayer(p: p, seed: rng.next())
     }
@@ -45,8 +47,11 @@ public final class MultiheadAttention: ParameterContainer {
 
     public func forward(query: Tensor, key: Tensor, value: Tensor, threads: Int = 1) -> (Tensor, Cache) {
         let d = dim
-        precondition(query.rank == 3 && key.rank == 3 && value.shape == key.shape && query.shape[2] == d && key.shape[2] == d && query.shape[0] == key.shape[0],
-                     "attention takes query [B, Lq, \(d)], key and value [B, Lk, \(d)], got \(query.shape), \(key.shape), \(value.shape)")
+        precondition(
+            query.rank == 3 && key.rank == 3 && value.shape == key.shape && query.shape[2] == d && key.shape[2] == d
+                && query.shape[0] == key.shape[0],
+            "attention takes query [B, Lq, \(d)], key and value [B, Lk, \(d)], got \(query.shape), \(key.shape), \(value.shape)"
+        )
         let (b, lq, lk) = (query.shape[0], query.shape[1], key.shape[1])
         let q = project(query, part: 0, threads: threads)
         let k = project(key, part: 1, threads: threads)
@@ -63,7 +68,9 @@ public final class MultiheadAttention: ParameterContainer {
                         let (w, qb, kb) = ctx.value
                         let (i, h) = (bh / heads, bh % heads)
                         let s = w + bh * lq * lk
-                        gemm(.none, .transposed, m: lq, n: lk, k: dh, alpha: scale, a: qb + i * lq * d + h * dh, lda: d, b: kb + i * lk * d + h * dh, ldb: d, c: s, ldc: lk)
+                        gemm(
+                            .none, .transposed, m: lq, n: lk, k: dh, alpha: scale, a: qb + i * lq * d + h * dh, lda: d,
+                            b: kb + i * lk * d + h * dh, ldb: d, c: s, ldc: lk)
                         for r in 0..<lq { softmaxRow(s + r * lk, count: lk) }
                     }
                 }
@@ -77,25 +84,33 @@ public final class MultiheadAttention: ParameterContainer {
                     parallelFor(b * heads, threads: threads) { bh in
                         let (out, w, vb) = ctx.value
                         let (i, h) = (bh / heads, bh % heads)
-                        gemm(.none, .none, m: lq, n: dh, k: lk, a: w + bh * lq * lk, lda: lk, b: vb + i * lk * d + h * dh, ldb: d, c: out + i * lq * d + h * dh, ldc: d)
+                        gemm(
+                            .none, .none, m: lq, n: dh, k: lk, a: w + bh * lq * lk, lda: lk,
+                            b: vb + i * lk * d + h * dh, ldb: d, c: out + i * lq * d + h * dh, ldc: d)
                     }
                 }
             }
         }
         let (y, oCache) = outProj.forward(o, threads: threads)
-        return (y, Cache(query: query, key: key, value: value, q: q, k: k, v: v, weights: weights, mask: mask, heads: oCache))
+        return (
+            y,
+            Cache(query: query, key: key, value: value, q: q, k: k, v: v, weights: weights, mask: mask, heads: oCache)
+        )
     }
 
     /// Adds every parameter gradient and returns the gradients of query, key and value
     /// (separately: when one tensor fed several of them, the caller adds them up).
-    public func backward(_ dy: Tensor, cache: Cache, threads: Int = 1) -> (dQuery: Tensor, dKey: Tensor, dValue: Tensor) {
+    public func backward(_ dy: Tensor, cache: Cache, threads: Int = 1) -> (dQuery: Tensor, dKey: Tensor, dValue: Tensor)
+    {
         let d = dim
         let (b, lq, lk) = (cache.query.shape[0], cache.query.shape[1], cache.key.shape[1])
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
         let dO = outProj.backward(dy, cache: cache.heads, threads: threads)
         let dropped = cache.mask.map { cache.weights * $0 } ?? cache.weights
-        var dq = Tensor(shape: cache.q.shape), dk = Tensor(shape: cache.k.shape), dv = Tensor(shape: cache.v.shape)
+        var dq = Tensor(shape: cache.q.shape)
+        var dk = Tensor(shape: cache.k.shape)
+        var dv = Tensor(shape: cache.v.shape)
         dq.withUnsafeMutableBufferPointer { dqp in
             dk.withUnsafeMutableBufferPointer { dkp in
                 dv.withUnsafeMutableBufferPointer { dvp in
@@ -106,7 +121,12 @@ public final class MultiheadAttention: ParameterContainer {
                                     cache.q.withUnsafeBufferPointer { qp in
                                         cache.k.withUnsafeBufferPointer { kp in
                                             cache.v.withUnsafeBufferPointer { vp in
-                                                let ctx = UncheckedSendable((dqp.baseAddress!, dkp.baseAddress!, dvp.baseAddress!, dop.baseAddress!, ap.baseAddress!, adp.baseAddress!, mp, qp.baseAddress!, kp.baseAddress!, vp.baseAddress!))
+                                                let ctx = UncheckedSendable(
+                                                    (
+                                                        dqp.baseAddress!, dkp.baseAddress!, dvp.baseAddress!,
+                                                        dop.baseAddress!, ap.baseAddress!, adp.baseAddress!, mp,
+                                                        qp.baseAddress!, kp.baseAddress!, vp.baseAddress!
+                                                    ))
                                                 parallelRanges(b * heads, threads: threads) { range in
                                                     let (dQ, dK, dV, dOb, A, Ad, M, Q, K, V) = ctx.value
                                                     let dA = UnsafeMutablePointer<Float>.allocate(capacity: lq * lk)
@@ -114,19 +134,29 @@ public final class MultiheadAttention: ParameterContainer {
                                                     for bh in range {
                                                         let (i, h) = (bh / heads, bh % heads)
                                                         let off = bh * lq * lk
-                                                        let qo = i * lq * d + h * dh, ko = i * lk * d + h * dh
+                                                        let qo = i * lq * d + h * dh
+                                                        let ko = i * lk * d + h * dh
                                                         // dV_h = dropout(A)ᵀ · dO_h; d(dropout(A)) = dO_h · V_hᵀ.
-                                                        gemm(.transposed, .none, m: lk, n: dh, k: lq, a: Ad + off, lda: lk, b: dOb + qo, ldb: d, c: dV + ko, ldc: d)
-                                                        gemm(.none, .transposed, m: lq, n: lk, k: dh, a: dOb + qo, lda: d, b: V + ko, ldb: d, c: dA, ldc: lk)
+                                                        gemm(
+                                                            .transposed, .none, m: lk, n: dh, k: lq, a: Ad + off,
+                                                            lda: lk, b: dOb + qo, ldb: d, c: dV + ko, ldc: d)
+                                                        gemm(
+                                                            .none, .transposed, m: lq, n: lk, k: dh, a: dOb + qo,
+                                                            lda: d, b: V + ko, ldb: d, c: dA, ldc: lk)
                                                         if let M { for j in 0..<(lq * lk) { dA[j] *= M[off + j] } }
                                                         // Softmax backward, row by row: dS = A · (dA - Σ dA·A).
                                                         for r in 0..<lq {
-                                                            let a = A + off + r * lk, g = dA + r * lk
+                                                            let a = A + off + r * lk
+                                                            let g = dA + r * lk
                                                             let dot = Float(runDot(a, g, count: lk))
                                                             for j in 0..<lk { g[j] = a[j] * (g[j] - dot) }
                                                         }
-                                                        gemm(.none, .none, m: lq, n: dh, k: lk, alpha: scale, a: dA, lda: lk, b: K + ko, ldb: d, c: dQ + qo, ldc: d)
-                                                        gemm(.transposed, .none, m: lk, n: dh, k: lq, alpha: scale, a: dA, lda: lk, b: Q + qo, ldb: d, c: dK + ko, ldc: d)
+                                                        gemm(
+                                                            .none, .none, m: lq, n: dh, k: lk, alpha: scale, a: dA,
+                                                            lda: lk, b: K + ko, ldb: d, c: dQ + qo, ldc: d)
+                                                        gemm(
+                                                            .transposed, .none, m: lk, n: dh, k: lq, alpha: scale,
+                                                            a: dA, lda: lk, b: Q + qo, ldb: d, c: dK + ko, ldc: d)
                                                     }
                                                 }
                                             }
@@ -153,7 +183,9 @@ public final class MultiheadAttention: ParameterContainer {
         return Tensor(shape: x.shape) { out in
             x.withUnsafeBufferPointer { xp in
                 inProjWeight.value.withUnsafeBufferPointer { w in
-                    gemm(.none, .transposed, m: rows, n: d, k: d, a: xp.baseAddress!, lda: d, b: w.baseAddress! + part * d * d, ldb: d, c: out.baseAddress!, ldc: d, threads: threads)
+                    gemm(
+                        .none, .transposed, m: rows, n: d, k: d, a: xp.baseAddress!, lda: d,
+                        b: w.baseAddress! + part * d * d, ldb: d, c: out.baseAddress!, ldc: d, threads: threads)
                 }
             }
             inProjBias.value.withUnsafeBufferPointer { bias in
@@ -169,17 +201,22 @@ public final class MultiheadAttention: ParameterContainer {
         dp.withUnsafeBufferPointer { g in
             x.withUnsafeBufferPointer { xp in
                 inProjWeight.grad.withUnsafeMutableBufferPointer { gw in
-                    gemm(.transposed, .none, m: d, n: d, k: rows, a: g.baseAddress!, lda: d, b: xp.baseAddress!, ldb: d, beta: 1, c: gw.baseAddress! + part * d * d, ldc: d, threads: threads)
+                    gemm(
+                        .transposed, .none, m: d, n: d, k: rows, a: g.baseAddress!, lda: d, b: xp.baseAddress!, ldb: d,
+                        beta: 1, c: gw.baseAddress! + part * d * d, ldc: d, threads: threads)
                 }
             }
             var sums = [Double](repeating: 0, count: d)
             for r in 0..<rows { for j in 0..<d { sums[j] += Double(g[r * d + j]) } }
-            inProjBias.grad.withUnsafeMutableBufferPointer { gb in for j in 0..<d { gb[part * d + j] += Float(sums[j]) } }
+            inProjBias.grad.withUnsafeMutableBufferPointer { gb in for j in 0..<d { gb[part * d + j] += Float(sums[j]) }
+            }
         }
         return Tensor(shape: x.shape) { out in
             dp.withUnsafeBufferPointer { g in
                 inProjWeight.value.withUnsafeBufferPointer { w in
-                    gemm(.none, .none, m: rows, n: d, k: d, a: g.baseAddress!, lda: d, b: w.baseAddress! + part * d * d, ldb: d, c: out.baseAddress!, ldc: d, threads: threads)
+                    gemm(
+                        .none, .none, m: rows, n: d, k: d, a: g.baseAddress!, lda: d, b: w.baseAddress! + part * d * d,
+                        ldb: d, c: out.baseAddress!, ldc: d, threads: threads)
                 }
             }
         }
@@ -204,7 +241,8 @@ func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
 /// `a = √(6 / (fanIn + fanOut))`, fans counting the receptive field as PyTorch does.
 public func xavierUniform(_ shape: [Int], rng: inout SeededRandom) -> Tensor {
     let receptive = shape.dropFirst(2).reduce(1, *)
-    let fanIn = shape[1] * receptive, fanOut = shape[0] * receptive
+    let fanIn = shape[1] * receptive
+    let fanOut = shape[0] * receptive
     let a = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
     return Tensor.uniform(shape: shape, low: -a, high: a, using: &rng)
 }

@@ -16,11 +16,15 @@ public struct ParameterGroup: Sendable {
     /// One group with `weightDecay` for everything, or, with `exemptNormAndBias`, two: the
     /// weights (and embeddings) with `weightDecay`, the normalisation parameters and biases
     /// without (a common recipe; CMD's own code decays everything).
-    public static func split(_ parameters: [Parameter], weightDecay: Float, exemptNormAndBias: Bool) -> [ParameterGroup] {
+    public static func split(_ parameters: [Parameter], weightDecay: Float, exemptNormAndBias: Bool) -> [ParameterGroup]
+    {
         guard exemptNormAndBias else { return [ParameterGroup(parameters: parameters, weightDecay: weightDecay)] }
         let exempt = parameters.filter { $0.kind == .norm || $0.kind == .bias }
         let decayed = parameters.filter { $0.kind != .norm && $0.kind != .bias }
-        return [ParameterGroup(parameters: decayed, weightDecay: weightDecay), ParameterGroup(parameters: exempt, weightDecay: 0)]
+        return [
+            ParameterGroup(parameters: decayed, weightDecay: weightDecay),
+            ParameterGroup(parameters: exempt, weightDecay: 0),
+        ]
     }
 }
 
@@ -70,7 +74,9 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float
     let norm = Float(total.squareRoot())
     let coefficient = min(maxNorm / (norm + 1e-6), 1)
     if coefficient < 1 {
-        for p in parameters { p.grad.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= coefficient } } }
+        for p in parameters {
+            p.grad.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= coefficient } }
+        }
     }
     return norm
 }

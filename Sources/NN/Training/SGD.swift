@@ -19,9 +19,14 @@ public final class SGD: Optimizer {
     /// Momentum buffers by parameter name (absent before a parameter's first step).
     private var buffers: [String: Tensor] = [:]
 
-    public init(groups: [ParameterGroup], learningRate: Float, momentum: Float = 0, dampening: Float = 0, nesterov: Bool = false) {
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
-        precondition(Set(groups.flatMap { $0.parameters.map(\.name) }).count == groups.reduce(0) { $0 + $1.parameters.count }, "parameter names must be unique")
+    public init(
+        groups: [ParameterGroup], learningRate: Float, momentum: Float = 0, dampening: Float = 0, nesterov: Bool = false
+    ) {
+        precondition(
+            !nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+        precondition(
+            Set(groups.flatMap { $0.parameters.map(\.name) }).count == groups.reduce(0) { $0 + $1.parameters.count },
+            "parameter names must be unique")
         self.groups = groups
         self.learningRate = learningRate
         self.momentum = momentum
@@ -45,7 +50,9 @@ public final class SGD: Optimizer {
                     if var buf = buffers[p.name] {
                         buffers[p.name] = nil  // unique, so the update below is in place
                         buf.withUnsafeMutableBufferPointer { b in
-                            d.withUnsafeBufferPointer { dp in for i in 0..<n { b[i] = b[i] * momentum + (1 - dampening) * dp[i] } }
+                            d.withUnsafeBufferPointer { dp in
+                                for i in 0..<n { b[i] = b[i] * momentum + (1 - dampening) * dp[i] }
+                            }
                         }
                         buffers[p.name] = buf
                     } else {
@@ -77,10 +84,16 @@ public final class SGD: Optimizer {
         let shapes = Dictionary(uniqueKeysWithValues: allParameters.map { ($0.name, $0.shape) })
         var restored: [String: Tensor] = [:]
         for (key, t) in tensors {
-            guard key.hasSuffix(".momentum_buffer") else { throw OptimizerStateError("SGD state has an unknown tensor \(key)") }
+            guard key.hasSuffix(".momentum_buffer") else {
+                throw OptimizerStateError("SGD state has an unknown tensor \(key)")
+            }
             let name = String(key.dropLast(".momentum_buffer".count))
-            guard let shape = shapes[name] else { throw OptimizerStateError("SGD state names \(name), which is not a parameter") }
-            guard shape == t.shape else { throw OptimizerStateError("SGD momentum of \(name) is \(t.shape), the parameter is \(shape)") }
+            guard let shape = shapes[name] else {
+                throw OptimizerStateError("SGD state names \(name), which is not a parameter")
+            }
+            guard shape == t.shape else {
+                throw OptimizerStateError("SGD momentum of \(name) is \(t.shape), the parameter is \(shape)")
+            }
             restored[name] = t
         }
         buffers = restored
