@@ -25,7 +25,8 @@ struct EmbedCommand: ParsableCommand {
             or --random-weights --seed N (an untrained model, labelled random in the output); \
             else weights/<model>.safetensors when you put one there (e.g. a converted ModelScope \
             checkpoint), else the shipped weights of weights/default.json with their \
-            configuration and view (for the model they were trained as, without --config). With -o the rows go to a store directory \
+            configuration and view (for the model they were trained as, without --config). \
+            With -o the rows go to a store directory \
             (embeddings.npy float32 [N, D], items.jsonl, manifest.json), appended video by \
             video, each append atomic; without it, one JSON line per row.
 
@@ -173,7 +174,7 @@ struct EmbedCommand: ParsableCommand {
                 case .progress(let t): Console.status(t.line())
                 case .embedded(_, let rows, _, _, _) where !writesStore:
                     Console.endStatus()
-                    for row in rows { print(Self.jsonLine(row.item, row.vector, weights: provenance)) }
+                    for row in rows { print(EmbeddingItem.jsonLine(row.item, row.vector, weights: provenance)) }
                 case .failed(_, let message):
                     Console.endStatus()
                     Console.error(message)
@@ -189,22 +190,10 @@ struct EmbedCommand: ParsableCommand {
         Console.endStatus()
         let interrupted = interrupt.isSet
         if let output, let store {
-            let rate = Double(tally.clips) / max(tally.seconds, 1e-9)
-            let weights = provenance.random ? "random weights, seed \(provenance.seed ?? 0)" : provenance.file ?? ""
-            let summary =
-                "\(output): \(store.count) row\(store.count == 1 ? "" : "s") of \(embedder.dimension) (\(cfg.description), \(weights)); "
-                + "this run embedded \(tally.embedded), skipped \(tally.skipped) already in the store, \(tally.failed) failed, "
-                + String(format: "%.1f s, %.2f clips/s", tally.seconds, rate)
-                + (interrupted
-                    ? "; interrupted after \(tally.finished) of \(tally.total) videos: rerun the same command to resume"
-                    : "")
+            let summary = tally.summary(store: store, config: cfg, weights: provenance, interrupted: interrupted)
             if events {
-                Self.event([
-                    "event": "summary", "store": output, "rows": store.count, "embedded": tally.embedded,
-                    "skipped": tally.skipped,
-                    "failed": tally.failed, "seconds": tally.seconds, "clips_per_second": rate,
-                    "interrupted": interrupted,
-                ])
+                Self.event(
+                    tally.summaryFields(store: store, interrupted: interrupted).merging(["store": output]) { $1 })
             } else {
                 print(summary)
             }
@@ -224,22 +213,5 @@ struct EmbedCommand: ParsableCommand {
                 withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return }
         FileHandle.standardOutput.write(data + Data([0x0A]))
-    }
-
-    /// One printed row: the item's fields, the weights, the vector.
-    static func jsonLine(_ item: EmbeddingItem, _ vector: [Float], weights: EmbeddingManifest.Weights) -> String {
-        struct Line: Encodable {
-            var item: EmbeddingItem
-            var weights: EmbeddingManifest.Weights
-            var embedding: [Float]
-            func encode(to encoder: Encoder) throws {
-                try item.encode(to: encoder)
-                var c = encoder.container(keyedBy: Keys.self)
-                try c.encode(weights, forKey: .weights)
-                try c.encode(embedding, forKey: .embedding)
-            }
-            enum Keys: String, CodingKey { case weights, embedding }
-        }
-        return Console.json(Line(item: item, weights: weights, embedding: vector), pretty: false)
     }
 }

@@ -39,6 +39,50 @@ public struct IngestTally: Sendable {
     }
 }
 
+extension IngestTally {
+    /// The closing line of a run into `store`.
+    public func summary(
+        store: EmbeddingStore, config: BackboneConfig, weights: EmbeddingManifest.Weights, interrupted: Bool
+    ) -> String {
+        let rate = Double(clips) / max(seconds, 1e-9)
+        let label = weights.random ? "random weights, seed \(weights.seed ?? 0)" : weights.file ?? ""
+        let rows = "\(store.directory): \(store.count) row\(store.count == 1 ? "" : "s") of \(store.dimension)"
+        return "\(rows) (\(config.description), \(label)); "
+            + "this run embedded \(embedded), skipped \(skipped) already in the store, \(failed) failed, "
+            + String(format: "%.1f s, %.2f clips/s", seconds, rate)
+            + (interrupted
+                ? "; interrupted after \(finished) of \(total) videos: rerun the same command to resume" : "")
+    }
+
+    /// The closing JSON line's fields (`embed` adds the store as the user named it).
+    public func summaryFields(store: EmbeddingStore, interrupted: Bool) -> [String: Any] {
+        [
+            "event": "summary", "rows": store.count, "embedded": embedded, "skipped": skipped, "failed": failed,
+            "seconds": seconds, "clips_per_second": Double(clips) / max(seconds, 1e-9), "interrupted": interrupted,
+        ]
+    }
+}
+
+extension EmbeddingItem {
+    /// One row as `embed` prints it without a store: the item's fields, the weights, the vector.
+    public static func jsonLine(_ item: EmbeddingItem, _ vector: [Float], weights: EmbeddingManifest.Weights) -> String
+    {
+        struct Line: Encodable {
+            var item: EmbeddingItem
+            var weights: EmbeddingManifest.Weights
+            var embedding: [Float]
+            func encode(to encoder: Encoder) throws {
+                try item.encode(to: encoder)
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode(weights, forKey: .weights)
+                try c.encode(embedding, forKey: .embedding)
+            }
+            enum Keys: String, CodingKey { case weights, embedding }
+        }
+        return Console.json(Line(item: item, weights: weights, embedding: vector), pretty: false)
+    }
+}
+
 /// What happened during a batch run, in order; the command prints these.
 public enum IngestEvent: Sendable {
     /// The progress line changed.
