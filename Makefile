@@ -46,7 +46,7 @@ test: deps
 	$(SWIFT) test --skip-build
 
 # Every benchmark, each next to its peer in the same run (PyTorch and FAISS peers run when
-# /tmp/torch-venv exists; see the README).
+# /tmp/torch-venv exists; see docs/commands.md, "Benchmarks").
 bench: bench-deps
 	$(SWIFT) build -c release
 	.build/release/decouple bench extract

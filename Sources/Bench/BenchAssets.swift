@@ -7,7 +7,10 @@ enum BenchAssets {
 
     /// Each clip as a path relative to the working directory when it is there (as the tables
     /// have always named them), else wherever `Resources` finds it (an install, $DECOUPLE_HOME).
-    static func defaultClips() -> [String] {
-        clipNames.compactMap { FileManager.default.fileExists(atPath: $0) ? $0 : Resources.find($0) }
+    static func defaultClips() -> [String] { clipNames.compactMap(find) }
+
+    /// `name` under the working directory, else wherever `Resources` finds it.
+    static func find(_ name: String) -> String? {
+        FileManager.default.fileExists(atPath: name) ? name : Resources.find(name)
     }
 }

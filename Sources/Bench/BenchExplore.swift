@@ -20,7 +20,7 @@ struct BenchExplore: ParsableCommand {
             a cold start (decoding as it goes), then backwards (the long GOP of the 720p sample makes \
             the first backward step decode from the keyframe), then again with everything cached. \
             While embedding: the same steps while the full-size model embeds a clip on the other \
-            core. Budgets (DESIGN): a step under 30 ms at 120x40, the first screen under 1 s.
+            core. Budgets: a step under 30 ms at 120x40, the first screen under 1 s.
             """
     )
 
@@ -84,14 +84,15 @@ struct BenchExplore: ParsableCommand {
     }
 
     func run() throws {
-        let path = video ?? "assets/videos/bigbuckbunny_720p.mp4"
+        let path = video ?? BenchAssets.find(BenchAssets.clipNames[1]) ?? BenchAssets.clipNames[1]
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw ValidationError("--size must look like 120x40") }
         let (w, h) = (dims[0], dims[1])
         let open: FrameReaderFactory = { try VideoReader(path: $0) }
         let caps = Capabilities(colors: 256, unicode: true)
-        let embedding = ModelEmbedding(config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil)
-        { try VideoClipSource(path: $0) }
+        let embedding = ModelEmbedding(
+            config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil,
+            openClips: { try VideoClipSource(path: $0) })
 
         // First screen: open, decode frame 0, render.
         let t0 = Date()

@@ -14,7 +14,7 @@ public enum MotionClass: String, CaseIterable, Sendable, Codable {
     case zigzag
     case pan
 
-    /// One sentence for `synth.json` and the README.
+    /// One sentence for `synth.json` and docs/training.md.
     public var summary: String {
         switch self {
         case .orbit: return "the actor circles a point"

@@ -23,7 +23,7 @@ struct TrainingFixtureTests {
         }
     }
 
-    /// Compares and prints (the worst error is what the README quotes).
+    /// Compares and prints (the worst error is what docs/correctness.md quotes).
     static func compare(
         _ ours: Tensor, _ reference: Tensor?, _ label: String, floor: Float = 0, into worst: inout (Float, String)
     ) {

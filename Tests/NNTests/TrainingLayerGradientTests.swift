@@ -10,7 +10,7 @@ import Testing
 struct TrainingLayerGradientTests {
     static let tolerance = 2e-3
 
-    /// Expects `result` within the tolerance and prints it (the numbers the README quotes).
+    /// Expects `result` within the tolerance and prints it (the numbers docs/correctness.md quotes).
     func expectGradient(_ result: GradCheck.Result, _ label: String, sourceLocation: SourceLocation = #_sourceLocation)
     {
         print("gradcheck \(label): \(result)")
