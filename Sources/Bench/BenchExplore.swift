@@ -91,8 +91,8 @@ struct BenchExplore: ParsableCommand {
         let open: FrameReaderFactory = { try VideoReader(path: $0) }
         let caps = Capabilities(colors: 256, unicode: true)
         let embedding = ModelEmbedding(
-            config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), cacheDirectory: nil,
-            openClips: { try VideoClipSource(path: $0) })
+            config: BackboneConfig(.r2plus1d), choice: .random(seed: 0), rgb: .modelscope, cacheDirectory: nil,
+            openClips: { try VideoClipSource(path: $0, rgb: $1) })
 
         // First screen: open, decode frame 0, render.
         let t0 = Date()

@@ -184,7 +184,7 @@ struct BenchSearch: ParsableCommand {
             model: "random", config: "random", weights: .init(file: nil, sha256: nil, random: true, seed: seed),
             preprocessing: .modelScope,
             sampling: .init(rule: "none", clips: nil, frames: 0, stride: 0, hop: nil, pooling: "none"),
-            dimension: dimension, count: rows)
+            dimension: dimension, count: rows, rgb: .modelscope)
         let items = (0..<rows).map {
             EmbeddingItem(
                 id: "r\($0)", path: "random", startFrame: 0, endFrame: 0, startSeconds: 0, endSeconds: 0,

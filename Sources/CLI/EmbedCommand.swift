@@ -137,7 +137,8 @@ struct EmbedCommand: ParsableCommand {
         let manifest = EmbeddingManifest(
             model: cfg.modelID, config: cfg.description + (viewName == "pooled" ? "" : " view=\(viewName)"),
             weights: provenance,
-            preprocessing: preprocessing, sampling: selection.manifestSampling, dimension: embedder.dimension, count: 0)
+            preprocessing: preprocessing, sampling: selection.manifestSampling, dimension: embedder.dimension, count: 0,
+            rgb: resolved.rgb)
 
         let found = VideoFiles.collect(videos)
         var files = found.files
@@ -153,8 +154,9 @@ struct EmbedCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        let rgb = resolved.rgb
         let ingest = StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) {
-            try VideoClipSource(path: $0)
+            try VideoClipSource(path: $0, rgb: rgb)
         }
         if ingest.rowsWithoutHash > 0, let store {
             let n = ingest.rowsWithoutHash

@@ -80,7 +80,7 @@ struct EvalSceneBias: ParsableCommand {
             for model in SceneBiasEvaluation.models(
                 config: config, weights: weights, views: views, randomBaseline: randomModel)
             {
-                rows.append(try evaluation.evaluate(model, clips: clips) { try VideoClipSource(path: $0) })
+                rows.append(try evaluation.evaluate(model, clips: clips) { try VideoClipSource(path: $0, rgb: $1) })
             }
             for (name, directory) in stores { rows.append(try evaluation.evaluate(storeNamed: name, at: directory)) }
             try report(rows, table: evaluation.table(rows, synth: synth))

@@ -77,9 +77,9 @@ struct ExploreCommand: ParsableCommand {
     func embedding() throws -> ModelEmbedding {
         let resolved = try modelOptions.resolve()
         return ModelEmbedding(
-            config: resolved.config, choice: resolved.choice, view: resolved.view,
+            config: resolved.config, choice: resolved.choice, view: resolved.view, rgb: resolved.rgb,
             cacheDirectory: noCache ? nil : (cache ?? ClipEmbeddingCache.defaultDirectory)
-        ) { try VideoClipSource(path: $0) }
+        ) { try VideoClipSource(path: $0, rgb: $1) }
     }
 
     func parseSize() -> (Int, Int)? {

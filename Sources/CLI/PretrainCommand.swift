@@ -143,6 +143,8 @@ struct PretrainCommand: ParsableCommand {
         setup.checkpointEvery = checkpointEvery
         setup.keepCheckpoints = keep
         setup.videos = try usableVideos(sampler: setup.sampler)
+        // The conversion the shipped weights were trained with; recorded in the run and its card.
+        setup.rgb = .accurate
         let trainer: Trainer
         do { trainer = try Trainer(directory: output, setup: setup, resume: resume) } catch {
             Console.error("\(error)")
@@ -152,7 +154,7 @@ struct PretrainCommand: ParsableCommand {
         let loader = BatchLoader(
             paths: setup.videos, order: order, sampler: trainer.setup.sampler, transform: trainer.setup.transform,
             clipFrames: cmd.backbone.frames, startStep: trainer.step
-        ) { try MotionVideoSource(path: $0) }
+        ) { [rgb = trainer.setup.rgb ?? .accurate] in try MotionVideoSource(path: $0, rgb: rgb) }
         defer { loader.stop() }
         let interrupted = InterruptFlag()
         interrupted.install()

@@ -69,7 +69,7 @@ struct SearchCommand: ParsableCommand {
                     if model == nil {
                         model = try StoreModel(
                             manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs
-                        ) { try VideoClipSource(path: $0) }
+                        ) { try VideoClipSource(path: $0, rgb: $1) }
                     }
                     let vector: [Float]
                     do { vector = try model!.embed(text) } catch {

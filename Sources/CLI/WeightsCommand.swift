@@ -45,7 +45,12 @@ struct WeightsCommand: ParsableCommand {
                 Console.error("'\(evaluation)' has no rows for \(weights).")
                 throw ExitCode(1)
             }
-            let card = DefaultModel(weights: weights, model: model, config: config, view: view)
+            // The weights' own card says how their training frames were converted to RGB.
+            let weightsPath = ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+                weights)
+            let card = DefaultModel(
+                weights: weights, model: model, config: config, view: view,
+                rgb: ModelWeights.conversion(forWeights: weightsPath))
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try enc.encode(card) + Data("\n".utf8), to: output)

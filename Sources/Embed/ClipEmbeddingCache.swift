@@ -23,11 +23,12 @@ public struct ClipEmbeddingCache: Sendable {
         return base + "/decouple/explore"
     }
 
-    /// What identifies one cached result: model, view, weights, preprocessing, the file's
+    /// What identifies one cached result: model, view, weights, RGB conversion, preprocessing, the file's
     /// identity (real path, size, modification time), the window and the still frame; nil when
     /// the file cannot be stat'ed (nothing is cached then).
     public static func key(
-        config: BackboneConfig, view: String, weights: String, path: String, window: ClipWindow, still: Int?
+        config: BackboneConfig, view: String, weights: String, rgb: RGBConversion, path: String, window: ClipWindow,
+        still: Int?
     ) -> String? {
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: path),
             let size = attrs[.size] as? Int, let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970
@@ -36,7 +37,7 @@ public struct ClipEmbeddingCache: Sendable {
         let preprocessing = DefaultModel.preprocessing(for: config)
         let clip = "\(window.start),\(window.frames),\(window.stride)"
         return
-            "v2|\(config)|\(view)|\(weights)|\(preprocessing)|\(real)|\(size)|\(mtime)|\(clip)|\(still.map(String.init) ?? "-")"
+            "v3|\(config)|\(view)|\(weights)|\(rgb.rawValue)|\(preprocessing)|\(real)|\(size)|\(mtime)|\(clip)|\(still.map(String.init) ?? "-")"
     }
 
     /// The cached clip and still vectors for `key`, or nil.

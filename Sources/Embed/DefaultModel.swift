@@ -15,12 +15,16 @@ public struct DefaultModel: Codable, Sendable, Equatable {
     public var config: String
     /// The embedding view the evaluation chose (`pooled`, `fused`, `motion`, `residual`).
     public var view: String
+    /// How frames are converted to RGB for these weights (as in their training); absent in
+    /// cards from before it was recorded, whose weights were all trained with `accurate`.
+    public var rgb: RGBConversion?
 
-    public init(weights: String, model: String, config: String, view: String) {
+    public init(weights: String, model: String, config: String, view: String, rgb: RGBConversion) {
         self.weights = weights
         self.model = model
         self.config = config
         self.view = view
+        self.rgb = rgb
     }
 
     /// The first `weights/default.json` found in `directories`, with the weights' full path.

@@ -2,6 +2,7 @@ import Common
 import Foundation
 import Models
 import SafeTensors
+import VideoData
 
 /// Where a backbone's weights come from, and the loaded backbone with its provenance for a
 /// store's manifest.
@@ -63,6 +64,21 @@ public enum ModelWeights {
         /// The view to embed with when the user names none: the shipped weights' evaluated
         /// view, else `pooled`.
         public var view: String
+        /// How frames become RGB for these weights (`conversion(forWeights:)`).
+        public var rgb: RGBConversion
+    }
+
+    /// How frames must be converted to RGB for a weights file: as its model card (`FILE.json`,
+    /// written by `decouple export`) says, `accurate` for a card from before that was
+    /// recorded (our pretraining used it), and `modelscope` for weights without a card (the
+    /// converted ModelScope checkpoint, or anyone else's).
+    public static func conversion(forWeights path: String) -> RGBConversion {
+        let card = (path.hasSuffix(".safetensors") ? String(path.dropLast(12)) : path) + ".json"
+        guard let data = FileManager.default.contents(atPath: card),
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            object["setup"] != nil
+        else { return .modelscope }
+        return (object["rgb"] as? String).flatMap(RGBConversion.init(rawValue:)) ?? .accurate
     }
 
     /// The one weights policy of the tools, first match wins:
@@ -72,20 +88,33 @@ public enum ModelWeights {
     ///    view they were evaluated with, when the user asked for that model without overrides;
     /// 4. `weights/<model>.safetensors` in `Resources.searchDirectories` (e.g. the converted
     ///    ModelScope checkpoint), which `load` reports as missing when it is not there.
+    /// The RGB conversion follows the weights (`conversion(forWeights:)`; random weights take
+    /// ModelScope's) unless `rgb` says otherwise.
     public static func resolve(
-        model: String, config overrides: String, weights: String?, prefix: String?, randomSeed: UInt64?
+        model: String, config overrides: String, weights: String?, prefix: String?, randomSeed: UInt64?,
+        rgb: RGBConversion? = nil
     ) throws -> Resolved {
         let config = try BackboneConfig(modelID: model).applying(overrides: overrides)
         if let weights {
+            let path = URL(fileURLWithPath: weights).standardizedFileURL.path
             return Resolved(
-                config: config, choice: .file(URL(fileURLWithPath: weights).standardizedFileURL.path, prefix: prefix),
-                view: "pooled")
+                config: config, choice: .file(path, prefix: prefix), view: "pooled",
+                rgb: rgb ?? conversion(forWeights: path))
         }
-        if let randomSeed { return Resolved(config: config, choice: .random(seed: randomSeed), view: "pooled") }
+        if let randomSeed {
+            return Resolved(config: config, choice: .random(seed: randomSeed), view: "pooled", rgb: rgb ?? .modelscope)
+        }
         if let (card, path) = DefaultModel.shipped(model: model, config: overrides) {
-            return Resolved(config: try card.backboneConfig(), choice: .file(path, prefix: nil), view: card.view)
+            return Resolved(
+                config: try card.backboneConfig(), choice: .file(path, prefix: nil), view: card.view,
+                rgb: rgb ?? card.rgb ?? .accurate)
         }
-        return Resolved(config: config, choice: .defaultFile(directories: Resources.searchDirectories), view: "pooled")
+        let directories = Resources.searchDirectories
+        let own = directories.map { ($0 as NSString).appendingPathComponent("weights/\(config.modelID).safetensors") }
+            .first { FileManager.default.fileExists(atPath: $0) }
+        return Resolved(
+            config: config, choice: .defaultFile(directories: directories), view: "pooled",
+            rgb: rgb ?? own.map(conversion(forWeights:)) ?? .modelscope)
     }
 
     /// True when `path` starts like a zip archive (what `torch.save` writes).

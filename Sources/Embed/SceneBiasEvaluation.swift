@@ -23,6 +23,8 @@ public struct SceneBiasEvaluation {
         public var config: BackboneConfig
         public var choice: ModelWeights.Choice
         public var view: String
+        /// How its frames become RGB: as the weights were trained; ModelScope's for random ones.
+        public var rgb: RGBConversion
     }
 
     /// Reads `synthDirectory/labels.csv`.
@@ -54,7 +56,8 @@ public struct SceneBiasEvaluation {
             for v in ["pooled", "residual"] {
                 models.append(
                     Model(
-                        name: "\(config), random weights, \(v) view", config: config, choice: .random(seed: 0), view: v)
+                        name: "\(config), random weights, \(v) view", config: config, choice: .random(seed: 0), view: v,
+                        rgb: .modelscope)
                 )
             }
         }
@@ -63,7 +66,7 @@ public struct SceneBiasEvaluation {
                 models.append(
                     Model(
                         name: "\((w as NSString).lastPathComponent), \(v) view", config: config,
-                        choice: .file(w, prefix: nil), view: v))
+                        choice: .file(w, prefix: nil), view: v, rgb: ModelWeights.conversion(forWeights: w)))
             }
         }
         return models
@@ -88,16 +91,17 @@ public struct SceneBiasEvaluation {
 
     /// A model's row: each video embedded as the mean over `clips` clips (ModelScope's rule),
     /// at the model's input side with ModelScope's 128:112 short side.
-    public func evaluate(_ model: Model, clips: Int, openClips: @escaping @Sendable (String) throws -> ClipSource)
-        throws -> SceneBiasRow
-    {
+    public func evaluate(
+        _ model: Model, clips: Int, openClips: @escaping @Sendable (String, RGBConversion) throws -> ClipSource
+    ) throws -> SceneBiasRow {
+        let rgb = model.rgb
         let backbone = try ModelWeights.load(config: model.config, model.choice).0
         let view = try EmbeddingView.named(model.view, weights: model.choice.file, model: backbone)
         let config = model.config
         let embedder = VideoEmbedder(
             model: backbone, preprocessing: DefaultModel.preprocessing(for: config), forwardWorkers: 1, view: view)
         let vectors = try perVideo { path in
-            let source = try openClips(path)
+            let source = try openClips(path, rgb)
             let windows = ClipSampler.modelScope(
                 frameCount: source.frameCount, clips: clips, frames: config.frames, stride: 4)
             return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))

@@ -10,7 +10,8 @@ public struct StoreModel {
     public let embedder: VideoEmbedder
     public let selection: ClipSelection
     public let description: String
-    let openClips: (String) throws -> ClipSource
+    let openClips: (String, RGBConversion) throws -> ClipSource
+    let rgb: RGBConversion
 
     /// - Parameters:
     ///   - weights: a weights file to use instead of the one the manifest names (it must have
@@ -19,9 +20,10 @@ public struct StoreModel {
     /// - Throws: `StoreError` (one sentence) when the weights are missing or differ.
     public init(
         manifest: EmbeddingManifest, store: String, weights: String?, prefix: String?, jobs: Int,
-        openClips: @escaping (String) throws -> ClipSource
+        openClips: @escaping (String, RGBConversion) throws -> ClipSource
     ) throws {
         self.openClips = openClips
+        rgb = manifest.rgbConversion
         // "view=NAME" records the embedding view; the rest are model overrides.
         var parts = manifest.config.split(separator: " ").map(String.init)
         let viewName = parts.first { $0.hasPrefix("view=") }.map { String($0.dropFirst(5)) } ?? "pooled"
@@ -70,7 +72,7 @@ public struct StoreModel {
 
     /// One vector for a video: the mean over its clips (the store's sampling).
     public func embed(_ path: String) throws -> [Float] {
-        let source = try openClips(path)
+        let source = try openClips(path, rgb)
         let windows = selection.windows(frameCount: source.frameCount)
         return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
     }

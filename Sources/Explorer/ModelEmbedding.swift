@@ -12,22 +12,24 @@ public final class ModelEmbedding: ClipEmbedding, @unchecked Sendable {
     public let config: BackboneConfig
     public let choice: ModelWeights.Choice
     public let viewName: String
+    public let rgb: RGBConversion
     public let summary: String
     let cache: ClipEmbeddingCache?
-    let openClips: @Sendable (String) throws -> ClipSource
+    let openClips: @Sendable (String, RGBConversion) throws -> ClipSource
     private let lock = NSLock()
     private var embedder: VideoEmbedder?
     private var weightsKey = ""
 
     public init(
-        config: BackboneConfig, choice: ModelWeights.Choice, view: String = "pooled", cacheDirectory: String?,
-        openClips: @escaping @Sendable (String) throws -> ClipSource
+        config: BackboneConfig, choice: ModelWeights.Choice, view: String = "pooled", rgb: RGBConversion,
+        cacheDirectory: String?, openClips: @escaping @Sendable (String, RGBConversion) throws -> ClipSource
     ) {
         self.config = config
         self.choice = choice
         viewName = view
         cache = cacheDirectory.map(ClipEmbeddingCache.init(directory:))
         self.openClips = openClips
+        self.rgb = rgb
         let v = view == "pooled" ? "" : ", \(view) view"
         switch choice {
         case .random(let seed): summary = "\(config), random weights (seed \(seed))\(v)"
@@ -60,10 +62,11 @@ public final class ModelEmbedding: ClipEmbedding, @unchecked Sendable {
             cache == nil
             ? nil
             : ClipEmbeddingCache.key(
-                config: config, view: viewName, weights: lock.withLock { weightsKey }, path: path, window: window,
+                config: config, view: viewName, weights: lock.withLock { weightsKey }, rgb: rgb, path: path,
+                window: window,
                 still: still)
         if let key, let hit = cache?.read(key) { return hit }
-        let source = try openClips(path)
+        let source = try openClips(path, rgb)
         let clip = try embedder.embed([window], from: source, isCancelled: isCancelled)[0]
         var stillVector: [Float]? = nil
         if let still {

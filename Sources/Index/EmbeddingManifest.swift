@@ -54,6 +54,9 @@ public struct EmbeddingManifest: Codable, Sendable, Equatable {
     public var config: String
     public var weights: Weights
     public var preprocessing: Preprocessing
+    /// How frames were converted to RGB; absent in stores written before it was recorded,
+    /// which all used `accurate`.
+    public var rgb: RGBConversion?
     /// The resize filter, spelled out.
     public var resize: String
     public var sampling: Sampling
@@ -67,12 +70,13 @@ public struct EmbeddingManifest: Codable, Sendable, Equatable {
     public init(
         model: String, config: String, weights: Weights, preprocessing: Preprocessing, sampling: Sampling,
         dimension: Int,
-        count: Int, created: Date = Date()
+        count: Int, rgb: RGBConversion, created: Date = Date()
     ) {
         self.model = model
         self.config = config
         self.weights = weights
         self.preprocessing = preprocessing
+        self.rgb = rgb
         resize = "Pillow Image.resize BILINEAR (antialiased, fixed point), reproduced exactly"
         self.sampling = sampling
         self.dimension = dimension
@@ -91,6 +95,10 @@ public struct EmbeddingManifest: Codable, Sendable, Equatable {
         if model != other.model { return "model \(other.model), not \(model)" }
         if config != other.config { return "configuration \"\(other.config)\", not \"\(config)\"" }
         if !weights.sameWeights(as: other.weights) { return "weights \(other.weights.label), not \(weights.label)" }
+        if rgbConversion != other.rgbConversion {
+            return
+                "frames converted to RGB the \(other.rgbConversion.rawValue) way, not the \(rgbConversion.rawValue) way"
+        }
         if preprocessing != other.preprocessing {
             return
                 "different preprocessing (short side \(other.preprocessing.shortSide), crop \(other.preprocessing.crop))"
@@ -101,6 +109,11 @@ public struct EmbeddingManifest: Codable, Sendable, Equatable {
         if dimension != other.dimension { return "dimension \(other.dimension), not \(dimension)" }
         return nil
     }
+}
+
+extension EmbeddingManifest {
+    /// `rgb`, with stores from before it was recorded read as `accurate`.
+    public var rgbConversion: RGBConversion { rgb ?? .accurate }
 }
 
 extension EmbeddingManifest.Weights {

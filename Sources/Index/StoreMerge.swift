@@ -39,7 +39,7 @@ public enum StoreMerge {
         manifest = EmbeddingManifest(
             model: manifest.model, config: manifest.config, weights: manifest.weights,
             preprocessing: manifest.preprocessing,
-            sampling: manifest.sampling, dimension: manifest.dimension, count: 0)
+            sampling: manifest.sampling, dimension: manifest.dimension, count: 0, rgb: manifest.rgbConversion)
         manifest.tool = "decouple store merge"
 
         let target = URL(fileURLWithPath: output).standardizedFileURL

@@ -3,13 +3,20 @@ import VideoData
 
 /// Owns a swscale context that converts decoded frames to packed RGB24, optionally resized.
 final class ImageConverter {
+    let conversion: RGBConversion
     private var context: OpaquePointer?
     private var key: (w: Int32, h: Int32, fmt: Int32, ow: Int32, oh: Int32)?
+
+    init(conversion: RGBConversion) {
+        self.conversion = conversion
+    }
 
     deinit { sws_freeContext(context) }
 
     /// Converts `frame` to an `RGBImage` of `width x height` (the frame's own size when nil).
-    /// Bilinear when resizing; exact chroma interpolation and rounding either way.
+    /// Bilinear when resizing; with `.accurate`, exact chroma interpolation and rounding;
+    /// with `.modelscope`, swscale's default path as decord takes it (the interpolation flag
+    /// does not matter at the same size).
     func rgb(of frame: UnsafeMutablePointer<AVFrame>, width: Int? = nil, height: Int? = nil, path: String)
         throws(MediaError) -> RGBImage
     {
@@ -21,7 +28,7 @@ final class ImageConverter {
             throw MediaError(path: path, problem: "has a frame of size \(w)x\(h) that cannot be converted to RGB")
         }
         if key == nil || key! != (w, h, frame.pointee.format, ow, oh) {
-            let flags = SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT
+            let flags = conversion == .accurate ? SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT : SWS_BILINEAR
             context = sws_getCachedContext(
                 context, w, h, AVPixelFormat(frame.pointee.format), ow, oh, AV_PIX_FMT_RGB24,
                 Int32(flags), nil, nil, nil)

@@ -8,10 +8,13 @@ import VideoData
 public final class MotionVideoSource: MotionClipSource {
     public let info: VideoInfo
     private let path: String
+    private let rgb: RGBConversion
     private var iFrames: [Int]?
 
-    public init(path: String) throws(MediaError) {
+    /// Opens `path`; RGB frames are converted as `rgb` says.
+    public init(path: String, rgb: RGBConversion = .accurate) throws(MediaError) {
         self.path = path
+        self.rgb = rgb
         info = try VideoReader(path: path, options: ReaderOptions(motionVectors: false)).info
     }
 
@@ -38,7 +41,7 @@ public final class MotionVideoSource: MotionClipSource {
             throw MediaError(
                 path: path, problem: "has no frame \(first < 0 ? first : last) (it has \(frameCount) frames)")
         }
-        let reader = try VideoReader(path: path, index: nil)
+        let reader = try VideoReader(path: path, options: ReaderOptions(rgb: self.rgb), index: nil)
         if first > 0 { try reader.seek(toFrame: first) }
         let rgbSet = Set(rgb)
         let motionSet = Set(motion)

@@ -19,10 +19,12 @@ public final class VideoClipSource: ClipSource {
     /// Frames decoded so far, wanted or not.
     public private(set) var decodedFrames = 0
 
-    /// Opens `path`. Throws a `MediaError` naming the file when it is not a readable video.
-    public init(path: String) throws(MediaError) {
+    /// Opens `path`, converting frames to RGB as `rgb` says. Throws a `MediaError` naming the
+    /// file when it is not a readable video.
+    public init(path: String, rgb: RGBConversion = .accurate) throws(MediaError) {
         reader = try VideoReader(
-            path: path, options: ReaderOptions(frames: .all, motionVectors: false, images: .none, frameThreads: 1))
+            path: path,
+            options: ReaderOptions(frames: .all, motionVectors: false, images: .none, frameThreads: 1, rgb: rgb))
         info = reader.info
     }
 

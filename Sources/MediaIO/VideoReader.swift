@@ -34,11 +34,14 @@ public struct ReaderOptions: Sendable {
     /// Frame threads, used only when the stream has no B-frames (otherwise 1): frame threading
     /// scrambles exported B-frame vectors. Parallelise across videos or segments instead.
     public var frameThreads: Int
+    /// How frames become RGB (`RGBConversion`).
+    public var rgb: RGBConversion
 
     public init(
         frames: Frames = .all, motionVectors: Bool = true, images: Images = .none,
-        imageWidth: Int? = nil, imageHeight: Int? = nil, frameThreads: Int = 1
+        imageWidth: Int? = nil, imageHeight: Int? = nil, frameThreads: Int = 1, rgb: RGBConversion = .accurate
     ) {
+        self.rgb = rgb
         self.frames = frames
         self.motionVectors = motionVectors
         self.images = images
@@ -67,7 +70,7 @@ public final class VideoReader: FrameReader {
     public let index: PacketIndex
     private var demuxer: Demuxer
     private let decoder: Decoder
-    private let converter = ImageConverter()
+    private let converter: ImageConverter
     private let firstKey: Int64
     private let timeBase: Double
     private var lastIndex = -1
@@ -84,6 +87,7 @@ public final class VideoReader: FrameReader {
         throws(MediaError)
     {
         self.options = options
+        converter = ImageConverter(conversion: options.rgb)
         let demuxer = try Demuxer(path: path)
         self.demuxer = demuxer
         let index: PacketIndex

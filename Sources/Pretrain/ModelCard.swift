@@ -1,5 +1,6 @@
 import Foundation
 import Index
+import VideoData
 
 extension Trainer {
     /// What a run's log says: steps, wall time, throughput and the final losses.
@@ -50,6 +51,8 @@ public struct ModelCard: Codable, Sendable {
     public var weights: String
     public var weightsSHA256: String?
     public var views: String
+    /// How frames must be converted to RGB for these weights: as in training.
+    public var rgb: RGBConversion
     public var fixesOverTheOfficialCode: [String]
     /// Filled in by whoever evaluates the weights (`make weights` runs eval scene-bias).
     public var sceneBias: [SceneBiasRow]?
@@ -68,6 +71,7 @@ public struct ModelCard: Codable, Sendable {
         self.weights = weights
         weightsSHA256 = nil
         self.views = views
+        rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [
             "I-frames are fed in RGB order (the official loader hands BGR to an RGB-normalised network)",
             "a horizontal flip negates dx of the motion vectors (the official code mirrors the map only)",

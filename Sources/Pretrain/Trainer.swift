@@ -3,6 +3,7 @@ import Foundation
 import Models
 import NN
 import Tensor
+import VideoData
 
 /// Everything a pretraining run is set up with (saved as `RUN/config.json`; a resumed run
 /// must match it).
@@ -23,6 +24,9 @@ public struct PretrainSetup: Codable, Sendable, Equatable {
     public var keepCheckpoints = 3
     /// Video paths, in the order the data order indexes them.
     public var videos: [String] = []
+    /// How the training frames were converted to RGB; nil in runs from before it was recorded,
+    /// which all used `accurate`.
+    public var rgb: RGBConversion?
 
     public init(model: CMDConfig) {
         self.model = model
@@ -91,7 +95,8 @@ public final class Trainer {
             }
             let saved = try JSONDecoder().decode(PretrainSetup.self, from: data)
             guard saved.model == setup.model, saved.sampler == setup.sampler, saved.transform == setup.transform,
-                saved.batch == setup.batch, saved.seed == setup.seed, saved.videos == setup.videos
+                saved.batch == setup.batch, saved.seed == setup.seed, saved.videos == setup.videos,
+                (saved.rgb ?? .accurate) == (setup.rgb ?? .accurate)
             else {
                 throw TrainingError(
                     description:

@@ -69,15 +69,17 @@ struct EmbedCLITests {
             as! [String: Any]
         let w = manifest["weights"] as! [String: Any]
         #expect(w["random"] as? Bool == false && (w["sha256"] as? String)?.count == 64)
+        #expect(manifest["rgb"] as? String == "modelscope")
         #expect(manifest["dimension"] as? Int == 64 && manifest["count"] as? Int == 2)
 
-        // The same vector as the Python reference (the library test checks every clip).
+        // The same vector as the Python reference with decord's frames: weights without a model
+        // card take the ModelScope pipeline's RGB conversion (the library test checks every clip).
         let reference =
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: Paths.asset("fixtures/embed/reference.json"))))
             as! [String: Any]
         let tears = (reference["results"] as! [[String: Any]]).first {
-            ($0["decoder"] as! String) == "ffmpeg" && ($0["video"] as! String).hasSuffix("tears_320x240.mp4")
+            ($0["decoder"] as! String) == "decord" && ($0["video"] as! String).hasSuffix("tears_320x240.mp4")
         }!
         let expected = (tears["embedding"] as! [Double]).map(Float.init)
         let scale = expected.map { abs($0) }.max()!

@@ -39,7 +39,7 @@ struct StoreIngestTests {
             model: "r2p1d-26", config: "test", weights: .init(file: nil, sha256: nil, random: true, seed: 7),
             preprocessing: Preprocessing(shortSide: 64, crop: 56),
             sampling: ClipSelection(rule: .modelScope(clips: 2), frames: 8, stride: 4, perClip: false).manifestSampling,
-            dimension: dimension, count: 0)
+            dimension: dimension, count: 0, rgb: .accurate)
     }
 
     @Test(
@@ -129,6 +129,34 @@ struct StoreIngestTests {
         }
     }
 
+    @Test(
+        "RGB conversion per model: the model card's, accurate for an older card, ModelScope's without one or for random weights"
+    )
+    func conversions() throws {
+        let dir = Paths.temporaryDirectory("rgb-cards")
+        let bare = dir + "/converted.safetensors"
+        #expect(ModelWeights.conversion(forWeights: bare) == .modelscope)
+        try #"{"setup": {}, "rgb": "modelscope"}"#.write(toFile: dir + "/mine.json", atomically: true, encoding: .utf8)
+        #expect(ModelWeights.conversion(forWeights: dir + "/mine.safetensors") == .modelscope)
+        try #"{"setup": {}}"#.write(toFile: dir + "/older.json", atomically: true, encoding: .utf8)
+        #expect(ModelWeights.conversion(forWeights: dir + "/older.safetensors") == .accurate)
+        // A JSON beside the weights that is not a model card says nothing.
+        try #"{"rgb": "accurate"}"#.write(toFile: dir + "/other.json", atomically: true, encoding: .utf8)
+        #expect(ModelWeights.conversion(forWeights: dir + "/other.safetensors") == .modelscope)
+
+        let random = try ModelWeights.resolve(model: "r2p1d-26", config: "", weights: nil, prefix: nil, randomSeed: 1)
+        #expect(random.rgb == .modelscope)
+        let forced = try ModelWeights.resolve(
+            model: "r2p1d-26", config: "", weights: nil, prefix: nil, randomSeed: 1, rgb: .accurate)
+        #expect(forced.rgb == .accurate)
+        // The shipped weights were trained on accurately converted frames, and their card says so.
+        let shipped = try ModelWeights.resolve(
+            model: "r2p1d-26", config: "", weights: nil, prefix: nil, randomSeed: nil)
+        #expect(shipped.rgb == .accurate)
+        let card = try #require(DefaultModel.find(in: Resources.searchDirectories))
+        #expect(card.model.rgb == .accurate && ModelWeights.conversion(forWeights: card.path) == .accurate)
+    }
+
     @Test("the clip cache reads back what it wrote; another window, a changed file or a cut file is a miss")
     func clipCache() throws {
         let dir = Paths.temporaryDirectory("clip-cache")
@@ -138,17 +166,20 @@ struct StoreIngestTests {
         let cfg = BackboneConfig(.r2plus1d)
         let window = ClipWindow(start: 0, frames: 16, stride: 4)
         let key = try #require(
-            ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: 3))
+            ClipEmbeddingCache.key(
+                config: cfg, view: "pooled", weights: "w", rgb: .accurate, path: video, window: window, still: 3))
         #expect(cache.read(key) == nil)
         cache.write(key, clip: [1, 2, 3], still: [4, 5, 6])
         let hit = try #require(cache.read(key))
         #expect(hit.clip == [1, 2, 3] && hit.still == [4, 5, 6])
         let noStill = try #require(
-            ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: nil))
+            ClipEmbeddingCache.key(
+                config: cfg, view: "pooled", weights: "w", rgb: .accurate, path: video, window: window, still: nil))
         cache.write(noStill, clip: [7], still: nil)
         #expect(cache.read(noStill)?.still == nil && cache.read(noStill)?.clip == [7])
         let other = ClipEmbeddingCache.key(
-            config: cfg, view: "pooled", weights: "w", path: video, window: ClipWindow(start: 4, frames: 16, stride: 4),
+            config: cfg, view: "pooled", weights: "w", rgb: .accurate, path: video,
+            window: ClipWindow(start: 4, frames: 16, stride: 4),
             still: 3)
         #expect(other != key && cache.read(other!) == nil)
         // A file cut short reads as a miss, never as a short vector.
@@ -161,10 +192,12 @@ struct StoreIngestTests {
         // The file's modification time is part of the key.
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1)], ofItemAtPath: video)
         #expect(
-            ClipEmbeddingCache.key(config: cfg, view: "pooled", weights: "w", path: video, window: window, still: 3)
+            ClipEmbeddingCache.key(
+                config: cfg, view: "pooled", weights: "w", rgb: .accurate, path: video, window: window, still: 3)
                 != key)
         #expect(
             ClipEmbeddingCache.key(
-                config: cfg, view: "pooled", weights: "w", path: dir + "/none.mp4", window: window, still: 3) == nil)
+                config: cfg, view: "pooled", weights: "w", rgb: .accurate, path: dir + "/none.mp4", window: window,
+                still: 3) == nil)
     }
 }

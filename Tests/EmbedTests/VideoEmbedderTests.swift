@@ -156,7 +156,8 @@ struct VideoEmbedderTests {
         ]
         let manifest = EmbeddingManifest(
             model: "r2p1d-26", config: "r2p1d-26", weights: .init(file: nil, sha256: nil, random: true, seed: 3),
-            preprocessing: .modelScope, sampling: ClipSelection().manifestSampling, dimension: 3, count: 2)
+            preprocessing: .modelScope, sampling: ClipSelection().manifestSampling, dimension: 3, count: 2,
+            rgb: .modelscope)
         try EmbeddingStoreWriter.write(to: dir, vectors: [[1, 2, 3], [-1, 0.5, 4]], items: items, manifest: manifest)
         let npy = try FixtureFiles.readFloat32NPY(dir + "/embeddings.npy")
         #expect(npy.shape == [2, 3] && npy.values == [1, 2, 3, -1, 0.5, 4])

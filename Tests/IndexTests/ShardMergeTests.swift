@@ -2,6 +2,7 @@ import Foundation
 import Index
 import TestSupport
 import Testing
+import VideoData
 
 @Suite("Shards and merging")
 struct ShardMergeTests {
@@ -30,6 +31,30 @@ struct ShardMergeTests {
         for bad in ["4/4", "-1/3", "1/0", "1", "a/b", "1/2/3", ""] { #expect(Shard(parsing: bad) == nil, "\(bad)") }
         // FNV-1a is fixed: the same key goes to the same shard on every machine and run.
         #expect(Shard.shard(of: "a", count: 1 << 20) == Int(0xAF63_DC4C_8601_EC8C % UInt64(1 << 20)))
+    }
+
+    @Test(
+        "merge refuses stores whose frames were converted to RGB differently; a store from before the field reads as accurate"
+    )
+    func mixedConversions() throws {
+        let a = StoreFixtures.directory("rgb-a")
+        let b = StoreFixtures.directory("rgb-b")
+        try EmbeddingStore.write(
+            to: a, matrix: StoreFixtures.vector(0), items: [StoreFixtures.item(0)],
+            manifest: StoreFixtures.manifest(rgb: .modelscope))
+        try EmbeddingStore.write(
+            to: b, matrix: StoreFixtures.vector(1), items: [StoreFixtures.item(1)],
+            manifest: StoreFixtures.manifest(rgb: .accurate))
+        let out = StoreFixtures.directory("rgb-out")
+        try? FileManager.default.removeItem(atPath: out)
+        let refused = #expect(throws: StoreError.self) { try StoreMerge.merge([a, b], into: out) }
+        #expect(refused?.description.contains("converted to RGB the accurate way, not the modelscope way") == true)
+        #expect(!FileManager.default.fileExists(atPath: out))
+        // An old manifest without "rgb" is an accurate store.
+        var old = StoreFixtures.manifest(rgb: .accurate)
+        old.rgb = nil
+        #expect(old.rgbConversion == .accurate && old.mismatch(with: StoreFixtures.manifest(rgb: .accurate)) == nil)
+        #expect(old.mismatch(with: StoreFixtures.manifest(rgb: .modelscope)) != nil)
     }
 
     @Test("merge joins stores in order, drops rows already merged, renames repeated ids")

@@ -84,17 +84,19 @@ struct VideoClipSourceTests {
 struct VideoClipSourceRGBTests {
     /// The Python reference of the embedding parity test decodes through this CLI path, so
     /// equality here is what lets that test compare everything after decoding tightly.
-    @Test("frames equal the ffmpeg CLI's rgb24 with MediaIO's swscale flags (same FFmpeg libraries)")
-    func matchesFFmpegCLI() throws {
+    @Test(
+        "frames equal the ffmpeg CLI's rgb24 with each conversion's swscale flags (same FFmpeg libraries)",
+        arguments: [(RGBConversion.accurate, "bilinear+accurate_rnd+full_chroma_int"), (.modelscope, "bilinear")])
+    func matchesFFmpegCLI(rgb: RGBConversion, flags: String) throws {
         let path = Paths.asset("videos/tears_320x240.mp4")
-        let source = try VideoClipSource(path: path)
+        let source = try VideoClipSource(path: path, rgb: rgb)
         for index in [0, 8, 101] {
             let ours = try source.frames(at: [index])[0]
             let out = try runChecked(
                 "ffmpeg",
                 [
                     "-v", "error", "-i", path, "-vf", "select=eq(n\\,\(index))", "-vsync", "0", "-frames:v", "1",
-                    "-sws_flags", "bilinear+accurate_rnd+full_chroma_int", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+                    "-sws_flags", flags, "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
                 ])
             let theirs = [UInt8](out.stdout)
             var differing = 0
@@ -106,5 +108,15 @@ struct VideoClipSourceRGBTests {
             #expect(theirs.count == ours.pixels.count)
             #expect(differing == 0, "frame \(index): \(differing) bytes differ from ffmpeg's, worst by \(worst)")
         }
+    }
+
+    @Test("the two conversions differ (by about a grey level on average), so a model must say which it was trained on")
+    func conversionsDiffer() throws {
+        let path = Paths.asset("videos/tears_320x240.mp4")
+        let accurate = try VideoClipSource(path: path, rgb: .accurate).frames(at: [8])[0].pixels
+        let modelscope = try VideoClipSource(path: path, rgb: .modelscope).frames(at: [8])[0].pixels
+        let total = zip(accurate, modelscope).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }
+        let mean = Double(total) / Double(accurate.count)
+        #expect(mean > 0.1 && mean < 5, "mean difference \(mean)")
     }
 }

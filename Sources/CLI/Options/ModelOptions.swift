@@ -2,6 +2,9 @@ import ArgumentParser
 import Common
 import Embed
 import Models
+import VideoData
+
+extension RGBConversion: ExpressibleByArgument {}
 
 /// The model options shared by the commands that run a backbone: which network, at what
 /// width, with which weights.
@@ -30,6 +33,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Seed of the random weights (implies --random-weights; default 0).")
     var seed: UInt64?
 
+    @Option(
+        help: ArgumentHelp(
+            "How frames become RGB: \(RGBConversion.allCases.map(\.rawValue).joined(separator: " or ")) (default: as the weights were trained, from their model card; modelscope, as the ModelScope pipeline's decord, for weights without one and for random weights).",
+            valueName: "conversion"))
+    var rgb: RGBConversion?
+
     /// Random weights were asked for, with `--random-weights` or a `--seed`.
     var isRandom: Bool { randomWeights || seed != nil }
 
@@ -43,7 +52,8 @@ struct ModelOptions: ParsableArguments {
     /// The configuration, weights and default view to run (`ModelWeights.resolve`).
     func resolve() throws -> ModelWeights.Resolved {
         try ModelWeights.resolve(
-            model: model, config: config, weights: weights, prefix: prefix, randomSeed: isRandom ? seed ?? 0 : nil)
+            model: model, config: config, weights: weights, prefix: prefix, randomSeed: isRandom ? seed ?? 0 : nil,
+            rgb: rgb)
     }
 
     /// Loads the backbone; a failure is one sentence on stderr and exit code 1.
