@@ -26,6 +26,9 @@ struct EmbedCommand: ParsableCommand {
             else weights/<model>.safetensors when you put one there (e.g. a converted ModelScope \
             checkpoint), else the shipped weights of weights/default.json with their \
             configuration and view (for the model they were trained as, without --config). \
+            Frames are converted to RGB as the weights were trained (their model card says \
+            how); weights without a card and random weights get the ModelScope pipeline's \
+            conversion (decord's, bit for bit); --rgb overrides. \
             With -o the rows go to a store directory \
             (embeddings.npy float32 [N, D], items.jsonl, manifest.json), appended video by \
             video, each append atomic; without it, one JSON line per row.
