@@ -174,7 +174,7 @@ struct BenchEmbed: ParsableCommand {
         for run in 0...runs {
             let start = Date()
             let source: VideoClipSource
-            do { source = try VideoClipSource(path: path) } catch {
+            do { source = try VideoClipSource(path: path, rgb: rgbConversion) } catch {
                 Console.error(error.description)
                 throw ExitCode(1)
             }
@@ -254,8 +254,13 @@ struct BenchEmbed: ParsableCommand {
     }
 
     /// The video opened as the pipeline opens it, and the display indices its clips need.
+    /// Our frames are converted as the peer's are: decord's way for decord (what `embed` does
+    /// with random weights), accurately for the ffmpeg CLI and PyAV peers, which run with
+    /// MediaIO's accurate flags.
+    var rgbConversion: RGBConversion { decoder == "decord" ? .modelscope : .accurate }
+
     func neededFrames(_ path: String) throws -> (VideoClipSource, [Int]) {
-        let source = try VideoClipSource(path: path)
+        let source = try VideoClipSource(path: path, rgb: rgbConversion)
         let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: clipsPerVideo)
         return (source, Set(windows.flatMap { $0.indices(frameCount: source.frameCount) }).sorted())
     }

@@ -88,17 +88,21 @@ struct ModelScopeParityTests {
                     }
                 }
             }
-            #expect(decodedDiffer == 0, "\(video.path): \(decodedDiffer) of \(video.frames.count) decoded frames differ")
+            #expect(
+                decodedDiffer == 0, "\(video.path): \(decodedDiffer) of \(video.frames.count) decoded frames differ")
             #expect(croppedDiffer == 0, "\(video.path): \(croppedDiffer) of \(video.frames.count) crops differ")
         }
     }
 
-    @Test("decouple embed: every clip and the video's mean within 1e-5 of the pipeline's (largest difference over largest value)")
+    @Test(
+        "decouple embed: every clip and the video's mean within 1e-5 of the pipeline's (largest difference over largest value)"
+    )
     func embeddings() throws {
         let (config, weights, videos) = try Self.reference()
         for video in videos {
             // No model card beside the weights: embed takes the ModelScope pipeline's conversion itself.
-            let perClip = try run(Paths.decouple, ["embed", video.path, "--weights", weights, "--config", config, "--per-clip"])
+            let perClip = try run(
+                Paths.decouple, ["embed", video.path, "--weights", weights, "--config", config, "--per-clip"])
             #expect(perClip.status == 0, "\(perClip.stderr)")
             let rows = perClip.text.split(separator: "\n").map {
                 try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
