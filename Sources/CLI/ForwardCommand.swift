@@ -43,6 +43,8 @@ struct ForwardCommand: ParsableCommand {
         guard modelOptions.weights != nil || modelOptions.isRandom else {
             throw ValidationError("give either --weights or --seed")
         }
+        // forward reads a tensor, not a video: there is nothing to convert to RGB.
+        guard modelOptions.rgb == nil else { throw ValidationError("--rgb applies to commands that read videos.") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 

@@ -81,7 +81,7 @@ final class ClipQueue: @unchecked Sendable {
 final class ClipResults: @unchecked Sendable {
     private let lock = NSLock()
     private var vectors: [[Float]?]
-    private(set) var framesDecoded = 0
+    private var decoded = 0
 
     init(count: Int) { vectors = Array(repeating: nil, count: count) }
 
@@ -95,10 +95,14 @@ final class ClipResults: @unchecked Sendable {
 
     func addDecoded(_ n: Int) -> Int {
         lock.withLock {
-            framesDecoded += n
-            return framesDecoded
+            decoded += n
+            return decoded
         }
     }
+
+    /// Frames decoded so far; workers read it while the decoding thread adds to it, so it is
+    /// read under the lock too.
+    var framesDecoded: Int { lock.withLock { decoded } }
 
     var done: Int { lock.withLock { vectors.lazy.filter { $0 != nil }.count } }
 
