@@ -53,13 +53,6 @@ struct ModelScopeParityTests {
         return h.hexDigest()
     }
 
-    /// max |a - b| / max |b|: the largest difference relative to the largest value.
-    static func relative(_ a: [Float], _ b: [Float]) -> Double {
-        let scale = b.map { abs(Double($0)) }.max() ?? 0
-        let worst = zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
-        return worst / max(scale, 1e-30)
-    }
-
     @Test("the fixture covers a video with B-frames and one longer than the ten clips' span")
     func coverage() throws {
         let videos = try Self.reference().videos
@@ -110,12 +103,12 @@ struct ModelScopeParityTests {
             #expect(rows.count == video.clips.count)
             for (i, (row, theirs)) in zip(rows, video.clips).enumerated() {
                 let ours = (row["embedding"] as! [Double]).map(Float.init)
-                let r = Self.relative(ours, theirs)
+                let r = PipelineParityTests.relative(ours, theirs)
                 #expect(r <= 1e-5, "\(video.path) clip \(i): relative difference \(r)")
             }
             let mean = try run(Paths.decouple, ["embed", video.path, "--weights", weights, "--config", config])
             let row = try #require(try JSONSerialization.jsonObject(with: mean.stdout) as? [String: Any])
-            let r = Self.relative((row["embedding"] as! [Double]).map(Float.init), video.embedding)
+            let r = PipelineParityTests.relative((row["embedding"] as! [Double]).map(Float.init), video.embedding)
             #expect(r <= 1e-5, "\(video.path) mean: relative difference \(r)")
         }
     }
