@@ -161,8 +161,7 @@ struct EmbedCommand: ParsableCommand {
         let ingest = StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) {
             try VideoClipSource(path: $0, rgb: rgb)
         }
-        if ingest.rowsWithoutHash > 0, let store {
-            let n = ingest.rowsWithoutHash
+        if let store, case let n = ingest.rowsWithoutHash, n > 0 {
             Console.note(
                 "note: \(n) row\(n == 1 ? "" : "s") of '\(store.directory)' carry no file hash (written before resumable embedding); their videos are embedded again if given."
             )

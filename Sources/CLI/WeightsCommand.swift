@@ -51,9 +51,7 @@ struct WeightsCommand: ParsableCommand {
             let card = DefaultModel(
                 weights: weights, model: model, config: config, view: view,
                 rgb: ModelWeights.conversion(forWeights: weightsPath))
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try enc.encode(card) + Data("\n".utf8), to: output)
+            try AtomicFile.write(Data((Console.json(card) + "\n").utf8), to: output)
             print(
                 String(
                     format: "%@: %@ view (out-of-context R@1 %.3f, in-context %.3f)", output, view,

@@ -1,27 +1,5 @@
 import Foundation
 
-/// A file that cannot be used: one sentence naming it (`path: problem`).
-public struct FileError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var problem: String
-    public init(path: String, problem: String) {
-        self.path = path
-        self.problem = problem
-    }
-    public var description: String { "\(path): \(problem)" }
-}
-
-/// Why a file could not be written: one sentence naming it.
-public struct FileWriteError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let reason: String
-    public init(path: String, reason: String) {
-        self.path = path
-        self.reason = reason
-    }
-    public var description: String { "'\(path)' could not be written (\(reason))." }
-}
-
 /// The one way the project writes a file it promises to keep: the bytes go to a temporary
 /// name in the same directory, are flushed to the disk, the temporary is renamed over the
 /// target and the directory is flushed. A reader, or a run after a crash at any point, sees
@@ -92,10 +70,3 @@ public enum AtomicFile {
     /// `strerror(errno)` as a Swift string.
     public static func errnoText() -> String { String(cString: strerror(errno)) }
 }
-
-/// An error whose description is one complete sentence that names the file and says what is
-/// wrong: shown to the user as it is.
-public protocol SentenceError: Error, CustomStringConvertible {}
-
-extension FileError: SentenceError {}
-extension FileWriteError: SentenceError {}

@@ -73,8 +73,7 @@ public enum ModelWeights {
     /// recorded (our pretraining used it), and `modelscope` for weights without a card (the
     /// converted ModelScope checkpoint, or anyone else's).
     public static func conversion(forWeights path: String) -> RGBConversion {
-        let card = (path.hasSuffix(".safetensors") ? String(path.dropLast(12)) : path) + ".json"
-        guard let data = FileManager.default.contents(atPath: card),
+        guard let data = FileManager.default.contents(atPath: ModelCardFile.path(for: path)),
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
             object["setup"] != nil
         else { return .modelscope }

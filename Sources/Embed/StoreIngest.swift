@@ -10,7 +10,6 @@ public struct IngestTally: Sendable {
     public var embedded = 0
     public var skipped = 0
     public var failed = 0
-    public var rows = 0
     public var clips = 0
     /// Clips of the video being embedded.
     public var currentClips = 0
@@ -25,8 +24,8 @@ public struct IngestTally: Sendable {
 
     public var finished: Int { embedded + skipped + failed }
     public var seconds: Double { Date().timeIntervalSince(start) }
-    /// Clips per second over the whole run, the video in progress included.
-    public var clipsPerSecond: Double { seconds > 0 ? Double(clips + currentClips) / seconds : 0 }
+    /// Clips of finished videos per second.
+    public var rate: Double { Double(clips) / max(seconds, 1e-9) }
 
     /// `embed 12/50 videos [#####---------------] 24% 240/1000 clips  8 clips/s  ETA 1:33`
     public func line() -> String {
@@ -44,7 +43,6 @@ extension IngestTally {
     public func summary(
         store: EmbeddingStore, config: BackboneConfig, weights: EmbeddingManifest.Weights, interrupted: Bool
     ) -> String {
-        let rate = Double(clips) / max(seconds, 1e-9)
         let label = weights.random ? "random weights, seed \(weights.seed ?? 0)" : weights.file ?? ""
         let rows = "\(store.directory): \(store.count) row\(store.count == 1 ? "" : "s") of \(store.dimension)"
         return "\(rows) (\(config.description), \(label)); "
@@ -58,7 +56,7 @@ extension IngestTally {
     public func summaryFields(store: EmbeddingStore, interrupted: Bool) -> [String: Any] {
         [
             "event": "summary", "rows": store.count, "embedded": embedded, "skipped": skipped, "failed": failed,
-            "seconds": seconds, "clips_per_second": Double(clips) / max(seconds, 1e-9), "interrupted": interrupted,
+            "seconds": seconds, "clips_per_second": rate, "interrupted": interrupted,
         ]
     }
 }
@@ -105,7 +103,7 @@ public enum IngestEvent: Sendable {
             return [
                 "event": "embedded", "path": path, "id": rows[0].item.id, "rows": rows.count, "clips": clips,
                 "seconds": seconds, "done": tally.finished, "total": tally.total,
-                "clips_per_second": Double(tally.clips) / tally.seconds,
+                "clips_per_second": tally.rate,
             ]
         case .failed(let path, let message): return ["event": "failed", "path": path, "error": message]
         }
@@ -213,7 +211,6 @@ public struct StoreIngest {
                 }
                 seen.insert(hash)
                 tally.embedded += 1
-                tally.rows += rows.count
                 tally.clips += windows.count
                 report(
                     .embedded(

@@ -315,9 +315,7 @@ public enum Extraction {
                 "mvs.csv": options.csv ? "FFmpeg extract_mvs.c columns; framenum = display index + 1" : "not written",
                 "keyframes": "keyframes/frame_NNNNNN.png, \(options.keyframes.rawValue) frames, RGB, full size",
             ])
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? enc.encode(doc)) ?? Data(), as: UTF8.self) + "\n"
+        return Console.json(doc) + "\n"
     }
 }
 

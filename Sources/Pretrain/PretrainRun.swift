@@ -52,7 +52,7 @@ public struct PretrainRun {
             views: ViewsFile.path(for: output))
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
         card.sceneBias = sceneBias
-        let cardPath = (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".json"
+        let cardPath = ModelCardFile.path(for: output)
         try AtomicFile.write(Data(Console.json(card).utf8), to: cardPath)
         return cardPath
     }

@@ -64,7 +64,9 @@ struct CommonTests {
         #expect(jsonQuoted("\u{1f}") == "\"\\u001f\"")
     }
 
-    @Test("resources: DECOUPLE_HOME is searched first, then the working directory, each folder once")
+    @Test(
+        "resources: the working directory is searched, each folder once, and the checkout is found from the test binary"
+    )
     func resources() {
         let dirs = Resources.searchDirectories
         #expect(dirs.contains(FileManager.default.currentDirectoryPath))

@@ -87,6 +87,9 @@ struct StoreIngestTests {
         #expect(
             refused?.description.contains("holds embeddings of another setup") == true, "\(String(describing: refused))"
         )
+        // With force the store starts over: the other setup, no rows.
+        let restarted = try StoreIngest.openStore(at: dir + "/store", manifest: other, force: true)
+        #expect(restarted.count == 0 && restarted.manifest.weights.seed == 8)
     }
 
     @Test("without a store the rows go to the events, ids made unique; cancellation stops before the next video")
