@@ -87,9 +87,14 @@ struct EmbedCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Embedding view: \(EmbeddingView.help). Default: the shipped weights' view, else pooled.", valueName: "view"
-        ))
+            "Embedding view: \(ViewName.help). Default: video.", valueName: "view"))
     var view: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Several views in one run, comma-separated (e.g. video,scene,motion): one store per view, -o DIR/<view>.",
+            valueName: "views"))
+    var views: String?
 
     @Option(help: "Forward passes run at once (one clip per core with one OpenBLAS thread each).")
     var jobs = ProcessInfo.processInfo.activeProcessorCount
@@ -109,44 +114,75 @@ struct EmbedCommand: ParsableCommand {
         if let shard, Shard(parsing: shard) == nil {
             throw ValidationError("--shard takes i/n with 0 <= i < n, e.g. 0/4.")
         }
-        if let view, !EmbeddingView.names.contains(view) {
-            throw ValidationError("unknown view \"\(view)\"; use \(EmbeddingView.names.joined(separator: ", ")).")
+        if view != nil && views != nil { throw ValidationError("give --view or --views, not both.") }
+        do { _ = try viewNames() } catch { throw ValidationError("\(error).") }
+        if (try? viewNames())?.count ?? 0 > 1 && output == nil {
+            throw ValidationError("--views writes one store per view: give -o DIR.")
         }
+    }
+
+    func viewNames() throws -> [ViewName] {
+        if let views { return try ViewName.list(views) }
+        return [try ViewName(parsing: view ?? "video")]
     }
 
     func run() throws {
         let resolved = try modelOptions.resolve()
+        let names = try viewNames()
+        let found = VideoFiles.collect(videos)
+        var files = found.files
+        if let shard = shard.flatMap(Shard.init(parsing:)) { files = files.filter { shard.contains($0.shardKey) } }
+        for m in found.missing { Console.error("'\(m)' does not exist.") }
+        let interrupt = InterruptFlag()
+        interrupt.install()
+        var failed = false
+        for name in names {
+            let directory = output.map { names.count > 1 ? ($0 as NSString).appendingPathComponent(name.folder) : $0 }
+            let failures = try embed(
+                name, resolved: resolved, files: files, missing: found.missing.count, into: directory,
+                labelled: names.count > 1, interrupt: interrupt)
+            failed = failed || failures
+            if interrupt.isSet { throw ExitCode(130) }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// One view into one store (or JSON lines); true when a video failed.
+    func embed(
+        _ name: ViewName, resolved: ModelWeights.Resolved, files: [VideoFile], missing: Int, into output: String?,
+        labelled: Bool, interrupt: InterruptFlag
+    ) throws -> Bool {
         let cfg = resolved.config
-        let viewName = view ?? resolved.view
-        let (backbone, provenance) = try modelOptions.load(resolved)
+        let scaled = DefaultModel.preprocessing(for: cfg)
+        let preprocessing = Preprocessing(
+            shortSide: shortSide ?? max(crop ?? scaled.crop, scaled.shortSide), crop: crop ?? scaled.crop)
+        let embedder: ViewEmbedder
+        let provenance: EmbeddingManifest.Weights
+        do {
+            (embedder, provenance) = try ViewEmbedder.make(
+                name, resolved: resolved, preprocessing: preprocessing, forwardWorkers: jobs)
+        } catch let error as ModelWeights.MissingWeights {
+            Console.error(
+                "\(error); pass --weights FILE (.safetensors, or a torch.save .pt), or --random-weights --seed N for an untrained model."
+            )
+            throw ExitCode(1)
+        } catch {
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
         if provenance.random {
             Console.note(
                 "note: random weights (seed \(provenance.seed ?? 0)): an untrained \(cfg.description), not a trained model."
             )
         }
-        let scaled = DefaultModel.preprocessing(for: cfg)
-        let preprocessing = Preprocessing(
-            shortSide: shortSide ?? max(crop ?? scaled.crop, scaled.shortSide), crop: crop ?? scaled.crop)
-        let embeddingView: EmbeddingView
-        do { embeddingView = try EmbeddingView.named(viewName, weights: resolved.choice.file, model: backbone) } catch {
-            Console.error("\(error)")
-            throw ExitCode(1)
-        }
-        let embedder = VideoEmbedder(
-            model: backbone, preprocessing: preprocessing, forwardWorkers: jobs, view: embeddingView)
         let selection = ClipSelection(
             rule: sliding ? .sliding(hop: hop) : .modelScope(clips: clips), frames: frames, stride: stride,
             perClip: perClip || sliding)
+        let viewSuffix = embedder.view == .video("pooled") ? "" : " view=\(embedder.view)"
         let manifest = EmbeddingManifest(
-            model: cfg.modelID, config: cfg.description + (viewName == "pooled" ? "" : " view=\(viewName)"),
-            weights: provenance,
+            model: cfg.modelID, config: cfg.description + viewSuffix, weights: provenance,
             preprocessing: preprocessing, sampling: selection.manifestSampling, dimension: embedder.dimension, count: 0,
             rgb: resolved.rgb)
-
-        let found = VideoFiles.collect(videos)
-        var files = found.files
-        if let shard = shard.flatMap(Shard.init(parsing:)) { files = files.filter { shard.contains($0.shardKey) } }
-        for m in found.missing { Console.error("'\(m)' does not exist.") }
 
         var store: EmbeddingStore?
         if let output {
@@ -157,23 +193,19 @@ struct EmbedCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let rgb = resolved.rgb
-        let ingest = StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) {
-            try VideoClipSource(path: $0, rgb: rgb)
-        }
+        let ingest = StoreIngest(
+            embedder: embedder, selection: selection, model: cfg.modelID, store: store, openers: .files)
         if let store, case let n = ingest.rowsWithoutHash, n > 0 {
             Console.note(
                 "note: \(n) row\(n == 1 ? "" : "s") of '\(store.directory)' carry no file hash (written before resumable embedding); their videos are embedded again if given."
             )
         }
-        let interrupt = InterruptFlag()
-        interrupt.install()
         // JSON lines on stdout when a store is written and stdout is not a terminal.
         let events = output != nil && isatty(1) == 0
         let writesStore = store != nil
         let tally: IngestTally
         do {
-            tally = try ingest.run(files, failed: found.missing.count, isCancelled: { interrupt.isSet }) { event in
+            tally = try ingest.run(files, failed: missing, isCancelled: { interrupt.isSet }) { event in
                 switch event {
                 case .progress(let t): Console.status(t.line())
                 case .embedded(_, let rows, _, _, _) where !writesStore:
@@ -197,17 +229,19 @@ struct EmbedCommand: ParsableCommand {
             let summary = tally.summary(store: store, config: cfg, weights: provenance, interrupted: interrupted)
             if events {
                 Self.event(
-                    tally.summaryFields(store: store, interrupted: interrupted).merging(["store": output]) { $1 })
+                    tally.summaryFields(store: store, interrupted: interrupted).merging([
+                        "store": output, "view": "\(embedder.view)",
+                    ]) { $1 })
             } else {
-                print(summary)
+                print((labelled ? "\(embedder.view) view: " : "") + summary)
             }
             if events || tally.failed > 0 || interrupted { Console.note(summary) }
         }
-        if interrupted { throw ExitCode(130) }
-        if tally.failed > 0 {
-            Console.error("\(tally.failed) of \(tally.total) videos failed.")
-            throw ExitCode(1)
+        if tally.failed > 0 && !interrupted {
+            Console.error(
+                "\(tally.failed) of \(tally.total) videos failed" + (labelled ? " in the \(embedder.view) view." : "."))
         }
+        return tally.failed > 0
     }
 
     /// One JSON line on stdout (progress when stdout is not a terminal).

@@ -44,9 +44,9 @@ struct EvalSceneBias: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Views of the --weights models, comma-separated: \(EmbeddingView.names.joined(separator: ", ")).",
+            "Views of the --weights models, comma-separated, one row each: \(ViewName.names).",
             valueName: "views"))
-    var views = "pooled,motion"
+    var views = "video,scene,motion"
 
     @Flag(inversion: .prefixedNo, help: "Include the random-weights baseline.")
     var randomModel = true
@@ -76,11 +76,11 @@ struct EvalSceneBias: ParsableCommand {
             let evaluation = try SceneBiasEvaluation(synthDirectory: synth, jobs: jobs)
             let config = try BackboneConfig(modelID: model).applying(overrides: config)
             var rows = try evaluation.baselines { try MotionVideoSource(path: $0) }
-            let views = self.views.split(separator: ",").map(String.init)
+            let views = try ViewName.list(self.views).map(\.description)
             for model in SceneBiasEvaluation.models(
                 config: config, weights: weights, views: views, randomBaseline: randomModel)
             {
-                rows.append(try evaluation.evaluate(model, clips: clips) { try VideoClipSource(path: $0, rgb: $1) })
+                rows.append(try evaluation.evaluate(model, clips: clips, openers: .files))
             }
             for (name, directory) in stores { rows.append(try evaluation.evaluate(storeNamed: name, at: directory)) }
             try report(rows, table: evaluation.table(rows, synth: synth))
@@ -104,9 +104,7 @@ struct EvalSceneBias: ParsableCommand {
         if let bad = store.first(where: { $0.split(separator: "=", maxSplits: 1).count != 2 }) {
             throw ValidationError("--store takes NAME=DIR (got \(bad)).")
         }
-        if let bad = views.split(separator: ",").first(where: { !EmbeddingView.names.contains(String($0)) }) {
-            throw ValidationError("unknown view \"\(bad)\"; use \(EmbeddingView.names.joined(separator: ", ")).")
-        }
+        do { _ = try ViewName.list(views) } catch { throw ValidationError("\(error).") }
         do { _ = try BackboneConfig(modelID: model).applying(overrides: config) } catch {
             throw ValidationError("\(error)")
         }

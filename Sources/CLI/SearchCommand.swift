@@ -68,8 +68,8 @@ struct SearchCommand: ParsableCommand {
                 } else if FileManager.default.fileExists(atPath: text) {
                     if model == nil {
                         model = try StoreModel(
-                            manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs
-                        ) { try VideoClipSource(path: $0, rgb: $1) }
+                            manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs,
+                            openers: .files)
                     }
                     let vector: [Float]
                     do { vector = try model!.embed(text) } catch {

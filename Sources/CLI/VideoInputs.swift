@@ -1,5 +1,7 @@
 import ArgumentParser
 import Common
+import Embed
+import MediaIO
 
 /// The videos a command was given, for the commands that default to the bundled samples.
 enum VideoInputs {
@@ -26,4 +28,11 @@ enum VideoInputs {
             return found.missing + found.files.map(\.path)
         }
     }
+}
+
+extension VideoOpeners {
+    /// MediaIO's sources: decoded RGB clips for the video view, the compressed stream for the
+    /// scene and motion views.
+    static let files = VideoOpeners(
+        clips: { try VideoClipSource(path: $0, rgb: $1) }, stream: { try MotionVideoSource(path: $0, rgb: $1) })
 }

@@ -13,7 +13,8 @@ public struct DefaultModel: Codable, Sendable, Equatable {
     public var model: String
     /// Overrides applied to the model's published configuration (`planes=… stem=… size=…`).
     public var config: String
-    /// The embedding view the evaluation chose (`pooled`, `fused`, `motion`, `residual`).
+    /// The variant of the video view the evaluation chose (`pooled`, `predicted`, ...:
+    /// `EmbeddingView`'s names; `video` means this one).
     public var view: String
     /// How frames are converted to RGB for these weights (as in their training); absent in
     /// cards from before it was recorded, whose weights were all trained with `accurate`.
@@ -54,15 +55,26 @@ public struct DefaultModel: Codable, Sendable, Equatable {
         return found
     }
 
-    /// The view `make weights` ships for `weights` among scene-bias rows named
-    /// "`<weights>, <view> view`": the best out-of-context R@1 (ties: in-context R@1) among the
-    /// views that keep in-context R@1 at 0.5 or more, or among all of them when none does.
+    /// The video variant `make weights` ships for `weights` among scene-bias rows named
+    /// "`<weights>, video:<variant> view`" (the scene and motion views are not candidates: they
+    /// have no variants to choose): the best out-of-context R@1 (ties: in-context R@1) among the
+    /// variants that keep in-context R@1 at 0.5 or more, or among all of them when none does.
     public static func bestView(of weights: String, in rows: [SceneBiasRow]) -> (view: String, row: SceneBiasRow)? {
-        let mine = rows.filter { $0.method.hasPrefix(weights + ", ") && $0.method.hasSuffix(" view") }
+        let mine = rows.filter {
+            $0.method.hasSuffix(" view")
+                && (try? ViewName(parsing: viewName(of: $0.method, weights: weights) ?? ""))?.variant != nil
+        }
         let candidates = mine.filter { ($0.inContext(at: 1) ?? 0) >= 0.5 }
         let key = { (r: SceneBiasRow) in (r.outOfContext(at: 1) ?? 0, r.inContext(at: 1) ?? 0) }
         guard let best = (candidates.isEmpty ? mine : candidates).max(by: { key($0) < key($1) }) else { return nil }
-        return (String(best.method.dropFirst(weights.count + 2).dropLast(" view".count)), best)
+        let variant = (try? ViewName(parsing: viewName(of: best.method, weights: weights)!))?.variant
+        return (variant!, best)
+    }
+
+    /// `V` of a row named "`<weights>, V view`", or nil for another row.
+    static func viewName(of method: String, weights: String) -> String? {
+        guard method.hasPrefix(weights + ", "), method.hasSuffix(" view") else { return nil }
+        return String(method.dropFirst(weights.count + 2).dropLast(" view".count))
     }
 
     public func backboneConfig() throws -> BackboneConfig {

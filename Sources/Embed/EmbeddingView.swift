@@ -4,16 +4,17 @@ import NN
 import SafeTensors
 import Tensor
 
-/// Which vector of a backbone describes a clip.
+/// Which vector of the video backbone describes a clip: the variants of the `video` view
+/// (`video:pooled`, `video:predicted`, ...; `ViewName` has the three views a user compares).
 ///
 /// - `pooled`: the global average of the last map (ModelScope's `video_embedding`): scene and
 ///   motion together.
 /// - `fused`: the average of CMD's clip map (for the ResNets layer3 with time folded into
 ///   channels plus layer4; for C3D conv5b, so there it equals `pooled`), what the context head
 ///   reads during pretraining.
-/// - `motion`: that average through the predictor's input projection (`FILE.views.safetensors`
+/// - `projected`: that average through the predictor's input projection (`FILE.views.safetensors`
 ///   from `decouple export`), the side of the network trained to predict future motion.
-/// - `residual` and `motionResidual`: `pooled` and `motion` of the clip minus the same of its
+/// - `residual` and `projectedResidual`: `pooled` and `projected` of the clip minus the same of its
 ///   first frame held still: what the clip adds to its scene.
 /// - `predicted`: the motion the predictor foresees after the clip, in the embedding space of
 ///   the motion-vector network (`MotionForecast`, also from `FILE.views.safetensors`).
@@ -22,9 +23,9 @@ import Tensor
 public enum EmbeddingView: Sendable {
     case pooled
     case fused
-    case motion(Tensor)
+    case projected(Tensor)
     case residual
-    case motionResidual(Tensor)
+    case projectedResidual(Tensor)
     case predicted(MotionForecast)
     case predictedResidual(MotionForecast)
 
@@ -32,9 +33,9 @@ public enum EmbeddingView: Sendable {
     public static let catalogue: [(name: String, about: String)] = [
         ("pooled", "the backbone's pooled output, as ModelScope's pipeline"),
         ("fused", "CMD's fused layer3 + layer4 clip map, pooled"),
-        ("motion", "the CMD motion branch's projection; needs FILE.views.safetensors"),
+        ("projected", "fused through the CMD predictor's input projection; needs FILE.views.safetensors"),
         ("residual", "fused, minus that of the clip's first frame held still"),
-        ("motion-residual", "motion, minus that of the first frame held still"),
+        ("projected-residual", "projected, minus that of the first frame held still"),
         ("predicted", "the future motion the CMD predictor foresees; needs FILE.views.safetensors"),
         ("predicted-residual", "predicted, minus that of the first frame held still"),
     ]
@@ -48,9 +49,9 @@ public enum EmbeddingView: Sendable {
         switch self {
         case .pooled: return "pooled"
         case .fused: return "fused"
-        case .motion: return "motion"
+        case .projected: return "projected"
         case .residual: return "residual"
-        case .motionResidual: return "motion-residual"
+        case .projectedResidual: return "projected-residual"
         case .predicted: return "predicted"
         case .predictedResidual: return "predicted-residual"
         }
@@ -63,23 +64,23 @@ public enum EmbeddingView: Sendable {
         case "pooled": return .pooled
         case "fused": return .fused
         case "residual": return .residual
-        case "motion": return .motion(try projection(name, weights: weights))
-        case "motion-residual": return .motionResidual(try projection(name, weights: weights))
+        case "projected": return .projected(try projection(name, weights: weights))
+        case "projected-residual": return .projectedResidual(try projection(name, weights: weights))
         case "predicted": return .predicted(try forecast(name, weights: weights, model: model))
         case "predicted-residual": return .predictedResidual(try forecast(name, weights: weights, model: model))
         default:
-            throw ModelError("unknown view \"\(name)\"; use \(names.joined(separator: ", "))")
+            throw ModelError("unknown video view \"\(name)\"; use \(names.joined(separator: ", "))")
         }
     }
 
     static func viewsFile(_ name: String, weights: String?) throws -> (SafeTensorsReader, String) {
         guard let weights else {
             throw ModelError(
-                "the \(name) view needs trained weights (--weights FILE with FILE.views.safetensors beside it)")
+                "the video:\(name) view needs trained weights (--weights FILE with FILE.views.safetensors beside it)")
         }
         let path = ViewsFile.path(for: weights)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ModelError("the \(name) view needs '\(path)' (written by decouple export next to the weights)")
+            throw ModelError("the video:\(name) view needs '\(path)' (written by decouple export next to the weights)")
         }
         return (try SafeTensorsReader(path: path), path)
     }
@@ -103,8 +104,8 @@ public enum EmbeddingView: Sendable {
     /// exactly zero in them, so comparing a clip with its still says nothing.
     public var subtractsStill: Bool {
         switch self {
-        case .residual, .motionResidual, .predictedResidual: return true
-        case .pooled, .fused, .motion, .predicted: return false
+        case .residual, .projectedResidual, .predictedResidual: return true
+        case .pooled, .fused, .projected, .predicted: return false
         }
     }
 
@@ -112,7 +113,7 @@ public enum EmbeddingView: Sendable {
     public func dimension(_ model: Backbone) -> Int {
         switch self {
         case .pooled, .fused, .residual: return model.embeddingDimension
-        case .motion(let w), .motionResidual(let w): return w.shape[0]
+        case .projected(let w), .projectedResidual(let w): return w.shape[0]
         case .predicted(let f), .predictedResidual(let f): return f.dimension
         }
     }
@@ -125,8 +126,8 @@ public enum EmbeddingView: Sendable {
             return Self.difference(
                 Self.pooled(model, x, threads: threads), Self.pooled(model, Self.still(x), threads: threads))
         case .fused: return Self.fusedMean(model, x, threads: threads)
-        case .motion(let w): return Self.project(w, Self.fusedMean(model, x, threads: threads))
-        case .motionResidual(let w):
+        case .projected(let w): return Self.project(w, Self.fusedMean(model, x, threads: threads))
+        case .projectedResidual(let w):
             // The projection is linear: project the difference of the fused averages.
             return Self.project(
                 w,

@@ -66,6 +66,13 @@ public enum ModelWeights {
         public var view: String
         /// How frames become RGB for these weights (`conversion(forWeights:)`).
         public var rgb: RGBConversion
+
+        public init(config: BackboneConfig, choice: Choice, view: String, rgb: RGBConversion) {
+            self.config = config
+            self.choice = choice
+            self.view = view
+            self.rgb = rgb
+        }
     }
 
     /// How frames must be converted to RGB for a weights file: as its model card (`FILE.json`,

@@ -53,7 +53,7 @@ public struct SceneBiasEvaluation {
     {
         var models: [Model] = []
         if randomBaseline {
-            for v in ["pooled", "residual"] {
+            for v in ["video:pooled", "video:residual"] {
                 models.append(
                     Model(
                         name: "\(config), random weights, \(v) view", config: config, choice: .random(seed: 0), view: v,
@@ -90,21 +90,17 @@ public struct SceneBiasEvaluation {
     }
 
     /// A model's row: each video embedded as the mean over `clips` clips (ModelScope's rule),
-    /// at the model's input side with ModelScope's 128:112 short side.
-    public func evaluate(
-        _ model: Model, clips: Int, openClips: @escaping @Sendable (String, RGBConversion) throws -> ClipSource
-    ) throws -> SceneBiasRow {
-        let rgb = model.rgb
-        let backbone = try ModelWeights.load(config: model.config, model.choice).0
-        let view = try EmbeddingView.named(model.view, weights: model.choice.file, model: backbone)
+    /// the video view at the model's input side with ModelScope's 128:112 short side.
+    public func evaluate(_ model: Model, clips: Int, openers: VideoOpeners) throws -> SceneBiasRow {
         let config = model.config
-        let embedder = VideoEmbedder(
-            model: backbone, preprocessing: DefaultModel.preprocessing(for: config), forwardWorkers: 1, view: view)
+        let resolved = ModelWeights.Resolved(config: config, choice: model.choice, view: "pooled", rgb: model.rgb)
+        let (embedder, _) = try ViewEmbedder.make(
+            try ViewName(parsing: model.view), resolved: resolved, forwardWorkers: 1)
         let vectors = try perVideo { path in
-            let source = try openClips(path, rgb)
-            let windows = ClipSampler.modelScope(
-                frameCount: source.frameCount, clips: clips, frames: config.frames, stride: 4)
-            return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
+            let video = try embedder.embed(path, openers: openers) {
+                ClipSampler.modelScope(frameCount: $0, clips: clips, frames: config.frames, stride: 4)
+            }
+            return VideoEmbedder.meanOverClips(video.vectors)
         }
         return row(model.name, vectors)
     }

@@ -115,22 +115,21 @@ public enum IngestEvent: Sendable {
 /// atomically; reports every step as an `IngestEvent`. Without a store the rows only go to
 /// the events, with ids made unique within the run.
 public struct StoreIngest {
-    public let embedder: VideoEmbedder
+    public let embedder: ViewEmbedder
     public let selection: ClipSelection
     public let model: String
     public let store: EmbeddingStore?
-    /// Opens a video's frames (the CLI passes MediaIO's clip source).
-    public let openClips: (String) throws -> ClipSource
+    /// Opens a video's frames or stream (the CLI passes MediaIO's sources).
+    public let openers: VideoOpeners
 
     public init(
-        embedder: VideoEmbedder, selection: ClipSelection, model: String, store: EmbeddingStore?,
-        openClips: @escaping (String) throws -> ClipSource
+        embedder: ViewEmbedder, selection: ClipSelection, model: String, store: EmbeddingStore?, openers: VideoOpeners
     ) {
         self.embedder = embedder
         self.selection = selection
         self.model = model
         self.store = store
-        self.openClips = openClips
+        self.openers = openers
     }
 
     /// The store at `directory` for a run described by `manifest`: resumed when it exists and
@@ -181,26 +180,24 @@ public struct StoreIngest {
                     report(.skipped(path: path))
                     continue
                 }
-                let source = try openClips(file.path)
-                let windows = selection.windows(frameCount: source.frameCount)
                 let started = Date()
                 let before = tally
-                let vectors = try embedder.embed(
-                    windows, from: source,
+                let video = try embedder.embed(
+                    file.path, openers: openers, windows: { selection.windows(frameCount: $0) },
                     progress: { p in
                         var t = before
                         t.currentClips = p.clipsDone
                         report(.progress(t))
                     }, isCancelled: isCancelled)
+                let windows = video.windows
                 var name = file.id
                 if store == nil {
                     name = EmbeddingStore.uniqueID(name, avoiding: usedIDs)
                     usedIDs.insert(name)
                 }
                 var rows = selection.rows(
-                    name: name, path: path, windows: windows, vectors: vectors, frameCount: source.frameCount,
-                    fps: source.fps,
-                    model: model)
+                    name: name, path: path, windows: windows, vectors: video.vectors, frameCount: video.frameCount,
+                    fps: video.fps, model: model)
                 for i in rows.indices {
                     rows[i].item.fileSize = size
                     rows[i].item.fileSHA256 = hash

@@ -7,23 +7,20 @@ import VideoData
 /// The model, preprocessing and clips a store was made with, rebuilt from its manifest so a
 /// query video is embedded exactly as the store's videos were.
 public struct StoreModel {
-    public let embedder: VideoEmbedder
+    public let embedder: ViewEmbedder
     public let selection: ClipSelection
     public let description: String
-    let openClips: (String, RGBConversion) throws -> ClipSource
-    let rgb: RGBConversion
+    let openers: VideoOpeners
 
     /// - Parameters:
     ///   - weights: a weights file to use instead of the one the manifest names (it must have
     ///     the same SHA-256).
-    ///   - openClips: opens a query video's frames (the CLI passes MediaIO's clip source).
+    ///   - openers: open a query video's frames or stream (the CLI passes MediaIO's sources).
     /// - Throws: `StoreError` (one sentence) when the weights are missing or differ.
     public init(
-        manifest: EmbeddingManifest, store: String, weights: String?, prefix: String?, jobs: Int,
-        openClips: @escaping (String, RGBConversion) throws -> ClipSource
+        manifest: EmbeddingManifest, store: String, weights: String?, prefix: String?, jobs: Int, openers: VideoOpeners
     ) throws {
-        self.openClips = openClips
-        rgb = manifest.rgbConversion
+        self.openers = openers
         // "view=NAME" records the embedding view; the rest are model overrides.
         var parts = manifest.config.split(separator: " ").map(String.init)
         let viewName = parts.first { $0.hasPrefix("view=") }.map { String($0.dropFirst(5)) } ?? "pooled"
@@ -45,9 +42,19 @@ public struct StoreModel {
         } else {
             throw StoreError("'\(store)' does not name its weights file; give the weights file it was made with.")
         }
-        let backbone: Backbone
+        let view: ViewName
+        do { view = try ViewName(parsing: viewName) } catch {
+            throw StoreError("'\(store)' was made with the \(viewName) view, which this version does not know.")
+        }
+        let resolved = ModelWeights.Resolved(
+            config: config, choice: choice, view: "pooled", rgb: manifest.rgbConversion)
         let provenance: EmbeddingManifest.Weights
-        do { (backbone, provenance) = try ModelWeights.load(config: config, choice) } catch {
+        do {
+            (embedder, provenance) = try ViewEmbedder.make(
+                view, resolved: resolved, preprocessing: manifest.preprocessing, forwardWorkers: jobs)
+        } catch let error as ModelError {
+            throw StoreError("'\(store)' was made with the \(viewName) view, which cannot be rebuilt (\(error)).")
+        } catch {
             throw StoreError("\(error)")
         }
         guard provenance.sameWeights(as: manifest.weights) else {
@@ -55,14 +62,6 @@ public struct StoreModel {
                 "'\(provenance.file ?? "the weights")' are not the weights '\(store)' was made with (\(provenance.label), the store has \(manifest.weights.label))."
             )
         }
-        let view: EmbeddingView
-        do {
-            view = try EmbeddingView.named(viewName, weights: choice.file, model: backbone)
-        } catch {
-            throw StoreError("'\(store)' was made with the \(viewName) view, which cannot be rebuilt (\(error)).")
-        }
-        embedder = VideoEmbedder(
-            model: backbone, preprocessing: manifest.preprocessing, forwardWorkers: jobs, view: view)
         let s = manifest.sampling
         selection = ClipSelection(
             rule: s.rule == "sliding" ? .sliding(hop: s.hop) : .modelScope(clips: s.clips ?? 10), frames: s.frames,
@@ -72,8 +71,7 @@ public struct StoreModel {
 
     /// One vector for a video: the mean over its clips (the store's sampling).
     public func embed(_ path: String) throws -> [Float] {
-        let source = try openClips(path, rgb)
-        let windows = selection.windows(frameCount: source.frameCount)
-        return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source))
+        let video = try embedder.embed(path, openers: openers, windows: { selection.windows(frameCount: $0) })
+        return VideoEmbedder.meanOverClips(video.vectors)
     }
 }

@@ -4,18 +4,23 @@ import VideoData
 /// `MotionClipSource` that `Pretrain` reads through).
 ///
 /// A fetch decodes forward from the key frame before the first wanted frame to the last one,
-/// single-threaded (exact B-frame vectors), converting to RGB only the frames asked for.
+/// single-threaded (exact B-frame vectors), converting to RGB only the frames asked for; a fetch
+/// of I-frames alone decodes I-frames only (the scene view's keyframes). Every reader shares the
+/// packet index of the first, so the file is demuxed for it once.
 public final class MotionVideoSource: MotionClipSource {
     public let info: VideoInfo
     private let path: String
     private let rgb: RGBConversion
+    private let index: PacketIndex
     private var iFrames: [Int]?
 
     /// Opens `path`; RGB frames are converted as `rgb` says.
     public init(path: String, rgb: RGBConversion = .accurate) throws(MediaError) {
         self.path = path
         self.rgb = rgb
-        info = try VideoReader(path: path, options: ReaderOptions(motionVectors: false)).info
+        let reader = try VideoReader(path: path, options: ReaderOptions(motionVectors: false))
+        info = reader.info
+        index = reader.index
     }
 
     public var frameCount: Int { info.frameCount }
@@ -25,7 +30,8 @@ public final class MotionVideoSource: MotionClipSource {
     /// From a keyframes-only pass (`skip_frame=nonintra`), cached.
     public func iFrameIndices() throws -> [Int] {
         if let iFrames { return iFrames }
-        let reader = try VideoReader(path: path, options: ReaderOptions(frames: .intra, motionVectors: false))
+        let reader = try VideoReader(
+            path: path, options: ReaderOptions(frames: .intra, motionVectors: false), index: index)
         var out: [Int] = []
         while let f = try reader.next() {
             if f.info.pictureType == .i { out.append(f.info.index) }
@@ -41,7 +47,11 @@ public final class MotionVideoSource: MotionClipSource {
             throw MediaError(
                 path: path, problem: "has no frame \(first < 0 ? first : last) (it has \(frameCount) frames)")
         }
-        let reader = try VideoReader(path: path, options: ReaderOptions(rgb: self.rgb), index: nil)
+        let intraOnly = motion.isEmpty && iFrames.map { Set($0).isSuperset(of: rgb) } == true
+        let reader = try VideoReader(
+            path: path,
+            options: ReaderOptions(frames: intraOnly ? .intra : .all, motionVectors: !motion.isEmpty, rgb: self.rgb),
+            index: index)
         if first > 0 { try reader.seek(toFrame: first) }
         let rgbSet = Set(rgb)
         let motionSet = Set(motion)

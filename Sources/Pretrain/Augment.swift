@@ -2,22 +2,7 @@ import Foundation
 import Tensor
 import VideoData
 
-/// A crop box in source pixels and whether to mirror it.
-public struct CropBox: Equatable, Sendable {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-    public var flip: Bool
-
-    public init(x: Int, y: Int, width: Int, height: Int, flip: Bool) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-        self.flip = flip
-    }
-
+extension CropBox {
     /// torchvision's `RandomResizedCrop` box: area a uniform fraction of the image, aspect
     /// ratio log-uniform, ten tries, then the centre crop with the ratio clamped.
     public static func random(
@@ -46,16 +31,6 @@ public struct CropBox: Equatable, Sendable {
             w = Int((Double(h) * ratio.upperBound).rounded())
         }
         return CropBox(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h, flip: flip)
-    }
-
-    /// The validation transform: short side to `scale`, centre crop `crop`, as a box in source
-    /// pixels (the same region the resize-then-crop would keep).
-    public static func centre(width: Int, height: Int, scale: Int = 128, crop: Int = 112) -> CropBox {
-        let f = Double(scale) / Double(min(width, height))
-        let side = Int((Double(crop) / f).rounded())
-        return CropBox(
-            x: (width - side) / 2, y: (height - side) / 2, width: min(side, width), height: min(side, height),
-            flip: false)
     }
 }
 
@@ -94,75 +69,9 @@ public struct ColorAugment: Equatable, Sendable {
     }
 }
 
-/// The augmentations of docs/method.md §3 on RGB frames and motion fields, and the conversion to
-/// network input. Fixes the official code's quirks (said in the model card): I-frames are RGB
-/// (not BGR), a horizontal flip negates dx, and motion vectors are scaled with the resize.
+/// The random photometric changes of docs/method.md §3 (the crops and conversions are
+/// `NetworkInput`'s, shared with the scene and motion views).
 public enum Augment {
-    /// Crops `box` out of `image` and resizes it to `size x size` with Pillow's bilinear filter.
-    public static func crop(_ image: RGBImage, _ box: CropBox, size: Int) -> RGBImage {
-        var px = [UInt8](repeating: 0, count: box.width * box.height * 3)
-        for y in 0..<box.height {
-            let src = ((box.y + y) * image.width + box.x) * 3
-            for k in 0..<(box.width * 3) { px[y * box.width * 3 + k] = image.pixels[src + k] }
-        }
-        var out = PILResize.bilinear(
-            RGBImage(width: box.width, height: box.height, pixels: px), width: size, height: size)
-        if box.flip { out = mirrored(out) }
-        return out
-    }
-
-    static func mirrored(_ image: RGBImage) -> RGBImage {
-        var px = image.pixels
-        for y in 0..<image.height {
-            for x in 0..<image.width {
-                let a = (y * image.width + x) * 3
-                let b = (y * image.width + image.width - 1 - x) * 3
-                px[a] = image.pixels[b]
-                px[a + 1] = image.pixels[b + 1]
-                px[a + 2] = image.pixels[b + 2]
-            }
-        }
-        return RGBImage(width: image.width, height: image.height, pixels: px)
-    }
-
-    /// The motion field inside `box`, resampled bilinearly to `size x size` (OpenCV's linear
-    /// resize) with the vectors scaled by the same factor as the pixels, mirrored with dx negated
-    /// when the box flips, clamped to ±`clamp` pixels and divided by `clamp`: `[2, size, size]`.
-    public static func crop(_ field: MotionField, _ box: CropBox, size: Int, clamp: Float = 10) -> [Float] {
-        let c = Double(field.cellSize)
-        let sx = Float(size) / Float(box.width)
-        let sy = Float(size) / Float(box.height)
-        var out = [Float](repeating: 0, count: 2 * size * size)
-        for j in 0..<size {
-            let py = Double(box.y) + (Double(j) + 0.5) * Double(box.height) / Double(size) - 0.5
-            let fy = min(max((py + 0.5) / c - 0.5, 0), Double(field.rows - 1))
-            let y0 = Int(fy)
-            let y1 = min(y0 + 1, field.rows - 1)
-            let wy = Float(fy - Double(y0))
-            for i in 0..<size {
-                let px = Double(box.x) + (Double(i) + 0.5) * Double(box.width) / Double(size) - 0.5
-                let fx = min(max((px + 0.5) / c - 0.5, 0), Double(field.columns - 1))
-                let x0 = Int(fx)
-                let x1 = min(x0 + 1, field.columns - 1)
-                let wx = Float(fx - Double(x0))
-                func lerp(_ v: [Float]) -> Float {
-                    let top = v[y0 * field.columns + x0] * (1 - wx) + v[y0 * field.columns + x1] * wx
-                    let bottom = v[y1 * field.columns + x0] * (1 - wx) + v[y1 * field.columns + x1] * wx
-                    return top * (1 - wy) + bottom * wy
-                }
-                var dx = lerp(field.dx) * sx
-                var dy = lerp(field.dy) * sy
-                let col = box.flip ? size - 1 - i : i
-                if box.flip { dx = -dx }
-                dx = min(max(dx, -clamp), clamp) / clamp
-                dy = min(max(dy, -clamp), clamp) / clamp
-                out[j * size + col] = dx
-                out[size * size + j * size + col] = dy
-            }
-        }
-        return out
-    }
-
     /// Applies `aug` to RGB pixels in place (values 0-255 as Float, planar [3, H, W]).
     public static func color(_ planes: inout [Float], width: Int, height: Int, _ aug: ColorAugment) {
         let n = width * height
@@ -267,25 +176,4 @@ public enum Augment {
         }
     }
 
-    /// RGB image to planar float [3, H, W] in 0-255.
-    public static func planes(_ image: RGBImage) -> [Float] {
-        let n = image.width * image.height
-        var out = [Float](repeating: 0, count: 3 * n)
-        for i in 0..<n {
-            out[i] = Float(image.pixels[3 * i])
-            out[n + i] = Float(image.pixels[3 * i + 1])
-            out[2 * n + i] = Float(image.pixels[3 * i + 2])
-        }
-        return out
-    }
-
-    /// 0-255 to [0, 1], then (x - mean) / std per channel (ImageNet statistics).
-    public static func normalise(
-        _ planes: inout [Float], mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
-    ) {
-        let n = planes.count / 3
-        for ch in 0..<3 {
-            for i in 0..<n { planes[ch * n + i] = (min(max(planes[ch * n + i] / 255, 0), 1) - mean[ch]) / std[ch] }
-        }
-    }
 }

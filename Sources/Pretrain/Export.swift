@@ -12,7 +12,9 @@ import Tensor
 /// - `FILE` with `.views.safetensors` for `.safetensors`: `motion.weight`, the predictor's
 ///   input projection, which turns the backbone's fused clip map into the motion view, and the
 ///   rest of the predictor with its query head (`k_embedding.weight`, `transformer.…`,
-///   `mq_head.…`, metadata `predictor.heads`) for the predicted view.
+///   `mq_head.…`, metadata `predictor.heads`) for the predicted view; and the two networks the
+///   scene and motion views run, under CMD's names (`i_backbone.…` + `ik_head.…`, `m_backbone.…`
+///   + `mk_head.…`), with how pretraining fed them as metadata (`DecoupledInput`).
 public enum Export {
     /// Loads `checkpoint` (a `TrainingCheckpoint` path without extension) into a model of
     /// `setup` and writes the two files.
@@ -38,8 +40,21 @@ public enum Export {
             views[p.name == "fc.weight" ? "motion.weight" : p.name] = FloatTensor(
                 shape: p.value.shape, values: p.value.data)
         }
-        for b in model.mq.buffers { views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data) }
-        let heads = ["predictor.heads": String(setup.model.predictorHeads)]
-        try SafeTensorsWriter.write(views, metadata: metadata.merging(heads) { $1 }, to: ViewsFile.path(for: path))
+        let decoupled =
+            model.frameNet.parameters + model.ik.parameters + model.motionNet.parameters + model.mk.parameters
+        for p in decoupled { views[p.name] = FloatTensor(shape: p.value.shape, values: p.value.data) }
+        for b in model.mq.buffers + model.frameNet.buffers + model.ik.buffers + model.motionNet.buffers
+            + model.mk.buffers
+        {
+            views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data)
+        }
+        let c = setup.model
+        let input = DecoupledInput(
+            sceneSize: c.size, sceneWidths: c.frameWidths, motionSize: c.motionSize, motionFrames: c.futureFrames,
+            motionWidths: c.motionWidths,
+            motionStemStride: ResNet10Config.motion(widths: c.motionWidths).motionStemStride,
+            cellSize: setup.transform.cellSize, rgb: (setup.rgb ?? .accurate).rawValue)
+        let extra = input.metadata.merging(["predictor.heads": String(c.predictorHeads)]) { $1 }
+        try SafeTensorsWriter.write(views, metadata: metadata.merging(extra) { $1 }, to: ViewsFile.path(for: path))
     }
 }

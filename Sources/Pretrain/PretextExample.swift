@@ -62,9 +62,9 @@ extension PretextExample {
         let frameSize = s * s
         var clip = [Float](repeating: 0, count: 3 * sampler.clipFrames * frameSize)
         for (t, image) in images.prefix(sampler.clipFrames).enumerated() {
-            var planes = Augment.planes(Augment.crop(image, shared, size: s))
+            var planes = NetworkInput.planes(NetworkInput.crop(image, shared, size: s))
             Augment.color(&planes, width: s, height: s, clipColor)
-            Augment.normalise(&planes)
+            NetworkInput.normalise(&planes)
             for ch in 0..<3 {
                 let dst = (ch * sampler.clipFrames + t) * frameSize
                 clip.replaceSubrange(dst..<(dst + frameSize), with: planes[(ch * frameSize)..<((ch + 1) * frameSize)])
@@ -72,18 +72,16 @@ extension PretextExample {
         }
         // The I-frame gets its own crop, flip and colour changes.
         let iBox = box(&rng)
-        var iPlanes = Augment.planes(Augment.crop(images[sampler.clipFrames], iBox, size: s))
+        var iPlanes = NetworkInput.planes(NetworkInput.crop(images[sampler.clipFrames], iBox, size: s))
         Augment.color(&iPlanes, width: s, height: s, transform.augment ? ColorAugment.random(rng: &rng) : .none)
-        Augment.normalise(&iPlanes)
+        NetworkInput.normalise(&iPlanes)
         let ms = transform.motionSize
         let motionFrame = ms * ms
-        // CMD clamps to ±10 px of a 112-pixel crop; vectors are in the crop's pixels here, so the
-        // clamp scales with the crop to keep the same range.
-        let clamp = Float(10 * ms) / 112
+        let clamp = NetworkInput.motionClamp(size: ms)
         func motionClip(_ frames: ArraySlice<MotionField>, _ b: CropBox) -> [Float] {
             var out = [Float](repeating: 0, count: 2 * frames.count * motionFrame)
             for (t, f) in frames.enumerated() {
-                let m = Augment.crop(f, b, size: ms, clamp: clamp)
+                let m = NetworkInput.crop(f, b, size: ms, clamp: clamp)
                 for ch in 0..<2 {
                     let dst = (ch * frames.count + t) * motionFrame
                     out.replaceSubrange(

@@ -4,6 +4,9 @@
 ///
 /// One source belongs to one thread at a time.
 public protocol MotionClipSource {
+    /// What the container and stream say (frame rate, codec, key frames, whether the codec
+    /// exports motion vectors).
+    var info: VideoInfo { get }
     var frameCount: Int { get }
     var width: Int { get }
     var height: Int { get }

@@ -57,17 +57,17 @@ struct PretextDataTests {
         }
         let field = MotionField(vectors: vs, frameWidth: 64, frameHeight: 64, cellSize: 4)
         // A 32x32 box resized to 16x16: half the size, so the vectors halve.
-        let out = Augment.crop(field, CropBox(x: 16, y: 8, width: 32, height: 32, flip: false), size: 16)
+        let out = NetworkInput.crop(field, CropBox(x: 16, y: 8, width: 32, height: 32, flip: false), size: 16)
         #expect(out.count == 2 * 256)
         #expect(out[0..<256].allSatisfy { abs($0 - 0.1) < 1e-6 })
         #expect(out[256..<512].allSatisfy { abs($0 - 0.05) < 1e-6 })
-        let flipped = Augment.crop(field, CropBox(x: 16, y: 8, width: 32, height: 32, flip: true), size: 16)
+        let flipped = NetworkInput.crop(field, CropBox(x: 16, y: 8, width: 32, height: 32, flip: true), size: 16)
         #expect(flipped[0..<256].allSatisfy { abs($0 + 0.1) < 1e-6 })
         #expect(flipped[256..<512].allSatisfy { abs($0 - 0.05) < 1e-6 })
         // A 4x upscale makes 8 px and 4 px; a 16x one clamps at 10 px.
-        let big = Augment.crop(field, CropBox(x: 0, y: 0, width: 16, height: 16, flip: false), size: 64)
+        let big = NetworkInput.crop(field, CropBox(x: 0, y: 0, width: 16, height: 16, flip: false), size: 64)
         #expect(abs(big[0] - 0.8) < 1e-6 && abs(big[64 * 64] - 0.4) < 1e-6)
-        let huge = Augment.crop(field, CropBox(x: 0, y: 0, width: 8, height: 8, flip: false), size: 64)
+        let huge = NetworkInput.crop(field, CropBox(x: 0, y: 0, width: 8, height: 8, flip: false), size: 64)
         #expect(huge[0] == 1 && abs(huge[64 * 64] - 0.8) < 1e-6)
     }
 
@@ -76,11 +76,11 @@ struct PretextDataTests {
         var px = [UInt8](repeating: 0, count: 8 * 6 * 3)
         for i in px.indices { px[i] = UInt8(i % 251) }
         let image = RGBImage(width: 8, height: 6, pixels: px)
-        let same = Augment.crop(image, CropBox(x: 2, y: 1, width: 4, height: 4, flip: false), size: 4)
+        let same = NetworkInput.crop(image, CropBox(x: 2, y: 1, width: 4, height: 4, flip: false), size: 4)
         #expect(same.pixel(x: 0, y: 0) == image.pixel(x: 2, y: 1) && same.pixel(x: 3, y: 3) == image.pixel(x: 5, y: 4))
-        let mirror = Augment.crop(image, CropBox(x: 2, y: 1, width: 4, height: 4, flip: true), size: 4)
+        let mirror = NetworkInput.crop(image, CropBox(x: 2, y: 1, width: 4, height: 4, flip: true), size: 4)
         #expect(mirror.pixel(x: 0, y: 0) == image.pixel(x: 5, y: 1))
-        var planes = Augment.planes(image)
+        var planes = NetworkInput.planes(image)
         let jitter: [(kind: Int, amount: Double)] = [(0, 1.3), (1, 0.7), (2, 1.4), (3, 0.08)]
         Augment.color(&planes, width: 8, height: 6, ColorAugment(blurSigma: 1.5, jitter: jitter, grayscale: true))
         #expect(planes.allSatisfy { $0 >= 0 && $0 <= 255 })

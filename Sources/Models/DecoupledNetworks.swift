@@ -1,0 +1,194 @@
+import Foundation
+import NN
+import SafeTensors
+import Tensor
+
+/// How CMD pretraining fed its I-frame and motion-vector networks, recorded in the metadata of
+/// `FILE.views.safetensors` by `decouple export`, so the scene and motion views feed them
+/// exactly alike (docs/method.md §3-4).
+public struct DecoupledInput: Equatable, Sendable {
+    /// Side of the I-frame network's input.
+    public var sceneSize: Int
+    public var sceneWidths: [Int]
+    /// Side and length of the motion network's clips.
+    public var motionSize: Int
+    public var motionFrames: Int
+    public var motionWidths: [Int]
+    public var motionStemStride: Int
+    /// Cell of the dense motion fields read from the stream (4 px: exact for H.264 blocks).
+    public var cellSize: Int
+    /// The centre box: short side to `scale`, centre square `crop` (128:112, as in validation).
+    public var scale: Int
+    public var crop: Int
+    /// How keyframes were converted to RGB in training (`RGBConversion`'s raw value).
+    public var rgb: String
+
+    public init(
+        sceneSize: Int, sceneWidths: [Int], motionSize: Int, motionFrames: Int, motionWidths: [Int],
+        motionStemStride: Int, cellSize: Int, scale: Int = 128, crop: Int = 112, rgb: String
+    ) {
+        self.sceneSize = sceneSize
+        self.sceneWidths = sceneWidths
+        self.motionSize = motionSize
+        self.motionFrames = motionFrames
+        self.motionWidths = motionWidths
+        self.motionStemStride = motionStemStride
+        self.cellSize = cellSize
+        self.scale = scale
+        self.crop = crop
+        self.rgb = rgb
+    }
+
+    /// The metadata entries (`scene.size`, `motion.frames`, ...).
+    public var metadata: [String: String] {
+        func list(_ w: [Int]) -> String { w.map(String.init).joined(separator: ",") }
+        return [
+            "scene.size": String(sceneSize), "scene.widths": list(sceneWidths), "motion.size": String(motionSize),
+            "motion.frames": String(motionFrames), "motion.widths": list(motionWidths),
+            "motion.stem_stride": String(motionStemStride), "motion.cell_size": String(cellSize),
+            "input.scale": String(scale), "input.crop": String(crop), "input.rgb": rgb,
+        ]
+    }
+
+    /// Reads the entries back; nil when the file has none (exported before the scene and motion
+    /// networks were), a `ModelError` naming the file when one is malformed.
+    public init?(metadata m: [String: String], path: String) throws {
+        guard m["scene.size"] != nil || m["motion.size"] != nil else { return nil }
+        func int(_ key: String) throws -> Int {
+            guard let v = m[key].flatMap(Int.init), v > 0 else {
+                throw ModelError("'\(path)' has no valid \(key) in its metadata")
+            }
+            return v
+        }
+        func list(_ key: String) throws -> [Int] {
+            let v = (m[key] ?? "").split(separator: ",").compactMap { Int($0) }
+            guard v.count == 4, v.allSatisfy({ $0 > 0 }) else {
+                throw ModelError("'\(path)' has no valid \(key) (four widths) in its metadata")
+            }
+            return v
+        }
+        self.init(
+            sceneSize: try int("scene.size"), sceneWidths: try list("scene.widths"), motionSize: try int("motion.size"),
+            motionFrames: try int("motion.frames"), motionWidths: try list("motion.widths"),
+            motionStemStride: try int("motion.stem_stride"), cellSize: try int("motion.cell_size"),
+            scale: try int("input.scale"), crop: try int("input.crop"), rgb: m["input.rgb"] ?? "accurate")
+    }
+}
+
+/// One of CMD's two helper networks with the projection head the losses compare its output
+/// through, in evaluation mode (docs/method.md §4-5):
+/// - the scene network: the I-frame ResNet-10 (`i_backbone.`) and `ik_head` on one keyframe;
+/// - the motion network: the motion-vector ResNet-10 (`m_backbone.`) and `mk_head` on a clip of
+///   motion fields, one key per position of its last map.
+///
+/// `embed` returns L2-normalised vectors as the losses see them; the motion network averages
+/// its positions (where in the frame a motion happens says nothing about which motion it is).
+/// Calls are serialised: the networks are small and hold per-call caches.
+public final class DecoupledNetwork: @unchecked Sendable {
+    public enum Kind: String, Sendable {
+        case scene
+        case motion
+
+        /// Key prefixes of the network and its head in CMD's checkpoint.
+        var prefixes: (network: String, head: String) {
+            self == .scene ? ("i_backbone.", "ik_head") : ("m_backbone.", "mk_head")
+        }
+    }
+
+    public let kind: Kind
+    public let input: DecoupledInput
+    let network: TrainableBackbone
+    let head: ProjectionHead
+    private let lock = NSLock()
+
+    /// Builds the network described by `input` and loads it strictly from `tensors` (the views
+    /// file at `path`): every tensor of the network and its head must be there with its shape,
+    /// and no other tensor may carry their prefixes.
+    public init(_ kind: Kind, input: DecoupledInput, tensors: [String: FloatTensor], path: String) throws {
+        self.kind = kind
+        self.input = input
+        let config =
+            kind == .scene
+            ? ResNet10Config.frame(widths: input.sceneWidths)
+            : ResNet10Config(kind: .motion3D, inChannels: 2, widths: input.motionWidths)
+        var c = config
+        c.motionStemStride = input.motionStemStride
+        network = TrainableBackbone(resnet10: c, seed: 0)
+        let (prefix, headName) = kind.prefixes
+        let own = tensors.filter { $0.key.hasPrefix(prefix) }
+        guard !own.isEmpty else {
+            throw ModelError(
+                "'\(path)' holds no \(kind.rawValue) network (\(prefix)*): export the run again with this version of decouple export"
+            )
+        }
+        do {
+            try network.load(
+                Dictionary(
+                    uniqueKeysWithValues: own.map { (String($0.key.dropFirst(prefix.count)), Tensor($0.value)) }),
+                source: path)
+        } catch {
+            throw ModelError("the \(kind.rawValue) network of \(error)")
+        }
+        guard let first = tensors[headName + ".0.weight"], let second = tensors[headName + ".3.weight"],
+            first.shape.count == 3, second.shape.count == 3
+        else {
+            throw ModelError("'\(path)' has no \(headName) (the \(kind.rawValue) network's projection head)")
+        }
+        head = ProjectionHead(
+            name: headName, inFeatures: config.outputChannels, hidden: first.shape[0], outFeatures: second.shape[0],
+            seed: 0)
+        for p in head.parameters { p.value = try Self.tensor(tensors, p.name, like: p.value, path: path) }
+        for b in head.buffers { b.value = try Self.tensor(tensors, b.name, like: b.value, path: path) }
+        network.eval()
+        head.training = false
+    }
+
+    static func tensor(_ t: [String: FloatTensor], _ name: String, like current: Tensor, path: String) throws -> Tensor
+    {
+        guard let x = t[name] else { throw ModelError("'\(path)' has no \(name)") }
+        guard x.shape == current.shape else {
+            throw ModelError("'\(path)': \(name) is \(x.shape), the head it belongs to needs \(current.shape)")
+        }
+        return Tensor(x)
+    }
+
+    /// Length of the vectors.
+    public var dimension: Int { head.second.outFeatures }
+
+    /// The input one call takes: `[N, 3, 1, S, S]` keyframes or `[N, 2, F, S, S]` motion clips.
+    public var inputShape: [Int] {
+        kind == .scene
+            ? [3, 1, input.sceneSize, input.sceneSize]
+            : [2, input.motionFrames, input.motionSize, input.motionSize]
+    }
+
+    /// `x [N, ...inputShape]` → `[N, dimension]`.
+    public func embed(_ x: Tensor, threads: Int = 1) -> Tensor {
+        precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
+        let n = x.shape[0]
+        return lock.withLock {
+            let out = network.forward(x, threads: threads)
+            if kind == .scene {
+                return L2Normalize.forward(head.forward(out.pooled, threads: threads).0).0
+            }
+            let map = out.stages["layer4"]!
+            let positions = map.count / (n * map.shape[1])
+            let tokens = FeatureFusion.tokens(map).reshaped([n * positions, map.shape[1]])
+            let keys = L2Normalize.forward(head.forward(tokens, threads: threads).0).0
+            let d = dimension
+            var mean = [Float](repeating: 0, count: n * d)
+            keys.withUnsafeBufferPointer { k in
+                for s in 0..<n {
+                    for p in 0..<positions {
+                        for j in 0..<d { mean[s * d + j] += k[(s * positions + p) * d + j] / Float(positions) }
+                    }
+                }
+            }
+            return Tensor(shape: [n, d], data: mean)
+        }
+    }
+}
+
+extension Tensor {
+    init(_ t: FloatTensor) { self.init(shape: t.shape, data: t.values) }
+}

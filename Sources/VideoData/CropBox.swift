@@ -1,0 +1,26 @@
+/// A crop box in source pixels and whether to mirror it.
+public struct CropBox: Equatable, Sendable {
+    public var x: Int
+    public var y: Int
+    public var width: Int
+    public var height: Int
+    public var flip: Bool
+
+    public init(x: Int, y: Int, width: Int, height: Int, flip: Bool) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+        self.flip = flip
+    }
+
+    /// The validation transform: short side to `scale`, centre crop `crop`, as a box in source
+    /// pixels (the same region the resize-then-crop would keep).
+    public static func centre(width: Int, height: Int, scale: Int = 128, crop: Int = 112) -> CropBox {
+        let f = Double(scale) / Double(min(width, height))
+        let side = Int((Double(crop) / f).rounded())
+        return CropBox(
+            x: (width - side) / 2, y: (height - side) / 2, width: min(side, width), height: min(side, height),
+            flip: false)
+    }
+}
