@@ -42,6 +42,27 @@ public enum TestVideos {
         }
     }
 
+    /// A photo of assets/photos seen through a 160x120 window so the content moves `sign` x
+    /// (right, then down) `step` px per frame, 24 frames each: `sign` -1 is the opposite move
+    /// (left, then up), 0 a still video. x264 with a 16-frame GOP, no B-frames.
+    public static func photoMove(_ photo: String, sign: Int) throws -> String {
+        try cache.path("move_\(photo)_\(sign).mp4") { out in
+            let n = legFrames
+            let s = step * sign
+            let x0 = 40 + n * step
+            let x = "if(lt(n,\(n)),\(x0)-(\(s))*n,\(x0)-(\(s))*\(n))"
+            let y = "if(lt(n,\(n)),\(x0),\(x0)-(\(s))*(n-\(n)))"
+            try runChecked(
+                "ffmpeg",
+                [
+                    "-v", "error", "-loop", "1", "-i", Paths.asset("photos/\(photo).jpg"),
+                    "-vf", "crop=160:120:x='\(x)':y='\(y)',format=yuv420p", "-frames:v", "\(2 * n)",
+                    "-r", "25", "-c:v", "libx264", "-preset", "medium", "-bf", "0", "-g", "16",
+                    "-x264-params", "scenecut=0", out,
+                ])
+        }
+    }
+
     /// Generates `name` with `make` into the scratch directory once; later calls reuse it.
     public static func generated(_ name: String, _ make: (String) throws -> Void) throws -> String {
         try cache.path(name, make)

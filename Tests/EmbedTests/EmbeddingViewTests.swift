@@ -37,17 +37,17 @@ struct EmbeddingViewTests {
                 }
             }
         }
-        let motion = EmbeddingView.motion(w)
+        let motion = EmbeddingView.projected(w)
         let expected = Tensor(
             shape: [2, 6],
             data: zip(motion.apply(model, x, threads: 1).data, motion.apply(model, still, threads: 1).data).map {
                 $0 - $1
             })
-        let got = EmbeddingView.motionResidual(w).apply(model, x, threads: 1)
+        let got = EmbeddingView.projectedResidual(w).apply(model, x, threads: 1)
         #expect(got.shape == [2, 6])
         #expect(got.maxAbsDifference(expected) <= 1e-4 * max(1, expected.maxAbs()))
         #expect(got.maxAbs() > 0)
-        #expect(EmbeddingView.motionResidual(w).apply(model, still, threads: 1).maxAbs() == 0)
+        #expect(EmbeddingView.projectedResidual(w).apply(model, still, threads: 1).maxAbs() == 0)
         #expect(EmbeddingView.residual.apply(model, still, threads: 1).maxAbs() == 0)
         let pooled = EmbeddingView.pooled.apply(model, x, threads: 1)
         let stillPooled = EmbeddingView.pooled.apply(model, still, threads: 1)
@@ -56,11 +56,11 @@ struct EmbeddingViewTests {
                 Tensor(shape: pooled.shape, data: zip(pooled.data, stillPooled.data).map { $0 - $1 })) <= 1e-5)
     }
 
-    @Test("names round-trip; the motion and predicted views need the views file")
+    @Test("names round-trip; the projected and predicted variants need the views file")
     func names() throws {
         for n in ["pooled", "fused", "residual"] { #expect(try EmbeddingView.named(n, weights: nil).name == n) }
-        #expect(throws: (any Error).self) { try EmbeddingView.named("motion-residual", weights: nil) }
-        #expect(throws: (any Error).self) { try EmbeddingView.named("motion", weights: "/no/such.safetensors") }
+        #expect(throws: (any Error).self) { try EmbeddingView.named("projected-residual", weights: nil) }
+        #expect(throws: (any Error).self) { try EmbeddingView.named("projected", weights: "/no/such.safetensors") }
         #expect(throws: (any Error).self) { try EmbeddingView.named("predicted", weights: nil) }
         #expect(throws: (any Error).self) { try EmbeddingView.named("sideways", weights: nil) }
         // A views file from before the predicted view (motion.weight alone): one sentence.
@@ -68,7 +68,7 @@ struct EmbeddingViewTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try SafeTensorsWriter.write(
             ["motion.weight": FloatTensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])], to: dir + "/w.views.safetensors")
-        #expect(try EmbeddingView.named("motion", weights: dir + "/w.safetensors").name == "motion")
+        #expect(try EmbeddingView.named("projected", weights: dir + "/w.safetensors").name == "projected")
         do {
             _ = try EmbeddingView.named("predicted", weights: dir + "/w.safetensors")
             Issue.record("a views file without the predictor was accepted")

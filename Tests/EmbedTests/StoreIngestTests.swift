@@ -29,9 +29,12 @@ struct StoreIngestTests {
             model: try Backbone(config: cfg, seed: 7), preprocessing: Preprocessing(shortSide: 64, crop: 56),
             forwardWorkers: 2)
         let selection = ClipSelection(rule: .modelScope(clips: 2), frames: 8, stride: 4, perClip: false)
-        return StoreIngest(embedder: embedder, selection: selection, model: cfg.modelID, store: store) {
-            try VideoClipSource(path: $0)
-        }
+        return StoreIngest(
+            embedder: ViewEmbedder(view: .video("pooled"), kind: .video(embedder), rgb: .accurate),
+            selection: selection, model: cfg.modelID, store: store,
+            openers: VideoOpeners(
+                clips: { try VideoClipSource(path: $0, rgb: $1) }, stream: { try MotionVideoSource(path: $0, rgb: $1) })
+        )
     }
 
     static func manifest(dimension: Int) -> EmbeddingManifest {

@@ -155,7 +155,7 @@ struct TrainerTests {
         let b = trainer.model.backbone.forward(x, threads: 1).pooled.data
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         #expect(worst < 1e-4 * max(1, b.map(abs).max() ?? 1), "max difference \(worst)")
-        let view = try EmbeddingView.named("motion", weights: out)
+        let view = try EmbeddingView.named("projected", weights: out)
         #expect(view.dimension(backbone) == trainer.setup.model.predictorDim)
         let motion = view.apply(backbone, x, threads: 1).data
         let expected = trainer.model.views(x, threads: 1).motion.data

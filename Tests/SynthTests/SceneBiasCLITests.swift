@@ -61,7 +61,8 @@ struct SceneBiasCLITests {
         let rows = [
             row("keyframe colour histogram", out: 0, within: 1),
             row("w.safetensors, pooled view", out: 0.2, within: 0.9),
-            row("w.safetensors, motion view", out: 0.6, within: 0.7),
+            row("w.safetensors, video:projected view", out: 0.6, within: 0.7),
+            row("w.safetensors, motion view", out: 0.95, within: 0.95),  // not a video variant: never chosen
             row("w.safetensors, residual view", out: 0.7, within: 0.3),  // best out of context, but poor in context
             row("other.safetensors, fused view", out: 0.9, within: 0.9),
         ]
@@ -77,7 +78,7 @@ struct SceneBiasCLITests {
         let card = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/default.json")))
                 as? [String: Any])
-        #expect(card["view"] as? String == "motion")
+        #expect(card["view"] as? String == "projected")
         #expect(card["weights"] as? String == "w.safetensors")
         let missing = try run(
             Paths.decouple,

@@ -1,0 +1,193 @@
+import Common
+import Embed
+import Foundation
+import MediaIO
+import Models
+import NN
+import Pretrain
+import SafeTensors
+import Tensor
+import TestSupport
+import Testing
+import VideoData
+
+/// The scene and motion views: CMD's I-frame and motion-vector networks exported beside the
+/// weights, read back strictly, and run on the compressed stream.
+@Suite("Scene and motion views: export, reload, behaviour on videos of known motion", .serialized)
+struct DecoupledViewsTests {
+    /// A run of one step exported once per test process: (trainer, weights path).
+    nonisolated(unsafe) static let exported: (Trainer, String) = {
+        let base = Paths.temporaryDirectory("decoupled-export")
+        let trainer = try! TrainerTests.train(base + "/run", steps: 1, resume: false)
+        let out = base + "/w.safetensors"
+        let r = try! run(Paths.decouple, ["export", base + "/run", "-o", out])
+        precondition(r.status == 0, r.stderr)
+        return (trainer, out)
+    }()
+
+    static func network(_ kind: DecoupledNetwork.Kind) throws -> DecoupledNetwork {
+        try DecoupledViews.network(kind, weights: exported.1)
+    }
+
+    @Test("the exported scene and motion networks give the trained networks' outputs on the same inputs")
+    func reload() throws {
+        let (trainer, _) = Self.exported
+        let m = trainer.model
+        m.training = false
+        let c = trainer.setup.model
+        var rng = SeededRandom(seed: 11)
+        let scene = try Self.network(.scene)
+        #expect(scene.input.sceneSize == c.size && scene.input.sceneWidths == c.frameWidths)
+        let frames = Tensor.normal(shape: [3, 3, 1, c.size, c.size], using: &rng)
+        let (k, _) = m.ik.forward(m.frameNet.forward(frames, threads: 1).pooled)
+        let expected = L2Normalize.forward(k).0
+        #expect(scene.embed(frames).relativeError(to: expected) < 1e-5)
+
+        let motion = try Self.network(.motion)
+        #expect(motion.input.motionFrames == c.futureFrames && motion.input.motionSize == c.motionSize)
+        let clips = Tensor.normal(shape: [2, 2, c.futureFrames, c.motionSize, c.motionSize], using: &rng)
+        let map = m.motionNet.forward(clips, threads: 1).stages["layer4"]!
+        let positions = map.count / (2 * map.shape[1])
+        let (keys, _) = m.mk.forward(FeatureFusion.tokens(map).reshaped([2 * positions, map.shape[1]]))
+        let unit = L2Normalize.forward(keys).0
+        let e = c.embedding
+        var mean = [Float](repeating: 0, count: 2 * e)
+        for s in 0..<2 {
+            for p in 0..<positions {
+                for j in 0..<e { mean[s * e + j] += unit.data[(s * positions + p) * e + j] / Float(positions) }
+            }
+        }
+        #expect(motion.embed(clips).relativeError(to: Tensor(shape: [2, e], data: mean)) < 1e-5)
+    }
+
+    static func embed(_ kind: DecoupledNetwork.Kind, _ path: String) throws -> [Float] {
+        let source = try MotionVideoSource(path: path)
+        let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: 3)
+        let embedder = DecoupledEmbedder(network: try network(kind))
+        return VideoEmbedder.meanOverClips(try embedder.embed(windows, from: source, path: path))
+    }
+
+    @Test("the motion view tells a pan right-then-down from a still video and from the opposite pan")
+    func motionView() throws {
+        let pan = try Self.embed(.motion, TestVideos.photoMove("gravel", sign: 1))
+        let still = try Self.embed(.motion, TestVideos.photoMove("gravel", sign: 0))
+        let opposite = try Self.embed(.motion, TestVideos.photoMove("gravel", sign: -1))
+        let samePanOtherPhoto = try Self.embed(.motion, TestVideos.photoMove("brick", sign: 1))
+        let toStill = cosine(pan, still)
+        let toOpposite = cosine(pan, opposite)
+        let toSame = cosine(pan, samePanOtherPhoto)
+        #expect(toStill < 0.99 && toOpposite < 0.99, "still \(toStill), opposite \(toOpposite)")
+        // The motion, not the photo: the same pan over another photo is the nearest.
+        #expect(toSame > toStill && toSame > toOpposite, "same pan \(toSame), still \(toStill), opposite \(toOpposite)")
+    }
+
+    @Test("the scene view puts two motions over one photo closer than one motion over two photos")
+    func sceneView() throws {
+        let a = try Self.embed(.scene, TestVideos.photoMove("gravel", sign: 1))
+        let b = try Self.embed(.scene, TestVideos.photoMove("gravel", sign: -1))
+        let other = try Self.embed(.scene, TestVideos.photoMove("coffee", sign: 1))
+        #expect(cosine(a, b) > cosine(a, other), "same photo \(cosine(a, b)), other photo \(cosine(a, other))")
+    }
+
+    @Test("keyframe choice and motion windows follow the clip")
+    func windows() {
+        let w = ClipWindow(start: 10, frames: 16, stride: 4)  // frames 10...70
+        #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0, 16, 32, 48, 64], frameCount: 100) == 32)
+        #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0], frameCount: 100) == 0)
+        let tiles = DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 100)
+        #expect(tiles.count == 7 && tiles[0] == Array(10..<18) && tiles[6] == Array(58..<66))
+        // A video shorter than the span: the windows that fit; shorter than one window: one,
+        // its last frame repeated.
+        #expect(DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 30).count == 2)
+        #expect(
+            DecoupledEmbedder.motionWindows(for: ClipWindow(start: 0), length: 8, frameCount: 5) == [
+                [0, 1, 2, 3, 4, 4, 4, 4]
+            ])
+    }
+
+    @Test("views files without the networks, with a missing or mis-shaped tensor: one sentence naming the file")
+    func brokenViewsFiles() throws {
+        let (_, weights) = Self.exported
+        let views = ViewsFile.path(for: weights)
+        let reader = try SafeTensorsReader(path: views)
+        let tensors = reader.allTensors()
+        let base = Paths.temporaryDirectory("decoupled-broken")
+        func write(_ t: [String: FloatTensor], metadata: [String: String]) throws -> String {
+            let w = base + "/\(UUID().uuidString).safetensors"
+            try FileManager.default.copyItem(atPath: weights, toPath: w)
+            try SafeTensorsWriter.write(t, metadata: metadata, to: ViewsFile.path(for: w))
+            return w
+        }
+        let old = try write(
+            tensors.filter { !$0.key.hasPrefix("i_") && !$0.key.hasPrefix("m_") },
+            metadata: reader.metadata.filter { !$0.key.hasPrefix("scene.") && !$0.key.hasPrefix("motion.") })
+        #expect(throws: ModelError.self) { try DecoupledViews.network(.scene, weights: old) }
+        do { _ = try DecoupledViews.network(.motion, weights: old) } catch {
+            #expect("\(error)".contains(ViewsFile.path(for: old)) && "\(error)".contains("export the run again"))
+        }
+        var missing = tensors
+        missing["m_backbone.layer2.0.conv1.weight"] = nil
+        let w1 = try write(missing, metadata: reader.metadata)
+        do {
+            _ = try DecoupledViews.network(.motion, weights: w1)
+            Issue.record("a missing tensor was accepted")
+        } catch {
+            #expect("\(error)".contains(ViewsFile.path(for: w1)) && "\(error)".contains("layer2.0.conv1.weight"))
+        }
+        #expect((try? DecoupledViews.network(.scene, weights: w1)) != nil, "the scene network is whole")
+        var misshaped = tensors
+        misshaped["ik_head.3.weight"] = FloatTensor(shape: [3, 3, 1], values: Array(repeating: 0, count: 9))
+        let w2 = try write(misshaped, metadata: reader.metadata)
+        do {
+            _ = try DecoupledViews.network(.scene, weights: w2)
+            Issue.record("a mis-shaped head was accepted")
+        } catch {
+            #expect("\(error)".contains(ViewsFile.path(for: w2)) && "\(error)".contains("ik_head"))
+        }
+    }
+
+    @Test(
+        "through the binary: embed --views writes one store per view; the motion view refuses videos without motion vectors while scene and video embed them"
+    )
+    func binary() throws {
+        let (_, weights) = Self.exported
+        let model = ["--weights", weights, "--config", "planes=4,4,8,16 stem=4 frames=8 size=32", "--clips", "2"]
+        let base = Paths.temporaryDirectory("decoupled-cli")
+        let video = try TestVideos.photoMove("gravel", sign: 1)
+        let r = try run(
+            Paths.decouple, ["embed", video, "--views", "video,scene,motion", "-o", base + "/store"] + model)
+        #expect(r.status == 0, "\(r.stderr)")
+        for view in ["video", "scene", "motion"] {
+            let store = try EmbeddingStore(opening: base + "/store/" + view)
+            let recorded = store.manifest.config.contains(view == "video" ? "view=" : "view=\(view)")
+            #expect(store.count == 1 && recorded == (view != "video"), "\(store.manifest.config)")
+            #expect(store.dimension == (view == "video" ? 16 * 4 : 8), "\(view): \(store.dimension)")
+        }
+        // A query video is embedded as the store's videos were, in the store's view.
+        let search = try run(
+            Paths.decouple, ["search", base + "/store/motion", video, "-k", "1", "--json"])
+        #expect(search.status == 0 && search.text.contains("photoMove") == false, "\(search.stderr)")
+        #expect(search.text.contains("move_gravel_1"), "\(search.text)")
+        #expect(try run(Paths.decouple, ["embed", video, "--views", "scene,motion"] + model).status != 0)
+
+        let refused = try BadInputs.refused()
+        for name in ["MJPEG", "intra-only H.264"] {
+            let bad = try #require(refused.first { $0.name == name })
+            let motion = try run(Paths.decouple, ["embed", bad.path, "--view", "motion"] + model)
+            #expect(motion.status == 1, "\(name): \(motion.stderr)")
+            #expect(
+                motion.stderr.contains(bad.path) && motion.stderr.contains("no motion vectors")
+                    && motion.stderr.contains("scene and video views still work"), "\(name): \(motion.stderr)")
+            #expect(!motion.stderr.contains("Fatal"))
+            let scene = try run(Paths.decouple, ["embed", bad.path, "--view", "scene"] + model)
+            #expect(scene.status == 0 && scene.text.contains("\"embedding\""), "\(name): \(scene.stderr)")
+        }
+        // Weights without a views file: one sentence.
+        let bare = base + "/bare.safetensors"
+        try FileManager.default.copyItem(atPath: weights, toPath: bare)
+        let noViews = try run(Paths.decouple, ["embed", video, "--view", "scene", "--weights", bare, "--clips", "1"])
+        #expect(noViews.status == 1 && noViews.stderr.contains("bare.views.safetensors"), "\(noViews.stderr)")
+        let random = try run(Paths.decouple, ["embed", video, "--view", "motion", "--random-weights"])
+        #expect(random.status == 1 && random.stderr.contains("needs trained weights"), "\(random.stderr)")
+    }
+}
