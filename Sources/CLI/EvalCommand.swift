@@ -34,7 +34,7 @@ struct EvalRetrieval: ParsableCommand {
             """
     )
 
-    @Argument(help: "Store directory.")
+    @Argument(help: "Store directory, or a directory of per-view stores (embed --views): one table per view.")
     var store: String
 
     @Option(help: "Labels CSV (path or id, class, split).")
@@ -63,6 +63,14 @@ struct EvalRetrieval: ParsableCommand {
     }
 
     func run() throws {
+        let directories = ViewStores.stores(in: store)
+        for (n, directory) in (directories.isEmpty ? [store] : directories).enumerated() {
+            if n > 0 && !json { print("") }
+            try evaluate(directory)
+        }
+    }
+
+    func evaluate(_ store: String) throws {
         let kValues = ks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
         do {
             let opened = try EmbeddingStore(opening: store)
@@ -74,6 +82,7 @@ struct EvalRetrieval: ParsableCommand {
                     var store: String
                     var labels: String
                     var model: String
+                    var view: String
                     var weights: String
                     var report: RetrievalReport
                 }
@@ -81,6 +90,7 @@ struct EvalRetrieval: ParsableCommand {
                     Console.json(
                         Output(
                             store: store, labels: labels, model: opened.manifest.config,
+                            view: ViewStores.view(of: opened.manifest),
                             weights: opened.manifest.weights.label, report: report)))
             } else {
                 print(report.table(store: opened, labels: labels))

@@ -17,11 +17,13 @@ struct SearchCommand: ParsableCommand {
             compared. --exclude-same-video leaves out rows of the query's own video (same path \
             or same file content).
 
+            A directory of per-view stores (embed --views) is searched in each view in turn.
+
             Example: decouple search store assets/videos/tears_320x240.mp4 -k 5
             """
     )
 
-    @Argument(help: "Store directory (written by decouple embed -o).")
+    @Argument(help: "Store directory (written by decouple embed -o), or a directory of per-view stores (--views).")
     var store: String
 
     @Argument(help: "Item ids or video files.")
@@ -53,8 +55,18 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
+        let directories = ViewStores.stores(in: store)
+        for (n, directory) in (directories.isEmpty ? [store] : directories).enumerated() {
+            if directories.count > 1 && !json {
+                print((n > 0 ? "\n" : "") + "\((directory as NSString).lastPathComponent) view")
+            }
+            try search(directory)
+        }
+    }
+
+    func search(_ directory: String) throws {
         do {
-            let store = try EmbeddingStore(opening: self.store)
+            let store = try EmbeddingStore(opening: directory)
             var model: StoreModel?
             var resolved: [SearchQuery] = []
             var stored: [(query: Int, row: Int)] = []
@@ -68,7 +80,7 @@ struct SearchCommand: ParsableCommand {
                 } else if FileManager.default.fileExists(atPath: text) {
                     if model == nil {
                         model = try StoreModel(
-                            manifest: store.manifest, store: self.store, weights: weights, prefix: prefix, jobs: jobs,
+                            manifest: store.manifest, store: directory, weights: weights, prefix: prefix, jobs: jobs,
                             openers: .files)
                     }
                     let vector: [Float]
@@ -80,7 +92,7 @@ struct SearchCommand: ParsableCommand {
                             text: text, kind: "file", path: text, sha256: try? SHA256.hexDigest(ofFile: text),
                             vector: vector))
                 } else {
-                    throw StoreError("'\(text)' is neither an item id of '\(self.store)' nor a file.")
+                    throw StoreError("'\(text)' is neither an item id of '\(directory)' nor a file.")
                 }
             }
             let matrix = try store.readMatrix()
