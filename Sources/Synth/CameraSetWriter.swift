@@ -42,7 +42,9 @@ public struct CameraManifest: Encodable {
         classes = Dictionary(uniqueKeysWithValues: plan.options.classes.map { ($0.rawValue, $0.summary) })
         sources = plan.sources
         scenes = plan.scenes.map {
-            Scene(name: $0.name(plan.sources), source: plan.sources[$0.source].name, start: $0.start, home: $0.home.rawValue)
+            Scene(
+                name: $0.name(plan.sources), source: plan.sources[$0.source].name, start: $0.start,
+                home: $0.home.rawValue)
         }
         videos = plan.videos.map { v in
             Video(

@@ -53,13 +53,15 @@ struct CameraSetCLITests {
     @Test("without videos it cuts scenes from the bundled footage")
     func bundled() throws {
         let dir = Paths.temporaryDirectory("camera-set-bundled")
-        let r = try run(Paths.decouple, ["camera-set", "-o", dir + "/set", "--classes", "still", "tilt-up"] + Self.small)
+        let r = try run(
+            Paths.decouple, ["camera-set", "-o", dir + "/set", "--classes", "still", "tilt-up"] + Self.small)
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/set/camera.json")))
                 as? [String: Any])
         let names = ((json["sources"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }
-        #expect(Set(names).isSuperset(of: ["tears_320x240.mp4", "friday_480p.mp4", "tears_shots_432x180.mp4"]), "\(names)")
+        #expect(
+            Set(names).isSuperset(of: ["tears_320x240.mp4", "friday_480p.mp4", "tears_shots_432x180.mp4"]), "\(names)")
     }
 
     @Test("a missing, unreadable or too short video, or an existing output, is one sentence and exit 1, no folder")
