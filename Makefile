@@ -71,12 +71,14 @@ install: release
 BIN ?= .build/release/decouple
 install-files:
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/decouple/weights" \
-	  "$(PREFIX)/share/decouple/assets/videos" "$(PREFIX)/share/decouple/assets/photos"
+	  "$(PREFIX)/share/decouple/assets/videos" "$(PREFIX)/share/decouple/assets/photos" \
+	  "$(PREFIX)/share/decouple/assets/camera"
 	install -m 755 "$(BIN)" "$(PREFIX)/bin/decouple"
 	install -m 644 weights/* "$(PREFIX)/share/decouple/weights/"
 	install -m 644 assets/README.md "$(PREFIX)/share/decouple/assets/"
 	install -m 644 assets/videos/* "$(PREFIX)/share/decouple/assets/videos/"
 	install -m 644 assets/photos/* "$(PREFIX)/share/decouple/assets/photos/"
+	install -m 644 assets/camera/* "$(PREFIX)/share/decouple/assets/camera/"
 
 # Formatting: .swift-format (4 spaces, 120 columns) over the package manifest, Sources and
 # Tests. `make lint` checks, `make format` rewrites in place. Two default rules are off: lower

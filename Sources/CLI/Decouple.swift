@@ -13,7 +13,8 @@ struct Decouple: ParsableCommand {
         subcommands: [
             ExploreCommand.self, ProbeCommand.self, ExtractCommand.self, EmbedCommand.self, SearchCommand.self,
             EvalCommand.self,
-            StoreCommand.self, ForwardCommand.self, ConvertCommand.self, SynthCommand.self, PretrainCommand.self,
+            StoreCommand.self, ForwardCommand.self, ConvertCommand.self, SynthCommand.self, CameraSetCommand.self,
+            PretrainCommand.self,
             ExportCommand.self,
             WeightsCommand.self, BenchCommand.self,
         ]

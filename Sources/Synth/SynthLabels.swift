@@ -4,8 +4,12 @@ public enum SynthLabels {
     public static let header = "path,class,split"
 
     public static func csv(_ videos: [SynthVideo]) -> String {
-        ([header] + videos.map { "\($0.relativePath),\($0.label.rawValue),\($0.split.rawValue)" }).joined(
-            separator: "\n") + "\n"
+        csv(rows: videos.map { ($0.relativePath, $0.label.rawValue, $0.split.rawValue) })
+    }
+
+    /// Rows of (path, class, split); the camera-move set writes the same file.
+    public static func csv(rows: [(path: String, label: String, split: String)]) -> String {
+        ([header] + rows.map { "\($0.path),\($0.label),\($0.split)" }).joined(separator: "\n") + "\n"
     }
 }
 
