@@ -9,6 +9,12 @@ enum BenchAssets {
     /// have always named them), else wherever `Resources` finds it (an install, $DECOUPLE_HOME).
     static func defaultClips() -> [String] { clipNames.compactMap(find) }
 
+    /// The bundled sample videos (assets/videos), as the explorer's demo opens them.
+    static func defaultVideos() -> [String] {
+        guard let dir = find("assets/videos") else { return [] }
+        return VideoFiles.collect([dir]).files.map(\.path)
+    }
+
     /// `name` under the working directory, else wherever `Resources` finds it.
     static func find(_ name: String) -> String? {
         FileManager.default.fileExists(atPath: name) ? name : Resources.find(name)

@@ -50,39 +50,48 @@ public struct DecoupledEmbedder: Sendable {
             }
         case .motion:
             if let problem = Self.motionProblem(source.info) { throw ViewError("'\(path)' \(problem)") }
-            let clamp = NetworkInput.motionClamp(size: input.motionSize)
-            // Overlapping clips share frames: each field is decoded once while the clips that
-            // need it are in reach (clips come in start order; fields before a clip are dropped).
-            var cache: [Int: MotionField] = [:]
-            for w in windows {
-                if isCancelled?() == true { throw CancellationError() }
-                let tiles = Self.motionWindows(for: w, length: input.motionFrames, frameCount: source.frameCount)
-                let wanted = tiles.flatMap { $0 }
-                cache = cache.filter { $0.key >= w.start }
-                let missing = Array(Set(wanted).subtracting(cache.keys)).sorted()
-                if !missing.isEmpty {
-                    let fetched = try source.fetch(rgb: [], motion: missing, cellSize: input.cellSize).fields
-                    for (i, f) in zip(missing, fetched) { cache[i] = f }
-                }
-                let fields = wanted.map { cache[$0]! }
-                let plane = input.motionSize * input.motionSize
-                let perTile = 2 * input.motionFrames * plane
-                var data = [Float](repeating: 0, count: tiles.count * perTile)
-                for (t, tile) in tiles.enumerated() {
-                    for f in 0..<tile.count {
-                        let m = NetworkInput.crop(
-                            fields[t * input.motionFrames + f], box, size: input.motionSize, clamp: clamp)
-                        for ch in 0..<2 {
-                            let dst = t * perTile + (ch * input.motionFrames + f) * plane
-                            data.replaceSubrange(dst..<(dst + plane), with: m[(ch * plane)..<((ch + 1) * plane)])
-                        }
-                    }
-                }
-                let vectors = network.embed(Tensor(shape: [tiles.count] + network.inputShape, data: data))
-                out.append(VideoEmbedder.meanOverClips((0..<tiles.count).map { vectors.row($0) }))
-            }
+            out = try motion(windows, from: source, box: box, isCancelled: isCancelled)
         }
         return out
+    }
+
+    /// The motion view of every window: the distinct tiles of all windows (overlapping clips
+    /// share them, since tiles sit on one grid), their frames decoded in one pass and cut to
+    /// network input as they come, the network on the tiles, each window the mean of its tiles.
+    func motion(
+        _ windows: [ClipWindow], from source: MotionClipSource, box: CropBox, isCancelled: (@Sendable () -> Bool)?
+    ) throws -> [[Float]] {
+        let input = network.input
+        let length = input.motionFrames
+        let tilesOf = windows.map { Self.motionWindows(for: $0, length: length, frameCount: source.frameCount) }
+        let tiles = Array(Set(tilesOf.flatMap { $0 })).sorted { $0[0] < $1[0] || ($0[0] == $1[0] && $0.last! < $1.last!) }
+        let frames = Array(Set(tiles.flatMap { $0 })).sorted()
+        let clamp = NetworkInput.motionClamp(size: input.motionSize)
+        var planes: [Int: [Float]] = [:]
+        try source.motionFields(frames, cellSize: input.cellSize) { i, field in
+            if isCancelled?() == true { throw CancellationError() }
+            planes[i] = NetworkInput.crop(field, box, size: input.motionSize, clamp: clamp)
+        }
+        // [tiles, 2, F, S, S], a few dozen tiles per forward pass.
+        let plane = input.motionSize * input.motionSize
+        var vectors: [[Int]: [Float]] = [:]
+        for batch in stride(from: 0, to: tiles.count, by: 32) {
+            if isCancelled?() == true { throw CancellationError() }
+            let part = tiles[batch..<min(batch + 32, tiles.count)]
+            var data = [Float](repeating: 0, count: part.count * 2 * length * plane)
+            for (t, tile) in part.enumerated() {
+                for (f, frame) in tile.enumerated() {
+                    let m = planes[frame]!
+                    for ch in 0..<2 {
+                        let dst = ((t * 2 + ch) * length + f) * plane
+                        data.replaceSubrange(dst..<(dst + plane), with: m[(ch * plane)..<((ch + 1) * plane)])
+                    }
+                }
+            }
+            let out = network.embed(Tensor(shape: [part.count] + network.inputShape, data: data))
+            for (t, tile) in part.enumerated() { vectors[tile] = out.row(t) }
+        }
+        return tilesOf.map { VideoEmbedder.meanOverClips($0.map { vectors[$0]! }) }
     }
 
     /// The I-frame nearest the middle of the clip's span (the earlier one on a tie).
@@ -92,13 +101,17 @@ public struct DecoupledEmbedder: Sendable {
         return iFrames.min { (abs($0 - middle), $0) < (abs($1 - middle), $1) } ?? 0
     }
 
-    /// Back-to-back runs of `length` consecutive frames tiling the clip's span (as many as fit,
-    /// at least one; a span or video shorter than `length` gives one window from its start,
-    /// repeating its last frame).
+    /// Runs of `length` consecutive frames on one grid (starts at multiples of `length`)
+    /// inside the clip's span: as many as fit, so overlapping clips share them. A span where
+    /// none fits on the grid takes back-to-back runs from its start; a span or video shorter
+    /// than `length` one run from its start, repeating its last frame.
     public static func motionWindows(for window: ClipWindow, length: Int, frameCount: Int) -> [[Int]] {
         let r = window.frameRange(frameCount: frameCount)
         let lo = r.isEmpty ? 0 : r.lowerBound
         let last = max(lo, r.upperBound - 1)
+        let first = (lo + length - 1) / length * length
+        let onGrid = stride(from: first, through: last - length + 1, by: length).map { Array($0..<($0 + length)) }
+        if !onGrid.isEmpty { return onGrid }
         return (0..<max(1, r.count / length)).map { k in (0..<length).map { min(lo + k * length + $0, last) } }
     }
 

@@ -13,6 +13,10 @@ public final class MotionVideoSource: MotionClipSource {
     private let rgb: RGBConversion
     private let index: PacketIndex
     private var iFrames: [Int]?
+    /// Frames decoded so far, and how many of them were I-frames (the scene view decodes
+    /// I-frames only: `bench views` and the tests check it).
+    public private(set) var framesDecoded = 0
+    public private(set) var iFramesDecoded = 0
 
     /// Opens `path`; RGB frames are converted as `rgb` says.
     public init(path: String, rgb: RGBConversion = .accurate) throws(MediaError) {
@@ -34,6 +38,7 @@ public final class MotionVideoSource: MotionClipSource {
             path: path, options: ReaderOptions(frames: .intra, motionVectors: false), index: index)
         var out: [Int] = []
         while let f = try reader.next() {
+            count(f)
             if f.info.pictureType == .i { out.append(f.info.index) }
         }
         iFrames = out
@@ -41,8 +46,26 @@ public final class MotionVideoSource: MotionClipSource {
     }
 
     public func fetch(rgb: [Int], motion: [Int], cellSize: Int) throws -> (images: [RGBImage], fields: [MotionField]) {
+        var images: [Int: RGBImage] = [:]
+        var fields: [Int: MotionField] = [:]
+        try decode(rgb: rgb, motion: motion, cellSize: cellSize) { i, image, field in
+            if let image { images[i] = image }
+            if let field { fields[i] = field }
+        }
+        return (rgb.map { images[$0]! }, motion.map { fields[$0]! })
+    }
+
+    public func motionFields(_ frames: [Int], cellSize: Int, _ body: (Int, MotionField) throws -> Void) throws {
+        try decode(rgb: [], motion: frames, cellSize: cellSize) { i, _, field in try body(i, field!) }
+    }
+
+    /// One pass from the key frame before the first wanted frame to the last: `body` gets each
+    /// wanted frame's RGB image and motion field as they are decoded.
+    private func decode(
+        rgb: [Int], motion: [Int], cellSize: Int, _ body: (Int, RGBImage?, MotionField?) throws -> Void
+    ) throws {
         let wanted = Set(rgb).union(motion)
-        guard let first = wanted.min(), let last = wanted.max() else { return ([], []) }
+        guard let first = wanted.min(), let last = wanted.max() else { return }
         guard first >= 0, last < frameCount else {
             throw MediaError(
                 path: path, problem: "has no frame \(first < 0 ? first : last) (it has \(frameCount) frames)")
@@ -55,20 +78,28 @@ public final class MotionVideoSource: MotionClipSource {
         if first > 0 { try reader.seek(toFrame: first) }
         let rgbSet = Set(rgb)
         let motionSet = Set(motion)
-        var images: [Int: RGBImage] = [:]
-        var fields: [Int: MotionField] = [:]
+        var seen = Set<Int>()
         while let frame = try reader.next() {
+            count(frame)
             let i = frame.info.index
             if i > last { break }
-            if rgbSet.contains(i) { images[i] = try reader.currentImage() }
-            if motionSet.contains(i) {
-                fields[i] = MotionField(
+            guard wanted.contains(i) else { continue }
+            seen.insert(i)
+            let image = rgbSet.contains(i) ? try reader.currentImage() : nil
+            let field =
+                motionSet.contains(i)
+                ? MotionField(
                     vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height, cellSize: cellSize)
-            }
+                : nil
+            try body(i, image, field)
         }
-        for i in wanted where images[i] == nil && fields[i] == nil {
-            throw MediaError(path: path, problem: "could not decode frame \(i)")
+        if let missing = wanted.subtracting(seen).min() {
+            throw MediaError(path: path, problem: "could not decode frame \(missing)")
         }
-        return (rgb.map { images[$0]! }, motion.map { fields[$0]! })
+    }
+
+    private func count(_ frame: VideoFrame) {
+        framesDecoded += 1
+        if frame.info.pictureType == .i { iFramesDecoded += 1 }
     }
 }

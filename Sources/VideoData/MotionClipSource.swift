@@ -15,4 +15,7 @@ public protocol MotionClipSource {
     /// RGB of the frames at `rgb` and forward-motion fields (both reference lists, cells of
     /// `cellSize` pixels) of the frames at `motion`, in the order asked, from one pass.
     func fetch(rgb: [Int], motion: [Int], cellSize: Int) throws -> (images: [RGBImage], fields: [MotionField])
+    /// The motion field of each frame of `frames` (ascending, distinct), handed to `body` as
+    /// it is decoded in one pass, so memory stays bounded for any number of frames.
+    func motionFields(_ frames: [Int], cellSize: Int, _ body: (Int, MotionField) throws -> Void) throws
 }

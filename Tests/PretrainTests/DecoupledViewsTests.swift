@@ -95,10 +95,13 @@ struct DecoupledViewsTests {
         #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0, 16, 32, 48, 64], frameCount: 100) == 32)
         #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0], frameCount: 100) == 0)
         let tiles = DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 100)
-        #expect(tiles.count == 7 && tiles[0] == Array(10..<18) && tiles[6] == Array(58..<66))
-        // A video shorter than the span: the windows that fit; shorter than one window: one,
-        // its last frame repeated.
-        #expect(DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 30).count == 2)
+        // On the grid of 8 (shared by overlapping clips), inside the span.
+        #expect(tiles.count == 6 && tiles[0] == Array(16..<24) && tiles[5] == Array(56..<64))
+        #expect(DecoupledEmbedder.motionWindows(for: ClipWindow(start: 12), length: 8, frameCount: 100)[0] == Array(16..<24))
+        // A video shorter than the span: the tiles that fit; none on the grid: back-to-back from
+        // the start; shorter than one tile: one, its last frame repeated.
+        #expect(DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 30) == [Array(16..<24)])
+        #expect(DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 22) == [Array(10..<18)])
         #expect(
             DecoupledEmbedder.motionWindows(for: ClipWindow(start: 0), length: 8, frameCount: 5) == [
                 [0, 1, 2, 3, 4, 4, 4, 4]
