@@ -89,8 +89,10 @@ extension Renderer {
         case .missing: text = ["not computed (cancelled)"]
         case .failed(let message):
             // One row (the norm list) says only that it failed; the neighbours say why.
-            let why = lines == 1 ? "failed" : message
-            text = Array(wrap((s.caps.unicode ? "✗ " : "x ") + why, width: width).prefix(lines))
+            // The mark hangs: a message that starts with a long path breaks inside the path
+            // rather than leaving the mark alone on its row.
+            let why = wrap(lines == 1 ? "failed" : message, width: width - 2).prefix(lines)
+            text = why.enumerated().map { ($0.offset == 0 ? (s.caps.unicode ? "✗ " : "x ") : "  ") + $0.element }
             style = Style(attrs: [.bold])
         }
         for (k, line) in text.enumerated() { screen.text(x, y + k, line, style, maxWidth: width) }
@@ -113,7 +115,7 @@ extension Renderer {
     /// The lines under the neighbours: whether scene and motion agree, and the scene reliance.
     func verdictLines(_ s: ExplorerState, _ q: EmbeddedClip, view: String?, width: Int) -> [String] {
         var lines: [String] = []
-        if let v = s.sceneMotionVerdict(of: q) { lines += wrap(v, width: width).prefix(2) }
+        if let v = s.sceneMotionVerdict(of: q) { lines += s.verdictLines(v, width: width) }
         let measured = view.map { [$0] } ?? s.views
         if let v = measured.first(where: { q.sceneReliance[$0] != nil }), let rel = q.sceneReliance[v] {
             let verdict = rel > 0.9 ? "sees the scene" : (rel > 0.6 ? "scene and motion" : "follows motion")

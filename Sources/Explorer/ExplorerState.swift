@@ -210,15 +210,46 @@ public struct ExplorerState: Sendable {
             .prefix(count).map { $0 }
     }
 
-    /// The point of decoupling, in one line: whether the clip's top match by motion is also its
-    /// top match by scene. Nil unless both views exist and have a match.
-    public func sceneMotionVerdict(of clip: EmbeddedClip, labelWidth: Int? = nil) -> String? {
-        guard let m = neighbours(of: clip, in: "motion", count: 1).first,
+    /// The point of decoupling: the clip's top match by motion and by scene. Nil unless both
+    /// views exist and have a match.
+    public func sceneMotionVerdict(of clip: EmbeddedClip) -> SceneMotionVerdict? {
+        guard views.contains("scene"), views.contains("motion"),
+            let m = neighbours(of: clip, in: "motion", count: 1).first,
             let c = neighbours(of: clip, in: "scene", count: 1).first
         else { return nil }
-        let motion = label(m.clip.clip, width: labelWidth)
-        if m.clip.clip == c.clip.clip { return "scene and motion agree: top match \(motion)" }
-        return
-            "same motion, different scene: motion's top match is \(motion), scene's is \(label(c.clip.clip, width: labelWidth))"
+        return SceneMotionVerdict(motionMatch: m.clip.clip, sceneMatch: c.clip.clip)
     }
+
+    /// The verdict in lines of at most `width`: one sentence when it fits, else the headline
+    /// and the matches on a second line, shortened until they fit.
+    public func verdictLines(_ v: SceneMotionVerdict, width: Int) -> [String] {
+        let head = v.agree ? "scene and motion agree" : "same motion, different scene"
+        let candidates: [[String]] =
+            v.agree
+            ? [["\(head): top match \(label(v.motionMatch))"], [head + ":", "top match \(label(v.motionMatch))"]]
+            : [
+                ["\(head): motion's top match is \(label(v.motionMatch)), scene's is \(label(v.sceneMatch))"],
+                [head + ":", "motion's top match is \(label(v.motionMatch)), scene's is \(label(v.sceneMatch))"],
+                [head + ":", "motion: \(label(v.motionMatch)), scene: \(label(v.sceneMatch))"],
+            ]
+        if let fits = candidates.first(where: { $0.allSatisfy { $0.count <= width } }) { return fits }
+        let each = max(4, (width - 17) / 2)
+        return v.agree
+            ? [head + ":", "top match \(label(v.motionMatch, width: width - 10))"]
+            : [head + ":", "motion: \(label(v.motionMatch, width: each)), scene: \(label(v.sceneMatch, width: each))"]
+    }
+}
+
+/// Whether a clip's nearest neighbour by motion is also its nearest by scene. When they differ,
+/// the motion match moves like the clip in another place: what decoupling is for.
+public struct SceneMotionVerdict: Equatable, Sendable {
+    public var motionMatch: ClipRef
+    public var sceneMatch: ClipRef
+
+    public init(motionMatch: ClipRef, sceneMatch: ClipRef) {
+        self.motionMatch = motionMatch
+        self.sceneMatch = sceneMatch
+    }
+
+    public var agree: Bool { motionMatch == sceneMatch }
 }

@@ -112,7 +112,9 @@ public struct StateSnapshot: Codable, Sendable {
         }
         neighbours = nearest(active)
         neighboursByView = Dictionary(uniqueKeysWithValues: s.views.map { ($0, nearest($0)) })
-        verdict = s.focusedClip.flatMap { s.sceneMotionVerdict(of: $0) }
+        verdict = s.focusedClip.flatMap { s.sceneMotionVerdict(of: $0) }.map {
+            s.verdictLines($0, width: .max).joined(separator: " ")
+        }
         model = s.modelDescription
     }
 }
