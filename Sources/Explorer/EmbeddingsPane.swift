@@ -35,7 +35,9 @@ extension Renderer {
 
     /// "views (v): [scene] motion video": the active view named in every tier.
     func viewsLine(_ screen: inout Screen, _ s: ExplorerState, active: String, x: Int, y: Int, width: Int) {
-        let head = s.views.count > 1 ? "views (v): " : "view: "
+        // The names matter more than the heading: on the narrowest pane the heading shrinks.
+        let names = s.views.map(\.count).reduce(s.views.count + 1, +)
+        let head = s.views.count == 1 ? "view: " : (11 + names <= width ? "views (v): " : "v: ")
         screen.text(x, y, head, .plain, maxWidth: width)
         var col = x + head.count
         for v in s.views {
@@ -129,7 +131,7 @@ extension Renderer {
     func oneView(_ screen: inout Screen, _ s: ExplorerState, _ q: EmbeddedClip, view: String, inner: Rect, y y0: Int) {
         var y = y0
         screen.text(
-            inner.x, y, "\(view): nearest to \(s.label(q.clip, width: inner.width - view.count - 14))",
+            inner.x, y, "\(view): nearest to \(s.label(q.clip, width: inner.width - view.count - 13))",
             Style(attrs: [.bold]), maxWidth: inner.width)
         y += 1
         let after = verdictLines(s, q, view: view, width: inner.width)
