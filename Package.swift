@@ -90,7 +90,8 @@ let package = Package(
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),
         .testTarget(
-            name: "ExplorerTests", dependencies: ["Explorer", "VideoData", "MediaIO", "TestSupport"],
+            name: "ExplorerTests",
+            dependencies: ["Explorer", "Embed", "Models", "VideoData", "MediaIO", "TestSupport"],
             exclude: ["Goldens"]),
         .testTarget(name: "MediaIOTests", dependencies: ["Common", "MediaIO", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),

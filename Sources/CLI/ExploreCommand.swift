@@ -65,6 +65,13 @@ struct ExploreCommand: ParsableCommand {
     @Flag(help: "Do not read or write the embedding cache.")
     var noCache = false
 
+    @Flag(
+        help: """
+            Add scene and motion views from hand-made descriptors (the keyframe's colour histogram, \
+            the motion-vector histogram), computed before the video view.
+            """)
+    var descriptorViews = false
+
     func validate() throws {
         guard parseSize() != nil else { throw ValidationError("--size must look like 120x40 (got \(size)).") }
         guard [0, 8, 16, 256].contains(colors) else { throw ValidationError("--colors must be 256, 16, 8 or 0.") }
@@ -78,7 +85,8 @@ struct ExploreCommand: ParsableCommand {
         let resolved = try modelOptions.resolve()
         return ModelEmbedding(
             config: resolved.config, choice: resolved.choice, view: resolved.view, rgb: resolved.rgb,
-            cacheDirectory: noCache ? nil : (cache ?? ClipEmbeddingCache.defaultDirectory)
+            cacheDirectory: noCache ? nil : (cache ?? ClipEmbeddingCache.defaultDirectory),
+            extraViews: descriptorViews ? DescriptorViews.make { try MotionVideoSource(path: $0) } : []
         ) { try VideoClipSource(path: $0, rgb: $1) }
     }
 

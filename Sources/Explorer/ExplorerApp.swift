@@ -19,7 +19,7 @@ public final class ExplorerApp {
     ) {
         state = ExplorerState(
             width: width, height: height, caps: caps, paths: paths,
-            modelDescription: embedding?.summary ?? "none (no weights)")
+            modelDescription: embedding?.summary ?? "none (no weights)", views: embedding?.views ?? [])
         let cache = FrameCache(budget: cacheBudget)
         let inbox = self.inbox
         self.cache = cache

@@ -62,21 +62,39 @@ public struct VideoEntry: Sendable {
     public var usable: Bool { info != nil && error == nil }
 }
 
-/// An embedded clip and what the explorer shows about it.
+/// A clip the `e` key embedded, in every view computed for it so far.
 public struct EmbeddedClip: Sendable {
     public var clip: ClipRef
-    public var vector: [Float]
-    /// Cosine between the clip's embedding and that of its own keyframe repeated as a still
-    /// clip: near 1 means the embedding sees the scene, not the motion.
-    public var sceneReliance: Float?
+    /// The clip's vector per view ("scene", "motion", "video"); a view missing here and from
+    /// `errors` is still computing, or was cancelled.
+    public var vectors: [String: [Float]]
+    /// Per view, the cosine between the clip's embedding and that of its own keyframe repeated
+    /// as a still clip: near 1 means the embedding sees the scene, not the motion. Only the
+    /// video view measures it (and not its residual variants).
+    public var sceneReliance: [String: Float]
+    /// Why a view could not be computed for this clip, in one sentence.
+    public var errors: [String: String]
 
-    public init(clip: ClipRef, vector: [Float], sceneReliance: Float?) {
+    public init(
+        clip: ClipRef, vectors: [String: [Float]] = [:], sceneReliance: [String: Float] = [:],
+        errors: [String: String] = [:]
+    ) {
         self.clip = clip
-        self.vector = vector
+        self.vectors = vectors
         self.sceneReliance = sceneReliance
+        self.errors = errors
     }
 
-    public var norm: Float { vector.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+    public func norm(_ view: String) -> Float? { vectors[view].map { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() } }
+}
+
+/// What one view of a clip shows: its vector, its error, or that it is still being computed.
+public enum ViewStatus: Equatable, Sendable {
+    case computing
+    case failed(String)
+    /// Not computed and nothing is running: the job was cancelled before this view.
+    case missing
+    case ready
 }
 
 /// A running embedding job, as the status bar shows it.
@@ -85,6 +103,11 @@ public struct EmbedJob: Sendable, Equatable {
     public var done = 0
     public var cancelling = false
     public var startedAt: Double
+    /// The view being computed now (the status bar names it).
+    public var view: String?
+    /// Views computed and views failed in this job ("motion: …"), for the closing message.
+    public var succeeded = 0
+    public var failures: [String] = []
 
     public init(total: Int, startedAt: Double) {
         self.total = total
@@ -125,6 +148,10 @@ public struct ExplorerState: Sendable {
     public var statusIsError = false
     public var embedded: [EmbeddedClip] = []
     public var job: EmbedJob?
+    /// The views the model computes, in order (cheapest first), and the one the narrow
+    /// embeddings pane, the norms and `--json`'s neighbours show (`v` cycles).
+    public var views: [String]
+    public var activeView = 0
     /// Row selected in the embeddings pane (index into `embedded`).
     public var focusedEmbedding: Int?
     /// Row selected in the clips pane (index into `videos`).
@@ -133,7 +160,10 @@ public struct ExplorerState: Sendable {
     public var modelDescription: String
     public var quit = false
 
-    public init(width: Int, height: Int, caps: Capabilities, paths: [String], modelDescription: String) {
+    public init(
+        width: Int, height: Int, caps: Capabilities, paths: [String], modelDescription: String, views: [String] = []
+    ) {
+        self.views = views
         self.width = width
         self.height = height
         maxCaps = caps
@@ -159,11 +189,67 @@ public struct ExplorerState: Sendable {
         return embedded.last
     }
 
-    /// Nearest neighbours of `clip` among all other embedded clips, by cosine similarity.
-    public func neighbours(of clip: EmbeddedClip, count: Int) -> [(clip: EmbeddedClip, cosine: Float)] {
-        embedded.filter { $0.clip != clip.clip }
-            .map { ($0, cosine($0.vector, clip.vector)) }
+    /// The view `v` selected, nil without a model.
+    public var activeViewName: String? { views.indices.contains(activeView) ? views[activeView] : nil }
+
+    /// Where `view` of `clip` stands.
+    public func status(of clip: EmbeddedClip, in view: String) -> ViewStatus {
+        if clip.vectors[view] != nil { return .ready }
+        if let e = clip.errors[view] { return .failed(e) }
+        return job != nil ? .computing : .missing
+    }
+
+    /// Nearest neighbours of `clip` in `view` among all other embedded clips that have that
+    /// view, by cosine similarity.
+    public func neighbours(of clip: EmbeddedClip, in view: String, count: Int) -> [(clip: EmbeddedClip, cosine: Float)]
+    {
+        guard let q = clip.vectors[view] else { return [] }
+        return embedded.filter { $0.clip != clip.clip }
+            .compactMap { e in e.vectors[view].flatMap { $0.count == q.count ? (e, cosine($0, q)) : nil } }
             .sorted { $0.1 > $1.1 }
             .prefix(count).map { $0 }
     }
+
+    /// The point of decoupling: the clip's top match by motion and by scene. Nil unless both
+    /// views exist and have a match.
+    public func sceneMotionVerdict(of clip: EmbeddedClip) -> SceneMotionVerdict? {
+        guard views.contains("scene"), views.contains("motion"),
+            let m = neighbours(of: clip, in: "motion", count: 1).first,
+            let c = neighbours(of: clip, in: "scene", count: 1).first
+        else { return nil }
+        return SceneMotionVerdict(motionMatch: m.clip.clip, sceneMatch: c.clip.clip)
+    }
+
+    /// The verdict in lines of at most `width`: one sentence when it fits, else the headline
+    /// and the matches on a second line, shortened until they fit.
+    public func verdictLines(_ v: SceneMotionVerdict, width: Int) -> [String] {
+        let head = v.agree ? "scene and motion agree" : "same motion, different scene"
+        let candidates: [[String]] =
+            v.agree
+            ? [["\(head): top match \(label(v.motionMatch))"], [head + ":", "top match \(label(v.motionMatch))"]]
+            : [
+                ["\(head): motion's top match is \(label(v.motionMatch)), scene's is \(label(v.sceneMatch))"],
+                [head + ":", "motion's top match is \(label(v.motionMatch)), scene's is \(label(v.sceneMatch))"],
+                [head + ":", "motion: \(label(v.motionMatch)), scene: \(label(v.sceneMatch))"],
+            ]
+        if let fits = candidates.first(where: { $0.allSatisfy { $0.count <= width } }) { return fits }
+        let each = max(4, (width - 17) / 2)
+        return v.agree
+            ? [head + ":", "top match \(label(v.motionMatch, width: width - 10))"]
+            : [head + ":", "motion: \(label(v.motionMatch, width: each)), scene: \(label(v.sceneMatch, width: each))"]
+    }
+}
+
+/// Whether a clip's nearest neighbour by motion is also its nearest by scene. When they differ,
+/// the motion match moves like the clip in another place: what decoupling is for.
+public struct SceneMotionVerdict: Equatable, Sendable {
+    public var motionMatch: ClipRef
+    public var sceneMatch: ClipRef
+
+    public init(motionMatch: ClipRef, sceneMatch: ClipRef) {
+        self.motionMatch = motionMatch
+        self.sceneMatch = sceneMatch
+    }
+
+    public var agree: Bool { motionMatch == sceneMatch }
 }

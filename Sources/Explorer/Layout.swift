@@ -24,7 +24,9 @@ public struct Layout: Equatable {
         header = Rect(x: 0, y: 0, width: w, height: 1)
         timeline = Rect(x: 0, y: 1, width: w, height: 2)
         status = Rect(x: 0, y: h - 1, width: w, height: 1)
-        let right = max(30, min(56, w * 3 / 10))
+        // From 175 columns the right column takes two fifths, 70 columns or more: enough for
+        // the embeddings pane to show its three views side by side.
+        let right = w >= 175 ? w * 2 / 5 : max(30, min(56, w * 3 / 10))
         let centre = w - right
         let midTop = 3
         let midHeight = h - 4

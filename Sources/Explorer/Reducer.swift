@@ -20,8 +20,14 @@ public enum Event: Sendable {
     /// A frame landed in the cache (redraw).
     case frameReady(video: Int, index: Int)
     case frameFailed(video: Int, index: Int, message: String)
+    /// `done` clips have every view computed (or failed).
     case embedProgress(done: Int)
-    case embeddedClip(EmbeddedClip)
+    /// The worker began `view` of `clip` (views of a clip come in the model's order).
+    case embedStarted(clip: ClipRef, view: String)
+    case embeddedView(clip: ClipRef, view: String, vector: [Float], sceneReliance: Float?)
+    /// One view of one clip failed; the job goes on with the others.
+    case embedViewFailed(clip: ClipRef, view: String, message: String)
+    /// `error`: the whole job could not run (no model).
     case embedFinished(cancelled: Bool, error: String?)
 }
 
@@ -85,11 +91,13 @@ extension ExplorerState {
         case .char("c"), .escape:
             if job != nil, job?.cancelling == false {
                 job?.cancelling = true
-                status = "Cancelling: the clip being embedded finishes first"
+                status = "Cancelling: the view being computed finishes first"
                 return [.cancelEmbedding]
             }
         case .char("n"):
             showNeighbours()
+        case .char("v"):
+            cycleView()
         case .char("/"):
             prompt = .find("")
         case .char("t"):
@@ -171,20 +179,41 @@ extension ExplorerState {
             setError("\(videos[v].name) frame \(index): \(message)")
         case .embedProgress(let done):
             job?.done = done
-        case .embeddedClip(let clip):
-            embedded.removeAll { $0.clip == clip.clip }
-            embedded.append(clip)
-            marked.removeAll { $0 == clip.clip }
+        case .embedStarted(let clip, let view):
+            job?.view = view
+            // The clip shows up at once, its views "computing…"; a view computed again forgets
+            // its old result until the new one arrives.
+            let i = embeddedIndex(clip)
+            embedded[i].vectors[view] = nil
+            embedded[i].sceneReliance[view] = nil
+            embedded[i].errors[view] = nil
+        case .embeddedView(let clip, let view, let vector, let reliance):
+            let i = embeddedIndex(clip)
+            embedded[i].vectors[view] = vector
+            embedded[i].sceneReliance[view] = reliance
+            marked.removeAll { $0 == clip }
+            job?.succeeded += 1
+        case .embedViewFailed(let clip, let view, let message):
+            embedded[embeddedIndex(clip)].errors[view] = message
+            job?.failures.append("\(view): \(message)")
         case .embedFinished(let cancelled, let error):
             let n = job?.done ?? 0
+            let succeeded = job?.succeeded ?? 0
+            let failures = job?.failures ?? []
             job = nil
+            // Clips cancelled before any view finished leave nothing to show.
+            embedded.removeAll { $0.vectors.isEmpty && $0.errors.isEmpty }
+            if focusedEmbedding.map({ $0 >= embedded.count }) == true { focusedEmbedding = nil }
+            let clips = "\(n) clip\(n == 1 ? "" : "s")"
             if let error {
                 setError("Embedding failed: \(error)")
+            } else if let first = failures.first, succeeded == 0, !cancelled {
+                setError("Embedding failed: \(first)")
+            } else if let first = failures.first {
+                let more = failures.count > 1 ? " (and \(failures.count - 1) more)" : ""
+                setError("\(cancelled ? "Embedding cancelled after" : "Embedded") \(clips); \(first)\(more)")
             } else {
-                status =
-                    cancelled
-                    ? "Embedding cancelled after \(n) clip\(n == 1 ? "" : "s")"
-                    : "Embedded \(n) clip\(n == 1 ? "" : "s")"
+                status = cancelled ? "Embedding cancelled after \(clips)" : "Embedded \(clips)"
             }
             if prompt == .confirmQuit && cancelled {
                 prompt = nil
@@ -193,6 +222,13 @@ extension ExplorerState {
             }
         }
         return []
+    }
+
+    /// The entry of `clip` in `embedded`, appended when it is new.
+    mutating func embeddedIndex(_ clip: ClipRef) -> Int {
+        if let i = embedded.firstIndex(where: { $0.clip == clip }) { return i }
+        embedded.append(EmbeddedClip(clip: clip))
+        return embedded.count - 1
     }
 
     mutating func setError(_ message: String) {
@@ -379,6 +415,15 @@ extension ExplorerState {
             focusedEmbedding = i
         }
         focus = .embeddings
+    }
+
+    mutating func cycleView() {
+        guard views.count > 1 else {
+            setError(views.isEmpty ? "No views: there is no model" : "The model computes one view: \(views[0])")
+            return
+        }
+        activeView = (activeView + 1) % views.count
+        status = "View: \(views[activeView]) (v cycles \(views.joined(separator: ", ")))"
     }
 
     mutating func cycleTier() {

@@ -92,7 +92,7 @@ public struct Renderer {
         }
         // Second row: embedded windows, marked windows, the window at the cursor, the cursor.
         let u = s.caps.unicode
-        for e in s.embedded where e.clip.video == s.current {
+        for e in s.embedded where e.clip.video == s.current && !e.vectors.isEmpty {
             for c in column(e.clip.start)...min(w - 1, column(e.clip.last)) {
                 screen[r.x + c, r.y + 1] = Cell(u ? "█" : "#", ArrowGrid.style(s.caps, c256: 75, c16: 6, attrs: []))
             }
@@ -240,7 +240,7 @@ public struct Renderer {
             lines.append((text, style))
             if i == s.current {
                 for m in s.marked where m.video == i { lines.append(("   [x] \(m.start)-\(m.last) marked", Style())) }
-                for e in s.embedded where e.clip.video == i {
+                for e in s.embedded where e.clip.video == i && !e.vectors.isEmpty {
                     lines.append(("   [e] \(e.clip.start)-\(e.clip.last) embedded", Style()))
                 }
             }
@@ -253,83 +253,6 @@ public struct Renderer {
         let first = max(0, min(selectedLine - visible + 1, lines.count - visible))
         for (k, line) in lines.dropFirst(first).prefix(visible).enumerated() {
             screen.text(inner.x, inner.y + k, line.0, line.1, maxWidth: inner.width)
-        }
-    }
-
-    func embeddingsPane(_ screen: inout Screen, _ s: ExplorerState, _ r: Rect) {
-        screen.box(r, title: "Embeddings", focused: s.focus == .embeddings, unicode: s.caps.unicode)
-        let inner = r.inner
-        var y = inner.y
-        for line in wrap("model: \(s.modelDescription)", width: inner.width).prefix(3) {
-            screen.text(inner.x, y, line, Style(attrs: [.dim]), maxWidth: inner.width)
-            y += 1
-        }
-        guard !s.embedded.isEmpty else {
-            screen.text(inner.x, y, "none yet: Space marks, e embeds", Style(attrs: [.dim]), maxWidth: inner.width)
-            return
-        }
-        let maxNorm = s.embedded.map(\.norm).max() ?? 1
-        let labelWidth = min(18, inner.width / 2)
-        let barWidth = max(4, inner.width - labelWidth - 8)
-        let focused = s.focusedClip
-        let listRows = max(1, min(s.embedded.count, (inner.height - 1) / 3))
-        let focusIndex = s.focusedEmbedding ?? s.embedded.count - 1
-        let first = max(0, min(focusIndex - listRows + 1, s.embedded.count - listRows))
-        for (i, e) in s.embedded.enumerated().dropFirst(first).prefix(listRows) {
-            var style = Style()
-            if i == focusIndex { style.attrs.insert(s.focus == .embeddings ? .reverse : .bold) }
-            let label = pad(s.label(e.clip, width: labelWidth), labelWidth)
-            screen.text(inner.x, y, label, style, maxWidth: labelWidth)
-            screen.text(
-                inner.x + labelWidth + 1, y, bar(e.norm / max(maxNorm, 1e-6), width: barWidth, s.caps),
-                ArrowGrid.style(s.caps, c256: 75, c16: 6, attrs: []))
-            screen.text(
-                inner.x + labelWidth + 2 + barWidth, y, String(format: "%.1f", e.norm), .plain,
-                maxWidth: inner.maxX - (inner.x + labelWidth + 2 + barWidth))
-            y += 1
-        }
-        guard let q = focused, y < inner.maxY - 1 else { return }
-        screen.text(
-            inner.x, y, "nearest to \(s.label(q.clip, width: inner.width - 10)) (cosine):", Style(attrs: [.bold]),
-            maxWidth: inner.width)
-        y += 1
-        // Neighbours first; thumbnails only with the rows left over.
-        let room = inner.maxY - y
-        let neighbours = s.neighbours(of: q, count: max(1, min(5, room - (q.sceneReliance == nil ? 0 : 1))))
-        if neighbours.isEmpty {
-            screen.text(inner.x, y, "embed more clips to compare", Style(attrs: [.dim]), maxWidth: inner.width)
-            y += 1
-        }
-        for (n, c) in neighbours where y < inner.maxY {
-            screen.text(inner.x, y, pad(s.label(n.clip, width: labelWidth), labelWidth), .plain, maxWidth: labelWidth)
-            screen.text(
-                inner.x + labelWidth + 1, y, bar(max(0, c), width: barWidth, s.caps),
-                ArrowGrid.style(s.caps, c256: 114, c16: 2, attrs: []))
-            screen.text(inner.x + labelWidth + 2 + barWidth, y, String(format: "%.2f", c), .plain, maxWidth: 6)
-            y += 1
-        }
-        if let rel = q.sceneReliance, y < inner.maxY {
-            let verdict = rel > 0.9 ? "sees the scene" : (rel > 0.6 ? "scene and motion" : "follows motion")
-            screen.text(
-                inner.x, y, String(format: "scene reliance %.2f: %@", rel, verdict), .plain, maxWidth: inner.width)
-            y += 1
-        }
-        // Thumbnails of the clip and its neighbours side by side (first frame of each).
-        let clipsShown = [q.clip] + neighbours.map(\.clip.clip)
-        let count = min(clipsShown.count, 4)
-        let tw = min(16, (inner.width - (count - 1)) / max(1, count))
-        let aspect = s.videos[q.clip.video].info.map { Double($0.height) / Double($0.width) } ?? 0.75
-        let th = min(inner.maxY - y - 1, max(1, Int((Double(tw) * aspect / 2).rounded())))
-        guard count > 0, tw >= 4, th >= 2 else { return }
-        for (k, c) in clipsShown.prefix(count).enumerated() {
-            let x = inner.x + k * (tw + 1)
-            if let view = frames(c.video, c.start) {
-                screen.blit(Thumbnail.render(view.image, columns: tw, rows: th, caps: s.caps), x: x, y: y)
-            } else {
-                screen.text(x, y, "…", Style(attrs: [.dim]))
-            }
-            screen.text(
-                x, y + th, (k == 0 ? "*" : "\(k)") + s.label(c, width: tw - 1), Style(attrs: [.dim]), maxWidth: tw)
         }
     }
 
@@ -382,7 +305,7 @@ public struct Renderer {
                 let b = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
                 left =
                     "[\(b)] embedding clip \(min(job.done + 1, job.total))/\(job.total)"
-                    + (job.cancelling ? "  cancelling…" : "  c cancels")
+                    + (job.view.map { ": \($0)" } ?? "") + (job.cancelling ? "  cancelling…" : "  c cancels")
             } else if let msg = s.status {
                 left = msg
                 if s.statusIsError { style.attrs.insert(.bold) }
@@ -401,7 +324,7 @@ public struct Renderer {
 
     static let hints = [
         "?:help", "q:quit", ".,:step", "[]:keyframe", "Space:mark", "e:embed", "n:neighbours", "Tab:pane", "t:thumbs",
-        "+-:scale",
+        "+-:scale", "v:view",
     ]
 
     static let helpLines: [String] = [
@@ -418,6 +341,7 @@ public struct Renderer {
         "            e                         embed marked windows (or the one here)",
         "            c or Esc                  cancel embedding",
         "            n                         neighbours of the clip here",
+        "            v                         next embedding view (scene, motion, video)",
         "Display     t                         thumbnail mode (colour tier)",
         "            + - =                     vector scale up / down / auto",
         "            m                         motion lists: both / forward / backward",

@@ -13,14 +13,26 @@ public struct StateSnapshot: Codable, Sendable {
         public var meanLength: Double
     }
 
+    /// One view of an embedded clip.
+    public struct View: Codable, Sendable {
+        /// "ready", "computing", "failed" or "missing" (cancelled before it).
+        public var status: String
+        public var norm: Float?
+        public var sceneReliance: Float?
+        public var error: String?
+    }
+
     public struct Clip: Codable, Sendable {
         public var label: String
         public var video: String
         public var start: Int
         public var last: Int
+        /// In the active view (`norm`, `cosine`) or the first view that measures it.
         public var norm: Float?
         public var sceneReliance: Float?
         public var cosine: Float?
+        /// Embedded clips only: every view of the model.
+        public var views: [String: View]?
     }
 
     public var width: Int
@@ -37,7 +49,14 @@ public struct StateSnapshot: Codable, Sendable {
     public var status: String?
     public var marked: [Clip]
     public var embedded: [Clip]
+    /// The model's views in the order they are computed, and the one `v` selected.
+    public var views: [String]
+    public var activeView: String?
+    /// Neighbours of the focused clip in the active view, and in every view.
     public var neighbours: [Clip]
+    public var neighboursByView: [String: [Clip]]
+    /// Whether the focused clip's top matches by scene and by motion agree.
+    public var verdict: String?
     public var model: String
 
     public init(_ s: ExplorerState, frame view: FrameView?) {
@@ -58,17 +77,44 @@ public struct StateSnapshot: Codable, Sendable {
         focus = s.focus.rawValue
         help = s.help
         status = s.status
-        func clip(_ c: ClipRef, norm: Float? = nil, reliance: Float? = nil, cosine: Float? = nil) -> Clip {
+        func clip(
+            _ c: ClipRef, norm: Float? = nil, reliance: Float? = nil, cosine: Float? = nil, views: [String: View]? = nil
+        ) -> Clip {
             Clip(
                 label: s.label(c), video: s.videos[c.video].path, start: c.start, last: c.last, norm: norm,
-                sceneReliance: reliance, cosine: cosine)
+                sceneReliance: reliance, cosine: cosine, views: views)
         }
+        let active = s.activeViewName ?? ""
         marked = s.marked.map { clip($0) }
-        embedded = s.embedded.map { clip($0.clip, norm: $0.norm, reliance: $0.sceneReliance) }
-        neighbours =
+        embedded = s.embedded.map { e in
+            var views: [String: View] = [:]
+            for v in s.views {
+                let status: String
+                switch s.status(of: e, in: v) {
+                case .ready: status = "ready"
+                case .computing: status = "computing"
+                case .failed: status = "failed"
+                case .missing: status = "missing"
+                }
+                views[v] = View(status: status, norm: e.norm(v), sceneReliance: e.sceneReliance[v], error: e.errors[v])
+            }
+            let reliance = s.views.lazy.compactMap { e.sceneReliance[$0] }.first
+            return clip(e.clip, norm: e.norm(active), reliance: reliance, views: views)
+        }
+        self.views = s.views
+        activeView = s.activeViewName
+        func nearest(_ view: String) -> [Clip] {
             s.focusedClip.map { q in
-                s.neighbours(of: q, count: 5).map { clip($0.clip.clip, norm: $0.clip.norm, cosine: $0.cosine) }
+                s.neighbours(of: q, in: view, count: 5).map {
+                    clip($0.clip.clip, norm: $0.clip.norm(view), cosine: $0.cosine)
+                }
             } ?? []
+        }
+        neighbours = nearest(active)
+        neighboursByView = Dictionary(uniqueKeysWithValues: s.views.map { ($0, nearest($0)) })
+        verdict = s.focusedClip.flatMap { s.sceneMotionVerdict(of: $0) }.map {
+            s.verdictLines($0, width: .max).joined(separator: " ")
+        }
         model = s.modelDescription
     }
 }

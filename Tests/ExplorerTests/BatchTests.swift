@@ -189,4 +189,37 @@ struct BatchTests {
             status.hasPrefix("Embedding failed:") && status.contains("/no/such/weights.safetensors"),
             "\(status) / \(last)")
     }
+
+    @Test("--descriptor-views: scene and motion before video, side by side on a wide screen, v in JSON")
+    func threeViews() throws {
+        let videos = [Paths.asset("videos/tears_320x240.mp4"), Paths.asset("videos/friday_480p.mp4")]
+        let args =
+            ["explore", "--batch", "--no-cache", "--descriptor-views"] + Self.tiny
+            + ["--keys", " <Tab><Down><Enter><S-Tab>.. e<wait>n"]
+        let wide = try run(Paths.decouple, args + ["--size", "200x50"] + videos)
+        #expect(wide.status == 0, "\(wide.stderr)")
+        let lines = wide.text.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.contains("views (v): [scene] motion video") }, "\(wide.text)")
+        #expect(lines.contains { $0.contains("nearest to friday_480p 2-62 (cosine):") })
+        // One column per view, each headed by its name, each with the other clip as neighbour.
+        let head = try #require(lines.firstIndex { $0.contains("[scene]") && !$0.contains("views (v)") })
+        #expect(lines[head].contains("video"))
+        #expect(lines[head + 1].components(separatedBy: "tears").count - 1 == 3, "\(lines[head + 1])")
+        #expect(lines.contains { $0.contains("scene and motion agree") || $0.contains("same motion, different scene") })
+        let json = try run(Paths.decouple, args.map { $0.hasSuffix("e<wait>n") ? $0 + "v" : $0 } + ["--json"] + videos)
+        #expect(json.status == 0, "\(json.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        #expect(obj["views"] as? [String] == ["scene", "motion", "video"])
+        #expect(obj["activeView"] as? String == "motion")
+        let embedded = try #require(obj["embedded"] as? [[String: Any]])
+        #expect(embedded.count == 2)
+        for e in embedded {
+            let views = try #require(e["views"] as? [String: [String: Any]])
+            #expect(Set(views.keys) == ["scene", "motion", "video"])
+            #expect(views.values.allSatisfy { $0["status"] as? String == "ready" }, "\(views)")
+        }
+        let byView = try #require(obj["neighboursByView"] as? [String: [[String: Any]]])
+        #expect(byView.values.allSatisfy { $0.first?["label"] as? String == "tears_320x240 0-60" })
+        #expect(obj["verdict"] is String)
+    }
 }

@@ -87,13 +87,16 @@ enum Fixtures {
     }
 
     /// A state with two usable videos (scanned) and one broken file.
-    static func state(width: Int = 120, height: Int = 40, caps: Capabilities = Capabilities(colors: 256, unicode: true))
+    static func state(
+        width: Int = 120, height: Int = 40, caps: Capabilities = Capabilities(colors: 256, unicode: true),
+        views: [String] = Fixtures.views
+    )
         -> ExplorerState
     {
         var s = ExplorerState(
             width: width, height: height, caps: caps,
             paths: ["/videos/walk.mp4", "/videos/run.mp4", "/videos/broken.mp4"],
-            modelDescription: "r2p1d tiny, random weights (seed 1)")
+            modelDescription: "r2p1d tiny, random weights (seed 1)", views: views)
         for v in 0..<2 {
             s.videos[v].info = info(path: s.videos[v].path)
             s.videos[v].marks = marks()
@@ -110,16 +113,24 @@ enum Fixtures {
         return view(index: index, type: type, key: index % 24 == 0, vectors: type == .i ? [] : vectors())
     }
 
-    /// Three embedded clips with fixed vectors (two similar, one different).
+    static let views = ["scene", "motion", "video"]
+
+    /// Three embedded clips with fixed vectors in three views. Clip 0's top match by scene is
+    /// clip 1 (same place), by motion clip 2 (same movement); clip 2's video view failed.
     static func embedded() -> [EmbeddedClip] {
         [
             EmbeddedClip(
-                clip: ClipRef(video: 0, start: 0, length: 16, stride: 2), vector: [3, 1, 0, 0], sceneReliance: 0.42),
+                clip: ClipRef(video: 0, start: 0, length: 16, stride: 2),
+                vectors: ["scene": [3, 1, 0, 0], "motion": [0, 1, 2, 0], "video": [3, 1, 0, 0]],
+                sceneReliance: ["video": 0.42]),
             EmbeddedClip(
-                clip: ClipRef(video: 1, start: 4, length: 16, stride: 2), vector: [2.8, 1.3, 0.2, 0],
-                sceneReliance: 0.95),
+                clip: ClipRef(video: 1, start: 4, length: 16, stride: 2),
+                vectors: ["scene": [2.8, 1.3, 0.2, 0], "motion": [2, 0, 0, 1], "video": [2.8, 1.3, 0.2, 0]],
+                sceneReliance: ["video": 0.95]),
             EmbeddedClip(
-                clip: ClipRef(video: 0, start: 20, length: 16, stride: 1), vector: [0, 0, 1, 1], sceneReliance: nil),
+                clip: ClipRef(video: 0, start: 20, length: 16, stride: 1),
+                vectors: ["scene": [0, 0, 1, 1], "motion": [0.2, 1, 1.8, 0.1]],
+                errors: ["video": "'/weights/missing.safetensors' does not exist."]),
         ]
     }
 }

@@ -126,13 +126,28 @@ struct ReducerTests {
         #expect(s.status == "No video matches 'z'")
     }
 
-    @Test("neighbours: cosine order, excluding the clip itself; n focuses the clip at the cursor")
-    func neighbours() {
+    @Test("neighbours per view: cosine order, excluding the clip itself; the verdict; n focuses the clip here")
+    func neighbours() throws {
         var s = Fixtures.state()
         s.embedded = Fixtures.embedded()
-        let n = s.neighbours(of: s.embedded[0], count: 5)
+        let n = s.neighbours(of: s.embedded[0], in: "scene", count: 5)
         #expect(n.map(\.clip.clip) == [s.embedded[1].clip, s.embedded[2].clip])
         #expect(n[0].cosine > 0.98 && abs(n[1].cosine) < 1e-6)
+        // Per view: by motion clip 2 comes first; clip 2 has no video view, so it is no one's
+        // neighbour there and has none itself.
+        #expect(s.neighbours(of: s.embedded[0], in: "motion", count: 5).first?.clip.clip == s.embedded[2].clip)
+        #expect(s.neighbours(of: s.embedded[0], in: "video", count: 5).map(\.clip.clip) == [s.embedded[1].clip])
+        #expect(s.neighbours(of: s.embedded[2], in: "video", count: 5).isEmpty)
+        let verdict = try #require(s.sceneMotionVerdict(of: s.embedded[0]))
+        #expect(verdict == SceneMotionVerdict(motionMatch: s.embedded[2].clip, sceneMatch: s.embedded[1].clip))
+        #expect(
+            s.verdictLines(verdict, width: 100) == [
+                "same motion, different scene: motion's top match is walk 20-35, scene's is run 4-34"
+            ])
+        #expect(
+            s.verdictLines(verdict, width: 40) == [
+                "same motion, different scene:", "motion: walk 20-35, scene: run 4-34",
+            ])
         s.cursor = 25
         _ = s.handle(.char("n"))
         #expect(s.focus == .embeddings && s.focusedEmbedding == 2)
@@ -176,5 +191,105 @@ struct ReducerTests {
         _ = s.apply(.scanned(video: 1, from: 0, marks: Array(Fixtures.marks().prefix(10)), done: false))
         _ = s.apply(.scanned(video: 1, from: 10, marks: Array(Fixtures.marks().dropFirst(10)), done: true))
         #expect(s.videos[1].marks == Fixtures.marks() && s.videos[1].scanDone)
+    }
+
+    /// Clip 0 of the walk video, as the worker reports it view by view.
+    static let clip = ClipRef(video: 0, start: 0, length: 16, stride: 2)
+
+    @Test("views arrive in the model's order: the clip shows at once, each view computing until its result")
+    func viewsInOrder() {
+        var s = Fixtures.state()
+        s.marked = [Self.clip]
+        _ = s.handle(.char("e"))
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "scene"))
+        #expect(s.embedded.count == 1 && s.job?.view == "scene")
+        #expect(Fixtures.views.map { s.status(of: s.embedded[0], in: $0) } == [.computing, .computing, .computing])
+        _ = s.apply(.embeddedView(clip: Self.clip, view: "scene", vector: [1, 0], sceneReliance: nil))
+        #expect(s.status(of: s.embedded[0], in: "scene") == .ready)
+        #expect(s.marked.isEmpty)
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "motion"))
+        _ = s.apply(.embeddedView(clip: Self.clip, view: "motion", vector: [0, 1], sceneReliance: nil))
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "video"))
+        #expect(s.status(of: s.embedded[0], in: "video") == .computing)
+        #expect(Renderer(frames: Fixtures.frames).render(s).plainText.contains("embedding clip 1/1: video"))
+        _ = s.apply(.embeddedView(clip: Self.clip, view: "video", vector: [1, 1], sceneReliance: 0.5))
+        _ = s.apply(.embedProgress(done: 1))
+        _ = s.apply(.embedFinished(cancelled: false, error: nil))
+        #expect(s.job == nil && s.status == "Embedded 1 clip" && !s.statusIsError)
+        #expect(s.embedded[0].vectors == ["scene": [1, 0], "motion": [0, 1], "video": [1, 1]])
+        #expect(s.embedded[0].sceneReliance == ["video": 0.5])
+        // Embedding it again forgets each view's old result as that view starts.
+        s.marked = [Self.clip]
+        _ = s.handle(.char("e"))
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "scene"))
+        #expect(s.embedded.count == 1 && s.status(of: s.embedded[0], in: "scene") == .computing)
+        #expect(s.status(of: s.embedded[0], in: "video") == .ready)
+    }
+
+    @Test("a failed view is recorded for its clip and shown; the others go on; the status names it")
+    func viewErrors() {
+        var s = Fixtures.state()
+        s.marked = [Self.clip]
+        _ = s.handle(.char("e"))
+        let message = "'walk.mp4' has no motion vectors in frames 0-60 (intra-only)."
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "scene"))
+        _ = s.apply(.embeddedView(clip: Self.clip, view: "scene", vector: [1, 0], sceneReliance: nil))
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "motion"))
+        _ = s.apply(.embedViewFailed(clip: Self.clip, view: "motion", message: message))
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "video"))
+        _ = s.apply(.embeddedView(clip: Self.clip, view: "video", vector: [1, 1], sceneReliance: 0.5))
+        _ = s.apply(.embedProgress(done: 1))
+        _ = s.apply(.embedFinished(cancelled: false, error: nil))
+        #expect(s.status(of: s.embedded[0], in: "motion") == .failed(message))
+        #expect(s.status(of: s.embedded[0], in: "video") == .ready)
+        #expect(s.statusIsError && s.status == "Embedded 1 clip; motion: \(message)")
+        s.activeView = 1
+        let text = Renderer(frames: Fixtures.frames).render(s).plainText
+        #expect(text.contains("✗ 'walk.mp4' has no motion"), "\(text)")
+        // Nothing computed at all (the weights are missing): the job failed, in one line.
+        var t = Fixtures.state(views: ["video"])
+        t.marked = [Self.clip]
+        _ = t.handle(.char("e"))
+        _ = t.apply(.embedStarted(clip: Self.clip, view: "video"))
+        _ = t.apply(.embedViewFailed(clip: Self.clip, view: "video", message: "'/w' does not exist."))
+        _ = t.apply(.embedProgress(done: 1))
+        _ = t.apply(.embedFinished(cancelled: false, error: nil))
+        #expect(t.statusIsError && t.status == "Embedding failed: video: '/w' does not exist.")
+    }
+
+    @Test("v cycles the views and names the active one; with one view it says so")
+    func switchView() {
+        var s = Fixtures.state()
+        #expect(s.activeViewName == "scene")
+        _ = s.handle(.char("v"))
+        #expect(s.activeViewName == "motion" && s.status == "View: motion (v cycles scene, motion, video)")
+        _ = s.handle(.char("v"))
+        _ = s.handle(.char("v"))
+        #expect(s.activeViewName == "scene")
+        var one = Fixtures.state(views: ["video"])
+        _ = one.handle(.char("v"))
+        #expect(one.activeViewName == "video" && one.status == "The model computes one view: video")
+        var none = Fixtures.state(views: [])
+        _ = none.handle(.char("v"))
+        #expect(none.activeViewName == nil && none.statusIsError)
+    }
+
+    @Test("cancelled between views: the computed views stay, the rest read not computed; empty clips go")
+    func cancelBetweenViews() {
+        var s = Fixtures.state()
+        let other = ClipRef(video: 0, start: 20, length: 16, stride: 1)
+        s.marked = [Self.clip, other]
+        _ = s.handle(.char("e"))
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "scene"))
+        _ = s.apply(.embeddedView(clip: Self.clip, view: "scene", vector: [1, 0], sceneReliance: nil))
+        _ = s.apply(.embedStarted(clip: Self.clip, view: "motion"))
+        #expect(s.handle(.char("c")) == [.cancelEmbedding])
+        #expect(s.status == "Cancelling: the view being computed finishes first")
+        _ = s.apply(.embedFinished(cancelled: true, error: nil))
+        #expect(s.job == nil && s.status == "Embedding cancelled after 0 clips")
+        #expect(s.embedded.map(\.clip) == [Self.clip])
+        #expect(s.status(of: s.embedded[0], in: "scene") == .ready)
+        #expect(s.status(of: s.embedded[0], in: "motion") == .missing)
+        #expect(s.marked == [other])
     }
 }

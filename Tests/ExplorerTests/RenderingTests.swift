@@ -49,6 +49,64 @@ struct RenderingTests {
         if tier == "utf8-256" || tier == "ascii-8" { expectGolden(screen.styleDump, "screen-\(tier)-styles") }
     }
 
+    /// The embeddings pane alone: its text, then its styles.
+    static func pane(_ screen: Screen, _ s: ExplorerState) -> String {
+        let info = s.video?.info
+        let r = Layout(width: s.width, height: s.height, videoWidth: info?.width, videoHeight: info?.height).embeddings
+        var crop = Screen(width: r.width, height: r.height)
+        for y in 0..<r.height {
+            for x in 0..<r.width { crop[x, y] = screen[r.x + x, r.y + y] }
+        }
+        return crop.plainText + "\n--\n" + crop.styleDump
+    }
+
+    @Test("the three views side by side on a wide screen, in every tier", arguments: tiers.map(\.0))
+    func threeViews(tier: String) {
+        let caps = Self.tiers.first { $0.0 == tier }!.1
+        var s = Fixtures.state(width: 200, height: 50, caps: caps)
+        s.embedded = Fixtures.embedded()
+        s.focusedEmbedding = 0
+        let screen = Renderer(frames: Fixtures.frames).render(s)
+        expectGolden(Self.pane(screen, s), "embeddings-wide-\(tier)")
+    }
+
+    @Test("views computing, failed, cancelled; one view at a time on a narrow pane")
+    func viewStates() {
+        let render = Renderer(frames: Fixtures.frames)
+        var s = Fixtures.state(width: 200, height: 50)
+        s.embedded = Fixtures.embedded()
+        // Clip 2 focused while a job runs: its video view failed, its scene is being recomputed.
+        s.embedded[2].vectors["scene"] = nil
+        s.job = EmbedJob(total: 1, startedAt: 0)
+        s.job?.view = "scene"
+        s.focusedEmbedding = 2
+        expectGolden(Self.pane(render.render(s), s), "embeddings-wide-computing")
+        // Cancelled before its video view: not computed, said so.
+        s = Fixtures.state(width: 200, height: 50)
+        s.embedded = Array(Fixtures.embedded().prefix(2))
+        s.embedded[1].vectors["video"] = nil
+        s.embedded[1].sceneReliance = [:]
+        s.activeView = 2
+        expectGolden(Self.pane(render.render(s), s), "embeddings-wide-cancelled")
+        // 120 columns: one view at a time, v cycles, the active view named.
+        s = Fixtures.state()
+        s.embedded = Fixtures.embedded()
+        s.focusedEmbedding = 2
+        for view in 0..<3 {
+            s.activeView = view
+            expectGolden(Self.pane(render.render(s), s), "embeddings-narrow-\(Fixtures.views[view])")
+        }
+        // A model with the video view only (no extra views) reads as before, the view named.
+        s = Fixtures.state(views: ["video"])
+        s.embedded = Fixtures.embedded()
+        s.focusedEmbedding = 0
+        let text = render.render(s).plainText
+        #expect(text.contains("view: [video]"))
+        #expect(text.contains("video: nearest to walk 0-30"))
+        #expect(text.contains("scene reliance 0.42: follows"))
+        #expect(!text.contains("same motion"))
+    }
+
     @Test("states: help, prompts, progress, errors, keyframe view, too small, 80x24")
     func states() {
         let render = Renderer(frames: Fixtures.frames)

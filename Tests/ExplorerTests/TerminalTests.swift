@@ -115,4 +115,35 @@ struct TerminalTests {
         try t.send("q")
         try t.waitFor("STTY=")
     }
+
+    @Test("three views: scene and motion side by side with video on a wide terminal, v and one view when narrow")
+    func threeViews() throws {
+        let t = try TmuxSession(
+            [Paths.decouple, "explore", "--no-cache", "--descriptor-views"] + BatchTests.tiny + [
+                Self.sample, Paths.asset("videos/friday_480p.mp4"),
+            ], width: 200, height: 50)
+        try t.waitFor("frame 0/240")
+        try t.send("e")
+        // The clip shows once its scene view is in, long before the job ends.
+        try t.waitFor("[e] 0-60 embedded", timeout: 120)
+        try t.waitFor("Embedded 1 clip", timeout: 120)
+        try t.send("Tab", "Down", "Enter")
+        try t.waitFor("friday_480p.mp4 │ h264 640x480")
+        try t.send("S-Tab", "e")
+        try t.waitFor("Embedded 1 clip", timeout: 120)
+        let wide = try t.waitFor("nearest to friday_480p 0-60 (cosine):", timeout: 120)
+        let lines = wide.split(separator: "\n").map(String.init)
+        let head = try #require(lines.firstIndex { $0.contains("[scene]") && !$0.contains("views (v)") }, "\(wide)")
+        #expect(lines[head].contains("motion") && lines[head].contains("video"))
+        // Every view computed: a neighbour with a cosine under each of the three headings.
+        #expect(lines[head + 1].components(separatedBy: "tears").count - 1 == 3, "\(wide)")
+        try t.send("v")
+        try t.waitFor("views (v): scene [motion] video")
+        try t.resize(width: 120, height: 40)
+        let narrow = try t.waitFor("motion: nearest to friday_4")
+        #expect(narrow.contains("tears_320x2… 0-60"), "\(narrow)")
+        try t.send("q")
+        let after = try t.waitFor("STTY=")
+        #expect(after.contains("EXIT=0"))
+    }
 }
