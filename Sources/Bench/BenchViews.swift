@@ -67,7 +67,9 @@ struct BenchViews: ParsableCommand {
     }
 
     func validate() throws {
-        guard clipsPerVideo >= 1, runs >= 1 else { throw ValidationError("--clips-per-video and --runs must be at least 1.") }
+        guard clipsPerVideo >= 1, runs >= 1 else {
+            throw ValidationError("--clips-per-video and --runs must be at least 1.")
+        }
     }
 
     func run() throws {

@@ -5,6 +5,7 @@ import Explorer
 import Foundation
 import MediaIO
 import Models
+import SafeTensors
 import VideoData
 
 extension CursesTerminal.ColorChoice: ExpressibleByArgument {}
@@ -67,8 +68,9 @@ struct ExploreCommand: ParsableCommand {
 
     @Flag(
         help: """
-            Add scene and motion views from hand-made descriptors (the keyframe's colour histogram, \
-            the motion-vector histogram), computed before the video view.
+            Scene and motion views from hand-made descriptors (the keyframe's colour histogram, \
+            the motion-vector histogram) instead of the weights' I-frame and motion-vector \
+            networks (weights without those networks use the descriptors anyway).
             """)
     var descriptorViews = false
 
@@ -86,8 +88,28 @@ struct ExploreCommand: ParsableCommand {
         return ModelEmbedding(
             config: resolved.config, choice: resolved.choice, view: resolved.view, rgb: resolved.rgb,
             cacheDirectory: noCache ? nil : (cache ?? ClipEmbeddingCache.defaultDirectory),
-            extraViews: descriptorViews ? DescriptorViews.make { try MotionVideoSource(path: $0) } : []
+            extraViews: descriptorViews ? descriptors : try networkViews(resolved) ?? descriptors
         ) { try VideoClipSource(path: $0, rgb: $1) }
+    }
+
+    var descriptors: [ExtraView] { DescriptorViews.make { try MotionVideoSource(path: $0) } }
+
+    /// The scene and motion views from the weights' networks (`FILE.views.safetensors`), nil
+    /// when the weights carry none (random weights, a converted ModelScope checkpoint, or an
+    /// export from before they were written): the descriptors stand in, as the pane's summary says.
+    func networkViews(_ resolved: ModelWeights.Resolved) throws -> [ExtraView]? {
+        guard let file = resolved.choice.file,
+            let reader = try? SafeTensorsReader(path: ViewsFile.path(for: file)),
+            (try? DecoupledInput(metadata: reader.metadata, path: file)) != nil
+        else { return nil }
+        let identity = (try? SHA256.hexDigest(ofFile: ViewsFile.path(for: file))) ?? file
+        return [ViewName.scene, .motion].map { view in
+            // Built on first use, on the worker thread; a broken file shows in the pane.
+            let embedder = LazyView { try ViewEmbedder.make(view, resolved: resolved).0 }
+            return ExtraView(name: "\(view)", cacheIdentity: "network \(identity)") { path, window in
+                try embedder.get().embed(path, openers: .files, windows: { _ in [window] }).vectors[0]
+            }
+        }
     }
 
     func parseSize() -> (Int, Int)? {
@@ -136,5 +158,23 @@ struct ExploreCommand: ParsableCommand {
         }
         // Interrupted (Ctrl-C, SIGTERM): the shell convention 128 + SIGINT.
         if !finished { throw ExitCode(130) }
+    }
+}
+
+/// A value made once, on first use, from any thread.
+final class LazyView: @unchecked Sendable {
+    private let lock = NSLock()
+    private let make: () throws -> ViewEmbedder
+    private var value: ViewEmbedder?
+
+    init(_ make: @escaping () throws -> ViewEmbedder) { self.make = make }
+
+    func get() throws -> ViewEmbedder {
+        try lock.withLock {
+            if let value { return value }
+            let v = try make()
+            value = v
+            return v
+        }
     }
 }

@@ -64,7 +64,9 @@ public struct DecoupledEmbedder: Sendable {
         let input = network.input
         let length = input.motionFrames
         let tilesOf = windows.map { Self.motionWindows(for: $0, length: length, frameCount: source.frameCount) }
-        let tiles = Array(Set(tilesOf.flatMap { $0 })).sorted { $0[0] < $1[0] || ($0[0] == $1[0] && $0.last! < $1.last!) }
+        let tiles = Array(Set(tilesOf.flatMap { $0 })).sorted {
+            $0[0] < $1[0] || ($0[0] == $1[0] && $0.last! < $1.last!)
+        }
         let frames = Array(Set(tiles.flatMap { $0 })).sorted()
         let clamp = NetworkInput.motionClamp(size: input.motionSize)
         var planes: [Int: [Float]] = [:]

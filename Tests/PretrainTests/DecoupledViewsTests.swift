@@ -97,7 +97,9 @@ struct DecoupledViewsTests {
         let tiles = DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 100)
         // On the grid of 8 (shared by overlapping clips), inside the span.
         #expect(tiles.count == 6 && tiles[0] == Array(16..<24) && tiles[5] == Array(56..<64))
-        #expect(DecoupledEmbedder.motionWindows(for: ClipWindow(start: 12), length: 8, frameCount: 100)[0] == Array(16..<24))
+        #expect(
+            DecoupledEmbedder.motionWindows(for: ClipWindow(start: 12), length: 8, frameCount: 100)[0] == Array(16..<24)
+        )
         // A video shorter than the span: the tiles that fit; none on the grid: back-to-back from
         // the start; shorter than one tile: one, its last frame repeated.
         #expect(DecoupledEmbedder.motionWindows(for: w, length: 8, frameCount: 30) == [Array(16..<24)])
