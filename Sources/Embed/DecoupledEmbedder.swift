@@ -90,7 +90,9 @@ public struct DecoupledEmbedder: Sendable {
                     }
                 }
             }
-            let out = network.embed(Tensor(shape: [part.count] + network.inputShape, data: data))
+            let out = network.embed(
+                Tensor(shape: [part.count] + network.inputShape, data: data),
+                threads: ProcessInfo.processInfo.activeProcessorCount)
             for (t, tile) in part.enumerated() { vectors[tile] = out.row(t) }
         }
         return tilesOf.map { VideoEmbedder.meanOverClips($0.map { vectors[$0]! }) }

@@ -13,11 +13,12 @@ final class Decoder {
     ///   - exportMotionVectors: sets `flags2=+export_mvs`; it must be set before
     ///     `avcodec_open2`, which is why it is an init parameter.
     ///   - skip: `AVDISCARD_NONINTRA` for the I-frames-only path, `AVDISCARD_NONKEY` for IDR only.
+    ///   - skipLoopFilter: `AVDISCARD_NONINTRA` when only vectors and I-frames matter.
     ///   - frameThreads: > 1 only for streams without B-frames: frame threading makes the
     ///     exported B-frame vectors non-deterministic (docs/ffmpeg.md §6).
     init(
         parameters: UnsafeMutablePointer<AVCodecParameters>, path: String, exportMotionVectors: Bool,
-        skip: AVDiscard, frameThreads: Int
+        skip: AVDiscard, skipLoopFilter: AVDiscard = AVDISCARD_DEFAULT, frameThreads: Int
     ) throws(MediaError) {
         self.path = path
         let codecID = parameters.pointee.codec_id
@@ -40,6 +41,7 @@ final class Decoder {
             ctx.pointee.thread_count = Int32(threads)
             ctx.pointee.thread_type = threads > 1 ? FF_THREAD_FRAME : 0
             ctx.pointee.skip_frame = skip
+            ctx.pointee.skip_loop_filter = skipLoopFilter
             try check(avcodec_open2(ctx, codec, &opts), path: path, "could not open its video decoder")
         } catch {
             var c: UnsafeMutablePointer<AVCodecContext>? = ctx

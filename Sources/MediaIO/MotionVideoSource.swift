@@ -1,3 +1,4 @@
+import Foundation
 import VideoData
 
 /// RGB frames, motion fields and I-frame positions of a video file for pretraining (the
@@ -71,10 +72,14 @@ public final class MotionVideoSource: MotionClipSource {
                 path: path, problem: "has no frame \(first < 0 ? first : last) (it has \(frameCount) frames)")
         }
         let intraOnly = motion.isEmpty && iFrames.map { Set($0).isSuperset(of: rgb) } == true
-        let reader = try VideoReader(
-            path: path,
-            options: ReaderOptions(frames: intraOnly ? .intra : .all, motionVectors: !motion.isEmpty, rgb: self.rgb),
-            index: index)
+        // Frame threads only help a long decode; the reader keeps one thread for streams with
+        // B-frames, whose exported vectors frame threading would scramble (docs/ffmpeg.md §6).
+        var options = ReaderOptions(
+            frames: intraOnly ? .intra : .all, motionVectors: !motion.isEmpty,
+            frameThreads: intraOnly ? 1 : ProcessInfo.processInfo.activeProcessorCount, rgb: self.rgb)
+        // Without RGB frames only vectors matter: deblocking of P- and B-frames is skipped.
+        options.skipInterLoopFilter = rgb.isEmpty
+        let reader = try VideoReader(path: path, options: options, index: index)
         if first > 0 { try reader.seek(toFrame: first) }
         let rgbSet = Set(rgb)
         let motionSet = Set(motion)

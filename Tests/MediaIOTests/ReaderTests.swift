@@ -114,6 +114,28 @@ struct ReaderTests {
         #expect(withB.decoderThreads == 1)
     }
 
+    @Test("skipping the P/B loop filter leaves every vector and every I-frame's pixels as they were")
+    func skipLoopFilter() throws {
+        for path in [Self.withB, try TestVideos.testsrc(width: 320, height: 240, bFrames: false, gop: 12)] {
+            var options = ReaderOptions(images: .intra)
+            options.skipInterLoopFilter = true
+            let fast = try VideoReader(path: path, options: options)
+            let plain = try VideoReader(path: path, options: ReaderOptions(images: .intra))
+            var frames = 0
+            var differentPixels = 0
+            while let a = try fast.next() {
+                let b = try #require(try plain.next())
+                #expect(a.motionVectors == b.motionVectors, "frame \(a.info.index)")
+                #expect(a.image?.pixels == b.image?.pixels, "I-frame \(a.info.index)")
+                frames += 1
+                if a.info.pictureType != .i, try fast.currentImage().pixels != plain.currentImage().pixels {
+                    differentPixels += 1
+                }
+            }
+            #expect(frames > 30 && differentPixels > 0, "the option took effect: \(differentPixels) P/B frames differ")
+        }
+    }
+
     @Test("segments that start at key frames, decoded side by side, equal one sequential decode")
     func parallelSegments() throws {
         let path = try TestVideos.testsrc(width: 340, height: 256, bFrames: true, gop: 12, frames: 120)

@@ -87,6 +87,11 @@ struct DecoupledViewsTests {
         let b = try Self.embed(.scene, TestVideos.photoMove("gravel", sign: -1))
         let other = try Self.embed(.scene, TestVideos.photoMove("coffee", sign: 1))
         #expect(cosine(a, b) > cosine(a, other), "same photo \(cosine(a, b)), other photo \(cosine(a, other))")
+        // Keyframes only: every frame the scene view decoded is an I-frame.
+        let source = try MotionVideoSource(path: TestVideos.photoMove("gravel", sign: 1))
+        _ = try DecoupledEmbedder(network: try Self.network(.scene)).embed(
+            ClipSampler.modelScope(frameCount: source.frameCount, clips: 3), from: source, path: "gravel")
+        #expect(source.framesDecoded > 0 && source.framesDecoded == source.iFramesDecoded)
     }
 
     @Test("keyframe choice and motion windows follow the clip")
