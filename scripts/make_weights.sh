@@ -15,13 +15,10 @@
 #    recipe) it falls from the start (3.75 at step 550) and the predicted view ends at 0.511
 #    out of context instead of 0.467 (those two runs were on different hosts; on one host an
 #    18-minute probe gave 4.88 against 5.41 at step 500).
-# 3. Export to weights/r2p1d-compact.safetensors (+ .views.safetensors, + .json model card).
-# 4. A fresh evaluation set (another seed, the BOTTOM halves of the photos: no background or
-#    actor pixel was seen in training) and decouple eval scene-bias on it: the colour
-#    histogram, the motion-vector histogram, random weights, the shipped weights in each view,
-#    and (ABLATION=1) a --context-only run with the same budget.
-# 5. weights/default.json names the weights, their configuration and the view with the best
-#    out-of-context R@1 among those that retrieve at least 0.5 in context.
+# 3. Export to weights/r2p1d-compact.safetensors (+ .views.safetensors with the scene and motion
+#    networks, + .json model card).
+# 4. scripts/evaluate_weights.sh: the choice of the video variant on one fresh evaluation set,
+#    the reported tables on two others (docs/training.md), the model card and default.json.
 #
 # Environment: BIN (default .build/release/decouple), MINUTES (default 100: the limit of each
 # pretraining run), STEPS (default 2800), WORK (default /tmp/decouple-weights), ABLATION=1 adds
@@ -43,22 +40,15 @@ TRAIN="--batch 16 --lr-per-clip 0.0013 --steps $STEPS --max-minutes $MINUTES --c
 mkdir -p "$WORK" weights
 
 $BIN synth -o "$WORK/synth-train" --per-class 24 --seed 101 --region train --force
-$BIN synth -o "$WORK/synth-eval" --per-class 10 --seed 7 --region test --force
 
 rm -rf "$WORK/run"
 $BIN pretrain --data "$WORK/synth-train" assets/videos -o "$WORK/run" $TRAIN ${CMD_WEIGHTS:---context-weight 0.05}
-$BIN export "$WORK/run" -o weights/r2p1d-compact.safetensors
 
-ROWS=(--weights weights/r2p1d-compact.safetensors)
+EXTRA=()
 if [ "$ABLATION" = 1 ]; then
   rm -rf "$WORK/run-context"
   $BIN pretrain --data "$WORK/synth-train" assets/videos -o "$WORK/run-context" $TRAIN --context-only
   $BIN export "$WORK/run-context" -o "$WORK/context-only.safetensors"
-  ROWS+=(--weights "$WORK/context-only.safetensors")
+  EXTRA+=(--weights "$WORK/context-only.safetensors")
 fi
-$BIN eval scene-bias "$WORK/synth-eval" "${ROWS[@]}" --config "$CONFIG" --views pooled,fused,motion,residual,motion-residual,predicted,predicted-residual \
-  --json-out "$WORK/scene-bias.json" | tee weights/scene-bias.txt
-$BIN export "$WORK/run" -o weights/r2p1d-compact.safetensors --scene-bias "$WORK/scene-bias.json"
-cp "$WORK/run/loss.png" weights/r2p1d-compact.loss.png
-$BIN weights choose "$WORK/scene-bias.json" --weights r2p1d-compact.safetensors --model r2p1d-26 --config "$CONFIG" -o weights/default.json
-cat weights/default.json
+BIN=$BIN WORK=$WORK scripts/evaluate_weights.sh "${EXTRA[@]}"

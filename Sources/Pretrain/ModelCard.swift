@@ -50,7 +50,10 @@ public struct ModelCard: Codable, Sendable {
     public var checkpoint: String
     public var weights: String
     public var weightsSHA256: String?
+    /// The file with the predictor, the projection and the scene and motion networks.
     public var views: String
+    /// What each view a user can ask for is, for these weights (`decouple embed --view`).
+    public var viewGuide: [String: String]?
     /// How frames must be converted to RGB for these weights: as in training.
     public var rgb: RGBConversion
     public var fixesOverTheOfficialCode: [String]
@@ -71,6 +74,12 @@ public struct ModelCard: Codable, Sendable {
         self.weights = weights
         weightsSHA256 = nil
         self.views = views
+        let c = setup.model
+        viewGuide = [
+            "video": "the backbone on \(c.backbone.frames) RGB frames at \(c.size) px (variant chosen by weights choose; video:VARIANT for the others)",
+            "scene": "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px) and ik_head: \(c.embedding) values",
+            "motion": "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))) and mk_head, averaged: \(c.embedding) values",
+        ]
         rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [
             "I-frames are fed in RGB order (the official loader hands BGR to an RGB-normalised network)",
