@@ -70,7 +70,8 @@ struct ExploreCommand: ParsableCommand {
         help: """
             Scene and motion views from hand-made descriptors (the keyframe's colour histogram, \
             the motion-vector histogram) instead of the weights' I-frame and motion-vector \
-            networks (weights without those networks use the descriptors anyway).
+            networks; also for weights without those networks, which otherwise show the video \
+            view alone.
             """)
     var descriptorViews = false
 
@@ -88,7 +89,7 @@ struct ExploreCommand: ParsableCommand {
         return ModelEmbedding(
             config: resolved.config, choice: resolved.choice, view: resolved.view, rgb: resolved.rgb,
             cacheDirectory: noCache ? nil : (cache ?? ClipEmbeddingCache.defaultDirectory),
-            extraViews: descriptorViews ? descriptors : try networkViews(resolved) ?? descriptors
+            extraViews: descriptorViews ? descriptors : try networkViews(resolved) ?? []
         ) { try VideoClipSource(path: $0, rgb: $1) }
     }
 
@@ -96,7 +97,7 @@ struct ExploreCommand: ParsableCommand {
 
     /// The scene and motion views from the weights' networks (`FILE.views.safetensors`), nil
     /// when the weights carry none (random weights, a converted ModelScope checkpoint, or an
-    /// export from before they were written): the descriptors stand in, as the pane's summary says.
+    /// export from before they were written).
     func networkViews(_ resolved: ModelWeights.Resolved) throws -> [ExtraView]? {
         guard let file = resolved.choice.file,
             let reader = try? SafeTensorsReader(path: ViewsFile.path(for: file)),

@@ -76,9 +76,12 @@ public struct ModelCard: Codable, Sendable {
         self.views = views
         let c = setup.model
         viewGuide = [
-            "video": "the backbone on \(c.backbone.frames) RGB frames at \(c.size) px (variant chosen by weights choose; video:VARIANT for the others)",
-            "scene": "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px) and ik_head: \(c.embedding) values",
-            "motion": "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))) and mk_head, averaged: \(c.embedding) values",
+            "video":
+                "the backbone on \(c.backbone.frames) RGB frames at \(c.size) px (variant chosen by weights choose; video:VARIANT for the others)",
+            "scene":
+                "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px) and ik_head: \(c.embedding) values",
+            "motion":
+                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))) and mk_head, averaged: \(c.embedding) values",
         ]
         rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [
