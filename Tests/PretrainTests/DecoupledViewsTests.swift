@@ -179,6 +179,23 @@ struct DecoupledViewsTests {
         #expect(search.status == 0 && search.text.contains("photoMove") == false, "\(search.stderr)")
         #expect(search.text.contains("move_gravel_1"), "\(search.text)")
         #expect(try run(Paths.decouple, ["embed", video, "--views", "scene,motion"] + model).status != 0)
+        // The directory of per-view stores: search runs each view in turn.
+        let all = try run(Paths.decouple, ["search", base + "/store", video, "-k", "1"])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(["motion view", "scene view", "video view"].allSatisfy { all.text.contains($0) }, "\(all.text)")
+        // bench views: every view on the same video, the scene view decoding I-frames only.
+        let bench = try run(
+            Paths.decouple,
+            [
+                "bench", "views", video, "--weights", weights, "--config", "planes=4,4,8,16 stem=4 frames=8 size=32",
+                "--no-full", "--runs", "1", "--clips-per-video", "2", "--json",
+            ])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let rows = try #require(
+            try JSONSerialization.jsonObject(with: Data(bench.text.utf8)) as? [[String: Any]])
+        #expect(rows.count == 3 && rows.allSatisfy { ($0["clips"] as? Int) == 2 })
+        let scene = try #require(rows.first { $0["view"] as? String == "scene" })
+        #expect((scene["frames_decoded"] as? Int) == (scene["i_frames_decoded"] as? Int))
 
         let refused = try BadInputs.refused()
         for name in ["MJPEG", "intra-only H.264"] {
