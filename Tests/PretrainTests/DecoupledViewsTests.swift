@@ -58,6 +58,11 @@ struct DecoupledViewsTests {
             }
         }
         #expect(motion.embed(clips).relativeError(to: Tensor(shape: [2, e], data: mean)) < 1e-5)
+        // The model card says what each view is.
+        let card = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: ModelCardFile.path(for: Self.exported.1)))) as? [String: Any])
+        #expect(Set((card["viewGuide"] as? [String: String])?.keys.map { $0 } ?? []) == ["video", "scene", "motion"])
     }
 
     static func embed(_ kind: DecoupledNetwork.Kind, _ path: String) throws -> [Float] {
