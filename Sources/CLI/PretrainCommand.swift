@@ -96,6 +96,15 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Threads for the training step (the batch loader uses one more).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(
+        help: """
+            Train on videos as they are, even when their I-frames are too far apart for an I-frame \
+            near every clip (those samples are skipped and counted). By default such a video is \
+            replaced by a copy re-encoded with an I-frame every 16 frames, cached under \
+            ~/.cache/decouple/short-gop.
+            """)
+    var noReencode = false
+
     func validate() throws {
         guard !(contextOnly && motionOnly) else {
             throw ValidationError("--context-only and --motion-only exclude each other.")
@@ -209,9 +218,18 @@ struct PretrainCommand: ParsableCommand {
 
     /// Videos long enough for a sample; a warning for each one left out.
     func usableVideos(sampler: PretextSampler) throws -> [String] {
-        let (ok, skipped) = TrainingData.usableVideos(try VideoInputs.paths(data), sampler: sampler) {
-            try MotionVideoSource(path: $0)
-        }
+        let cache = ShortGOP.defaultDirectory
+        let (ok, skipped) = TrainingData.usableVideos(
+            try VideoInputs.paths(data), sampler: sampler, open: { try MotionVideoSource(path: $0) },
+            reencode: noReencode
+                ? nil
+                : { path in
+                    let (copy, made) = try ShortGOP.reencode(path, gop: 16, into: cache)
+                    Console.note(
+                        "note: '\(path)' has I-frames too far apart for an I-frame near every clip; training on a copy with one every 16 frames, '\(copy)' (\(made ? "made now" : "from an earlier run"))."
+                    )
+                    return copy
+                })
         for why in skipped { Console.note("warning: skipping " + why) }
         guard ok.count >= 2 else {
             Console.error(

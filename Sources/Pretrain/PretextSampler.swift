@@ -36,6 +36,20 @@ public struct PretextSampler: Sendable, Codable, Equatable {
     /// Frames a video must have: the clip span, the gap and the future window.
     public var minimumFrames: Int { (clipFrames - 1) * clipStride + 1 + futureGap + futureFrames }
 
+    /// True when every clip `sample` can draw has an I-frame within `iFrameSlack` frames: a video
+    /// where some has none (keyframes far apart, e.g. x264's default of 250) needs re-encoding.
+    public func coversEveryClip(frameCount: Int, iFrames: [Int]) -> Bool {
+        guard frameCount >= minimumFrames else { return true }
+        let span = (clipFrames - 1) * clipStride
+        let sorted = iFrames.sorted()
+        var k = 0
+        for start in 0...(frameCount - minimumFrames) {
+            while k < sorted.count && sorted[k] < start - iFrameSlack { k += 1 }
+            if k == sorted.count || sorted[k] > start + span + iFrameSlack { return false }
+        }
+        return true
+    }
+
     public struct SamplingError: Error, CustomStringConvertible {
         public var description: String
     }

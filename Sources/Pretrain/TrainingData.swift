@@ -4,17 +4,24 @@ import VideoData
 /// Which videos a run can train on, and what it skipped on the way.
 public enum TrainingData {
     /// The videos of `paths` long enough for a sample, in order, and a sentence for each one
-    /// left out (unreadable, or too short for `sampler`).
+    /// left out (unreadable, or too short for `sampler`). A video whose I-frames leave some clip
+    /// without one nearby is replaced by what `reencode` makes of it (a short-GOP copy), when given.
     public static func usableVideos(
-        _ paths: [String], sampler: PretextSampler, open: (String) throws -> MotionClipSource
+        _ paths: [String], sampler: PretextSampler, open: (String) throws -> MotionClipSource,
+        reencode: ((String) throws -> String)? = nil
     ) -> (usable: [String], skipped: [String]) {
         var usable: [String] = []
         var skipped: [String] = []
         for path in paths {
             do {
-                let frames = try open(path).frameCount
+                let source = try open(path)
+                let frames = source.frameCount
                 if frames < sampler.minimumFrames {
                     skipped.append("'\(path)': \(frames) frames, pretraining needs \(sampler.minimumFrames).")
+                } else if let reencode,
+                    !sampler.coversEveryClip(frameCount: frames, iFrames: try source.iFrameIndices())
+                {
+                    usable.append(try reencode(path))
                 } else {
                     usable.append(path)
                 }

@@ -61,7 +61,8 @@ struct DecoupledViewsTests {
         // The model card says what each view is.
         let card = try #require(
             try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: ModelCardFile.path(for: Self.exported.1)))) as? [String: Any])
+                with: Data(contentsOf: URL(fileURLWithPath: ModelCardFile.path(for: Self.exported.1))))
+                as? [String: Any])
         #expect(Set((card["viewGuide"] as? [String: String])?.keys.map { $0 } ?? []) == ["video", "scene", "motion"])
     }
 

@@ -87,7 +87,7 @@ struct TrainerTests {
     }
 
     @Test(
-        "pretrain through the binary: skipped samples of a long-GOP video are summed per video; unfusable configurations are one sentence; C3D trains, exports and embeds"
+        "pretrain through the binary: a long-GOP video is trained on as a cached short-GOP copy, or with --no-reencode its skipped samples are summed per video; unfusable configurations are one sentence; C3D trains, exports and embeds"
     )
     func pretrainCommand() throws {
         let base = Paths.temporaryDirectory("pretrain-cli")
@@ -98,13 +98,26 @@ struct TrainerTests {
             "--embedding", "16",
             "--batch", "4", "--steps", "3", "--threads", "1", "--seed", "2",
         ]
+        let cache = ["XDG_CACHE_HOME": base + "/cache"]
         let r = try run(
-            Paths.decouple, ["pretrain"] + data + ["-o", base + "/run", "--config", "planes=8,8,16,32 stem=8"] + tiny)
+            Paths.decouple,
+            ["pretrain"] + data + ["-o", base + "/run", "--config", "planes=8,8,16,32 stem=8", "--no-reencode"] + tiny)
         #expect(r.status == 0, "\(r.stderr)")
         let warnings = r.stderr.components(separatedBy: "\n").filter { $0.contains("skipped a sample of") }
         #expect(warnings.count == 1 && warnings[0].contains("tears_320x240.mp4"), "\(r.stderr)")
         #expect(r.stderr.contains("samples of \(Paths.asset("videos/tears_320x240.mp4"))"), "\(r.stderr)")
         #expect(r.text.contains("step 3 of 3"))
+        // By default the long-GOP video is replaced by a short-GOP copy, made once and cached.
+        for (n, made) in [(1, "made now"), (2, "from an earlier run")] {
+            let again = try run(
+                Paths.decouple,
+                ["pretrain"] + data + ["-o", base + "/run-copy\(n)", "--config", "planes=8,8,16,32 stem=8"] + tiny,
+                environment: cache)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(
+                again.stderr.contains("tears_320x240.mp4' has I-frames too far apart") && again.stderr.contains(made))
+            #expect(!again.stderr.contains("skipped a sample of"), "\(again.stderr)")
+        }
         for (config, message) in [
             ("planes=8,8,16,16 stem=8", "layer4 twice as wide as layer3"),
             ("planes=8,8,16,32 stem=8 frames=12", "use a multiple of 8"),

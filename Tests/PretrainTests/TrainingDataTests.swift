@@ -31,4 +31,28 @@ struct TrainingDataTests {
         #expect(first && !second && other)
         #expect(skipped.summary == ["skipped 1 samples of a.mp4", "skipped 2 samples of b.mp4"])
     }
+
+    @Test("every clip has an I-frame nearby with a short GOP, not with x264's default; too short videos pass")
+    func iFrameCoverage() {
+        let sampler = PretextSampler()  // clips of 61 frames, I-frames within 5 of them
+        #expect(sampler.coversEveryClip(frameCount: 300, iFrames: Array(stride(from: 0, to: 300, by: 16))))
+        #expect(!sampler.coversEveryClip(frameCount: 300, iFrames: [0, 235]))
+        #expect(sampler.coversEveryClip(frameCount: 220, iFrames: [0, 71, 142, 213]))
+        #expect(!sampler.coversEveryClip(frameCount: 220, iFrames: [0, 72, 142, 213]))
+        #expect(!sampler.coversEveryClip(frameCount: 300, iFrames: [0, 71, 142, 213]), "the end too")
+        #expect(sampler.coversEveryClip(frameCount: 40, iFrames: [0]))
+    }
+
+    @Test("a long-GOP video re-encodes to an I-frame every 16 frames, every frame kept, cached by content")
+    func shortGOP() throws {
+        let long = try TestVideos.testsrc(width: 160, height: 120, bFrames: true, gop: 250, frames: 90)
+        let dir = Paths.temporaryDirectory("short-gop")
+        let (copy, made) = try ShortGOP.reencode(long, gop: 16, into: dir)
+        #expect(made)
+        let source = try MotionVideoSource(path: copy)
+        #expect(source.frameCount == 90)
+        #expect(try source.iFrameIndices() == Array(stride(from: 0, to: 90, by: 16)))
+        #expect(PretextSampler().coversEveryClip(frameCount: 90, iFrames: try source.iFrameIndices()))
+        #expect(try ShortGOP.reencode(long, gop: 16, into: dir) == (copy, false))
+    }
 }
