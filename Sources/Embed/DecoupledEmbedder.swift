@@ -10,10 +10,10 @@ import VideoData
 ///
 /// - scene: the I-frame nearest the clip's middle (pretraining drew one within 5 frames of the
 ///   clip), centre box, resized to the network's side, ImageNet-normalised: one vector.
-/// - motion: the motion fields of every frame the clip spans (both reference lists, forward
-///   motion), cut into back-to-back windows of the network's length that tile the span, each
-///   window cropped, resized, clamped and scaled exactly as pretraining's future-motion clips;
-///   the mean of the windows' vectors.
+/// - motion: the motion fields of the frames the clip spans (both reference lists, forward
+///   motion), in tiles of the network's length on one grid inside the span, each tile
+///   cropped, resized, clamped and scaled exactly as pretraining's future-motion clips; the
+///   mean of the tiles' vectors.
 public struct DecoupledEmbedder: Sendable {
     public let network: DecoupledNetwork
 
@@ -64,9 +64,7 @@ public struct DecoupledEmbedder: Sendable {
         let input = network.input
         let length = input.motionFrames
         let tilesOf = windows.map { Self.motionWindows(for: $0, length: length, frameCount: source.frameCount) }
-        let tiles = Array(Set(tilesOf.flatMap { $0 })).sorted {
-            $0[0] < $1[0] || ($0[0] == $1[0] && $0.last! < $1.last!)
-        }
+        let tiles = Array(Set(tilesOf.flatMap { $0 })).sorted { $0.lexicographicallyPrecedes($1) }
         let frames = Array(Set(tiles.flatMap { $0 })).sorted()
         let clamp = NetworkInput.motionClamp(size: input.motionSize)
         var planes: [Int: [Float]] = [:]
