@@ -9,7 +9,8 @@ import VideoData
 /// backbone pass.
 ///
 /// - scene: the I-frame nearest the clip's middle (pretraining drew one within 5 frames of the
-///   clip), centre box, resized to the network's side, ImageNet-normalised: one vector.
+///   clip), its widest box of aspect 3/4 to 4/3, resized to the network's side,
+///   ImageNet-normalised: one vector.
 /// - motion: the motion fields of the frames the clip spans (both reference lists, forward
 ///   motion), in tiles of the network's length on one grid inside the span, each tile
 ///   cropped, resized, clamped and scaled exactly as pretraining's future-motion clips; the
@@ -30,7 +31,13 @@ public struct DecoupledEmbedder: Sendable {
     ) throws -> [[Float]] {
         guard source.frameCount > 0 else { throw ClipSourceError("the video has no frames") }
         let input = network.input
-        let box = CropBox.centre(width: source.width, height: source.height, scale: input.scale, crop: input.crop)
+        // The motion view reads the centre box of pretraining's validation transform; the scene
+        // view the widest box the training crops could take, which found the same photo far
+        // more often on the set the views were chosen on (docs/training.md).
+        let box =
+            network.kind == .scene
+            ? CropBox.widest(width: source.width, height: source.height)
+            : CropBox.centre(width: source.width, height: source.height, scale: input.scale, crop: input.crop)
         var out: [[Float]] = []
         switch network.kind {
         case .scene:

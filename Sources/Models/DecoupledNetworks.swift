@@ -81,9 +81,8 @@ public struct DecoupledInput: Equatable, Sendable {
 /// - the motion network: the motion-vector ResNet-10 (`m_backbone.`) and `mk_head` on a clip of
 ///   motion fields, one key per position of its last map.
 ///
-/// `embed` returns L2-normalised vectors as the losses see them; the motion network averages
-/// its positions (where in the frame a motion happens says nothing about which motion it is).
-/// Calls are serialised: the networks are small and hold per-call caches.
+/// `embed` returns the network's multi-level pooled features (see there); `keys` what the
+/// losses compare. Calls are serialised: the networks are small and hold per-call caches.
 public final class DecoupledNetwork: @unchecked Sendable {
     public enum Kind: String, Sendable {
         case scene
@@ -152,8 +151,11 @@ public final class DecoupledNetwork: @unchecked Sendable {
         return Tensor(x)
     }
 
-    /// Length of the vectors.
-    public var dimension: Int { head.second.outFeatures }
+    /// Length of the vectors: the widths of layer2, layer3 and layer4.
+    public var dimension: Int {
+        let w = kind == .scene ? input.sceneWidths : input.motionWidths
+        return w[1] + w[2] + w[3]
+    }
 
     /// The input one call takes: `[N, 3, 1, S, S]` keyframes or `[N, 2, F, S, S]` motion clips.
     public var inputShape: [Int] {
@@ -162,9 +164,32 @@ public final class DecoupledNetwork: @unchecked Sendable {
             : [2, input.motionFrames, input.motionSize, input.motionSize]
     }
 
-    /// `x [N, ...inputShape]` → `[N, dimension]`.
+    /// `x [N, ...inputShape]` → `[N, dimension]`: the global averages of layer2, layer3 and
+    /// layer4, each L2-normalised, side by side. Measured on a synth evaluation set of its own
+    /// (docs/training.md), these describe scenes and motions better than the head's keys, which
+    /// the pointwise loss also trains to tell positions and times of one video apart.
     public func embed(_ x: Tensor, threads: Int = 1) -> Tensor {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
+        let n = x.shape[0]
+        let out = lock.withLock { network.forward(x, threads: threads) }
+        let parts = Self.layers.map { L2Normalize.forward(GlobalAveragePool3d.forward(out.stages[$0]!)).0 }
+        var data: [Float] = []
+        data.reserveCapacity(n * dimension)
+        for s in 0..<n {
+            for p in parts {
+                let d = p.shape[1]
+                data += p.data[(s * d)..<((s + 1) * d)]
+            }
+        }
+        return Tensor(shape: [n, dimension], data: data)
+    }
+
+    static let layers = ["layer2", "layer3", "layer4"]
+
+    /// The head's keys for `x`, L2-normalised as the losses compare them (`[N, D]` for the
+    /// scene network; for the motion network one key per position, averaged): what the
+    /// export round trip is checked on, and the alternative the views were measured against.
+    public func keys(_ x: Tensor, threads: Int = 1) -> Tensor {
         let n = x.shape[0]
         return lock.withLock {
             let out = network.forward(x, threads: threads)
@@ -175,7 +200,7 @@ public final class DecoupledNetwork: @unchecked Sendable {
             let positions = map.count / (n * map.shape[1])
             let tokens = FeatureFusion.tokens(map).reshaped([n * positions, map.shape[1]])
             let keys = L2Normalize.forward(head.forward(tokens, threads: threads).0).0
-            let d = dimension
+            let d = head.second.outFeatures
             var mean = [Float](repeating: 0, count: n * d)
             keys.withUnsafeBufferPointer { k in
                 for s in 0..<n {

@@ -22,15 +22,9 @@ extension CropBox {
                 return CropBox(x: x, y: y, width: w, height: h, flip: flip)
             }
         }
-        let inRatio = Double(width) / Double(height)
-        var w = width
-        var h = height
-        if inRatio < ratio.lowerBound {
-            h = Int((Double(w) / ratio.lowerBound).rounded())
-        } else if inRatio > ratio.upperBound {
-            w = Int((Double(h) * ratio.upperBound).rounded())
-        }
-        return CropBox(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h, flip: flip)
+        var box = widest(width: width, height: height, ratio: ratio)
+        box.flip = flip
+        return box
     }
 }
 

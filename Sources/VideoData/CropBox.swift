@@ -23,4 +23,19 @@ public struct CropBox: Equatable, Sendable {
             x: (width - side) / 2, y: (height - side) / 2, width: min(side, width), height: min(side, height),
             flip: false)
     }
+
+    /// The largest centred box whose aspect ratio lies in `ratio`: the whole frame when its
+    /// aspect does. The widest view pretraining's random crops could take (areas up to the
+    /// whole frame, aspects 3/4 to 4/3), and their fallback after ten misses.
+    public static func widest(width: Int, height: Int, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3)) -> CropBox {
+        let inRatio = Double(width) / Double(height)
+        var w = width
+        var h = height
+        if inRatio < ratio.lowerBound {
+            h = Int((Double(w) / ratio.lowerBound).rounded())
+        } else if inRatio > ratio.upperBound {
+            w = Int((Double(h) * ratio.upperBound).rounded())
+        }
+        return CropBox(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h, flip: false)
+    }
 }

@@ -41,7 +41,8 @@ struct DecoupledViewsTests {
         let frames = Tensor.normal(shape: [3, 3, 1, c.size, c.size], using: &rng)
         let (k, _) = m.ik.forward(m.frameNet.forward(frames, threads: 1).pooled)
         let expected = L2Normalize.forward(k).0
-        #expect(scene.embed(frames).relativeError(to: expected) < 1e-5)
+        #expect(scene.keys(frames).relativeError(to: expected) < 1e-5)
+        #expect(scene.embed(frames).relativeError(to: Self.pooledLayers(m.frameNet.forward(frames, threads: 1))) < 1e-5)
 
         let motion = try Self.network(.motion)
         #expect(motion.input.motionFrames == c.futureFrames && motion.input.motionSize == c.motionSize)
@@ -57,13 +58,35 @@ struct DecoupledViewsTests {
                 for j in 0..<e { mean[s * e + j] += unit.data[(s * positions + p) * e + j] / Float(positions) }
             }
         }
-        #expect(motion.embed(clips).relativeError(to: Tensor(shape: [2, e], data: mean)) < 1e-5)
+        #expect(motion.keys(clips).relativeError(to: Tensor(shape: [2, e], data: mean)) < 1e-5)
+        #expect(motion.embed(clips).relativeError(to: Self.pooledLayers(m.motionNet.forward(clips, threads: 1))) < 1e-5)
         // The model card says what each view is.
         let card = try #require(
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: ModelCardFile.path(for: Self.exported.1))))
                 as? [String: Any])
         #expect(Set((card["viewGuide"] as? [String: String])?.keys.map { $0 } ?? []) == ["video", "scene", "motion"])
+    }
+
+    /// The views' vectors by hand: layer2, layer3 and layer4 averaged, each L2-normalised,
+    /// side by side.
+    static func pooledLayers(_ out: TrainableBackbone.Output) -> Tensor {
+        let parts = ["layer2", "layer3", "layer4"].map { out.stages[$0]! }
+        let n = parts[0].shape[0]
+        var rows: [Float] = []
+        for s in 0..<n {
+            for p in parts {
+                let c = p.shape[1]
+                let plane = p.count / (n * c)
+                var v = (0..<c).map { ch in
+                    p.data[((s * c + ch) * plane)..<((s * c + ch + 1) * plane)].reduce(0, +) / Float(plane)
+                }
+                let norm = max(1e-12, v.map { $0 * $0 }.reduce(0, +).squareRoot())
+                v = v.map { $0 / norm }
+                rows += v
+            }
+        }
+        return Tensor(shape: [n, rows.count / n], data: rows)
     }
 
     static func embed(_ kind: DecoupledNetwork.Kind, _ path: String) throws -> [Float] {
@@ -100,8 +123,11 @@ struct DecoupledViewsTests {
         #expect(source.framesDecoded > 0 && source.framesDecoded == source.iFramesDecoded)
     }
 
-    @Test("keyframe choice and motion windows follow the clip")
+    @Test("keyframe choice, motion tiles and the scene view's box follow the clip and the frame")
     func windows() {
+        #expect(CropBox.widest(width: 160, height: 120) == CropBox(x: 0, y: 0, width: 160, height: 120, flip: false))
+        #expect(CropBox.widest(width: 800, height: 332) == CropBox(x: 178, y: 0, width: 443, height: 332, flip: false))
+        #expect(CropBox.widest(width: 100, height: 300) == CropBox(x: 0, y: 84, width: 100, height: 133, flip: false))
         let w = ClipWindow(start: 10, frames: 16, stride: 4)  // frames 10...70
         #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0, 16, 32, 48, 64], frameCount: 100) == 32)
         #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0], frameCount: 100) == 0)
@@ -177,7 +203,7 @@ struct DecoupledViewsTests {
             let store = try EmbeddingStore(opening: base + "/store/" + view)
             let recorded = store.manifest.config.contains(view == "video" ? "view=" : "view=\(view)")
             #expect(store.count == 1 && recorded == (view != "video"), "\(store.manifest.config)")
-            #expect(store.dimension == (view == "video" ? 16 * 4 : 8), "\(view): \(store.dimension)")
+            #expect(store.dimension == (view == "video" ? 16 * 4 : 4 + 8 + 8), "\(view): \(store.dimension)")
         }
         // A query video is embedded as the store's videos were, in the store's view.
         let search = try run(
