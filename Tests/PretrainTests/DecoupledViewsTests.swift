@@ -127,7 +127,7 @@ struct DecoupledViewsTests {
     func windows() {
         #expect(CropBox.widest(width: 160, height: 120) == CropBox(x: 0, y: 0, width: 160, height: 120, flip: false))
         #expect(CropBox.widest(width: 800, height: 332) == CropBox(x: 178, y: 0, width: 443, height: 332, flip: false))
-        #expect(CropBox.widest(width: 100, height: 300) == CropBox(x: 0, y: 84, width: 100, height: 133, flip: false))
+        #expect(CropBox.widest(width: 100, height: 300) == CropBox(x: 0, y: 83, width: 100, height: 133, flip: false))
         let w = ClipWindow(start: 10, frames: 16, stride: 4)  // frames 10...70
         #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0, 16, 32, 48, 64], frameCount: 100) == 32)
         #expect(DecoupledEmbedder.keyframe(for: w, iFrames: [0], frameCount: 100) == 0)
