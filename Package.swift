@@ -98,7 +98,9 @@ let package = Package(
             dependencies: ["Explorer", "Embed", "Models", "VideoData", "MediaIO", "TestSupport"],
             exclude: ["Goldens"]),
         .testTarget(name: "MediaIOTests", dependencies: ["Common", "MediaIO", "VideoData", "TestSupport"]),
-        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Index", "TestSupport"]),
+        .testTarget(
+            name: "FuzzTargetsTests",
+            dependencies: ["FuzzTargets", "Index", "Models", "SafeTensors", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
         // Link smoke test for the C libraries.
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CCurses"]),
