@@ -3,7 +3,8 @@
 # -sanitize=fuzzer,address in .build/fuzz and runs each for FUZZ_SECONDS (default 60), starting
 # from its seed corpus in Fuzz/corpus/<name>. Prints executions, coverage and crashes per
 # harness; a crash input is minimised into .build/fuzz/crashes/<name>/. FUZZ_TARGETS picks
-# harnesses (default: all, in FuzzTargets.names order). See docs/fuzzing.md.
+# harnesses (default: all, in FuzzTargets.names order); FUZZ_SECONDS_<name> (e.g.
+# FUZZ_SECONDS_torch=600) gives one harness its own time. See docs/fuzzing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -28,6 +29,8 @@ BIN="$OUT/release/DecoupleFuzz"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 # libFuzzer, not the Swift runtime's backtracer, handles a trap, so the crash input is saved.
 export SWIFT_BACKTRACE=enable=no
+# The harnesses write each input to a scratch file (the parsers take paths): keep it in memory.
+if [ -d /dev/shm ]; then export TMPDIR=/dev/shm/; fi
 summary="$OUT/summary.txt"
 printf '%-12s %12s %8s %10s %8s %8s %8s %s\n' harness executions seconds exec/s cov ft corpus crashes | tee "$summary"
 failed=0
@@ -39,7 +42,8 @@ for name in $TARGETS; do
   log="$OUT/$name.log"
   start=$(date +%s)
   set +e
-  DECOUPLE_FUZZ_TARGET=$name nice -n 10 "$BIN" -max_total_time="$SECONDS_EACH" -timeout=1 -rss_limit_mb=2048 \
+  seconds_var="FUZZ_SECONDS_$name"
+  DECOUPLE_FUZZ_TARGET=$name nice -n 10 "$BIN" -max_total_time="${!seconds_var:-$SECONDS_EACH}" -timeout=1 -rss_limit_mb=2048 \
     -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "Fuzz/corpus/$name" >"$log" 2>&1
   set -e
   elapsed=$(( $(date +%s) - start ))
