@@ -6,7 +6,7 @@ APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswsca
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := time
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= safetensors torch npy store card config keys
+FUZZ_TARGETS ?= safetensors torch pickle npy store card config keys
 SAMPLE := assets/videos/bigbuckbunny_720p.mp4
 
 .PHONY: deps bench-deps install-missing build release demo test bench weights install install-files lint format clean fuzz

@@ -14,13 +14,14 @@ import VideoData
 /// bad input; a trap, a crash or a hang is a bug.
 public enum FuzzTargets {
     /// The harnesses by name, in the order `make fuzz` runs them.
-    public static let names = ["safetensors", "torch", "npy", "store", "card", "config", "keys"]
+    public static let names = ["safetensors", "torch", "pickle", "npy", "store", "card", "config", "keys"]
 
     /// The function for harness `name`, or nil.
     public static func target(_ name: String) -> (@Sendable (Data) -> Void)? {
         switch name {
         case "safetensors": return safetensors
         case "torch": return torch
+        case "pickle": return pickle
         case "npy": return npy
         case "store": return store
         case "card": return card
@@ -61,6 +62,23 @@ public enum FuzzTargets {
             for name in checkpoint.names { _ = checkpoint.tensors[name]?.values.reduce(0, +) }
             _ = try? TorchCheckpoint(path: path, prefix: "rgb_backbone.")
         }
+    }
+
+    /// The pickle machine behind the zip: the input is `data.pkl` of a valid torch.save archive
+    /// (CRC-32s right, `byteorder` little, storages `data/0` to `data/9` of 256 bytes each), so
+    /// mutations reach the opcodes, the state-dict search and the views instead of failing the
+    /// zip's checksum.
+    public static func pickle(_ data: Data) {
+        torch(pickleArchive(data))
+    }
+
+    /// The archive `pickle` hands to the checkpoint reader.
+    public static func pickleArchive(_ data: Data) -> Data {
+        var entries: [(String, Data)] = [("archive/data.pkl", data), ("archive/byteorder", Data("little".utf8))]
+        for key in 0..<10 {
+            entries.append(("archive/data/\(key)", Data((0..<256).map { UInt8(truncatingIfNeeded: $0 &* (key + 3)) })))
+        }
+        return StoredZip.archive(entries)
     }
 
     /// A `.npy` file: the header parser, then the float32 reader.
@@ -145,5 +163,55 @@ public enum FuzzTargets {
     /// An explorer `--keys` script.
     public static func keys(_ data: Data) {
         _ = Key.parse(script: String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A zip archive of stored (uncompressed) entries, as torch.save writes it.
+enum StoredZip {
+    static func archive(_ entries: [(String, Data)]) -> Data {
+        var out = Data()
+        var directory = Data()
+        func le16(_ v: Int, _ d: inout Data) { d.append(contentsOf: [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)]) }
+        func le32(_ v: UInt32, _ d: inout Data) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        for (name, bytes) in entries {
+            let offset = UInt32(out.count)
+            let crc = crc32(bytes)
+            let nameBytes = Data(name.utf8)
+            le32(0x0403_4b50, &out)
+            for v in [20, 0, 0, 0, 0] { le16(v, &out) }
+            le32(crc, &out)
+            le32(UInt32(bytes.count), &out)
+            le32(UInt32(bytes.count), &out)
+            le16(nameBytes.count, &out)
+            le16(0, &out)
+            out.append(nameBytes)
+            out.append(bytes)
+            le32(0x0201_4b50, &directory)
+            for v in [20, 20, 0, 0, 0, 0] { le16(v, &directory) }
+            le32(crc, &directory)
+            le32(UInt32(bytes.count), &directory)
+            le32(UInt32(bytes.count), &directory)
+            for v in [nameBytes.count, 0, 0, 0, 0] { le16(v, &directory) }
+            le32(0, &directory)
+            le32(offset, &directory)
+            directory.append(nameBytes)
+        }
+        let directoryOffset = UInt32(out.count)
+        out.append(directory)
+        le32(0x0605_4b50, &out)
+        for v in [0, 0, entries.count, entries.count] { le16(v, &out) }
+        le32(UInt32(directory.count), &out)
+        le32(directoryOffset, &out)
+        le16(0, &out)
+        return out
+    }
+
+    static func crc32(_ data: Data) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in data {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return c ^ 0xFFFF_FFFF
     }
 }

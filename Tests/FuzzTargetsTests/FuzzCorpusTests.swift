@@ -1,5 +1,6 @@
 import Foundation
 import FuzzTargets
+import SafeTensors
 import TestSupport
 import Testing
 
@@ -22,5 +23,14 @@ struct FuzzCorpusTests {
         #expect(!inputs.isEmpty, "Fuzz/corpus/\(name) is empty")
         let target = try #require(FuzzTargets.target(name))
         for (_, data) in inputs { target(data) }
+    }
+
+    @Test("the pickle harness wraps a seed into a checkpoint that reads whole")
+    func pickleArchiveIsValid() throws {
+        let pickle = try #require(Self.corpus("pickle").first { $0.0 == "views.pkl" }?.1)
+        let path = Paths.temporaryDirectory("fuzz-pickle") + "/views.pt"
+        try FuzzTargets.pickleArchive(pickle).write(to: URL(fileURLWithPath: path))
+        let checkpoint = try TorchCheckpoint(path: path)
+        #expect(!checkpoint.names.isEmpty)
     }
 }
