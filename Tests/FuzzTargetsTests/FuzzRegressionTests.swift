@@ -1,4 +1,5 @@
 import Foundation
+import FuzzTargets
 import Index
 import Models
 import SafeTensors
@@ -44,6 +45,14 @@ struct FuzzRegressionTests {
         let path = Self.write(try Self.input("torch", "regression-zip64-local-offset"), "a.pt")
         let text = Self.message { _ = try TorchCheckpoint(path: path) }
         #expect(text?.contains("no local header for archive/data.pkl") == true, "\(text ?? "no error")")
+    }
+
+    @Test("pickle: BINBYTES8 with a length above Int.max (found by the pickle harness)")
+    func pickleBinBytes8Length() throws {
+        let pickle = try Self.input("pickle", "regression-binbytes8-length")
+        let path = Self.write(FuzzTargets.pickleArchive(pickle), "a.pt")
+        let text = Self.message { _ = try TorchCheckpoint(path: path) }
+        #expect(text?.contains("has a truncated data.pkl (it ends inside a value)") == true, "\(text ?? "no error")")
     }
 
     @Test(".npy: a shape whose element count overflows Int, and a negative shape")
