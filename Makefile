@@ -5,9 +5,11 @@ APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswsca
                 libopenblas-dev libncurses-dev ffmpeg tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := time
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors torch pickle npy store card config keys
 SAMPLE := assets/videos/bigbuckbunny_720p.mp4
 
-.PHONY: deps bench-deps install-missing build release demo test bench weights install install-files lint format clean
+.PHONY: deps bench-deps install-missing build release demo test bench weights install install-files lint format clean fuzz
 
 # Installs the Debian packages that are missing (nothing when all are present).
 deps:
@@ -44,6 +46,12 @@ demo: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Coverage-guided fuzzing of every hand-written parser (libFuzzer + AddressSanitizer), FUZZ_SECONDS
+# (default 60) per harness; FUZZ_TARGETS picks some. `make test` replays the corpora without
+# libFuzzer. See docs/fuzzing.md.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz.sh
 
 # Every benchmark, each next to its peer in the same run (PyTorch and FAISS peers run when
 # /tmp/torch-venv exists; see docs/commands.md, "Benchmarks").

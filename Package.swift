@@ -71,6 +71,10 @@ let package = Package(
 
         // Helpers for test targets only: ffmpeg-made videos, FFmpeg reference tools, paths.
         .target(name: "TestSupport", dependencies: ["Common", "VideoData"]),
+        // The "parse these bytes" function of each fuzz harness (`make fuzz`, docs/fuzzing.md);
+        // the corpus replay test calls the same functions.
+        .target(
+            name: "FuzzTargets", dependencies: ["Embed", "Explorer", "Index", "Models", "SafeTensors", "VideoData"]),
 
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
         .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"]),
@@ -94,8 +98,21 @@ let package = Package(
             dependencies: ["Explorer", "Embed", "Models", "VideoData", "MediaIO", "TestSupport"],
             exclude: ["Goldens"]),
         .testTarget(name: "MediaIOTests", dependencies: ["Common", "MediaIO", "VideoData", "TestSupport"]),
+        .testTarget(
+            name: "FuzzTargetsTests",
+            dependencies: ["FuzzTargets", "Index", "Models", "SafeTensors", "VideoData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "VideoData", "TestSupport"]),
         // Link smoke test for the C libraries.
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CCurses"]),
     ]
 )
+
+// `make fuzz` only (scripts/fuzz.sh sets DECOUPLE_FUZZ=1 and builds in .build/fuzz with
+// -sanitize=fuzzer,address): the libFuzzer harness and the declaration of libFuzzer's driver.
+// Without libFuzzer it cannot link, so the normal build does not see it.
+if Context.environment["DECOUPLE_FUZZ"] == "1" {
+    package.targets += [
+        .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
+        .executableTarget(name: "DecoupleFuzz", dependencies: ["CFuzzer", "FuzzTargets"], path: "Fuzz/Harness"),
+    ]
+}

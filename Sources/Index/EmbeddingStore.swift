@@ -329,7 +329,11 @@ public final class EmbeddingStore {
             throw StoreError(
                 "'\(file)' has rows of \(d) values, but \(manifestFile) says dimension \(manifest.dimension).")
         }
-        let available = (size - header.dataOffset) / (4 * d)
+        let (rowBytes, overflow) = d.multipliedReportingOverflow(by: 4)
+        guard !overflow else {
+            throw StoreError("'\(file)' has rows of \(d) values, more than a file can hold.")
+        }
+        let available = (size - header.dataOffset) / rowBytes
         guard rows <= manifest.count else {
             throw StoreError("'\(file)' holds \(rows) rows, but \(manifestFile) says \(manifest.count).")
         }

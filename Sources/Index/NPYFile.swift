@@ -18,7 +18,13 @@ public enum NPYFile {
         guard header.dtype == "<f4" else {
             throw FileError(path: path, problem: "holds \(header.dtype), not float32 (<f4)")
         }
-        let count = header.shape.reduce(1, *)
+        let (count, overflow) = header.shape.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+            return (p, acc.1 || o)
+        }
+        guard !overflow, count <= Int.max / 4 else {
+            throw FileError(path: path, problem: "has shape \(header.shape), too large to hold in memory")
+        }
         guard bytes.count - header.dataOffset == 4 * count else {
             throw FileError(
                 path: path,

@@ -96,6 +96,9 @@ public struct BackboneConfig: Codable, Sendable, Equatable, CustomStringConverti
         return parts.joined(separator: " ")
     }
 
+    /// The largest value `applying(overrides:)` accepts.
+    public static let largestOverride = 1_000_000
+
     /// This configuration with `key=value` overrides separated by spaces or semicolons:
     /// `planes=a,b,c,d` (ResNets) or `channels=a,b,c,d,e` (C3D), `stem=c`, `blocks=a,b,c,d`,
     /// `frames=t`, `size=s`. Example: `"planes=16,32,64,128 stem=16 frames=8 size=32"`.
@@ -109,6 +112,11 @@ public struct BackboneConfig: Codable, Sendable, Equatable, CustomStringConverti
             let list = kv[1].split(separator: ",").map { Int($0) }
             guard !list.isEmpty, list.allSatisfy({ $0 != nil && $0! > 0 }) else {
                 throw ModelError("config item \"\(item)\" needs positive integers")
+            }
+            // Far above any model that fits in memory, and low enough that nothing derived from
+            // a value (input side, embedding length, preprocessing) can overflow.
+            guard list.allSatisfy({ $0! <= Self.largestOverride }) else {
+                throw ModelError("config item \"\(item)\" has a value above \(Self.largestOverride)")
             }
             let values = list.map { $0! }
             switch kv[0] {

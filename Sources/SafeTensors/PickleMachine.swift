@@ -187,12 +187,12 @@ struct PickleMachine {
                 }
             case 0x58: stack.append(.string(try utf8(Int(try uint(4)))))  // BINUNICODE
             case 0x8C: stack.append(.string(try utf8(Int(try uint(1)))))  // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(try utf8(Int(try uint(8)))))  // BINUNICODE8
+            case 0x8D: stack.append(.string(try utf8(Int(clamping: try uint(8)))))  // BINUNICODE8 (take refuses > file)
             case 0x54: stack.append(.string(try latin1(Int(try uint(4)))))  // BINSTRING
             case 0x55: stack.append(.string(try latin1(Int(try uint(1)))))  // SHORT_BINSTRING
             case 0x42: stack.append(.bytes(try take(Int(try uint(4)))))  // BINBYTES
             case 0x43: stack.append(.bytes(try take(Int(try uint(1)))))  // SHORT_BINBYTES
-            case 0x8E: stack.append(.bytes(try take(Int(try uint(8)))))  // BINBYTES8
+            case 0x8E: stack.append(.bytes(try take(Int(clamping: try uint(8)))))  // BINBYTES8
             case 0x71: memo[Int(try uint(1))] = try top()  // BINPUT
             case 0x72: memo[Int(try uint(4))] = try top()  // LONG_BINPUT
             case 0x94: memo[memo.count] = try top()  // MEMOIZE

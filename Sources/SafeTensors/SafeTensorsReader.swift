@@ -173,7 +173,8 @@ public final class SafeTensorsReader: @unchecked Sendable {
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d)
                 return (p, acc.1 || o)
             }
-            guard !overflow, offsets[1] - offsets[0] == count * dtype.size else {
+            let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: dtype.size)
+            guard !overflow, !bytesOverflow, offsets[1] - offsets[0] == bytes else {
                 throw fail(
                     "has tensor \"\(name)\" whose byte range (\(offsets[1] - offsets[0]) bytes) does not match shape \(shape) of \(dtypeName)"
                 )

@@ -42,6 +42,8 @@ struct TorchZipArchive {
         guard eocd >= 0 else {
             throw fail("is truncated or not a zip archive (no end-of-central-directory record)")
         }
+        // The 64-bit fields below are clamped to Int.max, so every bound is checked by subtraction
+        // from the file length: no sum of hostile values can overflow.
         var count = Int(data.u16(eocd + 10))
         var directorySize = Int(data.u32(eocd + 12))
         var directoryOffset = Int(data.u32(eocd + 16))
@@ -52,14 +54,14 @@ struct TorchZipArchive {
                 throw fail("is a damaged ZIP64 archive (no ZIP64 locator)")
             }
             let record = Int(clamping: data.u64(locator + 8))
-            guard record >= 0, record + 56 <= n, data.u32(record) == 0x0606_4b50 else {
+            guard record >= 0, record <= n - 56, data.u32(record) == 0x0606_4b50 else {
                 throw fail("is a damaged ZIP64 archive (no ZIP64 end-of-central-directory record)")
             }
             count = Int(clamping: data.u64(record + 32))
             directorySize = Int(clamping: data.u64(record + 40))
             directoryOffset = Int(clamping: data.u64(record + 48))
         }
-        guard directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= n else {
+        guard directoryOffset >= 0, directorySize >= 0, directorySize <= n, directoryOffset <= n - directorySize else {
             throw fail("is truncated (its central directory lies past the end of the file)")
         }
         var entries: [Entry] = []
@@ -119,11 +121,11 @@ struct TorchZipArchive {
             )
         }
         let h = entry.localHeaderOffset
-        guard h >= 0, h + 30 <= data.count, data.u32(h) == 0x0403_4b50 else {
+        guard h >= 0, h <= data.count - 30, data.u32(h) == 0x0403_4b50 else {
             throw fail("is truncated or damaged (no local header for \(entry.name))")
         }
         let start = h + 30 + Int(data.u16(h + 26)) + Int(data.u16(h + 28))
-        guard entry.size == entry.compressedSize, start + entry.size <= data.count else {
+        guard entry.size == entry.compressedSize, entry.size >= 0, entry.size <= data.count - start else {
             throw fail("is truncated (entry \(entry.name) ends past the end of the file)")
         }
         let bytes = data.subdata(in: start..<(start + entry.size))

@@ -36,7 +36,8 @@ public enum NPY {
         return magic + [UInt8(n & 0xff), UInt8(n >> 8)] + Array(dict.utf8)
     }
 
-    /// Parses a v1/v2 header: dtype, shape and the offset where the data starts.
+    /// Parses a v1/v2 header: dtype, shape and the offset where the data starts; nil for a
+    /// header that cannot be read or a negative dimension.
     public static func parseHeader(_ bytes: [UInt8]) -> (dtype: String, shape: [Int], dataOffset: Int)? {
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
             return nil
@@ -61,6 +62,7 @@ public enum NPY {
         let dims = text[s0.upperBound..<s1].split(separator: ",").compactMap {
             Int($0.trimmingCharacters(in: .whitespaces))
         }
+        guard dims.allSatisfy({ $0 >= 0 }) else { return nil }
         return (dtype, dims, start + len)
     }
 }
