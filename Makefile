@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= safetensors torch pickle npy store card config keys
 SAMPLE := assets/videos/bigbuckbunny_720p.mp4
 
-.PHONY: deps bench-deps install-missing build release demo test bench weights install install-files lint format clean fuzz
+.PHONY: deps bench-deps install-missing build release demo test bench weights install install-files lint format clean fuzz sanitize
 
 # Installs the Debian packages that are missing (nothing when all are present).
 deps:
@@ -46,6 +46,14 @@ demo: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# ThreadSanitizer over the suites that run threads (worker pool, forward workers, search
+# threads, the explorer's reducer, the networks' locks); any report fails. See
+# docs/correctness.md.
+SANITIZE_SUITES := CommonTests|TensorTests|Conv3dTests|BackboneTests|SearchIndexTests|EmbeddingStoreTests|ReducerTests|VideoEmbedderTests|DecoupledViewsTests/reload
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=thread --build-path .build/tsan
+	TSAN_OPTIONS="halt_on_error=1" $(SWIFT) test --skip-build --sanitize=thread --build-path .build/tsan --filter '$(SANITIZE_SUITES)'
 
 # Coverage-guided fuzzing of every hand-written parser (libFuzzer + AddressSanitizer), FUZZ_SECONDS
 # (default 60) per harness; FUZZ_TARGETS picks some. `make test` replays the corpora without

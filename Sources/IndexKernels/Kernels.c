@@ -26,6 +26,7 @@ static float sum_portable(const float *a, long n) {
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include <stdatomic.h>
 
 __attribute__((target("avx2,fma"))) static float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -62,13 +63,17 @@ __attribute__((target("avx2,fma"))) static float sum_avx2(const float *a, long n
     return total;
 }
 
+// Search threads call this at once: the cached answer is atomic (a plain static int is a data
+// race ThreadSanitizer reports, even though every thread would store the same value).
 static int has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
+    static _Atomic int cached = -1;
+    int value = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (value < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        atomic_store_explicit(&cached, value, memory_order_relaxed);
     }
-    return cached;
+    return value;
 }
 
 float index_dot(const float *a, const float *b, long n) { return has_avx2() ? dot_avx2(a, b, n) : dot_portable(a, b, n); }
