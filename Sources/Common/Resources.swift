@@ -29,6 +29,14 @@ public enum Resources {
     }
 
     /// The first `relative` path (a file or folder) that exists under a search directory.
+    /// `$XDG_CACHE_HOME/decouple/NAME`, or `~/.cache/decouple/NAME`: where a tool keeps what
+    /// it can make again (the explorer's embeddings, pretraining's short-GOP copies).
+    public static func cacheDirectory(_ name: String) -> String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
+        return base + "/decouple/" + name
+    }
+
     public static func find(_ relative: String) -> String? {
         searchDirectories.lazy.map { ($0 as NSString).appendingPathComponent(relative) }
             .first { FileManager.default.fileExists(atPath: $0) }

@@ -17,11 +17,7 @@ public struct ClipEmbeddingCache: Sendable {
     }
 
     /// `$XDG_CACHE_HOME/decouple/explore`, or `~/.cache/decouple/explore`.
-    public static var defaultDirectory: String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return base + "/decouple/explore"
-    }
+    public static var defaultDirectory: String { Resources.cacheDirectory("explore") }
 
     /// What identifies one cached result: model, view, weights, RGB conversion, preprocessing, the file's
     /// identity (real path, size, modification time), the window and the still frame; nil when

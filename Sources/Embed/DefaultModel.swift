@@ -60,21 +60,18 @@ public struct DefaultModel: Codable, Sendable, Equatable {
     /// have no variants to choose): the best out-of-context R@1 (ties: in-context R@1) among the
     /// variants that keep in-context R@1 at 0.5 or more, or among all of them when none does.
     public static func bestView(of weights: String, in rows: [SceneBiasRow]) -> (view: String, row: SceneBiasRow)? {
-        let mine = rows.filter {
-            $0.method.hasSuffix(" view")
-                && (try? ViewName(parsing: viewName(of: $0.method, weights: weights) ?? ""))?.variant != nil
-        }
+        let mine = rows.filter { variant(of: $0.method, weights: weights) != nil }
         let candidates = mine.filter { ($0.inContext(at: 1) ?? 0) >= 0.5 }
         let key = { (r: SceneBiasRow) in (r.outOfContext(at: 1) ?? 0, r.inContext(at: 1) ?? 0) }
         guard let best = (candidates.isEmpty ? mine : candidates).max(by: { key($0) < key($1) }) else { return nil }
-        let variant = (try? ViewName(parsing: viewName(of: best.method, weights: weights)!))?.variant
-        return (variant!, best)
+        return (variant(of: best.method, weights: weights)!, best)
     }
 
-    /// `V` of a row named "`<weights>, V view`", or nil for another row.
-    static func viewName(of method: String, weights: String) -> String? {
+    /// The video variant of a row named "`<weights>, V view`", or nil for another row (another
+    /// weights file, a baseline, the scene or motion view).
+    static func variant(of method: String, weights: String) -> String? {
         guard method.hasPrefix(weights + ", "), method.hasSuffix(" view") else { return nil }
-        return String(method.dropFirst(weights.count + 2).dropLast(" view".count))
+        return (try? ViewName(parsing: String(method.dropFirst(weights.count + 2).dropLast(" view".count))))?.variant
     }
 
     public func backboneConfig() throws -> BackboneConfig {

@@ -22,9 +22,8 @@ public struct StoreModel {
     ) throws {
         self.openers = openers
         // "view=NAME" records the embedding view; the rest are model overrides.
-        var parts = manifest.config.split(separator: " ").map(String.init)
-        let viewName = parts.first { $0.hasPrefix("view=") }.map { String($0.dropFirst(5)) } ?? "pooled"
-        parts.removeAll { $0.hasPrefix("view=") }
+        let viewName = ViewStores.view(of: manifest)
+        let parts = manifest.config.split(separator: " ").map(String.init).filter { !$0.hasPrefix("view=") }
         let config: BackboneConfig
         do {
             config = try BackboneConfig(modelID: parts.first ?? manifest.model).applying(

@@ -14,11 +14,7 @@ public enum ShortGOP {
     }
 
     /// `$XDG_CACHE_HOME/decouple/short-gop`, or `~/.cache/decouple/short-gop`.
-    public static var defaultDirectory: String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return base + "/decouple/short-gop"
-    }
+    public static var defaultDirectory: String { Resources.cacheDirectory("short-gop") }
 
     /// The re-encoded copy of `path` (every frame, its size cut to even, an I-frame every `gop`
     /// frames, no B-frames, x264 at CRF 18), made now or found in the cache: (path, made now).

@@ -208,7 +208,7 @@ struct DecoupledViewsTests {
         // A query video is embedded as the store's videos were, in the store's view.
         let search = try run(
             Paths.decouple, ["search", base + "/store/motion", video, "-k", "1", "--json"])
-        #expect(search.status == 0 && search.text.contains("photoMove") == false, "\(search.stderr)")
+        #expect(search.status == 0, "\(search.stderr)")
         #expect(search.text.contains("move_gravel_1"), "\(search.text)")
         #expect(try run(Paths.decouple, ["embed", video, "--views", "scene,motion"] + model).status != 0)
         // The directory of per-view stores: search runs each view in turn.
@@ -240,6 +240,31 @@ struct DecoupledViewsTests {
             #expect(!motion.stderr.contains("Fatal"))
             let scene = try run(Paths.decouple, ["embed", bad.path, "--view", "scene"] + model)
             #expect(scene.status == 0 && scene.text.contains("\"embedding\""), "\(name): \(scene.stderr)")
+        }
+        // The explorer computes the three views from the weights' networks; random weights
+        // carry none, so they show the video view alone.
+        let long = try TestVideos.testsrc(width: 160, height: 120, bFrames: false, gop: 16, frames: 80)
+        for (weightsArgs, views) in [
+            (
+                ["--weights", weights, "--config", "planes=4,4,8,16 stem=4 frames=8 size=32"],
+                ["scene", "motion", "video"]
+            ),
+            (["--random-weights", "--config", "planes=4,4,8,16 stem=4 frames=8 size=32"], ["video"]),
+        ] {
+            let explore = try run(
+                Paths.decouple,
+                ["explore", "--batch", "--no-cache", "--keys", " e<wait>", "--json", long] + weightsArgs)
+            #expect(explore.status == 0, "\(explore.stderr)")
+            let state = try #require(try JSONSerialization.jsonObject(with: Data(explore.text.utf8)) as? [String: Any])
+            #expect(state["views"] as? [String] == views)
+            // (The tiny backbone takes 8 frames, the explorer's window 16: only the networks'
+            // views can be computed here.)
+            guard views.count > 1 else { continue }
+            let clip = try #require((state["embedded"] as? [[String: Any]])?.first)
+            let status = (clip["views"] as? [String: [String: Any]])?.mapValues { $0["status"] as? String }
+            #expect(
+                status == Dictionary(uniqueKeysWithValues: views.map { ($0, "ready") }), "\(String(describing: status))"
+            )
         }
         // Weights without a views file: one sentence.
         let bare = base + "/bare.safetensors"
