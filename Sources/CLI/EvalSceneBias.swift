@@ -66,8 +66,8 @@ struct EvalSceneBias: ParsableCommand {
     func run() throws {
         // Before the evaluation, which takes minutes: an unwritable --json-out fails now.
         if let jsonOut {
-            let parent = (jsonOut as NSString).deletingLastPathComponent
-            guard FileManager.default.isWritableFile(atPath: parent.isEmpty ? "." : parent) else {
+            let parent = parentDirectory(jsonOut)
+            guard FileManager.default.isWritableFile(atPath: parent) else {
                 Console.error("'\(jsonOut)' could not be written: '\(parent)' is not a writable directory.")
                 throw ExitCode(1)
             }

@@ -46,7 +46,7 @@ struct WeightsCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             // The weights' own card says how their training frames were converted to RGB.
-            let weightsPath = ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+            let weightsPath = (parentDirectory(output) as NSString).appendingPathComponent(
                 weights)
             let card = DefaultModel(
                 weights: weights, model: model, config: config, view: view,

@@ -34,7 +34,9 @@ public enum AtomicFile {
         let reason = errnoText()
         close(fd)
         guard synced else { throw FileWriteError(path: path, reason: reason) }
+        CrashPoint.pass("synced")
         guard rename(temporary, path) == 0 else { throw FileWriteError(path: path, reason: errnoText()) }
+        CrashPoint.pass("renamed")
         try syncDirectory(of: path)
     }
 
@@ -58,8 +60,7 @@ public enum AtomicFile {
     /// Flushes the directory holding `path`, so a rename (or a new entry) in it survives a
     /// power cut.
     public static func syncDirectory(of path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = open(parentDirectory(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw FileWriteError(path: path, reason: "its folder cannot be opened: " + errnoText()) }
         defer { close(fd) }
         guard fsync(fd) == 0 else {

@@ -79,10 +79,10 @@ public enum EmbeddingView: Sendable {
                 "the video:\(name) view needs trained weights (--weights FILE with FILE.views.safetensors beside it)")
         }
         let path = ViewsFile.path(for: weights)
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard let reader = try ViewsFile.open(for: weights) else {
             throw ModelError("the video:\(name) view needs '\(path)' (written by decouple export next to the weights)")
         }
-        return (try SafeTensorsReader(path: path), path)
+        return (reader, path)
     }
 
     static func projection(_ name: String, weights: String?) throws -> Tensor {

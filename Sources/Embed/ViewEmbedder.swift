@@ -121,11 +121,10 @@ public struct ViewEmbedder: Sendable {
 public enum DecoupledViews {
     public static func network(_ kind: DecoupledNetwork.Kind, weights: String) throws -> DecoupledNetwork {
         let path = ViewsFile.path(for: weights)
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard let reader = try ViewsFile.open(for: weights) else {
             throw ModelError(
                 "the \(kind.rawValue) view needs '\(path)' (written by decouple export next to the weights)")
         }
-        let reader = try SafeTensorsReader(path: path)
         guard let input = try DecoupledInput(metadata: reader.metadata, path: path) else {
             throw ModelError(
                 "'\(path)' holds no scene and motion networks (exported before they were): export the run again with this version of decouple export"

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import VideoData
 
@@ -52,7 +53,6 @@ public final class EmbeddingStore {
     private var headerRows: Int
     private var ids: Set<String>
     private var lock: Int32?
-    private var appends = 0
 
     public var count: Int { manifest.count }
     public var dimension: Int { manifest.dimension }
@@ -204,7 +204,6 @@ public final class EmbeddingStore {
             stored[i].id = Self.uniqueID(stored[i].id, avoiding: taken)
             taken.insert(stored[i].id)
         }
-        appends += 1
         let rowBytes = dimension * 4
         let newCount = count + stored.count
 
@@ -214,7 +213,7 @@ public final class EmbeddingStore {
         try npy.truncate(to: end)
         try matrix.withUnsafeBytes { try npy.write($0, at: end) }
         try npy.sync()
-        StoreFiles.crashPoint("rows", append: appends)
+        CrashPoint.pass("rows")
 
         // (2) Lines after the committed ones.
         let lines = try StoreFile(path(Self.itemsFile), writable: true)
@@ -222,7 +221,7 @@ public final class EmbeddingStore {
         try lines.truncate(to: itemsBytes)
         try lines.write(text, at: itemsBytes)
         try lines.sync()
-        StoreFiles.crashPoint("items", append: appends)
+        CrashPoint.pass("items")
 
         // (3) The commit: a new manifest renamed into place.
         var committed = manifest
@@ -232,11 +231,11 @@ public final class EmbeddingStore {
         items += stored
         ids = taken
         itemsBytes += text.count
-        StoreFiles.crashPoint("manifest", append: appends)
+        CrashPoint.pass("manifest")
 
         // (4) The header numpy reads.
         try writeHeader(npy, rows: newCount)
-        StoreFiles.crashPoint("header", append: appends)
+        CrashPoint.pass("header")
         return stored
     }
 

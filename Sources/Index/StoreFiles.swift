@@ -124,23 +124,6 @@ enum StoreFiles {
         }
         return fd
     }
-
-    /// Test hook: `DECOUPLE_STORE_CRASH=<step>[:<n>]` kills this process with SIGKILL right
-    /// after `step` (`rows`, `items`, `manifest`, `header`) of its n-th append (default 1).
-    /// The crash tests use it to stop a real `decouple embed` at each point of an append; the
-    /// hook does nothing when the variable is unset.
-    static func crashPoint(_ step: String, append number: Int) {
-        guard let spec = crashSpec, spec.step == step, spec.append == number else { return }
-        kill(getpid(), SIGKILL)
-    }
-
-    private static let crashSpec: (step: String, append: Int)? = {
-        guard let value = ProcessInfo.processInfo.environment["DECOUPLE_STORE_CRASH"], !value.isEmpty else {
-            return nil
-        }
-        let parts = value.split(separator: ":")
-        return (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 1 : 1)
-    }()
 }
 
 /// The `.npy` header of the store's matrix: version 1.0, `<f4`, C order, shape `(rows, dimension)`,

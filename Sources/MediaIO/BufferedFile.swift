@@ -1,7 +1,7 @@
 import Common
 import Foundation
 
-/// An append-only file with a write buffer; `close()` flushes. Errors name the file.
+/// An append-only file with a write buffer; `close()` flushes it to the disk. Errors name the file.
 final class BufferedFile {
     let path: String
     private let handle: FileHandle
@@ -37,8 +37,13 @@ final class BufferedFile {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes the buffer and the file to the disk: extract renames the folder holding this
+    /// file into place next, and a rename must not reach the disk before the data.
     func close() throws(MediaError) {
         try flush()
+        do { try handle.synchronize() } catch {
+            throw MediaError(path: path, problem: "could not be flushed (\(error.localizedDescription))")
+        }
         try? handle.close()
     }
 

@@ -34,11 +34,16 @@ public struct TrainingCheckpoint: Sendable {
         self.scalars = scalars
     }
 
-    /// Writes `<path>.safetensors` and `<path>.json` (each atomically).
+    /// Writes `<path>.safetensors` and `<path>.json` (each atomically). The scalars go into the
+    /// tensors' file too, and `read` takes them from there: the two files are renamed one after
+    /// the other, and a crash between the renames must not pair new tensors with old scalars.
+    /// The `.json`, written last, marks the checkpoint complete and is for people to read.
     public func write(to path: String) throws {
+        var metadata = ["format": "decouple-training-checkpoint"]
+        for (k, v) in scalars { metadata[Self.scalarPrefix + k] = "\(v)" }
         try SafeTensorsWriter.write(
-            tensors.mapValues { FloatTensor(shape: $0.shape, values: $0.data) },
-            metadata: ["format": "decouple-training-checkpoint"], to: path + ".safetensors")
+            tensors.mapValues { FloatTensor(shape: $0.shape, values: $0.data) }, metadata: metadata,
+            to: path + ".safetensors")
         let text = scalars.keys.sorted().map { "  \(jsonQuoted($0)): \(jsonQuoted("\(scalars[$0]!)"))" }
         let json = "{\n" + text.joined(separator: ",\n") + "\n}\n"
         do { try AtomicFile.write(Data(json.utf8), to: path + ".json") } catch let error as FileWriteError {
@@ -46,10 +51,22 @@ public struct TrainingCheckpoint: Sendable {
         }
     }
 
+    static let scalarPrefix = "scalar."
+
     /// Reads what `write(to:)` wrote.
     public static func read(from path: String) throws -> TrainingCheckpoint {
         let reader = try SafeTensorsReader(path: path + ".safetensors")
         let tensors = reader.allTensors().mapValues { Tensor(shape: $0.shape, data: $0.values) }
+        let stored = reader.metadata.filter { $0.key.hasPrefix(scalarPrefix) }
+        if !stored.isEmpty {
+            var scalars: [String: Double] = [:]
+            for (k, v) in stored {
+                guard let d = Double(v) else { throw ModelError("\(path).safetensors: \(k) is not a number (\(v))") }
+                scalars[String(k.dropFirst(scalarPrefix.count))] = d
+            }
+            return TrainingCheckpoint(tensors: tensors, scalars: scalars)
+        }
+        // Checkpoints written before the scalars moved into the tensors' file.
         let data = try Data(contentsOf: URL(fileURLWithPath: path + ".json"))
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: String] else {
             throw ModelError("\(path).json is not a training checkpoint (expected an object of strings)")

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import NN
@@ -21,6 +22,8 @@ public enum Export {
     public static func write(setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String])
         throws
     {
+        var metadata = metadata
+        metadata[ViewsFile.exportKey] = try SHA256.hexDigest(ofFile: checkpoint + ".safetensors")
         let model = try CMDModel(config: setup.model, seed: setup.seed)
         let ck = try TrainingCheckpoint.read(from: checkpoint)
         try ck.restore(parameters: model.parameters, buffers: model.buffers, optimizer: nil)
@@ -32,7 +35,6 @@ public enum Export {
         for b in model.backbone.buffers {
             tensors[String(b.name.dropFirst(prefix.count))] = FloatTensor(shape: b.value.shape, values: b.value.data)
         }
-        try SafeTensorsWriter.write(tensors, metadata: metadata, to: path)
         // The views: the predictor's input projection as `motion.weight` (the motion views), and
         // the rest of the predictor with the query head under CMD's names (the predicted view).
         var views: [String: FloatTensor] = [:]
@@ -55,6 +57,8 @@ public enum Export {
             motionStemStride: ResNet10Config.motion(widths: c.motionWidths).motionStemStride,
             cellSize: setup.transform.cellSize, rgb: (setup.rgb ?? .accurate).rawValue)
         let extra = input.metadata.merging(["predictor.heads": String(c.predictorHeads)]) { $1 }
+        // The views first: the weights file, the one a user names, is renamed into place last.
         try SafeTensorsWriter.write(views, metadata: metadata.merging(extra) { $1 }, to: ViewsFile.path(for: path))
+        try SafeTensorsWriter.write(tensors, metadata: metadata, to: path)
     }
 }

@@ -126,8 +126,13 @@ public final class Trainer {
             base: peak, warmupStart: peak / 100,
             warmupSteps: max(1, Int(Double(self.setup.steps) * self.setup.warmupFraction)),
             totalSteps: self.setup.steps, final: 0)
-        if resume, let latest = try Self.checkpoints(in: directory).last {
-            try restore(from: latest)
+        if resume {
+            if let latest = try Self.checkpoints(in: directory).last {
+                try restore(from: latest)
+            } else {
+                // Killed before its first checkpoint: the run starts over, and so does its log.
+                try rewriteLog()
+            }
         }
     }
 
@@ -183,7 +188,9 @@ public final class Trainer {
     }
 
     /// Writes `checkpoints/step-NNNNNN`, drops old ones, and copies it to `best` when the
-    /// smoothed loss is the lowest so far.
+    /// smoothed loss is the lowest so far. `best` goes first: a run killed between the two
+    /// writes resumes from the previous checkpoint and writes the same `best` again, while the
+    /// other order would leave a checkpoint whose `best_loss` names a `best` never written.
     public func checkpoint() throws {
         var scalars: [String: Double] = [
             "step": Double(step), "smoothed_loss": smoothed ?? .nan, "best_loss": best,
@@ -191,20 +198,19 @@ public final class Trainer {
         ]
         for (i, c) in model.predictor.dropoutCalls.enumerated() { scalars["dropout_calls.\(i)"] = Double(c) }
         for (k, v) in allBatchCounts { scalars["bn." + k] = v }
-        let path = String(format: "%@/checkpoints/step-%06d", directory, step)
-        let ck = TrainingCheckpoint(
-            parameters: model.parameters, buffers: model.buffers, optimizer: optimizer, scalars: scalars)
-        try ck.write(to: path)
-        let all = try Self.checkpoints(in: directory)
-        for old in all.dropLast(setup.keepCheckpoints) {
-            for ext in [".safetensors", ".json"] { unlink(old + ext) }
-        }
-        if let s = smoothed, s < best {
+        let improved = smoothed.map { $0 < best } ?? false
+        if improved, let s = smoothed {
             best = s
             scalars["best_loss"] = s
-            try TrainingCheckpoint(
-                parameters: model.parameters, buffers: model.buffers, optimizer: optimizer, scalars: scalars
-            ).write(to: directory + "/best")
+        }
+        let ck = TrainingCheckpoint(
+            parameters: model.parameters, buffers: model.buffers, optimizer: optimizer, scalars: scalars)
+        if improved { try ck.write(to: directory + "/best") }
+        try ck.write(to: String(format: "%@/checkpoints/step-%06d", directory, step))
+        let all = try Self.checkpoints(in: directory)
+        for old in all.dropLast(setup.keepCheckpoints) {
+            // The marker first: a checkpoint without its .json is not listed.
+            for ext in [".json", ".safetensors"] { unlink(old + ext) }
         }
     }
 

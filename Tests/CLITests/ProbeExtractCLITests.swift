@@ -26,6 +26,43 @@ struct ProbeExtractCLITests {
         #expect((motion["vectors"] as? Int ?? 0) > 100_000)
     }
 
+    @Test(
+        "extract killed at every step leaves no output or the whole of it, and runs again; a one-letter relative output works"
+    )
+    func extractKilled() throws {
+        let base = Paths.temporaryDirectory("extract-crash")
+        let arguments = ["extract", Self.sample, "--frames", "0:40", "-o"]
+        // video.json records the output's name and the time taken; every other file is compared whole.
+        func files(_ dir: String) throws -> [String: Data] {
+            let all = try CrashTests.files(dir)
+            #expect(all["video.json"] != nil)
+            return all.filter { $0.key != "video.json" }
+        }
+        #expect(try run(Paths.decouple, arguments + [base + "/reference"]).status == 0)
+        let reference = try files(base + "/reference")
+        #expect(reference.count >= 5)
+        let out = base + "/out"
+        let kills = try CrashTests.killAtEveryStep(
+            arguments + [out], prepare: { try? FileManager.default.removeItem(atPath: out) }
+        ) { n in
+            if FileManager.default.fileExists(atPath: out) {
+                #expect(try files(out) == reference, "after a kill at point \(n)")
+            }
+            // Besides the output, at most the killed run's work folder is left.
+            let left = try FileManager.default.contentsOfDirectory(atPath: base)
+            #expect(left.allSatisfy { ["reference", "out"].contains($0) || $0.hasPrefix("out.partial-") }, "\(left)")
+            #expect(try run(Paths.decouple, arguments + [out, "--force"]).status == 0)
+            #expect(try files(out) == reference, "run again after a kill at point \(n)")
+        }
+        #expect(kills >= 4, "\(kills) crash points")
+        // A bare one-letter output in the working folder: Foundation's deletingLastPathComponent
+        // trapped on "s" when the folder was flushed after the rename.
+        let relative = try run(
+            Paths.decouple, ["extract", Self.sample, "--frames", "0:10", "-o", "s"], directory: base)
+        #expect(relative.status == 0, "\(relative.stderr)")
+        #expect(FileManager.default.fileExists(atPath: base + "/s/video.json"))
+    }
+
     @Test("extract writes PNG keyframes, CSV equal to FFmpeg's, npy fields, frames.jsonl, video.json")
     func extract() throws {
         let out = Paths.temporaryDirectory("extract") + "/out"

@@ -76,6 +76,19 @@ struct CommonTests {
     }
 }
 
+@Suite("parentDirectory: the folder a path names")
+struct ParentDirectoryTests {
+    @Test(
+        "bare names, the root, trailing and doubled slashes (NSString.deletingLastPathComponent traps on \"s\")",
+        arguments: [
+            ("s", "."), ("s/", "."), ("run", "."), ("a/s", "a"), ("a//s", "a"), ("/s", "/"), ("/", "/"),
+            ("/tmp/x/y.json", "/tmp/x"), ("./w.safetensors", "."), ("../w", ".."),
+        ])
+    func parent(path: String, expected: String) {
+        #expect(parentDirectory(path) == expected)
+    }
+}
+
 @Suite("VideoFiles: the one video discovery")
 struct VideoFilesTests {
     @Test(

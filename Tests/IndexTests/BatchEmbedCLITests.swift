@@ -105,7 +105,7 @@ struct BatchEmbedCLITests {
 
         let store = Paths.temporaryDirectory("crash-\(step)") + "/store"
         let crashed = try ShortVideos.embed(
-            [videos + "/a", "-o", store], environment: ["DECOUPLE_STORE_CRASH": "\(step):2"])
+            [videos + "/a", "-o", store], environment: ["DECOUPLE_CRASH_AT": "\(step):2"])
         #expect(crashed.status == 9, "killed by SIGKILL: \(crashed.status) \(crashed.stderr)")
         // Committed: the first video, plus the second once its manifest was renamed into place.
         let committed = step == "manifest" || step == "header" ? 2 : 1

@@ -80,6 +80,20 @@ struct SceneBiasCLITests {
                 as? [String: Any])
         #expect(card["view"] as? String == "projected")
         #expect(card["weights"] as? String == "w.safetensors")
+        // Killed at each step of writing over an older default.json: the old or the new file, whole.
+        let chosen = try Data(contentsOf: URL(fileURLWithPath: dir + "/default.json"))
+        let older = Data("{\"weights\": \"older.safetensors\"}\n".utf8)
+        let kills = try CrashTests.killAtEveryStep(
+            [
+                "weights", "choose", dir + "/eval.json", "--weights", "w.safetensors", "--config",
+                "planes=16,32,64,128 stem=16 size=64", "-o", dir + "/default.json",
+            ],
+            prepare: { try older.write(to: URL(fileURLWithPath: dir + "/default.json")) }
+        ) { n in
+            let left = try Data(contentsOf: URL(fileURLWithPath: dir + "/default.json"))
+            #expect(left == older || left == chosen, "default.json after a kill at point \(n)")
+        }
+        #expect(kills == 2)
         let missing = try run(
             Paths.decouple,
             [
