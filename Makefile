@@ -6,7 +6,7 @@ APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswsca
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := time
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= safetensors torch pickle npy store card config keys
+FUZZ_TARGETS ?= safetensors torch pickle npy store card config keys video
 SAMPLE := assets/videos/bigbuckbunny_720p.mp4
 
 .PHONY: deps bench-deps install-missing build release demo test bench weights install install-files lint format clean fuzz sanitize
@@ -47,13 +47,24 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# ThreadSanitizer over the suites that run threads (worker pool, forward workers, search
-# threads, the explorer's reducer, the networks' locks); any report fails. See
-# docs/correctness.md.
+# Sanitizers (docs/correctness.md, "Sanitizers"); any report fails:
+# 1. ThreadSanitizer over the suites that run threads in the test process (worker pool, forward
+#    workers, search threads, the explorer's reducer, the networks' locks);
+# 2. the suites that drive the binary, run by an ordinary test build against a TSan-built
+#    `decouple` (a TSan-built test process aborts when it spawns one);
+# 3. AddressSanitizer over the parsers', the store's and the media suites, binary included.
 SANITIZE_SUITES := CommonTests|TensorTests|Conv3dTests|BackboneTests|SearchIndexTests|EmbeddingStoreTests|ReducerTests|VideoEmbedderTests|DecoupledViewsTests/reload
+SANITIZE_BINARY_SUITES := BatchEmbedCLITests|EmbedCLITests|SearchEvalCLITests|ProbeExtractCLITests|BatchTests|DurableWritesTests|DecoupledViewsTests
+SANITIZE_ASAN_SUITES := SafeTensorsTests|ModelsTests|IndexTests|FuzzTargetsTests|MediaIOTests|EmbedTests|CommonTests|CLITests
 sanitize: deps
 	$(SWIFT) build --build-tests --sanitize=thread --build-path .build/tsan
 	TSAN_OPTIONS="halt_on_error=1" $(SWIFT) test --skip-build --sanitize=thread --build-path .build/tsan --filter '$(SANITIZE_SUITES)'
+	$(SWIFT) build --build-tests
+	DECOUPLE_TEST_BINARY=$(CURDIR)/.build/tsan/debug/decouple TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	  $(SWIFT) test --skip-build --filter '$(SANITIZE_BINARY_SUITES)'
+	$(SWIFT) build --build-tests --sanitize=address --build-path .build/asan
+	ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" $(SWIFT) test --skip-build --sanitize=address --build-path .build/asan \
+	  --filter '$(SANITIZE_ASAN_SUITES)'
 
 # Coverage-guided fuzzing of every hand-written parser (libFuzzer + AddressSanitizer), FUZZ_SECONDS
 # (default 60) per harness; FUZZ_TARGETS picks some. `make test` replays the corpora without

@@ -74,7 +74,8 @@ let package = Package(
         // The "parse these bytes" function of each fuzz harness (`make fuzz`, docs/fuzzing.md);
         // the corpus replay test calls the same functions.
         .target(
-            name: "FuzzTargets", dependencies: ["Embed", "Explorer", "Index", "Models", "SafeTensors", "VideoData"]),
+            name: "FuzzTargets",
+            dependencies: ["Embed", "Explorer", "Index", "MediaIO", "Models", "SafeTensors", "VideoData"]),
 
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
         .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"]),

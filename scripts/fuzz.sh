@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-safetensors torch pickle npy store card config keys}
+TARGETS=${FUZZ_TARGETS:-safetensors torch pickle npy store card config keys video}
 OUT=.build/fuzz
 
 swiftc=$(command -v swiftc || true)

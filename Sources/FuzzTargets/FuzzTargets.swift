@@ -2,6 +2,7 @@ import Embed
 import Explorer
 import Foundation
 import Index
+import MediaIO
 import Models
 import SafeTensors
 import VideoData
@@ -14,7 +15,7 @@ import VideoData
 /// bad input; a trap, a crash or a hang is a bug.
 public enum FuzzTargets {
     /// The harnesses by name, in the order `make fuzz` runs them.
-    public static let names = ["safetensors", "torch", "pickle", "npy", "store", "card", "config", "keys"]
+    public static let names = ["safetensors", "torch", "pickle", "npy", "store", "card", "config", "keys", "video"]
 
     /// The function for harness `name`, or nil.
     public static func target(_ name: String) -> (@Sendable (Data) -> Void)? {
@@ -27,6 +28,7 @@ public enum FuzzTargets {
         case "card": return card
         case "config": return config
         case "keys": return keys
+        case "video": return video
         default: return nil
         }
     }
@@ -42,6 +44,32 @@ public enum FuzzTargets {
         let path = scratch + "/" + name
         _ = FileManager.default.createFile(atPath: path, contents: data)
         return path
+    }
+
+    /// A video file through the project's own reader (FFmpeg's demuxers and decoders underneath,
+    /// which OSS-Fuzz fuzzes): the packet index, the first frames with their motion vectors and
+    /// small RGB keyframes, a seek, and the I-frame and motion-field paths of the scene and
+    /// motion views. Bounded (32 frames, pictures up to 1920x1088) so one input stays well under
+    /// the 1 s limit on a valid stream too.
+    public static func video(_ data: Data) {
+        let path = file("input.video", data)
+        guard
+            let reader = try? VideoReader(
+                path: path, options: ReaderOptions(images: .intra, imageWidth: 32, imageHeight: 24))
+        else { return }
+        let info = reader.info
+        guard info.width * info.height <= 1920 * 1088 else { return }
+        var decoded = 0
+        while decoded < 32, let frame = try? reader.next() {
+            _ = frame.motionVectors.count
+            decoded += 1
+        }
+        if info.frameCount > 1 { try? reader.seek(toFrame: info.frameCount / 2) }
+        guard let source = try? MotionVideoSource(path: path) else { return }
+        let frames = Array(0..<min(source.frameCount, 16))
+        _ = try? source.iFrameIndices()
+        _ = try? source.fetch(rgb: Array(frames.prefix(1)), motion: frames, cellSize: 8)
+        try? source.motionFields(frames, cellSize: 8) { _, field in _ = field.cellSize }
     }
 
     /// A safetensors file: header and data, then every tensor read (copied and in place).

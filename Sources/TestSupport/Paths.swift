@@ -17,7 +17,12 @@ public enum Paths {
         URL(fileURLWithPath: Resources.executablePath).deletingLastPathComponent().path
     }()
 
-    public static var decouple: String { products + "/decouple" }
+    /// The binary the tests drive: the one built beside the tests, or `DECOUPLE_TEST_BINARY`
+    /// (`make sanitize` points it at a ThreadSanitizer build, so an ordinary test process
+    /// drives the instrumented binary; TSan aborts a TSan-built test process that spawns one).
+    public static var decouple: String {
+        ProcessInfo.processInfo.environment["DECOUPLE_TEST_BINARY"] ?? products + "/decouple"
+    }
 
     /// The team's shared media folder, present on development machines, not in CI clones.
     public static let sharedMedia: String? = {
