@@ -124,6 +124,13 @@ public final class VideoReader: FrameReader {
             skipLoopFilter: options.skipInterLoopFilter ? AVDISCARD_NONINTRA : AVDISCARD_DEFAULT,
             frameThreads: index.hasReordering ? 1 : options.frameThreads)
         info = Self.describe(path: path, demuxer: demuxer, index: index, codecName: codecName, timeBase: timeBase)
+        // Damaged headers can leave the size unknown; everything downstream sizes buffers by it.
+        guard info.width > 0 && info.height > 0 else {
+            throw MediaError(
+                path: path,
+                problem:
+                    "has a video stream without a picture size (\(info.width)x\(info.height)): its headers are damaged")
+        }
     }
 
     /// The next frame in presentation order, or nil at the end of the stream.
@@ -149,9 +156,17 @@ public final class VideoReader: FrameReader {
                 }
                 lastIndex = idx
                 hasCurrentFrame = true
+                // A raw stream's frames come without timestamps: their time follows from their
+                // order. In Double, as timestamps from a damaged file can be any Int64 and their
+                // difference would overflow.
+                let noPTS = key == cff_nopts_value()
+                let time =
+                    noPTS
+                    ? (self.info.fps > 0 ? Double(idx) / self.info.fps : 0)
+                    : (Double(key) - Double(firstKey)) * timeBase
                 let info = FrameInfo(
-                    index: idx, pts: key == cff_nopts_value() ? nil : key,
-                    time: Double(key - firstKey) * timeBase, pictureType: Self.pictureType(frame.pointee.pict_type),
+                    index: idx, pts: noPTS ? nil : key, time: time,
+                    pictureType: Self.pictureType(frame.pointee.pict_type),
                     isKey: frame.pointee.key_frame != 0,
                     packetSize: idx < index.count ? Int(index.sizes[idx]) : Int(frame.pointee.pkt_size))
                 let mvs = options.motionVectors ? decoder.motionVectors() : []
@@ -230,7 +245,7 @@ public final class VideoReader: FrameReader {
         let codecDesc = avcodec_descriptor_get(par.codec_id)
         let rate = st.avg_frame_rate.num > 0 && st.avg_frame_rate.den > 0 ? st.avg_frame_rate : st.r_frame_rate
         let fps = rate.den > 0 ? Double(rate.num) / Double(rate.den) : 0
-        let span = Double(index.keys[index.count - 1] - index.keys[0]) * timeBase
+        let span = (Double(index.keys[index.count - 1]) - Double(index.keys[0])) * timeBase
         let frameDuration = fps > 0 ? 1 / fps : 0
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return VideoInfo(

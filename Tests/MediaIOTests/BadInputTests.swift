@@ -57,4 +57,28 @@ struct BadInputTests {
         #expect(report.motionProblem == nil)
         #expect(report.motion.motionScales == [2])
     }
+
+    /// Found by the video fuzz harness (`make fuzz`): 21 bytes of raw H.264 whose broken SPS
+    /// leaves the picture size 0x0; extract trapped building a motion field of that size.
+    @Test("a stream without a picture size is refused in one sentence (fuzz regression)")
+    func noPictureSize() throws {
+        let path = Paths.root + "/Fuzz/corpus/video/regression-no-picture-size"
+        #expect {
+            _ = try VideoReader(path: path)
+        } throws: { "\($0)".contains("has a video stream without a picture size (0x0): its headers are damaged") }
+    }
+
+    /// A raw H.264 stream has no timestamps at all. Frame times were `Int64.min` scaled (and the
+    /// subtraction trapped when the first packet's key was positive); they now follow the order.
+    @Test("frames of a raw H.264 stream (no timestamps) get their times from their order")
+    func rawStreamTimes() throws {
+        let reader = try VideoReader(path: Paths.root + "/Fuzz/corpus/video/raw.h264")
+        var times: [Double] = []
+        while let frame = try reader.next() {
+            #expect(frame.info.pts == nil)
+            times.append(frame.info.time)
+        }
+        #expect(times.count == 8)
+        #expect(times.enumerated().allSatisfy { abs($1 - Double($0) / reader.info.fps) < 1e-9 }, "\(times)")
+    }
 }
