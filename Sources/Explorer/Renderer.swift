@@ -107,6 +107,7 @@ public struct Renderer {
             screen[r.x + c, r.y + 1] = Cell(u ? "─" : "-", Style(attrs: [.bold]))
         }
         screen[r.x + column(s.cursor), r.y + 1] = Cell(u ? "▲" : "^", Style(attrs: [.bold]))
+        screen.hits.append(Hit(r, .timeline(frames: n)))
     }
 
     func typeCell(_ t: PictureType?, _ caps: Capabilities) -> Cell {
@@ -221,7 +222,7 @@ public struct Renderer {
     func clipsPane(_ screen: inout Screen, _ s: ExplorerState, _ r: Rect) {
         screen.box(r, title: "Clips", focused: s.focus == .clips, unicode: s.caps.unicode)
         let inner = r.inner
-        var lines: [(String, Style)] = []
+        var lines: [(String, Style, HitTarget?)] = []
         for (i, v) in s.videos.enumerated() {
             let mark = i == s.current ? (s.caps.unicode ? "●" : "*") : " "
             var style = Style()
@@ -237,22 +238,25 @@ public struct Renderer {
                     + (v.scanDone || v.marks.count >= info.frameCount
                         ? "" : " scan \(v.marks.count * 100 / max(1, info.frameCount))%")
             }
-            lines.append((text, style))
+            lines.append((text, style, .video(i)))
             if i == s.current {
-                for m in s.marked where m.video == i { lines.append(("   [x] \(m.start)-\(m.last) marked", Style())) }
-                for e in s.embedded where e.clip.video == i && !e.vectors.isEmpty {
-                    lines.append(("   [e] \(e.clip.start)-\(e.clip.last) embedded", Style()))
+                for m in s.marked where m.video == i {
+                    lines.append(("   [x] \(m.start)-\(m.last) marked", Style(), .frame(m.start)))
+                }
+                for (k, e) in s.embedded.enumerated() where e.clip.video == i && !e.vectors.isEmpty {
+                    lines.append(("   [e] \(e.clip.start)-\(e.clip.last) embedded", Style(), .embedded(k)))
                 }
             }
         }
         let w = s.windowAtCursor
-        lines.append(("window \(w.length)x\(w.stride): \(w.start)-\(w.last)  Space marks", Style(attrs: [.dim])))
+        lines.append(("window \(w.length)x\(w.stride): \(w.start)-\(w.last)  Space marks", Style(attrs: [.dim]), nil))
         // Keep the selected row visible.
         let visible = inner.height
         let selectedLine = min(lines.count - 1, s.clipsRow)
         let first = max(0, min(selectedLine - visible + 1, lines.count - visible))
         for (k, line) in lines.dropFirst(first).prefix(visible).enumerated() {
             screen.text(inner.x, inner.y + k, line.0, line.1, maxWidth: inner.width)
+            if let t = line.2 { screen.hits.append(Hit(Rect(x: inner.x, y: inner.y + k, width: inner.width, height: 1), .item(t))) }
         }
     }
 
@@ -317,14 +321,15 @@ public struct Renderer {
                 }
             }
         }
-        let right = " \(s.caps.tier.rawValue) "
+        var right = " \(s.caps.tier.rawValue) "
+        if let play = s.playbackLabel { right = " \(play)  " + right }
         screen.text(r.x, r.y, " " + left, style, maxWidth: r.width - right.count)
         if r.width > right.count + 20 { screen.text(r.maxX - right.count, r.y, right, bar) }
     }
 
     static let hints = [
-        "?:help", "q:quit", ".,:step", "[]:keyframe", "Space:mark", "e:embed", "n:neighbours", "Tab:pane", "t:thumbs",
-        "+-:scale", "v:view",
+        "?:help", "q:quit", "p:play", ".,:step", "[]:keyframe", "o:overlay", "Space:mark", "e:embed", "n:neighbours",
+        "Tab:pane", "t:thumbs", "+-:scale", "v:view",
     ]
 
     static let helpLines: [String] = [
@@ -333,6 +338,9 @@ public struct Renderer {
         "            [ ] or Shift+Left/Right   previous / next keyframe",
         "            g G                       first / last frame",
         "            i                         show the keyframe instead",
+        "            p                         play / pause (any step stops)",
+        "            ( )                       slower / faster: 0.25x to 4x",
+        "            mouse                     click timeline, video, clip; wheel steps",
         "Panes       Tab / Shift+Tab           move focus",
         "            Up Down, Enter            pick a video / an embedded clip",
         "            /                         find a video by name",
@@ -345,6 +353,7 @@ public struct Renderer {
         "Display     t                         thumbnail mode (colour tier)",
         "            + - =                     vector scale up / down / auto",
         "            m                         motion lists: both / forward / backward",
+        "            o                         motion drawn over the frame",
         "            ? or F1                   this help      q  quit",
     ]
 
