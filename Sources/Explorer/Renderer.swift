@@ -17,9 +17,11 @@ public struct Renderer {
             return screen
         }
         let layout = Layout(
-            width: s.width, height: s.height, videoWidth: s.video?.info?.width, videoHeight: s.video?.info?.height)
+            width: s.width, height: s.height, videoWidth: s.video?.info?.width, videoHeight: s.video?.info?.height,
+            overlay: s.motionOverlay)
         header(&screen, s, layout.header)
         timeline(&screen, s, layout.timeline)
+        energyStrip(&screen, s, layout.strip)
         framePane(&screen, s, layout)
         motionPane(&screen, s, layout)
         clipsPane(&screen, s, layout.clips)
@@ -140,8 +142,9 @@ public struct Renderer {
             screen.text(inner.x, inner.y, "decoding frame \(shownIndex)…", Style(attrs: [.dim]), maxWidth: inner.width)
             return
         }
-        screen.blit(
-            Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps), x: x0, y: inner.y)
+        var picture = Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps)
+        if s.motionOverlay && info.exportsMotionVectors { picture = overlay(picture, view, info, s) }
+        screen.blit(picture, x: x0, y: inner.y)
         let y = inner.y + size.rows
         let f = view.info
         let what = s.showKeyframe ? "keyframe \(f.index) for frame \(s.cursor)" : "frame \(f.index)"
@@ -150,8 +153,18 @@ public struct Renderer {
             "\(what)  \(f.pictureType.rawValue)\(f.isKey ? " key" : "")  \(bytes(f.packetSize))  \(timeString(f.time))",
             .plain, maxWidth: inner.width)
         screen.text(
-            inner.x, y + 1, "\(s.caps.tier.rawValue)  (t: mode, i: keyframe)", Style(attrs: [.dim]),
-            maxWidth: inner.width)
+            inner.x, y + 1,
+            "\(s.caps.tier.rawValue)  (t: mode, i: keyframe, o: motion \(s.motionOverlay ? "on" : "off"))",
+            Style(attrs: [.dim]), maxWidth: inner.width)
+    }
+
+    /// The frame's own vectors over its picture, scaled as the motion pane scales them.
+    func overlay(_ picture: Screen, _ view: FrameView, _ info: VideoInfo, _ s: ExplorerState) -> Screen {
+        let field = MotionField(
+            vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, cellSize: 8, lists: s.lists)
+        let grid = MotionOverlay.grid(field, columns: picture.width, rows: picture.height)
+        let scale = s.vectorScale ?? ArrowGrid.autoScale(grid)
+        return MotionOverlay.draw(grid, scale: scale, over: picture, caps: s.caps)
     }
 
     func bytes(_ n: Int) -> String { n >= 1000 ? String(format: "%.1f KB", Double(n) / 1000) : "\(n) B" }
@@ -171,14 +184,24 @@ public struct Renderer {
             screen.text(inner.x, inner.y, "decoding frame \(s.cursor)…", Style(attrs: [.dim]), maxWidth: inner.width)
             return
         }
-        let size = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
-        let x0 = inner.x + (inner.width - size.columns) / 2
         let field = MotionField(
             vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, cellSize: 8, lists: s.lists)
-        let grid = MotionGrid(field: field, columns: size.columns, rows: size.rows)
-        let scale = s.vectorScale ?? ArrowGrid.autoScale(grid)
-        screen.blit(ArrowGrid.render(grid, scale: scale, caps: s.caps), x: x0, y: inner.y)
-        let y = inner.y + size.rows
+        var y = inner.y
+        let scale: Float
+        if let size = layout.gridSize(videoWidth: info.width, videoHeight: info.height) {
+            let x0 = inner.x + (inner.width - size.columns) / 2
+            let grid = MotionGrid(field: field, columns: size.columns, rows: size.rows)
+            scale = s.vectorScale ?? ArrowGrid.autoScale(grid)
+            screen.blit(ArrowGrid.render(grid, scale: scale, caps: s.caps), x: x0, y: inner.y)
+            y += size.rows
+        } else {
+            // No room for the grid (the overlay has the arrows): the figures only, at the
+            // overlay's scale.
+            let picture = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
+            scale =
+                s.vectorScale
+                ?? ArrowGrid.autoScale(MotionOverlay.grid(field, columns: picture.columns, rows: picture.rows))
+        }
         let m = view.summary
         if view.vectors.isEmpty {
             let why =

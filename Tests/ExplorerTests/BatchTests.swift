@@ -21,7 +21,7 @@ struct BatchTests {
         let s = app.state
         let info = s.video!.info!
         let layout = Layout(width: s.width, height: s.height, videoWidth: info.width, videoHeight: info.height)
-        let size = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
+        let size = layout.gridSize(videoWidth: info.width, videoHeight: info.height)!
         let inner = layout.motion.inner
         let x0 = inner.x + (inner.width - size.columns) / 2
         var out: [Character] = []
