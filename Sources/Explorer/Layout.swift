@@ -38,6 +38,7 @@ public struct Layout: Equatable {
     public static let motionTextRows = 3
     static let stripRows = 2
     static let maxStripRows = 6
+    static let minimumClipsRows = 6
 
     public init(width w: Int, height h: Int, videoWidth: Int? = nil, videoHeight: Int? = nil, overlay: Bool = false) {
         header = Rect(x: 0, y: 0, width: w, height: 1)
@@ -70,13 +71,23 @@ public struct Layout: Equatable {
                 frame = Rect(x: 0, y: midTop, width: centre, height: best.split)
                 motion = Rect(x: 0, y: midTop + best.split, width: centre, height: midHeight - best.split)
             } else {
-                // Rows neither picture can use make the strip taller (up to a point).
                 let used = max(best.frameRows + Self.frameTextRows, best.gridRows + Self.motionTextRows) + 2
-                // Small terminals keep their rows for the clips and embeddings column.
-                let spare = h >= 36 ? min(Self.maxStripRows - stripRows, max(0, midHeight - used)) : 0
-                stripRows += spare
-                midTop += spare
-                midHeight -= spare
+                let spare = max(0, midHeight - used)
+                if spare >= Self.minimumClipsRows {
+                    // Rows neither picture can use: the clips list moves under the two panes and
+                    // the embeddings take the whole right-hand column.
+                    frame = Rect(x: 0, y: midTop, width: best.split, height: used)
+                    motion = Rect(x: best.split, y: midTop, width: centre - best.split, height: used)
+                    clips = Rect(x: 0, y: midTop + used, width: centre, height: spare)
+                    embeddings = Rect(x: centre, y: midTop, width: right, height: midHeight)
+                    strip = Rect(x: 0, y: top, width: w, height: stripRows)
+                    return
+                }
+                // Too few for the clips list: a taller strip (small terminals keep their rows).
+                let grow = h >= 36 ? min(Self.maxStripRows - stripRows, spare) : 0
+                stripRows += grow
+                midTop += grow
+                midHeight -= grow
                 frame = Rect(x: 0, y: midTop, width: best.split, height: midHeight)
                 motion = Rect(x: best.split, y: midTop, width: centre - best.split, height: midHeight)
             }
@@ -99,20 +110,29 @@ public struct Layout: Equatable {
     /// less than the picture, and much less with the overlay on. Without a split that gives
     /// the grid `minimumGridRows` rows, the grid's minimum is dropped.
     static func bestSplit(width W: Int, height H: Int, vw: Int, vh: Int, overlay: Bool) -> Split? {
+        // With the overlay the arrows are on the frame: the motion pane may shrink to its
+        // figures. Without it the grid should be readable (8 rows), else at least present.
+        for minimumGridRows in overlay ? [0] : [8, 3, 0] {
+            if let s = bestSplit(width: W, height: H, vw: vw, vh: vh, overlay: overlay, minimumGridRows: minimumGridRows) {
+                return s
+            }
+        }
+        return nil
+    }
+
+    static func bestSplit(width W: Int, height H: Int, vw: Int, vh: Int, overlay: Bool, minimumGridRows: Int) -> Split? {
         let gridWeight = overlay ? 0.3 : 0.8
-        // With the overlay the arrows are on the frame: the motion pane may shrink to its figures.
-        let minimumGridRows = overlay ? 0 : 8
         var best: (score: Double, split: Split)? = nil
-        var fallback: (score: Double, split: Split)? = nil
         func consider(_ s: Split) {
             let score =
                 Double(s.frameColumns * s.frameRows).squareRoot()
                 + gridWeight * Double(s.gridColumns * s.gridRows).squareRoot()
             if s.gridRows >= minimumGridRows, score > (best?.score ?? -1) { best = (score, s) }
-            if score > (fallback?.score ?? -1) { fallback = (score, s) }
         }
         let minFrame = 24
-        let minMotion = 24
+        // The motion pane's figures and legend need about 40 columns to stay readable; narrow
+        // terminals accept less rather than stacking two tiny pictures.
+        let minMotion = min(40, W / 2)
         if W >= minFrame + minMotion {
             for fw in minFrame...(W - minMotion) {
                 let f = fit(columns: fw - 2, rows: H - 2 - frameTextRows, vw: vw, vh: vh)
@@ -121,7 +141,7 @@ public struct Layout: Equatable {
             }
         }
         let minFrameRows = 2 + frameTextRows + 3
-        let minMotionRows = 2 + motionTextRows + (overlay ? 0 : 1)
+        let minMotionRows = 2 + motionTextRows + min(minimumGridRows, 3)
         if H >= minFrameRows + minMotionRows {
             for fh in minFrameRows...(H - minMotionRows) {
                 let f = fit(columns: W - 2, rows: fh - 2 - frameTextRows, vw: vw, vh: vh)
@@ -129,7 +149,7 @@ public struct Layout: Equatable {
                 consider(Split(stacked: true, split: fh, frameColumns: f.0, frameRows: f.1, gridColumns: g.0, gridRows: g.1))
             }
         }
-        return (best ?? fallback)?.split
+        return best?.split
     }
 
     /// The largest `columns x rows` within the given room that keeps a `vw x vh` aspect (a cell
