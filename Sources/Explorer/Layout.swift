@@ -130,11 +130,13 @@ public struct Layout: Equatable {
             if s.gridRows >= minimumGridRows, score > (best?.score ?? -1) { best = (score, s) }
         }
         let minFrame = 24
-        // The motion pane's figures and legend need about 40 columns to stay readable; narrow
+        // The motion pane's figures and legend need 40 columns (42 with the box) to stay readable; narrow
         // terminals accept less rather than stacking two tiny pictures.
-        let minMotion = min(40, W / 2)
-        if W >= minFrame + minMotion {
-            for fw in minFrame...(W - minMotion) {
+        let minMotion = min(42, W / 2)
+        // The frame is never the smaller of the two.
+        let firstFrameWidth = max(minFrame, (W + 1) / 2)
+        if firstFrameWidth <= W - minMotion {
+            for fw in firstFrameWidth...(W - minMotion) {
                 let f = fit(columns: fw - 2, rows: H - 2 - frameTextRows, vw: vw, vh: vh)
                 let g = fit(columns: W - fw - 2, rows: H - 2 - motionTextRows, vw: vw, vh: vh)
                 consider(Split(stacked: false, split: fw, frameColumns: f.0, frameRows: f.1, gridColumns: g.0, gridRows: g.1))
