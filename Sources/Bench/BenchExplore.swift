@@ -145,18 +145,30 @@ struct BenchExplore: ParsableCommand {
         }
         app.settle()
 
-        // Playback (BenchExplorePlayback.swift): plain, then with the motion overlay.
+        // Playback (BenchExplorePlayback.swift) in the text tiers, with and without the overlay.
         let rows = [
-            playback(app, label: "256 colours", keys: []),
-            playback(app, label: "256 colours, overlay", keys: [.char("o")]),
+            playback(app, keys: []), playback(app, keys: [.char("o")]),
+            playback(app, keys: [.char("o"), .char("t")]), playback(app, keys: [.char("t"), .char("t")]),
+            playback(app, keys: [.char("o")]),
         ]
+        // 4x asks for 100 frames a second: the row shows what is dropped and the rate reached.
+        var fast = playback(app, keys: [.char(")"), .char(")")])
+        fast.label += ", 4x"
         app.stop()
+        // A fresh explorer, as a user who presses p at once: nothing cached, the scan running.
+        let fresh = ExplorerApp(paths: [path], width: w, height: h, caps: caps, open: open, embedding: embedding)
+        fresh.start()
+        waitForFrame(fresh, 0)
+        var coldPlay = playback(fresh, keys: [])
+        coldPlay.label += ", cold cache"
+        fresh.settle()
+        fresh.stop()
         var report = Report(
             video: path, width: w, height: h, firstScreenMs: first, renderMs: Latency(renders),
             stepForwardCold: Latency(forward), stepBackward: Latency(backward), jumpToEndCold: Latency(jump),
             stepBackwardAfterJump: Latency(back), stepCached: Latency(cached),
             stepWhileEmbedding: Latency(during), embeddingFinishedDuringSteps: finished)
-        report.playback = rows
+        report.playback = rows + [fast, coldPlay]
         if json {
             print(Console.json(report, pretty: false))
         } else {

@@ -15,7 +15,7 @@ public final class CursesTerminal {
     public enum ColorChoice: String, Sendable { case auto, always, never }
 
     /// Sets up the terminal, or throws a sentence saying why it cannot (not a TTY, unknown TERM).
-    public init(color: ColorChoice, ascii: Bool, logPath: String) throws {
+    public init(color: ColorChoice, ascii: Bool, mouse: Bool = true, logPath: String) throws {
         guard isatty(0) != 0, isatty(1) != 0 else {
             throw TerminalError("standard input and output must be a terminal; use --batch for scripts")
         }
@@ -49,7 +49,7 @@ public final class CursesTerminal {
         curs_set(0)
         set_escdelay(25)
         wtimeout(window, 50)
-        ccu_mouse_enable()
+        if mouse { ccu_mouse_enable() }
         var colors = 0
         let noColorEnv = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         let wantColor = color == .always || (color == .auto && !noColorEnv)

@@ -113,14 +113,17 @@ public struct Layout: Equatable {
         // With the overlay the arrows are on the frame: the motion pane may shrink to its
         // figures. Without it the grid should be readable (8 rows), else at least present.
         for minimumGridRows in overlay ? [0] : [8, 3, 0] {
-            if let s = bestSplit(width: W, height: H, vw: vw, vh: vh, overlay: overlay, minimumGridRows: minimumGridRows) {
+            if let s = bestSplit(
+                width: W, height: H, vw: vw, vh: vh, overlay: overlay, minimumGridRows: minimumGridRows)
+            {
                 return s
             }
         }
         return nil
     }
 
-    static func bestSplit(width W: Int, height H: Int, vw: Int, vh: Int, overlay: Bool, minimumGridRows: Int) -> Split? {
+    static func bestSplit(width W: Int, height H: Int, vw: Int, vh: Int, overlay: Bool, minimumGridRows: Int) -> Split?
+    {
         let gridWeight = overlay ? 0.3 : 0.8
         var best: (score: Double, split: Split)? = nil
         func consider(_ s: Split) {
@@ -139,7 +142,9 @@ public struct Layout: Equatable {
             for fw in firstFrameWidth...(W - minMotion) {
                 let f = fit(columns: fw - 2, rows: H - 2 - frameTextRows, vw: vw, vh: vh)
                 let g = fit(columns: W - fw - 2, rows: H - 2 - motionTextRows, vw: vw, vh: vh)
-                consider(Split(stacked: false, split: fw, frameColumns: f.0, frameRows: f.1, gridColumns: g.0, gridRows: g.1))
+                consider(
+                    Split(stacked: false, split: fw, frameColumns: f.0, frameRows: f.1, gridColumns: g.0, gridRows: g.1)
+                )
             }
         }
         let minFrameRows = 2 + frameTextRows + 3
@@ -148,7 +153,8 @@ public struct Layout: Equatable {
             for fh in minFrameRows...(H - minMotionRows) {
                 let f = fit(columns: W - 2, rows: fh - 2 - frameTextRows, vw: vw, vh: vh)
                 let g = fit(columns: W - 2, rows: H - fh - 2 - motionTextRows, vw: vw, vh: vh)
-                consider(Split(stacked: true, split: fh, frameColumns: f.0, frameRows: f.1, gridColumns: g.0, gridRows: g.1))
+                consider(
+                    Split(stacked: true, split: fh, frameColumns: f.0, frameRows: f.1, gridColumns: g.0, gridRows: g.1))
             }
         }
         return best?.split

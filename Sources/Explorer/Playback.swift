@@ -84,7 +84,9 @@ extension ExplorerState {
         status = text
     }
 
-    func fpsText(_ fps: Double) -> String { fps < 10 ? String(format: "%.1f fps", fps) : String(format: "%.0f fps", fps) }
+    func fpsText(_ fps: Double) -> String {
+        fps < 10 ? String(format: "%.1f fps", fps) : String(format: "%.0f fps", fps)
+    }
 
     /// `(` and `)`: slower and faster. While playing, the clock restarts from the frame on screen
     /// so the change does not jump.

@@ -279,7 +279,9 @@ public struct Renderer {
         let first = max(0, min(selectedLine - visible + 1, lines.count - visible))
         for (k, line) in lines.dropFirst(first).prefix(visible).enumerated() {
             screen.text(inner.x, inner.y + k, line.0, line.1, maxWidth: inner.width)
-            if let t = line.2 { screen.hits.append(Hit(Rect(x: inner.x, y: inner.y + k, width: inner.width, height: 1), .item(t))) }
+            if let t = line.2 {
+                screen.hits.append(Hit(Rect(x: inner.x, y: inner.y + k, width: inner.width, height: 1), .item(t)))
+            }
         }
     }
 

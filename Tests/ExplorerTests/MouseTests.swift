@@ -48,7 +48,10 @@ struct MouseTests {
     @Test("clicking the timeline jumps there")
     func timeline() {
         var s = state()
-        #expect(s.handle(.mouse(MouseEvent(x: 50, y: 1, button: .left, target: .frame(20)))) == [.showFrame(video: 0, index: 20)])
+        #expect(
+            s.handle(.mouse(MouseEvent(x: 50, y: 1, button: .left, target: .frame(20)))) == [
+                .showFrame(video: 0, index: 20)
+            ])
         #expect(s.cursor == 20)
         #expect(s.focus == .video)
     }
@@ -68,7 +71,10 @@ struct MouseTests {
     @Test("clicking a video switches to it")
     func video() {
         var s = state()
-        #expect(s.handle(.mouse(MouseEvent(x: 0, y: 0, button: .left, target: .video(1)))) == [.showFrame(video: 1, index: 0)])
+        #expect(
+            s.handle(.mouse(MouseEvent(x: 0, y: 0, button: .left, target: .video(1)))) == [
+                .showFrame(video: 1, index: 0)
+            ])
         #expect(s.current == 1 && s.focus == .clips && s.clipsRow == 1)
         // The broken video says why, and stays unselected.
         _ = s.handle(.mouse(MouseEvent(x: 0, y: 0, button: .left, target: .video(2))))

@@ -61,7 +61,8 @@ struct PlaybackTests {
     @Test(
         "every stepping key stops playback and still steps",
         arguments: [
-            Key.char("."), .char(","), .left, .right, .char("h"), .char("l"), .up, .down, .char("j"), .char("k"), .pageUp,
+            Key.char("."), .char(","), .left, .right, .char("h"), .char("l"), .up, .down, .char("j"), .char("k"),
+            .pageUp,
             .pageDown, .char("["), .char("]"), .shiftLeft, .shiftRight, .char("g"), .char("G"), .home, .end,
             .mouse(MouseEvent(x: 0, y: 0, button: .wheelDown)), .mouse(MouseEvent(x: 0, y: 0, button: .wheelUp)),
             .mouse(MouseEvent(x: 0, y: 0, button: .left, target: .frame(30))),
@@ -149,7 +150,9 @@ struct PlaybackTests {
             t += 0.04
             if let f = inFlight, t - f.since > 0.08 - 1e-9 {
                 inFlight = nil
-                if case .showFrame(_, let i)? = s.apply(.frameReady(video: 0, index: f.index)).first { inFlight = (i, t) }
+                if case .showFrame(_, let i)? = s.apply(.frameReady(video: 0, index: f.index)).first {
+                    inFlight = (i, t)
+                }
             }
             if case .showFrame(_, let i)? = s.apply(.tick(now: t)).first { inFlight = (i, t) }
         }
