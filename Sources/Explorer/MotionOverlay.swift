@@ -5,8 +5,9 @@ import VideoData
 /// Still, intra, mixed and barely moving cells keep the picture: they would only clutter it.
 /// (Pixel modes draw the vectors into the image instead.)
 public enum MotionOverlay {
-    /// Cells whose motion is under this share of the scale keep the picture.
-    static let minimumLevel: Float = 0.15
+    /// Cells whose motion is under this share of the scale keep the picture (the grid already calls
+    /// cells under half a pixel still).
+    static let minimumLevel: Float = 0.05
 
     /// How many picture columns one arrow stands for: wide pictures get an arrow every other
     /// column (a grid cell of two columns covers about a square of the frame), so half the

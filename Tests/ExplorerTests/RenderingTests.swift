@@ -66,10 +66,10 @@ struct RenderingTests {
         s.focusedEmbedding = 0
         var screen = Renderer(frames: Fixtures.frames).render(s)
         expectGolden(screen.plainText, "screen-\(tier)")
+        if tier == "utf8-256" || tier == "ascii-8" { expectGolden(screen.styleDump, "screen-\(tier)-styles") }
         s.motionOverlay = true
         screen = Renderer(frames: Fixtures.frames).render(s)
         expectGolden(screen.plainText + "\n--\n" + screen.styleDump, "screen-overlay-\(tier)")
-        if tier == "utf8-256" || tier == "ascii-8" { expectGolden(screen.styleDump, "screen-\(tier)-styles") }
     }
 
     /// The embeddings pane alone: its text, then its styles.
