@@ -174,11 +174,11 @@ public struct Layout: Equatable {
     }
 
     /// The frame picture: as large as the frame pane allows with the video's aspect, leaving
-    /// `frameTextRows` for the frame's details.
-    public func imageSize(videoWidth: Int, videoHeight: Int) -> (columns: Int, rows: Int) {
+    /// `reserved` rows (the frame's details) below it.
+    public func imageSize(videoWidth: Int, videoHeight: Int, reserved: Int = frameTextRows) -> (columns: Int, rows: Int)
+    {
         let f = Self.fit(
-            columns: frame.inner.width, rows: max(1, frame.inner.height - Self.frameTextRows), vw: videoWidth,
-            vh: videoHeight)
+            columns: frame.inner.width, rows: max(1, frame.inner.height - reserved), vw: videoWidth, vh: videoHeight)
         return (f.0, f.1)
     }
 
