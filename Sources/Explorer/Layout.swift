@@ -18,8 +18,9 @@
 /// larger pictures, and the split between them is searched for, not halved: the frame picture
 /// grows with the terminal while the arrow grid keeps a readable minimum (smaller when the
 /// motion overlay puts the arrows on the frame). Space the pictures cannot use, because their
-/// aspect is fixed, goes to the clips and embeddings column (stacked) or to a taller strip
-/// (side by side) instead of leaving empty halves inside the panes.
+/// aspect is fixed, goes to the clips and embeddings column (stacked), or (side by side) to the
+/// clips list, which moves under the two panes, or else to a taller strip, instead of leaving
+/// empty halves inside the panes.
 public struct Layout: Equatable {
     public var header: Rect
     public var timeline: Rect
