@@ -13,14 +13,17 @@ import VideoData
 struct BenchExplore: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explore",
-        abstract: "Explorer responsiveness: first screen, frame steps (cold and cached), steps while embedding.",
+        abstract:
+            "Explorer responsiveness: first screen, frame steps (cold and cached), steps while embedding, playback.",
         discussion: """
             First screen: from opening the video to a rendered screen showing frame 0. Frame step: \
             from the key to a rendered screen showing the new frame, for every frame forwards from \
             a cold start (decoding as it goes), then backwards (the long GOP of the 720p sample makes \
             the first backward step decode from the keyframe), then again with everything cached. \
             While embedding: the same steps while the full-size model embeds a clip on the other \
-            core. Budgets: a step under 30 ms at 120x40, the first screen under 1 s.
+            core. Playback: `p` from the first frame for 5 s while an embedding runs, plain and with \
+            the motion overlay: frames shown per second, frames dropped, render times. Budgets: a \
+            step under 30 ms at 120x40, the first screen under 1 s, playback at 24 fps or more.
             """
     )
 
@@ -68,6 +71,7 @@ struct BenchExplore: ParsableCommand {
         var stepCached: Latency
         var stepWhileEmbedding: Latency
         var embeddingFinishedDuringSteps: Bool
+        var playback: [PlaybackRow] = []
 
         enum CodingKeys: String, CodingKey {
             case video, width, height
@@ -80,6 +84,7 @@ struct BenchExplore: ParsableCommand {
             case jumpToEndCold = "jump_to_end_cold"
             case stepBackwardAfterJump = "step_backward_after_jump"
             case embeddingFinishedDuringSteps = "embedding_finished_during_steps"
+            case playback
         }
     }
 
@@ -139,12 +144,31 @@ struct BenchExplore: ParsableCommand {
             if app.state.job == nil { finished = true }
         }
         app.settle()
+
+        // Playback (BenchExplorePlayback.swift) in the text tiers, with and without the overlay.
+        let rows = [
+            playback(app, keys: []), playback(app, keys: [.char("o")]),
+            playback(app, keys: [.char("o"), .char("t")]), playback(app, keys: [.char("t"), .char("t")]),
+            playback(app, keys: [.char("o")]),
+        ]
+        // 4x asks for 100 frames a second: the row shows what is dropped and the rate reached.
+        var fast = playback(app, keys: [.char(")"), .char(")")])
+        fast.label += ", 4x"
         app.stop()
-        let report = Report(
+        // A fresh explorer, as a user who presses p at once: nothing cached, the scan running.
+        let fresh = ExplorerApp(paths: [path], width: w, height: h, caps: caps, open: open, embedding: embedding)
+        fresh.start()
+        waitForFrame(fresh, 0)
+        var coldPlay = playback(fresh, keys: [])
+        coldPlay.label += ", cold cache"
+        fresh.settle()
+        fresh.stop()
+        var report = Report(
             video: path, width: w, height: h, firstScreenMs: first, renderMs: Latency(renders),
             stepForwardCold: Latency(forward), stepBackward: Latency(backward), jumpToEndCold: Latency(jump),
             stepBackwardAfterJump: Latency(back), stepCached: Latency(cached),
             stepWhileEmbedding: Latency(during), embeddingFinishedDuringSteps: finished)
+        report.playback = rows + [fast, coldPlay]
         if json {
             print(Console.json(report, pretty: false))
         } else {
@@ -164,6 +188,7 @@ struct BenchExplore: ParsableCommand {
                         format: "  %@ median %7.2f ms  p95 %7.2f ms  max %7.2f ms  (%d)", label, s.medianMs, s.p95Ms,
                         s.maxMs, s.count))
             }
+            printPlayback(report.playback)
         }
     }
 

@@ -49,4 +49,22 @@ static inline int ccu_take_interrupt(void) {
 }
 static void ccu_endwin_at_exit(void) { if (!isendwin()) endwin(); }
 static inline void ccu_register_atexit(void) { atexit(ccu_endwin_at_exit); }
+// Mouse: clicks and the wheel only (no motion reports). The mask macros do not import. Presses
+// count (mouseinterval 0) so a click is delivered at once, not after a double-click wait.
+static inline void ccu_mouse_enable(void) {
+    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    mouseinterval(0);
+}
+static inline int ccu_key_mouse(void) { return KEY_MOUSE; }
+// 1 = left button, 4 = wheel up, 5 = wheel down, 0 = something else; the cell in *x, *y.
+static inline int ccu_get_mouse(int *x, int *y) {
+    MEVENT e;
+    if (getmouse(&e) != OK) return 0;
+    *x = e.x;
+    *y = e.y;
+    if (e.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) return 1;
+    if (e.bstate & BUTTON4_PRESSED) return 4;
+    if (e.bstate & BUTTON5_PRESSED) return 5;
+    return 0;
+}
 #endif

@@ -55,6 +55,9 @@ struct ExploreCommand: ParsableCommand {
     @Flag(help: "ASCII only: no block or arrow glyphs.")
     var ascii = false
 
+    @Flag(help: "Leave the mouse to the terminal (its own text selection) instead of clicks and the wheel.")
+    var noMouse = false
+
     @Option(help: "Where stderr goes while the screen is in use.")
     var log = NSTemporaryDirectory() + "decouple-explore.log"
 
@@ -144,7 +147,7 @@ struct ExploreCommand: ParsableCommand {
         }
         let terminal: CursesTerminal
         do {
-            terminal = try CursesTerminal(color: color, ascii: ascii, logPath: log)
+            terminal = try CursesTerminal(color: color, ascii: ascii, mouse: !noMouse, logPath: log)
         } catch {
             Console.error("cannot open the explorer: \(error)")
             throw ExitCode(1)

@@ -15,7 +15,7 @@ public final class CursesTerminal {
     public enum ColorChoice: String, Sendable { case auto, always, never }
 
     /// Sets up the terminal, or throws a sentence saying why it cannot (not a TTY, unknown TERM).
-    public init(color: ColorChoice, ascii: Bool, logPath: String) throws {
+    public init(color: ColorChoice, ascii: Bool, mouse: Bool = true, logPath: String) throws {
         guard isatty(0) != 0, isatty(1) != 0 else {
             throw TerminalError("standard input and output must be a terminal; use --batch for scripts")
         }
@@ -49,6 +49,7 @@ public final class CursesTerminal {
         curs_set(0)
         set_escdelay(25)
         wtimeout(window, 50)
+        if mouse { ccu_mouse_enable() }
         var colors = 0
         let noColorEnv = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         let wantColor = color == .always || (color == .auto && !noColorEnv)
@@ -118,7 +119,27 @@ public final class CursesTerminal {
         mvwadd_wch(window, Int32(y), Int32(x), &cc)
     }
 
-    /// The next key, or nil after the 50 ms timeout.
+    /// How long `readKey` waits for input (50 ms when idle, less while playing).
+    public func setInputTimeout(milliseconds: Int) {
+        guard milliseconds != inputTimeout else { return }
+        inputTimeout = milliseconds
+        wtimeout(window, Int32(milliseconds))
+    }
+
+    private var inputTimeout = 50
+
+    private func mouseKey() -> Key? {
+        var x: Int32 = 0
+        var y: Int32 = 0
+        switch ccu_get_mouse(&x, &y) {
+        case 1: return .mouse(MouseEvent(x: Int(x), y: Int(y), button: .left))
+        case 4: return .mouse(MouseEvent(x: Int(x), y: Int(y), button: .wheelUp))
+        case 5: return .mouse(MouseEvent(x: Int(x), y: Int(y), button: .wheelDown))
+        default: return nil
+        }
+    }
+
+    /// The next key, or nil after the input timeout.
     public func readKey() -> Key? {
         var ch: wint_t = 0
         let r = wget_wch(window, &ch)
@@ -128,6 +149,8 @@ public final class CursesTerminal {
             case ccu_key_resize():
                 let (w, h) = size
                 return .resize(width: w, height: h)
+            case ccu_key_mouse():
+                return mouseKey()
             case KEY_LEFT: return .left
             case KEY_RIGHT: return .right
             case KEY_UP: return .up

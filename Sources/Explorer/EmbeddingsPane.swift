@@ -62,6 +62,7 @@ extension Renderer {
             var style = Style()
             if i == focusIndex { style.attrs.insert(s.focus == .embeddings ? .reverse : .bold) }
             screen.text(inner.x, y, pad(s.label(e.clip, width: labelWidth), labelWidth), style, maxWidth: labelWidth)
+            screen.hits.append(Hit(Rect(x: inner.x, y: y, width: inner.width, height: 1), .item(.embedded(i))))
             let x = inner.x + labelWidth + 1
             if let norm = e.norm(view) {
                 screen.text(
@@ -108,6 +109,7 @@ extension Renderer {
         let labelWidth = min(18, width / 2)
         let barWidth = max(3, width - labelWidth - 8)
         screen.text(x, y, pad(s.label(n.clip, width: labelWidth), labelWidth), .plain, maxWidth: labelWidth)
+        screen.hits.append(Hit(Rect(x: x, y: y, width: width, height: 1), .item(.neighbour(n.clip))))
         screen.text(
             x + labelWidth + 1, y, bar(max(0, c), width: barWidth, s.caps),
             ArrowGrid.style(s.caps, c256: 114, c16: 2, attrs: []))
@@ -226,6 +228,7 @@ extension Renderer {
                 screen.text(x, y, "…", Style(attrs: [.dim]))
             }
             let rank = k + first
+            if rank > 0 { screen.hits.append(Hit(Rect(x: x, y: y, width: tw, height: th + 1), .item(.neighbour(c)))) }
             screen.text(
                 x, y + th, (rank == 0 ? "*" : "\(rank)") + s.label(c, width: tw - 1), Style(attrs: [.dim]),
                 maxWidth: tw)

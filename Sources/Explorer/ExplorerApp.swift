@@ -49,8 +49,24 @@ public final class ExplorerApp {
     /// Handles one key; returns false once the app should exit.
     @discardableResult
     public func handle(_ key: Key) -> Bool {
+        var key = key
+        if case .mouse(var m) = key, m.target == nil {
+            // The screen on show is the one the user clicked.
+            m.target = render().target(atX: m.x, y: m.y)
+            key = .mouse(m)
+        }
         perform(state.handle(key))
         return !state.quit
+    }
+
+    /// Advances playback to the clock (`now`: seconds, monotonic). Returns true when the
+    /// screen changed (a new frame, or a different achieved-rate figure).
+    @discardableResult
+    public func tick(now: Double) -> Bool {
+        guard state.playing else { return false }
+        let before = (state.cursor, state.playbackLabel)
+        perform(state.apply(.tick(now: now)))
+        return before != (state.cursor, state.playbackLabel) || !state.playing
     }
 
     /// Applies what workers reported. Returns true when something changed (redraw).
@@ -91,6 +107,8 @@ public final class ExplorerApp {
                 } else {
                     services[v].request([])
                     prefetchAround(v, i)
+                    // No worker will report a cached frame: say it landed (playback waits for it).
+                    perform(state.apply(.frameReady(video: v, index: i)))
                 }
             case .embed(let clips):
                 guard let worker = embedWorker else {

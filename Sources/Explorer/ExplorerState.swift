@@ -142,6 +142,12 @@ public struct ExplorerState: Sendable {
     /// Pixels of motion shown at full strength; nil = per-frame automatic.
     public var vectorScale: Float?
     public var lists = ReferenceLists.both
+    /// Draw the motion-vector field over the frame picture (`o`) as well as beside it.
+    public var motionOverlay = false
+    /// Playing (`p`): the clock's anchor, the frame in flight, what was shown and dropped.
+    public var playback: Playback?
+    /// Index into `ExplorerState.speeds` (`(` and `)`); kept across pauses, as mpv does.
+    public var speedIndex = 2
     public var help = false
     public var prompt: Prompt?
     public var status: String?

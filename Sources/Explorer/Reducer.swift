@@ -29,6 +29,8 @@ public enum Event: Sendable {
     case embedViewFailed(clip: ClipRef, view: String, message: String)
     /// `error`: the whole job could not run (no model).
     case embedFinished(cancelled: Bool, error: String?)
+    /// The run loop's clock while playing (seconds, monotonic): playback decides the frame.
+    case tick(now: Double)
 }
 
 extension ExplorerState {
@@ -48,6 +50,7 @@ extension ExplorerState {
         }
         status = nil
         statusIsError = false
+        if let pb = playback, stopsPlayback(key) { stopPlayback(pb, why: "Stopped") }
         switch key {
         case .interrupt:
             return requestQuit()
@@ -88,6 +91,17 @@ extension ExplorerState {
             toggleMark()
         case .char("e"):
             return embed()
+        case .char("p"):
+            return togglePlayback()
+        case .char("("):
+            changeSpeed(by: -1)
+        case .char(")"):
+            changeSpeed(by: 1)
+        case .char("o"):
+            motionOverlay.toggle()
+            status = motionOverlay ? "Motion over the frame: on (o)" : "Motion over the frame: off (o)"
+        case .mouse(let m):
+            return handleMouse(m)
         case .char("c"), .escape:
             if job != nil, job?.cancelling == false {
                 job?.cancelling = true
@@ -173,10 +187,13 @@ extension ExplorerState {
         case .scanFailed(let v, let message):
             videos[v].scanDone = true
             setError("\(videos[v].name): scan stopped: \(message)")
-        case .frameReady:
-            break
+        case .frameReady(let v, let index):
+            return playbackFrameLanded(video: v, index: index)
         case .frameFailed(let v, let index, let message):
+            if let pb = playback, v == current, pb.pending == index { stopPlayback(pb, why: "Stopped") }
             setError("\(videos[v].name) frame \(index): \(message)")
+        case .tick(let now):
+            return tick(now: now)
         case .embedProgress(let done):
             job?.done = done
         case .embedStarted(let clip, let view):
@@ -361,6 +378,7 @@ extension ExplorerState {
             setError(e)
             return []
         }
+        if let pb = playback { stopPlayback(pb, why: "Stopped") }
         videos[current].cursor = cursor
         current = index
         clipsRow = index

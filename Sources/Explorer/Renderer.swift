@@ -17,9 +17,11 @@ public struct Renderer {
             return screen
         }
         let layout = Layout(
-            width: s.width, height: s.height, videoWidth: s.video?.info?.width, videoHeight: s.video?.info?.height)
+            width: s.width, height: s.height, videoWidth: s.video?.info?.width, videoHeight: s.video?.info?.height,
+            overlay: s.motionOverlay)
         header(&screen, s, layout.header)
         timeline(&screen, s, layout.timeline)
+        energyStrip(&screen, s, layout.strip)
         framePane(&screen, s, layout)
         motionPane(&screen, s, layout)
         clipsPane(&screen, s, layout.clips)
@@ -107,6 +109,7 @@ public struct Renderer {
             screen[r.x + c, r.y + 1] = Cell(u ? "─" : "-", Style(attrs: [.bold]))
         }
         screen[r.x + column(s.cursor), r.y + 1] = Cell(u ? "▲" : "^", Style(attrs: [.bold]))
+        screen.hits.append(Hit(r, .timeline(frames: n)))
     }
 
     func typeCell(_ t: PictureType?, _ caps: Capabilities) -> Cell {
@@ -139,8 +142,9 @@ public struct Renderer {
             screen.text(inner.x, inner.y, "decoding frame \(shownIndex)…", Style(attrs: [.dim]), maxWidth: inner.width)
             return
         }
-        screen.blit(
-            Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps), x: x0, y: inner.y)
+        var picture = Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps)
+        if s.motionOverlay && info.exportsMotionVectors { picture = overlay(picture, view, info, s) }
+        screen.blit(picture, x: x0, y: inner.y)
         let y = inner.y + size.rows
         let f = view.info
         let what = s.showKeyframe ? "keyframe \(f.index) for frame \(s.cursor)" : "frame \(f.index)"
@@ -149,8 +153,18 @@ public struct Renderer {
             "\(what)  \(f.pictureType.rawValue)\(f.isKey ? " key" : "")  \(bytes(f.packetSize))  \(timeString(f.time))",
             .plain, maxWidth: inner.width)
         screen.text(
-            inner.x, y + 1, "\(s.caps.tier.rawValue)  (t: mode, i: keyframe)", Style(attrs: [.dim]),
-            maxWidth: inner.width)
+            inner.x, y + 1,
+            "\(s.caps.tier.rawValue)  (t: mode, i: keyframe, o: motion \(s.motionOverlay ? "on" : "off"))",
+            Style(attrs: [.dim]), maxWidth: inner.width)
+    }
+
+    /// The frame's own vectors over its picture, scaled as the motion pane scales them.
+    func overlay(_ picture: Screen, _ view: FrameView, _ info: VideoInfo, _ s: ExplorerState) -> Screen {
+        let field = MotionField(
+            vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, cellSize: 8, lists: s.lists)
+        let grid = MotionOverlay.grid(field, columns: picture.width, rows: picture.height)
+        let scale = s.vectorScale ?? ArrowGrid.autoScale(grid)
+        return MotionOverlay.draw(grid, scale: scale, over: picture, caps: s.caps)
     }
 
     func bytes(_ n: Int) -> String { n >= 1000 ? String(format: "%.1f KB", Double(n) / 1000) : "\(n) B" }
@@ -170,14 +184,24 @@ public struct Renderer {
             screen.text(inner.x, inner.y, "decoding frame \(s.cursor)…", Style(attrs: [.dim]), maxWidth: inner.width)
             return
         }
-        let size = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
-        let x0 = inner.x + (inner.width - size.columns) / 2
         let field = MotionField(
             vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, cellSize: 8, lists: s.lists)
-        let grid = MotionGrid(field: field, columns: size.columns, rows: size.rows)
-        let scale = s.vectorScale ?? ArrowGrid.autoScale(grid)
-        screen.blit(ArrowGrid.render(grid, scale: scale, caps: s.caps), x: x0, y: inner.y)
-        let y = inner.y + size.rows
+        var y = inner.y
+        let scale: Float
+        if let size = layout.gridSize(videoWidth: info.width, videoHeight: info.height) {
+            let x0 = inner.x + (inner.width - size.columns) / 2
+            let grid = MotionGrid(field: field, columns: size.columns, rows: size.rows)
+            scale = s.vectorScale ?? ArrowGrid.autoScale(grid)
+            screen.blit(ArrowGrid.render(grid, scale: scale, caps: s.caps), x: x0, y: inner.y)
+            y += size.rows
+        } else {
+            // No room for the grid (the overlay has the arrows): the figures only, at the
+            // overlay's scale.
+            let picture = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
+            scale =
+                s.vectorScale
+                ?? ArrowGrid.autoScale(MotionOverlay.grid(field, columns: picture.columns, rows: picture.rows))
+        }
         let m = view.summary
         if view.vectors.isEmpty {
             let why =
@@ -221,7 +245,7 @@ public struct Renderer {
     func clipsPane(_ screen: inout Screen, _ s: ExplorerState, _ r: Rect) {
         screen.box(r, title: "Clips", focused: s.focus == .clips, unicode: s.caps.unicode)
         let inner = r.inner
-        var lines: [(String, Style)] = []
+        var lines: [(String, Style, HitTarget?)] = []
         for (i, v) in s.videos.enumerated() {
             let mark = i == s.current ? (s.caps.unicode ? "●" : "*") : " "
             var style = Style()
@@ -237,22 +261,27 @@ public struct Renderer {
                     + (v.scanDone || v.marks.count >= info.frameCount
                         ? "" : " scan \(v.marks.count * 100 / max(1, info.frameCount))%")
             }
-            lines.append((text, style))
+            lines.append((text, style, .video(i)))
             if i == s.current {
-                for m in s.marked where m.video == i { lines.append(("   [x] \(m.start)-\(m.last) marked", Style())) }
-                for e in s.embedded where e.clip.video == i && !e.vectors.isEmpty {
-                    lines.append(("   [e] \(e.clip.start)-\(e.clip.last) embedded", Style()))
+                for m in s.marked where m.video == i {
+                    lines.append(("   [x] \(m.start)-\(m.last) marked", Style(), .frame(m.start)))
+                }
+                for (k, e) in s.embedded.enumerated() where e.clip.video == i && !e.vectors.isEmpty {
+                    lines.append(("   [e] \(e.clip.start)-\(e.clip.last) embedded", Style(), .embedded(k)))
                 }
             }
         }
         let w = s.windowAtCursor
-        lines.append(("window \(w.length)x\(w.stride): \(w.start)-\(w.last)  Space marks", Style(attrs: [.dim])))
+        lines.append(("window \(w.length)x\(w.stride): \(w.start)-\(w.last)  Space marks", Style(attrs: [.dim]), nil))
         // Keep the selected row visible.
         let visible = inner.height
         let selectedLine = min(lines.count - 1, s.clipsRow)
         let first = max(0, min(selectedLine - visible + 1, lines.count - visible))
         for (k, line) in lines.dropFirst(first).prefix(visible).enumerated() {
             screen.text(inner.x, inner.y + k, line.0, line.1, maxWidth: inner.width)
+            if let t = line.2 {
+                screen.hits.append(Hit(Rect(x: inner.x, y: inner.y + k, width: inner.width, height: 1), .item(t)))
+            }
         }
     }
 
@@ -317,14 +346,15 @@ public struct Renderer {
                 }
             }
         }
-        let right = " \(s.caps.tier.rawValue) "
+        var right = " \(s.caps.tier.rawValue) "
+        if let play = s.playbackLabel { right = " \(play)  " + right }
         screen.text(r.x, r.y, " " + left, style, maxWidth: r.width - right.count)
         if r.width > right.count + 20 { screen.text(r.maxX - right.count, r.y, right, bar) }
     }
 
     static let hints = [
-        "?:help", "q:quit", ".,:step", "[]:keyframe", "Space:mark", "e:embed", "n:neighbours", "Tab:pane", "t:thumbs",
-        "+-:scale", "v:view",
+        "?:help", "q:quit", "p:play", ".,:step", "[]:keyframe", "o:overlay", "Space:mark", "e:embed", "n:neighbours",
+        "Tab:pane", "t:thumbs", "+-:scale", "v:view",
     ]
 
     static let helpLines: [String] = [
@@ -333,6 +363,9 @@ public struct Renderer {
         "            [ ] or Shift+Left/Right   previous / next keyframe",
         "            g G                       first / last frame",
         "            i                         show the keyframe instead",
+        "            p                         play / pause (any step stops)",
+        "            ( )                       slower / faster: 0.25x to 4x",
+        "            mouse                     click timeline, video, clip; wheel steps",
         "Panes       Tab / Shift+Tab           move focus",
         "            Up Down, Enter            pick a video / an embedded clip",
         "            /                         find a video by name",
@@ -345,6 +378,7 @@ public struct Renderer {
         "Display     t                         thumbnail mode (colour tier)",
         "            + - =                     vector scale up / down / auto",
         "            m                         motion lists: both / forward / backward",
+        "            o                         motion drawn over the frame",
         "            ? or F1                   this help      q  quit",
     ]
 

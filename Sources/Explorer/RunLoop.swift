@@ -11,6 +11,10 @@ extension ExplorerApp {
         var dirty = true
         while true {
             if pump() { dirty = true }
+            // While playing, the clock drives the frame; read keys with a short timeout so ticks
+            // come often enough for 4x speed, and idle at the usual 50 ms otherwise.
+            if tick(now: ProcessInfo.processInfo.systemUptime) { dirty = true }
+            terminal.setInputTimeout(milliseconds: state.playing ? 4 : 50)
             if terminal.takeInterrupt() {
                 // Ctrl-C: cancel what runs and leave at once; the terminal is restored below.
                 handle(.interrupt)

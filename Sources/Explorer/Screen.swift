@@ -57,6 +57,8 @@ public struct Screen: Equatable, Sendable {
     public let width: Int
     public let height: Int
     public private(set) var cells: [Cell]
+    /// Where the renderer drew clickable things (Mouse.swift); not part of the picture.
+    public var hits: [Hit] = []
 
     public init(width: Int, height: Int) {
         self.width = max(0, width)

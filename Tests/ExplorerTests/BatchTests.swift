@@ -21,7 +21,7 @@ struct BatchTests {
         let s = app.state
         let info = s.video!.info!
         let layout = Layout(width: s.width, height: s.height, videoWidth: info.width, videoHeight: info.height)
-        let size = layout.imageSize(videoWidth: info.width, videoHeight: info.height)
+        let size = layout.gridSize(videoWidth: info.width, videoHeight: info.height)!
         let inner = layout.motion.inner
         let x0 = inner.x + (inner.width - size.columns) / 2
         var out: [Character] = []
@@ -43,6 +43,33 @@ struct BatchTests {
         let second = app2.runBatch(keys: try Key.parse(script: String(repeating: ".", count: 35)).get())
         let down = Self.gridGlyphs(app2, second)
         #expect(Double(down.filter { $0 == "↓" || $0 == "⇓" }.count) / Double(down.count) > 0.8, "\(String(down))")
+    }
+
+    @Test("playback through the app and its decoder: the clock's frame is shown, the skipped ones counted")
+    func playback() throws {
+        let app = Self.app([Paths.asset("videos/bigbuckbunny_720p.mp4")])
+        app.start()
+        app.settle()
+        defer { app.stop() }
+        let fps = try #require(app.state.video?.info?.fps)
+        app.handle(.char("p"))
+        app.tick(now: 100)
+        // 0.4 s later the clock is at frame 10 (25 fps): asked for, decoded (or found in the
+        // cache), shown; frames 1-9 were never shown.
+        app.tick(now: 100 + 10 / fps)
+        app.settle()
+        #expect(app.state.cursor == 10)
+        #expect(app.state.playback?.shown == 1)
+        #expect(app.state.playback?.dropped == 9)
+        let screen = app.render()
+        #expect(screen.plainText.contains("frame 10/132"))
+        #expect(screen.plainText.contains("▶ 1x, 9 dropped"))
+        // Far past the end: the last frame, then playback stops by itself.
+        app.tick(now: 1000)
+        app.settle()
+        #expect(app.state.cursor == 131)
+        #expect(!app.state.playing)
+        #expect(app.state.status?.hasPrefix("End of video at frame 131: 2 shown, 129 dropped") == true)
     }
 
     @Test("stepping backwards across a long GOP shows the same frame as stepping forwards")

@@ -82,7 +82,9 @@ enum Fixtures {
     static func marks(frames: Int = 48) -> [FrameMark] {
         (0..<frames).map { i in
             let t: PictureType = i % 24 == 0 ? .i : (i % 3 == 0 ? .p : .b)
-            return FrameMark(type: t, key: i % 24 == 0, coverage: 0.9, meanLength: 2)
+            // Motion builds up through each GOP; frame 30 is a cut (mostly intra) for the strip.
+            return FrameMark(
+                type: t, key: i % 24 == 0, coverage: i == 30 ? 0.15 : 0.9, meanLength: Float(i % 24) / 4)
         }
     }
 

@@ -36,6 +36,26 @@ struct RenderingTests {
         expectGolden(screen.plainText + "\n--\n" + screen.styleDump, "arrows-\(tier)")
     }
 
+    @Test("motion drawn over the frame in every tier", arguments: tiers.map(\.0))
+    func overlay(tier: String) {
+        let caps = Self.tiers.first { $0.0 == tier }!.1
+        // 48 columns: wide enough for an arrow every other column.
+        let picture = Thumbnail.render(Fixtures.picture(), columns: 48, rows: 18, caps: caps)
+        let field = MotionField(vectors: Fixtures.vectors(), frameWidth: 128, frameHeight: 96, cellSize: 8)
+        let grid = MotionOverlay.grid(field, columns: 48, rows: 18)
+        #expect(grid.columns == 24)
+        let screen = MotionOverlay.draw(grid, scale: 6, over: picture, caps: caps)
+        expectGolden(screen.plainText + "\n--\n" + screen.styleDump, "overlay-\(tier)")
+        // Still, intra and mixed cells, and every other column, keep the picture.
+        for r in 0..<grid.rows {
+            for c in 0..<grid.columns {
+                #expect(screen[c * 2 + 1, r] == picture[c * 2 + 1, r])
+                if case .motion = grid.kind(column: c, row: r) { continue }
+                #expect(screen[c * 2, r] == picture[c * 2, r])
+            }
+        }
+    }
+
     @Test("the whole screen in every tier", arguments: tiers.map(\.0))
     func wholeScreen(tier: String) {
         let caps = Self.tiers.first { $0.0 == tier }!.1
@@ -44,15 +64,21 @@ struct RenderingTests {
         s.marked = [ClipRef(video: 0, start: 30, length: 8, stride: 2)]
         s.embedded = Fixtures.embedded()
         s.focusedEmbedding = 0
-        let screen = Renderer(frames: Fixtures.frames).render(s)
+        var screen = Renderer(frames: Fixtures.frames).render(s)
         expectGolden(screen.plainText, "screen-\(tier)")
         if tier == "utf8-256" || tier == "ascii-8" { expectGolden(screen.styleDump, "screen-\(tier)-styles") }
+        s.motionOverlay = true
+        screen = Renderer(frames: Fixtures.frames).render(s)
+        expectGolden(screen.plainText + "\n--\n" + screen.styleDump, "screen-overlay-\(tier)")
     }
 
     /// The embeddings pane alone: its text, then its styles.
     static func pane(_ screen: Screen, _ s: ExplorerState) -> String {
         let info = s.video?.info
-        let r = Layout(width: s.width, height: s.height, videoWidth: info?.width, videoHeight: info?.height).embeddings
+        let r = Layout(
+            width: s.width, height: s.height, videoWidth: info?.width, videoHeight: info?.height,
+            overlay: s.motionOverlay
+        ).embeddings
         var crop = Screen(width: r.width, height: r.height)
         for y in 0..<r.height {
             for x in 0..<r.width { crop[x, y] = screen[r.x + x, r.y + y] }

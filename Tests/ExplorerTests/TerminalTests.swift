@@ -105,6 +105,34 @@ struct TerminalTests {
         #expect(try !idle.alternateScreen())
     }
 
+    /// What a terminal sends for a mouse event once the app asked for reports (`\e[?1000h`):
+    /// `\e[M`, then the button, column and row as bytes offset by 32 (tmux-256color's kmous is
+    /// this X10 form, not SGR). tmux's `send-keys -M` only replays events tmux saw itself, so
+    /// the bytes are typed into the pane with `send-keys -l`.
+    static func mouse(button: Int, x: Int, y: Int) -> String {
+        "\u{1b}[M" + String(UnicodeScalar(UInt8(32 + button))) + String(UnicodeScalar(UInt8(33 + x)))
+            + String(UnicodeScalar(UInt8(33 + y)))
+    }
+
+    @Test("mouse: a click on the timeline jumps there, the wheel steps, p plays and a step stops it")
+    func mouseAndPlayback() throws {
+        let t = try TmuxSession([Paths.decouple, "explore", Self.sample])
+        try t.waitFor("frame 0/240")
+        // Column 60 of 120 on the frame-type row: frame 120 of 240. Press, then release (3).
+        try t.send("-l", Self.mouse(button: 0, x: 60, y: 1) + Self.mouse(button: 3, x: 60, y: 1))
+        try t.waitFor("frame 120/240")
+        // Wheel down (button 4 + 64) steps one frame.
+        try t.send("-l", Self.mouse(button: 65, x: 10, y: 10))
+        try t.waitFor("frame 121/240")
+        try t.send("p")
+        try t.waitFor("▶ 1x")
+        try t.send(".")
+        try t.waitFor("Stopped at frame")
+        try t.send("q")
+        let after = try t.waitFor("STTY=")
+        #expect(after.contains("EXIT=0"))
+    }
+
     @Test("NO_COLOR and --ascii give a plain ASCII screen")
     func plain() throws {
         let t = try TmuxSession([Paths.decouple, "explore", "--ascii", Self.sample], environment: ["NO_COLOR": "1"])
