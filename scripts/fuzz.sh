@@ -41,13 +41,39 @@ for name in $TARGETS; do
   mkdir -p "$work" "$artifacts" "$OUT/crashes/$name"
   log="$OUT/$name.log"
   start=$(date +%s)
-  set +e
   seconds_var="FUZZ_SECONDS_$name"
-  DECOUPLE_FUZZ_TARGET=$name nice -n 10 "$BIN" -max_total_time="${!seconds_var:-$SECONDS_EACH}" -timeout=1 -rss_limit_mb=2048 \
-    -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "Fuzz/corpus/$name" >"$log" 2>&1
-  set -e
+  budget=${!seconds_var:-$SECONDS_EACH}
+  execs=0
+  stalls=0
+  : >"$log"
+  # libFuzzer stops at the first timeout. One that does not come back when the input is run
+  # again three times was the machine stalling (the 2 cores are shared), not a hang: it is
+  # kept as stall-* and fuzzing resumes from the saved corpus for the time left.
+  while :; do
+    left=$(( budget - ($(date +%s) - start) ))
+    [ "$left" -gt 0 ] || break
+    set +e
+    DECOUPLE_FUZZ_TARGET=$name nice -n 10 "$BIN" -max_total_time="$left" -timeout=1 -rss_limit_mb=2048 \
+      -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "Fuzz/corpus/$name" >"$log.part" 2>&1
+    set -e
+    cat "$log.part" >>"$log"
+    run=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log.part" | grep -o '[0-9]*$' | tail -1)
+    # A run stopped by a timeout prints no final stats: its last status line counts instead.
+    [ -n "$run" ] || run=$(grep -oE '^#[0-9]+' "$log.part" | tail -1 | tr -d '#')
+    execs=$(( execs + ${run:-0} ))
+    timeout=$(ls "$artifacts"/timeout-* 2>/dev/null | head -1 || true)
+    [ -n "$timeout" ] || break
+    if DECOUPLE_FUZZ_TARGET=$name "$BIN" -runs=3 -timeout=1 -detect_leaks=0 "$timeout" >/dev/null 2>&1; then
+      mv "$timeout" "$artifacts/stall-$(basename "$timeout" | cut -d- -f2)"
+      stalls=$((stalls + 1))
+      [ "$stalls" -lt 20 ] || break
+    else
+      break
+    fi
+  done
+  rm -f "$log.part"
   elapsed=$(( $(date +%s) - start ))
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  [ "$stalls" -eq 0 ] || echo "  $name: $stalls timeouts that ran under 1 s when repeated (machine stalls), kept in $artifacts" >&2
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*' || true)
   ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*' || true)
