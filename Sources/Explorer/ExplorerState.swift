@@ -142,6 +142,10 @@ public struct ExplorerState: Sendable {
     /// Pixels of motion shown at full strength; nil = per-frame automatic.
     public var vectorScale: Float?
     public var lists = ReferenceLists.both
+    /// Draw the motion vectors over the frame (in pixel modes, into the image).
+    public var motionOverlay = false
+    /// A terminal cell's size in pixels: pixel-mode pictures are made at the pane's real size.
+    public var cellPixels = CellPixels.fallback
     public var help = false
     public var prompt: Prompt?
     public var status: String?

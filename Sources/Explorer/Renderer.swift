@@ -25,7 +25,11 @@ public struct Renderer {
         clipsPane(&screen, s, layout.clips)
         embeddingsPane(&screen, s, layout.embeddings)
         statusBar(&screen, s, layout.status)
-        if s.help { helpOverlay(&screen, s) }
+        if s.help {
+            // Images would cover the help text; the adapter clears what is no longer placed.
+            screen.images = []
+            helpOverlay(&screen, s)
+        }
         return screen
     }
 
@@ -139,8 +143,7 @@ public struct Renderer {
             screen.text(inner.x, inner.y, "decoding frame \(shownIndex)…", Style(attrs: [.dim]), maxWidth: inner.width)
             return
         }
-        screen.blit(
-            Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps), x: x0, y: inner.y)
+        framePicture(&screen, s, view, info: info, x: x0, y: inner.y, size: size)
         let y = inner.y + size.rows
         let f = view.info
         let what = s.showKeyframe ? "keyframe \(f.index) for frame \(s.cursor)" : "frame \(f.index)"
