@@ -36,6 +36,8 @@ public struct CellPixels: Hashable, Sendable, Codable {
 public struct ImagePlacement: Sendable, Equatable {
     /// Stable per slot (1 the frame pane, 10+ neighbour thumbnails): kitty deletes by it.
     public var id: UInt32
+    /// How the adapter sends it (the tier that placed it).
+    public var proto: PixelProtocol
     public var rect: Rect
     public var pixelWidth: Int
     public var pixelHeight: Int
@@ -46,10 +48,11 @@ public struct ImagePlacement: Sendable, Equatable {
     public var overlay: MotionOverlay.Input?
 
     public init(
-        id: UInt32, rect: Rect, pixelWidth: Int, pixelHeight: Int, key: String, source: RGBImage,
+        id: UInt32, proto: PixelProtocol, rect: Rect, pixelWidth: Int, pixelHeight: Int, key: String, source: RGBImage,
         overlay: MotionOverlay.Input? = nil
     ) {
         self.id = id
+        self.proto = proto
         self.rect = rect
         self.pixelWidth = pixelWidth
         self.pixelHeight = pixelHeight
@@ -61,7 +64,7 @@ public struct ImagePlacement: Sendable, Equatable {
     /// Placements are the same picture when slot, place and content name agree; comparing
     /// the pixels themselves would cost a frame's worth of bytes on every redraw.
     public static func == (a: ImagePlacement, b: ImagePlacement) -> Bool {
-        a.id == b.id && a.rect == b.rect && a.key == b.key && a.pixelWidth == b.pixelWidth
+        a.id == b.id && a.proto == b.proto && a.rect == b.rect && a.key == b.key && a.pixelWidth == b.pixelWidth
             && a.pixelHeight == b.pixelHeight
     }
 
@@ -78,7 +81,7 @@ public struct ImagePlacement: Sendable, Equatable {
 
     /// One line for goldens.
     public var summary: String {
-        "image \(id) at \(rect.x),\(rect.y) \(rect.width)x\(rect.height) cells, \(pixelWidth)x\(pixelHeight) px: \(key)"
+        "\(proto.rawValue) image \(id) at \(rect.x),\(rect.y) \(rect.width)x\(rect.height) cells, \(pixelWidth)x\(pixelHeight) px: \(key)"
     }
 }
 
@@ -90,7 +93,7 @@ extension Screen {
         id: UInt32, key: String, overlay: MotionOverlay.Input? = nil
     ) {
         guard columns > 0, rows > 0 else { return }
-        if caps.tier.pixelProtocol != nil {
+        if let proto = caps.tier.pixelProtocol {
             let rect = Rect(x: x, y: y, width: columns, height: rows)
             fill(rect)
             let w = columns * cell.width
@@ -98,7 +101,7 @@ extension Screen {
             let k = "\(key) \(w)x\(h)" + (overlay == nil ? "" : " +motion \(overlay!.lists.rawValue)")
             images.append(
                 ImagePlacement(
-                    id: id, rect: rect, pixelWidth: w, pixelHeight: h, key: k, source: image, overlay: overlay))
+                    id: id, proto: proto, rect: rect, pixelWidth: w, pixelHeight: h, key: k, source: image, overlay: overlay))
         } else {
             blit(Thumbnail.render(image, columns: columns, rows: rows, caps: caps), x: x, y: y)
         }

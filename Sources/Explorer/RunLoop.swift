@@ -6,6 +6,7 @@ extension ExplorerApp {
     @discardableResult
     public func runInteractive(terminal: CursesTerminal) -> Bool {
         let (w, h) = terminal.size
+        setCellPixels(terminal.cellPixels)
         handle(.resize(width: w, height: h))
         start()
         var dirty = true
@@ -24,6 +25,7 @@ extension ExplorerApp {
             }
             if let key = terminal.readKey() {
                 dirty = true
+                if case .resize = key { setCellPixels(terminal.cellPixels) }
                 if !handle(key) { break }
             }
         }
