@@ -40,7 +40,7 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Batch screen size, WIDTHxHEIGHT.")
     var size = "120x40"
 
-    @Option(help: "Batch key script (see above).")
+    @Option(help: "Batch key script (see above); without --batch, keys typed at start.")
     var keys = ""
 
     @Flag(help: "Batch: print the state as JSON instead of the screen.")
@@ -95,7 +95,7 @@ struct ExploreCommand: ParsableCommand {
             throw ValidationError("--graphics must be auto, kitty, sixel, iterm, symbols or none.")
         }
         if case .failure(let e) = Key.parse(script: keys) { throw ValidationError("--keys: unknown key \(e.token).") }
-        if !batch && (json || !keys.isEmpty) { throw ValidationError("--keys and --json need --batch.") }
+        if !batch && json { throw ValidationError("--json needs --batch.") }
     }
 
     /// The model behind `e`; it loads on first use, so a bad weights file shows up in the
@@ -179,7 +179,8 @@ struct ExploreCommand: ParsableCommand {
             previewWidth: terminal.capabilities.tier.pixelProtocol == nil ? 192 : 960)
         app.setMotionOverlay(motionOverlay)
         app.note("Pictures: \(terminal.capabilities.tier.rawValue) (\(terminal.graphicsReason)); t cycles")
-        let finished = app.runInteractive(terminal: terminal)
+        guard case .success(let startKeys) = Key.parse(script: keys) else { throw ExitCode(64) }
+        let finished = app.runInteractive(terminal: terminal, keys: startKeys)
         terminal.restore()
         if let attrs = try? FileManager.default.attributesOfItem(atPath: log), (attrs[.size] as? Int ?? 0) > 0 {
             Console.note("decouple: messages from this session are in \(log)")

@@ -4,7 +4,7 @@ import Foundation
 /// colours of 24-bit cells, after curses has drawn the text. Curses never learns about either,
 /// so this keeps track of what it sent and clears it when the layout stops placing it
 /// (docs/terminal.md §1.2). Main thread only, like curses.
-final class TerminalImages {
+public final class TerminalImages {
     /// What is on the terminal now, by placement id.
     private var shown: [UInt32: ImagePlacement] = [:]
     /// The 24-bit cells last written over curses' approximations (nil: curses' own cell).
@@ -15,7 +15,7 @@ final class TerminalImages {
     /// Bytes sent per image, for the log and the benchmark.
     private(set) var lastEncodeSeconds: Double = 0
 
-    init(tmuxPassthrough: Bool) { self.tmuxPassthrough = tmuxPassthrough }
+    public init(tmuxPassthrough: Bool) { self.tmuxPassthrough = tmuxPassthrough }
 
     // MARK: - Before curses refreshes
 
@@ -23,7 +23,7 @@ final class TerminalImages {
     /// them by id; sixel and iTerm2 pixels belong to the cells, so their cells are erased (ECH,
     /// which xterm applies to graphics too). Curses already believes those cells blank (the
     /// layout keeps cells under images blank), and repaints whatever the screen puts there now.
-    func clearBytes(for screen: Screen) -> [UInt8] {
+    public func clearBytes(for screen: Screen) -> [UInt8] {
         var out: [UInt8] = []
         let next = Dictionary(screen.images.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for (id, old) in shown where next[id] != old {
@@ -47,7 +47,7 @@ final class TerminalImages {
     // MARK: - After curses refreshed
 
     /// Bytes for the images that are new or changed, and for 24-bit cells that changed.
-    func drawBytes(for screen: Screen) -> [UInt8] {
+    public func drawBytes(for screen: Screen) -> [UInt8] {
         var out: [UInt8] = []
         let start = Date()
         for p in screen.images where shown[p.id] != p {
@@ -62,7 +62,7 @@ final class TerminalImages {
 
     /// One placement as terminal bytes: save the cursor, go to its top-left cell, the image,
     /// restore the cursor (and attributes), so curses' idea of both stays right.
-    static func imageBytes(_ p: ImagePlacement) throws -> [UInt8] {
+    public static func imageBytes(_ p: ImagePlacement) throws -> [UInt8] {
         let encoded = try ChafaEncoder.encode(
             p.pixels(), proto: p.proto, columns: p.rect.width, rows: p.rect.height,
             cell: CellPixels(width: p.pixelWidth / max(1, p.rect.width), height: p.pixelHeight / max(1, p.rect.height)),
@@ -109,7 +109,7 @@ final class TerminalImages {
     // MARK: - Resize and exit
 
     /// Forgets everything (the terminal is about to be cleared): kitty images are deleted.
-    func resetBytes() -> [UInt8] {
+    public func resetBytes() -> [UInt8] {
         let kitty = shown.values.contains { $0.proto == .kitty }
         shown = [:]
         trueCells = []
