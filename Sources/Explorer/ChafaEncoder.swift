@@ -117,12 +117,25 @@ final class ChafaCanvas {
         if ok == 0 { throw Failure(description: "chafa: sequence \(text.debugDescription) refused") }
     }
 
-    /// Gives chafa the picture; it scales it to the canvas (cells x cell pixels).
+    /// Gives chafa the picture; it scales it to the canvas (cells x cell pixels). As RGBA:
+    /// chafa 1.12 reads packed RGB rows whose length is not a multiple of 4 bytes skewed (a
+    /// 322-pixel-wide frame came out sheared and grey, PixelOutputTests' 7-pixel cells).
     func draw(_ image: RGBImage) {
-        image.pixels.withUnsafeBufferPointer { p in
+        let n = image.width * image.height
+        var rgba = [UInt8](repeating: 255, count: n * 4)
+        image.pixels.withUnsafeBufferPointer { src in
+            rgba.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<n {
+                    dst[i * 4] = src[i * 3]
+                    dst[i * 4 + 1] = src[i * 3 + 1]
+                    dst[i * 4 + 2] = src[i * 3 + 2]
+                }
+            }
+        }
+        rgba.withUnsafeBufferPointer { p in
             chafa_canvas_draw_all_pixels(
-                canvas, CHAFA_PIXEL_RGB8, p.baseAddress, Int32(image.width), Int32(image.height),
-                Int32(image.width * 3))
+                canvas, CHAFA_PIXEL_RGBA8_UNASSOCIATED, p.baseAddress, Int32(image.width), Int32(image.height),
+                Int32(image.width * 4))
         }
     }
 
@@ -136,8 +149,8 @@ final class ChafaCanvas {
         }
     }
 
-    /// Symbol mode: the glyph and the colours of cell (x, y). Colours are 0xRRGGBB in
-    /// truecolor mode and palette indices otherwise; -1 when chafa left the cell transparent.
+    /// Symbol mode: the glyph and the colours of cell (x, y), packed 0xRRGGBB (in every canvas
+    /// mode); -1 when chafa left the cell transparent.
     func cell(x: Int, y: Int) -> (glyph: Character, fg: Int32, bg: Int32) {
         let c = chafa_canvas_get_char_at(canvas, Int32(x), Int32(y))
         var fg: Int32 = -1
@@ -175,17 +188,14 @@ public enum ChafaEncoder {
         for y in 0..<rows {
             for x in 0..<columns {
                 let c = canvas.cell(x: x, y: y)
-                var style = Style()
-                if truecolor {
-                    let fg = UInt32(bitPattern: max(0, c.fg)) & 0xFF_FFFF
-                    let bg = UInt32(bitPattern: max(0, c.bg)) & 0xFF_FFFF
-                    style.fg = Palette.nearest256(Int(fg >> 16), Int(fg >> 8 & 255), Int(fg & 255))
-                    style.bg = Palette.nearest256(Int(bg >> 16), Int(bg >> 8 & 255), Int(bg & 255))
-                    style.rgb = TrueColor(fg: fg, bg: bg)
-                } else {
-                    style.fg = Int16(max(-1, min(255, c.fg)))
-                    style.bg = Int16(max(-1, min(255, c.bg)))
-                }
+                // chafa reports packed RGB in every mode; in the 240-colour mode those are exact
+                // xterm palette colours, so the nearest-256 lookup finds their index.
+                let fg = UInt32(bitPattern: max(0, c.fg)) & 0xFF_FFFF
+                let bg = UInt32(bitPattern: max(0, c.bg)) & 0xFF_FFFF
+                var style = Style(
+                    fg: Palette.nearest256(Int(fg >> 16), Int(fg >> 8 & 255), Int(fg & 255)),
+                    bg: Palette.nearest256(Int(bg >> 16), Int(bg >> 8 & 255), Int(bg & 255)))
+                if truecolor { style.rgb = TrueColor(fg: fg, bg: bg) }
                 screen[x, y] = Cell(c.glyph, style)
             }
         }

@@ -72,9 +72,7 @@ public struct ImagePlacement: Sendable, Equatable {
     public func pixels() -> RGBImage {
         var image = Thumbnail.resize(source, width: pixelWidth, height: pixelHeight)
         if let o = overlay {
-            MotionOverlay.draw(
-                into: &image.pixels, width: pixelWidth, height: pixelHeight, vectors: o.vectors,
-                frameWidth: o.frameWidth, frameHeight: o.frameHeight, lists: o.lists)
+            MotionOverlay.draw(into: &image.pixels, width: pixelWidth, height: pixelHeight, field: o.field, scale: o.scale)
         }
         return image
     }

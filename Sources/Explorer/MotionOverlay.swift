@@ -1,10 +1,12 @@
 import Foundation
 import VideoData
 
-/// Motion vectors drawn into a picture, like FFmpeg's `codecview=mv`: per block a line from
-/// where the content came from to the block centre, with an arrowhead at the centre. Used in
-/// the pixel modes, where the frame goes to the terminal as an image (the text modes draw
-/// arrows into cells instead). Pure.
+/// Motion drawn into a picture, like FFmpeg's `codecview=mv`: arrows from where the content
+/// came from to where it is, with a head at the destination. Used in the pixel modes, where the
+/// frame goes to the terminal as an image (the text modes draw arrows into cells instead).
+/// A 720p frame has thousands of 8x8 vectors; drawn one by one into a 300-pixel picture they
+/// are an unreadable carpet, so the field is pooled onto a grid of `spacing`-pixel cells (the
+/// same pooling as the side-by-side arrow grid) and one arrow is drawn per moving cell. Pure.
 public enum MotionOverlay {
     /// What a placement needs to draw the overlay later, at whatever size it is shown.
     public struct Input: Sendable, Equatable {
@@ -12,67 +14,74 @@ public enum MotionOverlay {
         public var frameWidth: Int
         public var frameHeight: Int
         public var lists: ReferenceLists
+        /// Pixels of motion drawn one grid cell long; nil = the frame's 95th percentile.
+        public var scale: Float?
 
-        public init(vectors: [MotionVector], frameWidth: Int, frameHeight: Int, lists: ReferenceLists) {
+        public init(
+            vectors: [MotionVector], frameWidth: Int, frameHeight: Int, lists: ReferenceLists, scale: Float? = nil
+        ) {
             self.vectors = vectors
             self.frameWidth = frameWidth
             self.frameHeight = frameHeight
             self.lists = lists
+            self.scale = scale
+        }
+
+        public var field: MotionField {
+            MotionField(vectors: vectors, frameWidth: frameWidth, frameHeight: frameHeight, cellSize: 8, lists: lists)
         }
     }
 
-    /// List-0 (past reference) vectors in yellow, list-1 (future) in cyan: both stand out on
-    /// natural pictures, and codecview uses the same split.
-    static let list0Color: (UInt8, UInt8, UInt8) = (255, 224, 0)
-    static let list1Color: (UInt8, UInt8, UInt8) = (0, 224, 255)
+    /// Yellow with a dark shadow: reads on bright sky and dark grass alike (codecview's
+    /// choice of a single saturated colour, plus the shadow).
+    static let arrowColor: (UInt8, UInt8, UInt8) = (255, 224, 0)
 
-    /// Draws `vectors` (frame coordinates, `frameWidth x frameHeight`) into the packed RGB
-    /// picture `rgb` of `width x height`. Each vector is normalised to forward motion (list-1
-    /// vectors point to a future frame, so they are negated) and drawn from its tail to the
-    /// block centre, over a one-pixel dark shadow so it reads on bright areas too. Vectors under
-    /// half a pixel are quarter-pel noise and are left out.
+    /// Draws `field` into the packed RGB picture `rgb` of `width x height`: per grid cell of
+    /// about `spacing` pixels with motion, an arrow ending at the cell centre whose length is
+    /// the cell's mean motion over `scale` (nil: the frame's 95th percentile) cells. Intra and
+    /// still cells get nothing, so the picture stays visible there.
     public static func draw(
-        into rgb: inout [UInt8], width: Int, height: Int, vectors: [MotionVector], frameWidth: Int,
-        frameHeight: Int, lists: ReferenceLists = .both
+        into rgb: inout [UInt8], width: Int, height: Int, field: MotionField, scale: Float? = nil, spacing: Int = 12
     ) {
-        guard width > 0, height > 0, frameWidth > 0, frameHeight > 0, rgb.count >= width * height * 3 else { return }
-        let sx = Double(width) / Double(frameWidth)
-        let sy = Double(height) / Double(frameHeight)
-        var segments: [(Double, Double, Double, Double, (UInt8, UInt8, UInt8))] = []
-        for v in vectors {
-            let forward = v.source <= 0
-            if lists == .list0 && !forward || lists == .list1 && forward { continue }
-            let scale = Double(max(1, v.motionScale))
-            // src = dst + motion/scale; the content moved from src to dst for a past reference.
-            let sign: Double = forward ? 1 : -1
-            let mx = sign * Double(v.motionX) / scale
-            let my = sign * Double(v.motionY) / scale
-            if mx * mx + my * my < 0.25 { continue }
-            let hx = Double(v.dstX) * sx
-            let hy = Double(v.dstY) * sy
-            let tx = (Double(v.dstX) + mx) * sx
-            let ty = (Double(v.dstY) + my) * sy
-            segments.append((tx, ty, hx, hy, forward ? list0Color : list1Color))
+        guard width > 0, height > 0, rgb.count >= width * height * 3 else { return }
+        let columns = max(1, width / spacing)
+        let rows = max(1, height / spacing)
+        let grid = MotionGrid(field: field, columns: columns, rows: rows)
+        guard grid.hasVectors else { return }
+        let full = scale ?? ArrowGrid.autoScale(grid)
+        let cw = Double(width) / Double(columns)
+        let ch = Double(height) / Double(rows)
+        var segments: [(Double, Double, Double, Double)] = []
+        for r in 0..<rows {
+            for c in 0..<columns {
+                guard case .motion = grid.kind(column: c, row: r) else { continue }
+                let cell = grid[c, r]
+                // One scale unit is one cell long; longer motion is capped at two cells.
+                let k = min(2, Double(cell.magnitude / full)) / Double(max(cell.magnitude, 1e-6))
+                let dx = Double(cell.dx) * k * cw
+                let dy = Double(cell.dy) * k * ch
+                if dx * dx + dy * dy < 4 { continue }
+                let hx = (Double(c) + 0.5) * cw
+                let hy = (Double(r) + 0.5) * ch
+                segments.append((hx - dx, hy - dy, hx, hy))
+            }
         }
         rgb.withUnsafeMutableBufferPointer { buf in
-            // Shadows first, so no line is darkened by a neighbour's shadow.
+            // Shadows first, so no arrow is darkened by a neighbour's shadow.
             for pass in 0..<2 {
-                for (tx, ty, hx, hy, color) in segments {
-                    let c: (UInt8, UInt8, UInt8) = pass == 0 ? (0, 0, 0) : color
-                    let o = pass == 0 ? 1.0 : 0.0
-                    line(buf, width, height, tx + o, ty + o, hx + o, hy + o, c)
+                let color: (UInt8, UInt8, UInt8) = pass == 0 ? (0, 0, 0) : arrowColor
+                let o = pass == 0 ? 1.0 : 0.0
+                for (tx, ty, hx, hy) in segments {
+                    line(buf, width, height, tx + o, ty + o, hx + o, hy + o, color)
                     // Arrowhead: two strokes 30 degrees either side of the reversed direction.
                     let dx = hx - tx
                     let dy = hy - ty
                     let len = (dx * dx + dy * dy).squareRoot()
-                    guard len >= 2 else { continue }
                     let head = min(4.0, len / 2)
-                    let ux = -dx / len
-                    let uy = -dy / len
                     for a in [Double.pi / 6, -Double.pi / 6] {
-                        let rx = ux * cos(a) - uy * sin(a)
-                        let ry = ux * sin(a) + uy * cos(a)
-                        line(buf, width, height, hx + o, hy + o, hx + o + rx * head, hy + o + ry * head, c)
+                        let rx = (-dx * cos(a) + dy * sin(a)) / len
+                        let ry = (-dx * sin(a) - dy * cos(a)) / len
+                        line(buf, width, height, hx + o, hy + o, hx + o + rx * head, hy + o + ry * head, color)
                     }
                 }
             }

@@ -23,7 +23,8 @@ extension Renderer {
         let overlay =
             s.motionOverlay && s.caps.tier.pixelProtocol != nil && !view.vectors.isEmpty
             ? MotionOverlay.Input(
-                vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, lists: s.lists) : nil
+                vectors: view.vectors, frameWidth: info.width, frameHeight: info.height, lists: s.lists,
+                scale: s.vectorScale) : nil
         screen.picture(
             view.image, x: x, y: y, columns: columns, rows: rows, caps: s.caps, cell: s.cellPixels, id: 1,
             key: "v\(s.current) f\(view.info.index)", overlay: overlay)

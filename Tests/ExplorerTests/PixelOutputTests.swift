@@ -15,13 +15,16 @@ struct PixelOutputTests {
     static let cell = CellPixels(width: 8, height: 16)
 
     /// The frame pane's placement after `steps` frames, in `graphics` mode at 120x40.
-    static func placement(_ graphics: Capabilities.Graphics, steps: Int, overlay: Bool = false) -> ImagePlacement? {
+    static func placement(
+        _ graphics: Capabilities.Graphics, steps: Int, overlay: Bool = false, cell: CellPixels = cell
+    ) -> ImagePlacement? {
         let app = ExplorerApp(
             paths: [sample], width: 120, height: 40,
             caps: Capabilities(colors: 256, unicode: true, truecolor: true, graphics: graphics), open: open,
             embedding: nil, previewWidth: 960)
         app.setCellPixels(cell)
         app.setMotionOverlay(overlay)
+        _ = Self.cell
         let screen = app.runBatch(keys: Array(repeating: .char("."), count: steps))
         return screen.images.first { $0.id == 1 }
     }
@@ -51,9 +54,11 @@ struct PixelOutputTests {
         #expect(db >= 30)
     }
 
-    @Test("sixel: the image the adapter writes is the frame at the pane's pixel size (PSNR >= 20 dB)")
-    func sixel() throws {
-        let p = try #require(Self.placement(.sixel, steps: 3))
+    @Test(
+        "sixel: the image the adapter writes is the frame at the pane's pixel size (PSNR >= 20 dB)",
+        arguments: [8, 7, 6])
+    func sixel(cellWidth: Int) throws {
+        let p = try #require(Self.placement(.sixel, steps: 3, cell: CellPixels(width: cellWidth, height: 2 * cellWidth + 1)))
         let bytes = try TerminalImages.imageBytes(p)
         let decoded = TerminalPictures.decodeSixel(bytes)
         let shown = try #require(decoded, "the sixel sequence does not decode")
@@ -62,7 +67,7 @@ struct PixelOutputTests {
         #expect(shown.height <= p.pixelHeight && shown.height > p.pixelHeight - 6)
         let truth = try Self.frame(3, width: p.pixelWidth, height: p.pixelHeight)
         let db = TerminalPictures.psnr(shown, truth)
-        print("sixel \(shown.width)x\(shown.height) px: PSNR \(String(format: "%.1f", db)) dB")
+        print("sixel, cell \(cellWidth) px wide: \(shown.width)x\(shown.height) px: PSNR \(String(format: "%.1f", db)) dB")
         #expect(db >= 20)
     }
 
