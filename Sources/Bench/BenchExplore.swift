@@ -145,8 +145,11 @@ struct BenchExplore: ParsableCommand {
             stepForwardCold: Latency(forward), stepBackward: Latency(backward), jumpToEndCold: Latency(jump),
             stepBackwardAfterJump: Latency(back), stepCached: Latency(cached),
             stepWhileEmbedding: Latency(during), embeddingFinishedDuringSteps: finished)
+        // Picture modes: separate rows, printed after the text-mode report (JSON: a second line).
+        let graphics = graphicsRows(path: path, width: w, height: h, frames: min(frames, 40))
         if json {
             print(Console.json(report, pretty: false))
+            print(Console.json(["graphics": graphics], pretty: false))
         } else {
             print(Machine.description)
             print("\(path) at \(w)x\(h)")
@@ -164,6 +167,7 @@ struct BenchExplore: ParsableCommand {
                         format: "  %@ median %7.2f ms  p95 %7.2f ms  max %7.2f ms  (%d)", label, s.medianMs, s.p95Ms,
                         s.maxMs, s.count))
             }
+            printGraphicsRows(graphics)
         }
     }
 
