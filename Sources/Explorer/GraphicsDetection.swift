@@ -83,13 +83,16 @@ public enum GraphicsDetection {
                 reason: "inside tmux: symbols (pixel images need --graphics kitty|sixel|iterm and allow-passthrough)")
         }
         if replies?.kittyOK == true || env["KITTY_WINDOW_ID"] != nil || term == "xterm-kitty" || program == "ghostty" {
-            return Decision(graphics: .kitty, truecolor: true, tmuxPassthrough: false, reason: "kitty graphics protocol")
+            return Decision(
+                graphics: .kitty, truecolor: true, tmuxPassthrough: false, reason: "kitty graphics protocol")
         }
         if program == "iTerm.app" || program == "WezTerm" {
-            return Decision(graphics: .iterm, truecolor: true, tmuxPassthrough: false, reason: "\(program): iTerm2 images")
+            return Decision(
+                graphics: .iterm, truecolor: true, tmuxPassthrough: false, reason: "\(program): iTerm2 images")
         }
         if let da = replies?.deviceAttributes, da.dropFirst().contains(4) {
-            return Decision(graphics: .sixel, truecolor: truecolor, tmuxPassthrough: false, reason: "sixel (device attributes)")
+            return Decision(
+                graphics: .sixel, truecolor: truecolor, tmuxPassthrough: false, reason: "sixel (device attributes)")
         }
         if term.hasPrefix("foot") || term.hasPrefix("mlterm") {
             return Decision(graphics: .sixel, truecolor: true, tmuxPassthrough: false, reason: "\(term): sixel")

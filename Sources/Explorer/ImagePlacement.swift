@@ -72,7 +72,8 @@ public struct ImagePlacement: Sendable, Equatable {
     public func pixels() -> RGBImage {
         var image = Thumbnail.resize(source, width: pixelWidth, height: pixelHeight)
         if let o = overlay {
-            MotionOverlay.draw(into: &image.pixels, width: pixelWidth, height: pixelHeight, field: o.field, scale: o.scale)
+            MotionOverlay.draw(
+                into: &image.pixels, width: pixelWidth, height: pixelHeight, field: o.field, scale: o.scale)
         }
         return image
     }
@@ -99,7 +100,8 @@ extension Screen {
             let k = "\(key) \(w)x\(h)" + (overlay == nil ? "" : " +motion \(overlay!.lists.rawValue)")
             images.append(
                 ImagePlacement(
-                    id: id, proto: proto, rect: rect, pixelWidth: w, pixelHeight: h, key: k, source: image, overlay: overlay))
+                    id: id, proto: proto, rect: rect, pixelWidth: w, pixelHeight: h, key: k, source: image,
+                    overlay: overlay))
         } else {
             blit(Thumbnail.render(image, columns: columns, rows: rows, caps: caps), x: x, y: y)
         }

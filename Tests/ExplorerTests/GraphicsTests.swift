@@ -149,7 +149,9 @@ struct GraphicsTests {
                 #expect(cleared == "\u{1B}_Ga=d,d=I,i=1,q=2\u{1B}\\")
             } else {
                 // Every row of the old picture erased with ECH, cursor saved and restored.
-                #expect(cleared.hasPrefix("\u{1B}7\u{1B}[0m\u{1B}[\(frame.rect.y + 1);\(frame.rect.x + 1)H\u{1B}[\(frame.rect.width)X"))
+                #expect(
+                    cleared.hasPrefix(
+                        "\u{1B}7\u{1B}[0m\u{1B}[\(frame.rect.y + 1);\(frame.rect.x + 1)H\u{1B}[\(frame.rect.width)X"))
                 #expect(cleared.components(separatedBy: "X").count - 1 == frame.rect.height)
             }
             #expect(!images.drawBytes(for: next).isEmpty)

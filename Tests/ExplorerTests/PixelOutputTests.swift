@@ -58,7 +58,8 @@ struct PixelOutputTests {
         "sixel: the image the adapter writes is the frame at the pane's pixel size (PSNR >= 20 dB)",
         arguments: [8, 7, 6])
     func sixel(cellWidth: Int) throws {
-        let p = try #require(Self.placement(.sixel, steps: 3, cell: CellPixels(width: cellWidth, height: 2 * cellWidth + 1)))
+        let p = try #require(
+            Self.placement(.sixel, steps: 3, cell: CellPixels(width: cellWidth, height: 2 * cellWidth + 1)))
         let bytes = try TerminalImages.imageBytes(p)
         let decoded = TerminalPictures.decodeSixel(bytes)
         let shown = try #require(decoded, "the sixel sequence does not decode")
@@ -67,7 +68,9 @@ struct PixelOutputTests {
         #expect(shown.height <= p.pixelHeight && shown.height > p.pixelHeight - 6)
         let truth = try Self.frame(3, width: p.pixelWidth, height: p.pixelHeight)
         let db = TerminalPictures.psnr(shown, truth)
-        print("sixel, cell \(cellWidth) px wide: \(shown.width)x\(shown.height) px: PSNR \(String(format: "%.1f", db)) dB")
+        print(
+            "sixel, cell \(cellWidth) px wide: \(shown.width)x\(shown.height) px: PSNR \(String(format: "%.1f", db)) dB"
+        )
         #expect(db >= 20)
     }
 
