@@ -345,7 +345,7 @@ public struct Renderer {
         "            c or Esc                  cancel embedding",
         "            n                         neighbours of the clip here",
         "            v                         next embedding view (scene, motion, video)",
-        "Display     t                         thumbnail mode (colour tier)",
+        "Display     t                         picture mode (pixels, mosaics, colours)",
         "            + - =                     vector scale up / down / auto",
         "            m                         motion lists: both / forward / backward",
         "            ? or F1                   this help      q  quit",

@@ -12,8 +12,6 @@ public final class TerminalImages {
     private var trueWidth = 0
     /// Wrap image sequences for tmux (a pixel mode forced inside tmux).
     let tmuxPassthrough: Bool
-    /// Bytes sent per image, for the log and the benchmark.
-    private(set) var lastEncodeSeconds: Double = 0
 
     public init(tmuxPassthrough: Bool) { self.tmuxPassthrough = tmuxPassthrough }
 
@@ -49,13 +47,11 @@ public final class TerminalImages {
     /// Bytes for the images that are new or changed, and for 24-bit cells that changed.
     public func drawBytes(for screen: Screen) -> [UInt8] {
         var out: [UInt8] = []
-        let start = Date()
         for p in screen.images where shown[p.id] != p {
             guard let bytes = try? Self.imageBytes(p) else { continue }
             out += tmuxPassthrough ? GraphicsDetection.tmuxWrap(bytes) : bytes
             shown[p.id] = p
         }
-        if !screen.images.isEmpty { lastEncodeSeconds = Date().timeIntervalSince(start) }
         out += trueColorBytes(for: screen)
         return out
     }
