@@ -13,7 +13,11 @@ enum TerminalQuery {
         // No echo and no line editing, so the replies neither show up nor wait for Enter.
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
         guard tcsetattr(0, TCSANOW, &raw) == 0 else { return nil }
-        defer { _ = tcsetattr(0, TCSANOW, &saved) }
+        defer {
+            // A reply that came too late must not reach curses as keys (ESC, `c`...).
+            _ = tcflush(0, TCIFLUSH)
+            _ = tcsetattr(0, TCSANOW, &saved)
+        }
         let query = Array(GraphicsDetection.query.utf8)
         let written = query.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
         guard written == query.count else { return nil }
