@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
-                libopenblas-dev libncurses-dev ffmpeg tmux
+                libopenblas-dev libncurses-dev libchafa-dev libglib2.0-dev ffmpeg tmux \
+                xterm xvfb x11-apps imagemagick
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := time
 FUZZ_SECONDS ?= 60

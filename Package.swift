@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
+        .systemLibrary(name: "CChafa", path: "Sources/CChafa", pkgConfig: "chafa"),
 
         // Helpers every other target may use: the atomic write, console output, where the
         // shipped resources are, cosine, JSON strings (Foundation only).
@@ -44,9 +45,10 @@ let package = Package(
             name: "Pretrain", dependencies: ["Common", "Models", "NN", "Tensor", "VideoData", "SafeTensors", "Index"]),
         // The scene-bias benchmark: synthetic motion classes over real photographs (pure).
         .target(name: "Synth", dependencies: ["Common", "VideoData"]),
-        // The TUI: pure state/reduce/render, the curses adapter (the only CCurses user) and the
+        // The TUI: pure state/reduce/render, the curses adapter (the only CCurses user), the chafa
+        // encoder (ChafaEncoder.swift, the only CChafa user) and the
         // model behind the e key (Embed, with clips from a source the CLI opens).
-        .target(name: "Explorer", dependencies: ["CCurses", "Common", "Embed", "Models", "VideoData"]),
+        .target(name: "Explorer", dependencies: ["CCurses", "CChafa", "Common", "Embed", "Models", "VideoData"]),
         // The only FFmpeg user.
         .target(name: "MediaIO", dependencies: ["CFFmpeg", "Common", "VideoData"]),
 

@@ -169,8 +169,11 @@ struct BenchExplore: ParsableCommand {
             stepBackwardAfterJump: Latency(back), stepCached: Latency(cached),
             stepWhileEmbedding: Latency(during), embeddingFinishedDuringSteps: finished)
         report.playback = rows + [fast, coldPlay]
+        // Picture modes: separate rows, printed after the text-mode report (JSON: a second line).
+        let graphics = graphicsRows(path: path, width: w, height: h, frames: min(frames, 40))
         if json {
             print(Console.json(report, pretty: false))
+            print(Console.json(["graphics": graphics], pretty: false))
         } else {
             print(Machine.description)
             print("\(path) at \(w)x\(h)")
@@ -189,6 +192,7 @@ struct BenchExplore: ParsableCommand {
                         s.maxMs, s.count))
             }
             printPlayback(report.playback)
+            printGraphicsRows(graphics)
         }
     }
 

@@ -40,7 +40,7 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Batch screen size, WIDTHxHEIGHT.")
     var size = "120x40"
 
-    @Option(help: "Batch key script (see above).")
+    @Option(help: "Batch key script (see above); without --batch, keys typed at start.")
     var keys = ""
 
     @Flag(help: "Batch: print the state as JSON instead of the screen.")
@@ -49,8 +49,19 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Colour: auto (honours NO_COLOR), always or never.")
     var color = CursesTerminal.ColorChoice.auto
 
-    @Option(help: "Batch: colours to render with (256, 16, 8 or 0).")
-    var colors = 256
+    @Option(help: "Batch: colours to render with (24bit, 256, 16, 8 or 0).")
+    var colors = "256"
+
+    @Option(
+        help: """
+            Pictures: auto (kitty, sixel or iTerm2 images when the terminal answers for them, \
+            else symbol mosaics; symbols inside tmux), kitty, sixel, iterm, symbols, or none \
+            (half blocks as before). Batch: auto means none.
+            """)
+    var graphics = "auto"
+
+    @Flag(help: "Start with the motion vectors drawn over the frame (pixel modes).")
+    var motionOverlay = false
 
     @Flag(help: "ASCII only: no block or arrow glyphs.")
     var ascii = false
@@ -80,9 +91,14 @@ struct ExploreCommand: ParsableCommand {
 
     func validate() throws {
         guard parseSize() != nil else { throw ValidationError("--size must look like 120x40 (got \(size)).") }
-        guard [0, 8, 16, 256].contains(colors) else { throw ValidationError("--colors must be 256, 16, 8 or 0.") }
+        guard ["0", "8", "16", "256", "24bit", "truecolor"].contains(colors) else {
+            throw ValidationError("--colors must be 24bit, 256, 16, 8 or 0.")
+        }
+        guard graphics == "auto" || Capabilities.Graphics(rawValue: graphics) != nil else {
+            throw ValidationError("--graphics must be auto, kitty, sixel, iterm, symbols or none.")
+        }
         if case .failure(let e) = Key.parse(script: keys) { throw ValidationError("--keys: unknown key \(e.token).") }
-        if !batch && (json || !keys.isEmpty) { throw ValidationError("--keys and --json need --batch.") }
+        if !batch && json { throw ValidationError("--json needs --batch.") }
     }
 
     /// The model behind `e`; it loads on first use, so a bad weights file shows up in the
@@ -132,9 +148,16 @@ struct ExploreCommand: ParsableCommand {
         if batch || !interactive {
             if !batch { Console.note("decouple: not a terminal, so printing one screen (see --batch for scripts).") }
             let (w, h) = parseSize()!
-            var caps = Capabilities(colors: color == .never ? 0 : colors, unicode: !ascii)
+            let truecolor = colors == "24bit" || colors == "truecolor"
+            let n = truecolor ? 256 : Int(colors)!
+            var caps = Capabilities(
+                colors: color == .never ? 0 : n, unicode: !ascii, truecolor: truecolor,
+                graphics: Capabilities.Graphics(rawValue: graphics) ?? .none)
             if color == .auto, !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty { caps.colors = 0 }
-            let app = ExplorerApp(paths: paths, width: w, height: h, caps: caps, open: open, embedding: embedding)
+            let app = ExplorerApp(
+                paths: paths, width: w, height: h, caps: caps, open: open, embedding: embedding,
+                previewWidth: caps.tier.pixelProtocol == nil ? 192 : 960)
+            app.setMotionOverlay(motionOverlay)
             guard case .success(let script) = Key.parse(script: keys) else { throw ExitCode(64) }
             let screen = app.runBatch(keys: script)
             if json {
@@ -147,15 +170,21 @@ struct ExploreCommand: ParsableCommand {
         }
         let terminal: CursesTerminal
         do {
-            terminal = try CursesTerminal(color: color, ascii: ascii, mouse: !noMouse, logPath: log)
+            terminal = try CursesTerminal(
+                color: color, ascii: ascii, mouse: !noMouse, logPath: log, graphics: graphics)
         } catch {
             Console.error("cannot open the explorer: \(error)")
             throw ExitCode(1)
         }
         let (w, h) = terminal.size
+        // Pixel modes cache frames at up to 960 pixels wide: a large pane's real size.
         let app = ExplorerApp(
-            paths: paths, width: w, height: h, caps: terminal.capabilities, open: open, embedding: embedding)
-        let finished = app.runInteractive(terminal: terminal)
+            paths: paths, width: w, height: h, caps: terminal.capabilities, open: open, embedding: embedding,
+            previewWidth: terminal.capabilities.tier.pixelProtocol == nil ? 192 : 960)
+        app.setMotionOverlay(motionOverlay)
+        app.note("Pictures: \(terminal.capabilities.tier.rawValue) (\(terminal.graphicsReason)); t cycles")
+        guard case .success(let startKeys) = Key.parse(script: keys) else { throw ExitCode(64) }
+        let finished = app.runInteractive(terminal: terminal, keys: startKeys)
         terminal.restore()
         if let attrs = try? FileManager.default.attributesOfItem(atPath: log), (attrs[.size] as? Int ?? 0) > 0 {
             Console.note("decouple: messages from this session are in \(log)")

@@ -4,20 +4,48 @@ public struct Capabilities: Equatable, Sendable, Codable {
     public var colors: Int
     /// Whether the terminal's codeset is UTF-8 (block and arrow glyphs available).
     public var unicode: Bool
+    /// 24-bit colour (`COLORTERM=truecolor|24bit`): the adapter writes exact cell colours.
+    public var truecolor: Bool
+    /// Pictures through chafa: a pixel protocol, symbol mosaics, or neither (today's tiers).
+    public var graphics: Graphics
 
-    public init(colors: Int, unicode: Bool) {
+    public init(colors: Int, unicode: Bool, truecolor: Bool = false, graphics: Graphics = .none) {
         self.colors = colors
         self.unicode = unicode
+        self.truecolor = truecolor
+        self.graphics = graphics
+    }
+
+    /// `--graphics`: how pictures reach the terminal (auto is decided by `GraphicsDetection`).
+    public enum Graphics: String, Sendable, Codable, CaseIterable {
+        case kitty, sixel, iterm, symbols, none
     }
 
     /// The rendering tier of docs/terminal.md §1.
     public var tier: Tier {
+        switch graphics {
+        case .kitty: return .kitty
+        case .sixel: return .sixel
+        case .iterm: return .iterm
+        case .symbols where unicode && colors >= 256: return truecolor ? .symbols24 : .symbols256
+        default: break
+        }
         if colors == 0 { return .mono }
         if !unicode { return .colorCells }
         return colors >= 256 ? .halfBlocks256 : .halfBlocksDithered
     }
 
-    public enum Tier: String, Sendable, Codable {
+    public enum Tier: String, Sendable, Codable, CaseIterable {
+        /// Real pixels through the kitty graphics protocol (images deleted by id).
+        case kitty = "kitty images"
+        /// Real pixels as sixels (DEC VT340, xterm -ti vt340, foot, mlterm, WezTerm).
+        case sixel = "sixel images"
+        /// Real pixels as iTerm2 inline images (iTerm2, WezTerm).
+        case iterm = "iTerm2 images"
+        /// chafa's mosaic (quadrants, halves, eighth blocks) in 24-bit colour.
+        case symbols24 = "24-bit mosaic"
+        /// The same mosaic in xterm colours 16-255.
+        case symbols256 = "256-colour mosaic"
         /// A: `▀` with fg = top pixel, bg = bottom pixel, xterm colours 16-255.
         case halfBlocks256 = "256 colours"
         /// B: `▀` with the 8 or 16 ANSI colours after a 4x4 Bayer ordered dither.
@@ -26,18 +54,42 @@ public struct Capabilities: Equatable, Sendable, Codable {
         case colorCells = "colour cells (no UTF-8)"
         /// D: no colour: an ASCII luminance ramp after auto-levels.
         case mono = "ASCII, no colour"
+
+        /// The protocol of a pixel tier, nil for the text tiers.
+        public var pixelProtocol: PixelProtocol? {
+            switch self {
+            case .kitty: return .kitty
+            case .sixel: return .sixel
+            case .iterm: return .iterm
+            default: return nil
+            }
+        }
     }
 
-    /// The next tier the `t` key shows, within what `terminal` supports, plainest last.
+    /// The next tier the `t` key shows, within what `terminal` supports: pixels first, then
+    /// the mosaics, then today's tiers, plainest last.
     public func next(within terminal: Capabilities) -> Capabilities {
-        let order: [Tier] = [.halfBlocks256, .halfBlocksDithered, .colorCells, .mono]
-        let available: [Tier: Capabilities] = [
-            .halfBlocks256: terminal.colors >= 256 && terminal.unicode ? Capabilities(colors: 256, unicode: true) : nil,
-            .halfBlocksDithered: terminal.colors >= 8 && terminal.unicode
-                ? Capabilities(colors: min(terminal.colors, 16), unicode: true) : nil,
-            .colorCells: terminal.colors >= 8 ? Capabilities(colors: terminal.colors, unicode: false) : nil,
-            .mono: Capabilities(colors: 0, unicode: terminal.unicode),
+        let order = Tier.allCases
+        let colors = terminal.colors
+        let u = terminal.unicode
+        let chafa = terminal.graphics != .none
+        var available: [Tier: Capabilities] = [
+            .halfBlocks256: colors >= 256 && u ? Capabilities(colors: 256, unicode: true) : nil,
+            .halfBlocksDithered: colors >= 8 && u ? Capabilities(colors: min(colors, 16), unicode: true) : nil,
+            .colorCells: colors >= 8 ? Capabilities(colors: colors, unicode: false) : nil,
+            .mono: Capabilities(colors: 0, unicode: u),
         ].compactMapValues { $0 }
+        if chafa && u && colors >= 256 {
+            available[.symbols256] = Capabilities(colors: colors, unicode: true, graphics: .symbols)
+            if terminal.truecolor {
+                available[.symbols24] = Capabilities(colors: colors, unicode: true, truecolor: true, graphics: .symbols)
+            }
+        }
+        // Only the protocol the terminal was found (or told) to speak.
+        if let p = terminal.tier.pixelProtocol, let g = Graphics(rawValue: p.rawValue) {
+            available[terminal.tier] = Capabilities(
+                colors: colors, unicode: u, truecolor: terminal.truecolor, graphics: g)
+        }
         var i = order.firstIndex(of: tier)!
         repeat {
             i = (i + 1) % order.count

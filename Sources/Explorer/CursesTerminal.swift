@@ -11,16 +11,32 @@ public final class CursesTerminal {
     public let logPath: String
     public let capabilities: Capabilities
     private var closed = false
+    private let output: UnsafeMutablePointer<FILE>
+    /// Pixel images and 24-bit cells, written after curses' text (TerminalImages.swift).
+    private let images: TerminalImages
+    /// Why `--graphics` chose what it chose (shown in the status bar at start-up).
+    public let graphicsReason: String
+    /// A cell's size in pixels (TIOCGWINSZ, else `CSI 16 t`, else 8x16).
+    public private(set) var cellPixels: CellPixels
+    private var queriedCell: CellPixels?
 
     public enum ColorChoice: String, Sendable { case auto, always, never }
 
     /// Sets up the terminal, or throws a sentence saying why it cannot (not a TTY, unknown TERM).
-    public init(color: ColorChoice, ascii: Bool, mouse: Bool = true, logPath: String) throws {
+    /// `graphics` is `--graphics`: auto (decided from the environment and the terminal's
+    /// replies), kitty, sixel, iterm, symbols or none. `mouse` false leaves the mouse to the
+    /// terminal (its own text selection).
+    public init(color: ColorChoice, ascii: Bool, mouse: Bool = true, logPath: String, graphics: String = "none") throws
+    {
         guard isatty(0) != 0, isatty(1) != 0 else {
             throw TerminalError("standard input and output must be a terminal; use --batch for scripts")
         }
         setlocale(LC_ALL, "")
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
+        // Asked before curses owns the TTY; only when pictures may use the answers.
+        let replies = graphics == "none" ? nil : TerminalQuery.ask()
+        queriedCell = replies?.cellPixels
+        cellPixels = TerminalQuery.cellPixelsFromWindowSize() ?? replies?.cellPixels ?? .fallback
         // While curses owns the screen, anything written to stderr (a Swift fatal error, a
         // library warning) would be painted over and lost: send it to a log file instead.
         self.logPath = logPath
@@ -32,13 +48,20 @@ public final class CursesTerminal {
         }
         // newterm (unlike initscr) returns NULL instead of exiting when TERM is unusable.
         guard let out = fdopen(1, "w"), let input = fdopen(0, "r"), let scr = newterm(nil, out, input) else {
+            images = TerminalImages(tmuxPassthrough: false)
+            graphicsReason = ""
             if savedStderr >= 0 { dup2(savedStderr, 2) }
             throw TerminalError(
                 "cannot start curses with TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "(unset)")")
         }
         screenRef = scr
+        output = out
         set_term(scr)
-        guard let win = ccu_stdscr() else { throw TerminalError("curses gave no screen window") }
+        guard let win = ccu_stdscr() else {
+            images = TerminalImages(tmuxPassthrough: false)
+            graphicsReason = ""
+            throw TerminalError("curses gave no screen window")
+        }
         window = win
         ccu_register_atexit()
         ccu_install_signal_handlers()
@@ -59,7 +82,16 @@ public final class CursesTerminal {
             let n = Int(ccu_colors())
             colors = n >= 256 ? 256 : (n >= 16 ? 16 : (n >= 8 ? 8 : 0))
         }
-        capabilities = Capabilities(colors: colors, unicode: codeset == "UTF-8" && !ascii)
+        let unicode = codeset == "UTF-8" && !ascii
+        let decision = GraphicsDetection.decide(
+            requested: graphics, environment: ProcessInfo.processInfo.environment, replies: replies, unicode: unicode,
+            colors: colors)
+        images = TerminalImages(tmuxPassthrough: decision.tmuxPassthrough)
+        graphicsReason = decision.reason
+        // 24-bit cells only where the text tiers may use them, and never without colour.
+        capabilities = Capabilities(
+            colors: colors, unicode: unicode, truecolor: decision.truecolor && colors >= 256,
+            graphics: colors == 0 && decision.graphics == .symbols ? .none : decision.graphics)
     }
 
     deinit { restore() }
@@ -68,6 +100,10 @@ public final class CursesTerminal {
     public func restore() {
         guard !closed else { return }
         closed = true
+        // Kitty images outlive the alternate screen unless deleted; clearing erases sixels.
+        send(images.resetBytes())
+        wclear(window)
+        wrefresh(window)
         endwin()
         delscreen(screenRef)
         if savedStderr >= 0 {
@@ -83,6 +119,7 @@ public final class CursesTerminal {
 
     /// Copies `screen` to the terminal; curses sends only what changed.
     public func draw(_ screen: Screen) {
+        send(images.clearBytes(for: screen))
         let (w, h) = size
         for y in 0..<min(h, screen.height) {
             for x in 0..<min(w, screen.width) {
@@ -92,6 +129,21 @@ public final class CursesTerminal {
             }
         }
         wrefresh(window)
+        send(images.drawBytes(for: screen))
+    }
+
+    /// Writes bytes past curses, after flushing what curses buffered so the order holds.
+    private func send(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        fflush(output)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            // A terminal that stopped reading: drop the picture rather than hang the UI.
+            guard n > 0 else { return }
+            offset += n
+        }
     }
 
     private func put(_ cell: Cell, x: Int, y: Int) {
@@ -147,6 +199,10 @@ public final class CursesTerminal {
         if r == KEY_CODE_YES {
             switch Int32(ch) {
             case ccu_key_resize():
+                // Everything moves: forget the images and let curses repaint from scratch.
+                send(images.resetBytes())
+                clearok(window, true)
+                cellPixels = TerminalQuery.cellPixelsFromWindowSize() ?? queriedCell ?? .fallback
                 let (w, h) = size
                 return .resize(width: w, height: h)
             case ccu_key_mouse():

@@ -223,7 +223,10 @@ extension Renderer {
         for (k, c) in clips.prefix(count).enumerated() {
             let x = x0 + k * (tw + 1)
             if let view = frames(c.video, c.start) {
-                screen.blit(Thumbnail.render(view.image, columns: tw, rows: th, caps: s.caps), x: x, y: y)
+                // Pixel modes: one image per slot, its id from the slot's place (stable, unique).
+                screen.picture(
+                    view.image, x: x, y: y, columns: tw, rows: th, caps: s.caps, cell: s.cellPixels,
+                    id: UInt32(1000 + y * 512 + x), key: "v\(c.video) f\(c.start)")
             } else {
                 screen.text(x, y, "…", Style(attrs: [.dim]))
             }

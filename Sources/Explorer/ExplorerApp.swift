@@ -15,7 +15,7 @@ public final class ExplorerApp {
     ///   - embedding: the model behind `e`; nil disables embedding with a message.
     public init(
         paths: [String], width: Int, height: Int, caps: Capabilities, open: @escaping FrameReaderFactory,
-        embedding: ClipEmbedding?, cacheBudget: Int = 256 << 20
+        embedding: ClipEmbedding?, cacheBudget: Int = 256 << 20, previewWidth: Int = 192
     ) {
         state = ExplorerState(
             width: width, height: height, caps: caps, paths: paths,
@@ -25,7 +25,8 @@ public final class ExplorerApp {
         self.cache = cache
         embedWorker = embedding.map { EmbedWorker(embedding: $0, inbox: inbox) }
         services = paths.enumerated().map {
-            VideoService(video: $0.offset, path: $0.element, open: open, cache: cache, inbox: inbox)
+            VideoService(
+                video: $0.offset, path: $0.element, open: open, cache: cache, inbox: inbox, previewWidth: previewWidth)
         }
     }
 
@@ -45,6 +46,15 @@ public final class ExplorerApp {
     }
 
     public func render() -> Screen { renderer.render(state) }
+
+    /// The terminal's cell size in pixels (pixel-mode pictures are made at the pane's size).
+    public func setCellPixels(_ cell: CellPixels) { state.cellPixels = cell }
+
+    /// A line for the status bar (why `--graphics auto` chose its mode).
+    public func note(_ text: String) { state.status = text }
+
+    /// Starts with the vectors drawn over the frame (`--motion-overlay`).
+    public func setMotionOverlay(_ on: Bool) { state.motionOverlay = on }
 
     /// Handles one key; returns false once the app should exit.
     @discardableResult

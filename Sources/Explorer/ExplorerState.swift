@@ -142,12 +142,15 @@ public struct ExplorerState: Sendable {
     /// Pixels of motion shown at full strength; nil = per-frame automatic.
     public var vectorScale: Float?
     public var lists = ReferenceLists.both
-    /// Draw the motion-vector field over the frame picture (`o`) as well as beside it.
+    /// Draw the motion-vector field over the frame picture (`o`): arrows over its cells in text
+    /// modes, drawn into the image in pixel modes; the grid beside it stays.
     public var motionOverlay = false
     /// Playing (`p`): the clock's anchor, the frame in flight, what was shown and dropped.
     public var playback: Playback?
     /// Index into `ExplorerState.speeds` (`(` and `)`); kept across pauses, as mpv does.
     public var speedIndex = 2
+    /// A terminal cell's size in pixels: pixel-mode pictures are made at the pane's real size.
+    public var cellPixels = CellPixels.fallback
     public var help = false
     public var prompt: Prompt?
     public var status: String?

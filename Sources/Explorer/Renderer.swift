@@ -27,7 +27,11 @@ public struct Renderer {
         clipsPane(&screen, s, layout.clips)
         embeddingsPane(&screen, s, layout.embeddings)
         statusBar(&screen, s, layout.status)
-        if s.help { helpOverlay(&screen, s) }
+        if s.help {
+            // Images would cover the help text; the adapter clears what is no longer placed.
+            screen.images = []
+            helpOverlay(&screen, s)
+        }
         return screen
     }
 
@@ -142,9 +146,7 @@ public struct Renderer {
             screen.text(inner.x, inner.y, "decoding frame \(shownIndex)…", Style(attrs: [.dim]), maxWidth: inner.width)
             return
         }
-        var picture = Thumbnail.render(view.image, columns: size.columns, rows: size.rows, caps: s.caps)
-        if s.motionOverlay && info.exportsMotionVectors { picture = overlay(picture, view, info, s) }
-        screen.blit(picture, x: x0, y: inner.y)
+        framePicture(&screen, s, view, info: info, x: x0, y: inner.y, size: size)
         let y = inner.y + size.rows
         let f = view.info
         let what = s.showKeyframe ? "keyframe \(f.index) for frame \(s.cursor)" : "frame \(f.index)"
@@ -375,7 +377,7 @@ public struct Renderer {
         "            c or Esc                  cancel embedding",
         "            n                         neighbours of the clip here",
         "            v                         next embedding view (scene, motion, video)",
-        "Display     t                         thumbnail mode (colour tier)",
+        "Display     t                         picture mode (pixels, mosaics, colours)",
         "            + - =                     vector scale up / down / auto",
         "            m                         motion lists: both / forward / backward",
         "            o                         motion drawn over the frame",

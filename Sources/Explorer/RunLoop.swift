@@ -4,8 +4,12 @@ extension ExplorerApp {
     /// The interactive loop: keys and worker events in, screens out, until `q` or Ctrl-C.
     /// Only this thread calls curses. Returns false when Ctrl-C or SIGTERM ended it.
     @discardableResult
-    public func runInteractive(terminal: CursesTerminal) -> Bool {
+    /// `keys` are typed first (`--keys` outside batch: start at a frame, in a mode), each
+    /// `<wait>` holding the rest until background work is done.
+    public func runInteractive(terminal: CursesTerminal, keys: [Key] = []) -> Bool {
+        var pending = keys[...]
         let (w, h) = terminal.size
+        setCellPixels(terminal.cellPixels)
         handle(.resize(width: w, height: h))
         start()
         var dirty = true
@@ -26,8 +30,17 @@ extension ExplorerApp {
                 terminal.draw(render())
                 dirty = false
             }
+            while let key = pending.first, key != .wait || isIdle {
+                pending = pending.dropFirst()
+                dirty = true
+                if key != .wait && !handle(key) {
+                    stop()
+                    return true
+                }
+            }
             if let key = terminal.readKey() {
                 dirty = true
+                if case .resize = key { setCellPixels(terminal.cellPixels) }
                 if !handle(key) { break }
             }
         }

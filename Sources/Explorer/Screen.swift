@@ -14,11 +14,15 @@ public struct Style: Hashable, Sendable {
     public var fg: Int16
     public var bg: Int16
     public var attrs: Attrs
+    /// The exact colours in the 24-bit tier; `fg`/`bg` then hold the nearest xterm colours,
+    /// which curses draws before the adapter writes these over them.
+    public var rgb: TrueColor?
 
-    public init(fg: Int16 = -1, bg: Int16 = -1, attrs: Attrs = []) {
+    public init(fg: Int16 = -1, bg: Int16 = -1, attrs: Attrs = [], rgb: TrueColor? = nil) {
         self.fg = fg
         self.bg = bg
         self.attrs = attrs
+        self.rgb = rgb
     }
 
     public static let plain = Style()
@@ -59,6 +63,9 @@ public struct Screen: Equatable, Sendable {
     public private(set) var cells: [Cell]
     /// Where the renderer drew clickable things (Mouse.swift); not part of the picture.
     public var hits: [Hit] = []
+    /// Pixel pictures over the cells (pixel modes): where they go and what they show. The
+    /// cells under them stay blank; the terminal adapter writes the images after the text.
+    public var images: [ImagePlacement] = []
 
     public init(width: Int, height: Int) {
         self.width = max(0, width)
@@ -157,6 +164,7 @@ public struct Screen: Equatable, Sendable {
         if s.attrs.contains(.dim) { a += "d" }
         if s.attrs.contains(.reverse) { a += "r" }
         if s.attrs.contains(.underline) { a += "u" }
-        return "\(s.fg)/\(s.bg)\(a.isEmpty ? "" : "/" + a)"
+        let rgb = s.rgb.map { "/#" + TrueColor.hex($0.fg) + ":#" + TrueColor.hex($0.bg) } ?? ""
+        return "\(s.fg)/\(s.bg)\(a.isEmpty ? "" : "/" + a)\(rgb)"
     }
 }

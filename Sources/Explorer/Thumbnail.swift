@@ -59,6 +59,16 @@ public enum Thumbnail {
         var screen = Screen(width: columns, height: rows)
         guard columns > 0, rows > 0 else { return screen }
         switch caps.tier {
+        case .symbols24, .symbols256:
+            if let mosaic = try? ChafaEncoder.mosaic(image, columns: columns, rows: rows, truecolor: caps.truecolor) {
+                return mosaic
+            }
+            // chafa refused (it never has in practice): today's half blocks instead of nothing.
+            return render(image, columns: columns, rows: rows, caps: Capabilities(colors: caps.colors, unicode: true))
+        case .kitty, .sixel, .iterm:
+            // Pixel tiers place images (Screen.picture); as cells they look like the 256 tier,
+            // which is also what a pixel-less consumer (batch text, goldens) sees.
+            return render(image, columns: columns, rows: rows, caps: Capabilities(colors: 256, unicode: caps.unicode))
         case .halfBlocks256, .halfBlocksDithered:
             // Two pixels per cell: the upper half block's fg is the top pixel, bg the bottom.
             let small = resize(image, width: columns, height: rows * 2)

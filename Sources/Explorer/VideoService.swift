@@ -18,10 +18,17 @@ final class VideoService: @unchecked Sendable {
     private var stopped = false
     private(set) var info: VideoInfo?
 
-    static let previewWidth = 192
+    /// Width of the cached pictures: 192 is plenty for text cells; pixel modes ask for the
+    /// frame pane's pixel width so the image is not an enlarged thumbnail.
+    let previewWidth: Int
+    static let defaultPreviewWidth = 192
     static let prefetch = 6
 
-    init(video: Int, path: String, open: @escaping FrameReaderFactory, cache: FrameCache, inbox: Inbox) {
+    init(
+        video: Int, path: String, open: @escaping FrameReaderFactory, cache: FrameCache, inbox: Inbox,
+        previewWidth: Int = defaultPreviewWidth
+    ) {
+        self.previewWidth = previewWidth
         self.video = video
         self.path = path
         self.open = open
@@ -154,7 +161,7 @@ final class VideoService: @unchecked Sendable {
 
     private func view(of frame: VideoFrame, reader: FrameReader) throws -> FrameView {
         let info = reader.info
-        let w = min(Self.previewWidth, info.width)
+        let w = min(previewWidth, info.width)
         let h = max(1, Int((Double(w) * Double(info.height) / Double(info.width)).rounded()))
         let image = try reader.currentImage(width: w, height: h)
         let summary = FrameMotionSummary(frame: frame, frameWidth: info.width, frameHeight: info.height)

@@ -12,6 +12,22 @@ struct CommandErrorTests {
         #expect(r.status == 1 && r.stderr.contains("'\(dir)' holds no video files"), "\(r.stderr)")
     }
 
+    @Test("explore: a bad --graphics or --colors is a usage error naming the choices; batch renders a forced mode")
+    func graphicsOptions() throws {
+        let video = Paths.asset("videos/tears_320x240.mp4")
+        let bad = try run(Paths.decouple, ["explore", "--batch", "--graphics", "ascii-art", video])
+        #expect(bad.status == 64 && bad.stderr.contains("auto, kitty, sixel, iterm, symbols or none"), "\(bad.stderr)")
+        let colors = try run(Paths.decouple, ["explore", "--batch", "--colors", "12", video])
+        #expect(colors.status == 64 && colors.stderr.contains("24bit, 256, 16, 8 or 0"), "\(colors.stderr)")
+        // NO_COLOR (which a test runner may set) would turn the colours, and the mosaic, off.
+        let mosaic = try run(
+            Paths.decouple, ["explore", "--batch", "--graphics", "symbols", "--colors", "24bit", "--keys", ".", video],
+            environment: ["NO_COLOR": ""])
+        #expect(mosaic.status == 0 && mosaic.text.contains("24-bit mosaic"), "\(mosaic.stderr)")
+        let sixel = try run(Paths.decouple, ["explore", "--batch", "--graphics", "sixel", "--keys", ".", video])
+        #expect(sixel.status == 0 && sixel.text.contains("sixel images"), "\(sixel.stderr)")
+    }
+
     @Test("store merge onto an existing output asks for --force and writes nothing")
     func mergeExisting() throws {
         let out = Paths.temporaryDirectory("merge-existing")

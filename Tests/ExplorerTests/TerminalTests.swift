@@ -44,6 +44,33 @@ struct TerminalTests {
         #expect(try !t.alternateScreen())
     }
 
+    @Test("inside tmux, auto picks the mosaic (24-bit with COLORTERM), t goes on to the half blocks")
+    func picturesInTmux() throws {
+        for (env, tier) in [([:], "256-colour mosaic"), (["COLORTERM": "truecolor"], "24-bit mosaic")] {
+            let t = try TmuxSession([Paths.decouple, "explore", Self.sample], environment: env)
+            try t.waitFor("Pictures: \(tier) (inside tmux: symbols")
+            // The line under the picture: the frame is decoded and drawn.
+            try t.waitFor("frame 0  I key")
+            if env.isEmpty {
+                try t.send("t")
+                try t.waitFor("Thumbnails: 256 colours")
+            } else {
+                // The exact colours reach the terminal as SGR 38;2 over curses' own cells.
+                // (written just after curses' refresh, so poll briefly rather than race it).
+                var coloured = ""
+                let deadline = Date().addingTimeInterval(10)
+                while Date() < deadline {
+                    coloured = try t.capture(colors: true)
+                    if coloured.contains("38;2;") { break }
+                    usleep(100_000)
+                }
+                #expect(coloured.contains("38;2;"), "\(coloured.prefix(600).debugDescription)")
+            }
+            try t.send("q")
+            #expect(try t.waitFor("STTY=").contains("EXIT=0"))
+        }
+    }
+
     @Test("mark, embed and compare clips of two videos")
     func embedAndNeighbours() throws {
         let t = try TmuxSession(
