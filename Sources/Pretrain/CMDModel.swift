@@ -55,6 +55,13 @@ public struct CMDBatch: Sendable {
 
     public var batch: Int { clips.shape[0] }
 
+    /// A batch from its tensors (shapes as above).
+    public init(clips: Tensor, iFrames: Tensor, motion: Tensor) {
+        self.clips = clips
+        self.iFrames = iFrames
+        self.motion = motion
+    }
+
     /// Stacks examples (each must have the same number of negatives).
     public init(_ examples: [PretextExample], size s: Int, motionSize ms: Int, clipFrames: Int, futureFrames: Int) {
         let b = examples.count
