@@ -197,6 +197,8 @@ struct BenchPretrain: ParsableCommand {
         var torchSkipped: String?
         var ratio: Double?
         var firstLossDifference: Double?
+        /// The first-step losses in float64 (PyTorch, on a copy of the same model and batch).
+        var firstLossFloat64: Losses?
         var dataLoadingMs: Double?
         /// Median ms per step of each part (with --profile), then "optimiser" and "other".
         var profile: [Part]?
@@ -212,6 +214,7 @@ struct BenchPretrain: ParsableCommand {
             case torchVersion = "torch_version"
             case torchSkipped = "torch_skipped"
             case firstLossDifference = "first_loss_difference"
+            case firstLossFloat64 = "first_loss_float64"
             case dataLoadingMs = "data_loading_ms"
         }
     }
@@ -326,6 +329,12 @@ struct BenchPretrain: ParsableCommand {
         {
             peerSide = side(peerTimes, peakMB: peakMB, first: Losses(context: pc, motion: pm, total: pt))
         }
+        var float64: Losses?
+        if let f = peerFirst?["float64"] as? [String: Any], let c = f["context"] as? Double,
+            let m = f["motion"] as? Double, let t = f["total"] as? Double
+        {
+            float64 = Losses(context: c, motion: m, total: t)
+        }
         var profileRows: [Part]?
         if profile {
             profileRows = (StepPart.allCases.map(\.rawValue) + ["optimiser", "other"]).map {
@@ -340,6 +349,7 @@ struct BenchPretrain: ParsableCommand {
             torchVersion: stats?["torch"] as? String, torchSkipped: peerSide == nil && !noTorch ? skipped : nil,
             ratio: peerSide.map { ourSide.stepMs / $0.stepMs },
             firstLossDifference: peerSide.map { abs(ourSide.firstLoss.total - $0.firstLoss.total) },
+            firstLossFloat64: peerSide == nil ? nil : float64,
             dataLoadingMs: loadingMs, profile: profileRows)
         if json {
             print(Console.json(report, pretty: false))
@@ -499,6 +509,12 @@ struct BenchPretrain: ParsableCommand {
                 format: ", PyTorch %.6f (context %.6f, motion %.6f); difference %.2g", t.total, t.context, t.motion, d)
         }
         lines.append(loss)
+        if let f = r.firstLossFloat64, let t = r.torch?.firstLoss {
+            lines.append(
+                String(
+                    format: "  float64 reference (PyTorch, same weights and batch) %.6f: ours off by %.2g, PyTorch float32 by %.2g",
+                    f.total, abs(o.total - f.total), abs(t.total - f.total)))
+        }
         if let parts = r.profile {
             lines.append("profile of our step (median ms):")
             for p in parts {
