@@ -18,7 +18,7 @@ struct BenchPretrainTests {
     func report(_ extra: [String], environment: [String: String]? = nil) throws -> BenchPretrain.Report {
         let r = try run(Paths.decouple, Self.tiny + extra + ["--json"], environment: environment)
         #expect(r.status == 0, "\(r.stderr)")
-        return try JSONDecoder().decode(BenchPretrain.Report.self, from: Data(r.stdout.utf8))
+        return try JSONDecoder().decode(BenchPretrain.Report.self, from: r.stdout)
     }
 
     @Test("runs and prints the table: ours ms/step, clips/s, share of the FMA peak, peak MB, first-step loss")
@@ -26,9 +26,9 @@ struct BenchPretrainTests {
         let r = try run(Paths.decouple, Self.tiny + ["--runs", "1", "--no-torch"])
         #expect(r.status == 0, "\(r.stderr)")
         for text in ["machine:", "load average", "ms/step   clips/s   % of FMA peak   peak MB", "ours", "first-step loss"] {
-            #expect(r.stdout.contains(text), "\(r.stdout)")
+            #expect(r.text.contains(text), "\(r.text)")
         }
-        #expect(!r.stdout.contains("PyTorch"), "--no-torch prints no peer row: \(r.stdout)")
+        #expect(!r.text.contains("PyTorch"), "--no-torch prints no peer row: \(r.text)")
     }
 
     @Test("--json is one object with the step, clips/s, FMA share, memory and losses")
@@ -62,8 +62,8 @@ struct BenchPretrainTests {
             environment: ["DECOUPLE_TORCH_PYTHON": Paths.scratch + "/no-such-python"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(
-            r.stdout.contains("PyTorch peer skipped: \(Paths.scratch)/no-such-python not found (set $DECOUPLE_TORCH_PYTHON, or make it: python3 -m venv"),
-            "\(r.stdout)")
+            r.text.contains("PyTorch peer skipped: \(Paths.scratch)/no-such-python not found (set $DECOUPLE_TORCH_PYTHON, or make it: python3 -m venv"),
+            "\(r.text)")
         let j = try report(["--runs", "1"], environment: ["DECOUPLE_TORCH_PYTHON": Paths.scratch + "/no-such-python"])
         #expect(j.torch == nil && j.torchSkipped?.contains("PyTorch peer skipped") == true)
     }
