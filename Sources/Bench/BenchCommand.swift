@@ -6,7 +6,8 @@ public struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks, each next to a peer measured in the same run (build with -c release).",
         subcommands: [
-            BenchExtract.self, BenchModel.self, BenchEmbed.self, BenchExplore.self, BenchSearch.self, BenchTrain.self, BenchPretrain.self,
+            BenchExtract.self, BenchModel.self, BenchEmbed.self, BenchExplore.self, BenchSearch.self, BenchTrain.self,
+            BenchPretrain.self,
             BenchViews.self,
         ]
     )

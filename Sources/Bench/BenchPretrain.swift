@@ -128,7 +128,8 @@ struct BenchPretrain: ParsableCommand {
         do {
             let base = try BackboneConfig(modelID: model)
             guard base.architecture != .c3d else {
-                throw ValidationError("bench pretrain takes r2p1d-26 or r3d-26 (the PyTorch peer builds the ResNets' clip map).")
+                throw ValidationError(
+                    "bench pretrain takes r2p1d-26 or r3d-26 (the PyTorch peer builds the ResNets' clip map).")
             }
             c.backbone = try base.applying(overrides: config)
         } catch let error as ValidationError {
@@ -427,11 +428,13 @@ struct BenchPretrain: ParsableCommand {
             "blocks": c.backbone.blocks, "frame_widths": c.frameWidths, "motion_widths": c.motionWidths,
             "predictor_dim": c.predictorDim, "heads": c.predictorHeads, "encoder_layers": c.encoderLayers,
             "decoder_layers": c.decoderLayers, "dropout": Double(c.dropout), "head_hidden": c.headHidden,
-            "embedding": c.embedding, "fused_channels": c.fusedChannels, "source_tokens": model.sourceTokens, "target_tokens": model.targetTokens,
+            "embedding": c.embedding, "fused_channels": c.fusedChannels, "source_tokens": model.sourceTokens,
+            "target_tokens": model.targetTokens,
             "temperature": Double(c.temperature), "context_weight": c.contextWeight, "motion_weight": c.motionWeight,
             "lr": lr, "momentum": 0.9, "weight_decay": 1e-3, "gradient_clip": 15.0,
         ]
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]), as: UTF8.self)
+        let text = String(
+            decoding: try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]), as: UTF8.self)
         try SafeTensorsWriter.write(tensors, metadata: ["cmd": text], to: path)
     }
 
@@ -462,7 +465,8 @@ struct BenchPretrain: ParsableCommand {
             // Decoder layers: self-attention, cross-attention, FFN.
             macs +=
                 Double(c.decoderLayers)
-                * (bb * t * 4 * d * d + 2 * bb * t * t * d + 2 * bb * t * d * d + 2 * bb * s * d * d + 2 * bb * t * s * d
+                * (bb * t * 4 * d * d + 2 * bb * t * t * d + 2 * bb * t * d * d + 2 * bb * s * d * d + 2 * bb * t * s
+                    * d
                     + 2 * bb * t * d * ffn)
             macs += bb * t * (d * h + h * e)  // mq
             macs += Double(m) * t * (Double(c.motionWidths[3]) * h + h * e)  // mk
@@ -479,13 +483,17 @@ struct BenchPretrain: ParsableCommand {
 
     func text(_ r: Report, config c: CMDConfig) -> String {
         var lines: [String] = []
-        lines.append(r.machine + ", " + r.blas + String(format: "; load average %.2f before, %.2f after", r.loadBefore, r.loadAfter))
+        lines.append(
+            r.machine + ", " + r.blas
+                + String(format: "; load average %.2f before, %.2f after", r.loadBefore, r.loadAfter))
         lines.append(
             "CMD step of \(r.config), batch \(r.batch) (clips 3x\(c.backbone.frames)x\(c.size)x\(c.size), "
                 + "\(r.motionClips) motion clips 2x\(c.futureFrames)x\(c.motionSize)x\(c.motionSize)), \(r.threads) threads: "
                 + String(format: "%.1f GFLOP per step, FMA peak %.0f GFLOP/s", r.gflopPerStep, r.fmaPeakGFLOPS))
         var source = "batch: \(r.batchSource)"
-        if let ms = r.dataLoadingMs { source += String(format: " (data loading %.0f ms per batch, outside the step)", ms) }
+        if let ms = r.dataLoadingMs {
+            source += String(format: " (data loading %.0f ms per batch, outside the step)", ms)
+        }
         lines.append(source)
         if let s = r.torchSkipped { lines.append(s) }
         lines.append(
@@ -503,7 +511,8 @@ struct BenchPretrain: ParsableCommand {
         }
         let o = r.ours.firstLoss
         var loss = String(
-            format: "first-step loss (dropout off): ours %.6f (context %.6f, motion %.6f)", o.total, o.context, o.motion)
+            format: "first-step loss (dropout off): ours %.6f (context %.6f, motion %.6f)", o.total, o.context, o.motion
+        )
         if let t = r.torch?.firstLoss, let d = r.firstLossDifference {
             loss += String(
                 format: ", PyTorch %.6f (context %.6f, motion %.6f); difference %.2g", t.total, t.context, t.motion, d)
@@ -512,15 +521,19 @@ struct BenchPretrain: ParsableCommand {
         if let f = r.firstLossFloat64, let t = r.torch?.firstLoss {
             lines.append(
                 String(
-                    format: "  float64 reference (PyTorch, same weights and batch) %.6f: ours off by %.2g, PyTorch float32 by %.2g",
+                    format:
+                        "  float64 reference (PyTorch, same weights and batch) %.6f: ours off by %.2g, PyTorch float32 by %.2g",
                     f.total, abs(o.total - f.total), abs(t.total - f.total)))
         }
         if let parts = r.profile {
             lines.append("profile of our step (median ms):")
             for p in parts {
-                lines.append("  " + p.part.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.1f", p.ms))
+                lines.append(
+                    "  " + p.part.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.1f", p.ms))
             }
-            lines.append("  " + "step".padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.1f", r.ours.stepMs))
+            lines.append(
+                "  " + "step".padding(toLength: 32, withPad: " ", startingAt: 0)
+                    + String(format: "%8.1f", r.ours.stepMs))
             if let ms = r.dataLoadingMs {
                 lines.append(
                     "  " + "data loading (one batch)".padding(toLength: 32, withPad: " ", startingAt: 0)

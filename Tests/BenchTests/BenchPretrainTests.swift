@@ -25,7 +25,9 @@ struct BenchPretrainTests {
     func runsAsText() throws {
         let r = try run(Paths.decouple, Self.tiny + ["--runs", "1", "--no-torch"])
         #expect(r.status == 0, "\(r.stderr)")
-        for text in ["machine:", "load average", "ms/step   clips/s   % of FMA peak   peak MB", "ours", "first-step loss"] {
+        for text in [
+            "machine:", "load average", "ms/step   clips/s   % of FMA peak   peak MB", "ours", "first-step loss",
+        ] {
             #expect(r.text.contains(text), "\(r.text)")
         }
         #expect(!r.text.contains("PyTorch"), "--no-torch prints no peer row: \(r.text)")
@@ -62,7 +64,9 @@ struct BenchPretrainTests {
             environment: ["DECOUPLE_TORCH_PYTHON": Paths.scratch + "/no-such-python"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(
-            r.text.contains("PyTorch peer skipped: \(Paths.scratch)/no-such-python not found (set $DECOUPLE_TORCH_PYTHON, or make it: python3 -m venv"),
+            r.text.contains(
+                "PyTorch peer skipped: \(Paths.scratch)/no-such-python not found (set $DECOUPLE_TORCH_PYTHON, or make it: python3 -m venv"
+            ),
             "\(r.text)")
         let j = try report(["--runs", "1"], environment: ["DECOUPLE_TORCH_PYTHON": Paths.scratch + "/no-such-python"])
         #expect(j.torch == nil && j.torchSkipped?.contains("PyTorch peer skipped") == true)
