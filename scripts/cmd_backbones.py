@@ -8,6 +8,8 @@ configurations the Swift `BackboneConfig` builds; the defaults are the published
 
 Every model has `forward(x) -> [N, D]` and `forward_stages(x) -> list of (name, tensor)` with
 the stage names of the Swift `Backbone.stageNames`.
+`ResNet10` is CMD's I-frame or motion-vector network (Swift `ResNet10Config`), with the same
+key names as the Swift `TrainableBackbone(resnet10:)`.
 """
 import torch
 import torch.nn as nn
