@@ -83,6 +83,7 @@ bench: bench-deps
 	.build/release/decouple bench embed
 	.build/release/decouple bench search
 	.build/release/decouple bench train --models narrow
+	.build/release/decouple bench pretrain --profile
 	scripts/bench_memory.sh
 
 # Pretrains, evaluates and installs the default weights (at most about 2 hours on 2 cores).

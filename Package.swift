@@ -58,6 +58,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "Common", "MediaIO", "VideoData", "Tensor", "NN", "SafeTensors", "Models", "Embed", "Explorer", "Index",
+                "Pretrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -8,6 +8,8 @@ configurations the Swift `BackboneConfig` builds; the defaults are the published
 
 Every model has `forward(x) -> [N, D]` and `forward_stages(x) -> list of (name, tensor)` with
 the stage names of the Swift `Backbone.stageNames`.
+`ResNet10` is CMD's I-frame or motion-vector network (Swift `ResNet10Config`), with the same
+key names as the Swift `TrainableBackbone(resnet10:)`.
 """
 import torch
 import torch.nn as nn
@@ -183,6 +185,63 @@ class C3DBN(nn.Module):
                 stages.append(("conv" + step, x))
         x = self.avgpool(x).flatten(1)
         stages.append(("output", x))
+        return stages
+
+    def forward(self, x):
+        return self.forward_stages(x)[-1][1]
+
+
+class BasicBlock(nn.Module):
+    """Hara's BasicBlock: conv1, bn1, ReLU, conv2, bn2, + shortcut (downsample.0/1), ReLU.
+    `flat` makes the 3x3x3 convs 1x3x3 with stride (1, s, s) (CMD's 2D I-frame network)."""
+
+    def __init__(self, in_planes, planes, stride, flat):
+        super().__init__()
+        k, p = ((1, 3, 3), (0, 1, 1)) if flat else (3, 1)
+        s = (1, stride, stride) if flat else stride
+        self.conv1 = nn.Conv3d(in_planes, planes, k, s, p, bias=False)
+        self.bn1 = nn.BatchNorm3d(planes)
+        self.conv2 = nn.Conv3d(planes, planes, k, 1, p, bias=False)
+        self.bn2 = nn.BatchNorm3d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or in_planes != planes:
+            self.downsample = nn.Sequential(nn.Conv3d(in_planes, planes, 1, s, bias=False), nn.BatchNorm3d(planes))
+
+    def forward(self, x):
+        residual = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + residual)
+
+
+class ResNet10(nn.Module):
+    """CMD's helper networks (Swift `ResNet10Config`), BasicBlocks [1, 1, 1, 1], Hara's key
+    names: `frame` is the I-frame network (1x7x7 stem stride (1, 2, 2), 1x3x3 convs), otherwise
+    the motion-vector network (3x7x7 stem with stride (1, s, s), 3x3x3 convs, layers 2-4
+    stride 2 in time and space); both with max pool 1x3x3 stride (1, 2, 2) after the stem."""
+
+    def __init__(self, frame, in_channels, widths=(64, 128, 256, 512), stem=None, stem_stride=1):
+        super().__init__()
+        stem = stem or widths[0]
+        if frame:
+            self.conv1 = nn.Conv3d(in_channels, stem, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False)
+        else:
+            self.conv1 = nn.Conv3d(in_channels, stem, (3, 7, 7), (1, stem_stride, stem_stride), (1, 3, 3), bias=False)
+        self.bn1 = nn.BatchNorm3d(stem)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))
+        cin = stem
+        for i, w in enumerate(widths):
+            setattr(self, f"layer{i + 1}", nn.Sequential(BasicBlock(cin, w, 2 if i > 0 else 1, frame)))
+            cin = w
+
+    def forward_stages(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        stages = [("stem", x)]
+        for i in range(4):
+            x = getattr(self, f"layer{i + 1}")(x)
+            stages.append((f"layer{i + 1}", x))
+        stages.append(("output", x.mean((2, 3, 4))))
         return stages
 
     def forward(self, x):

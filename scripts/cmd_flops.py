@@ -22,41 +22,6 @@ import cmd_backbones  # noqa: E402
 from make_training_fixtures import Predictor  # noqa: E402
 
 
-def conv_bn(cin, cout, k, s, p):
-    return nn.Sequential(nn.Conv3d(cin, cout, k, s, p, bias=False), nn.BatchNorm3d(cout), nn.ReLU())
-
-
-class Basic(nn.Module):
-    def __init__(self, cin, cout, stride, flat):
-        super().__init__()
-        k, p = ((1, 3, 3), (0, 1, 1)) if flat else (3, 1)
-        s = (1, stride, stride) if flat else stride
-        self.c1 = conv_bn(cin, cout, k, s, p)
-        self.c2 = nn.Sequential(nn.Conv3d(cout, cout, k, 1, p, bias=False), nn.BatchNorm3d(cout))
-        self.down = nn.Sequential(nn.Conv3d(cin, cout, 1, s, bias=False), nn.BatchNorm3d(cout)) if stride != 1 or cin != cout else None
-
-    def forward(self, x):
-        r = x if self.down is None else self.down(x)
-        return torch.relu(self.c2(self.c1(x)) + r)
-
-
-class ResNet10(nn.Module):
-    """frame2D (the I-frame net) or motion3D (the motion-vector net), BasicBlocks [1, 1, 1, 1]."""
-
-    def __init__(self, flat, cin, widths):
-        super().__init__()
-        stem = conv_bn(cin, widths[0], (1, 7, 7), (1, 2, 2), (0, 3, 3)) if flat else conv_bn(cin, widths[0], (3, 7, 7), 1, (1, 3, 3))
-        layers = [stem, nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))]
-        cin = widths[0]
-        for i, w in enumerate(widths):
-            layers.append(Basic(cin, w, 2 if i > 0 else 1, flat))
-            cin = w
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.net(x)
-
-
 def head(cin, hidden, out):
     return nn.Sequential(nn.Linear(cin, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, out, bias=False), nn.BatchNorm1d(out))
 
@@ -71,7 +36,7 @@ def main():
     b = a.batch
     backbone, frames, size = cmd_backbones.build("r2p1d-26", a.config)
     widths = [16, 32, 64, 128]
-    frame_net, motion_net = ResNet10(True, 3, widths), ResNet10(False, 2, widths)
+    frame_net, motion_net = cmd_backbones.ResNet10(True, 3, widths), cmd_backbones.ResNet10(False, 2, widths)
     counts = {}
     with FlopCounterMode(display=False) as fc:
         clips = torch.randn(b, 3, frames, size, size)
@@ -80,11 +45,11 @@ def main():
     counts["backbone"] = fc.get_total_flops()
     fused = out.shape[1]
     with FlopCounterMode(display=False) as fc:
-        f = frame_net(torch.randn(b, 3, 1, size, size)).mean((2, 3, 4))
+        f = frame_net(torch.randn(b, 3, 1, size, size))
         f.sum().backward()
     counts["frame_net"] = fc.get_total_flops()
     with FlopCounterMode(display=False) as fc:
-        m = motion_net(torch.randn(b * (1 + a.negatives), 2, 8, a.motion_size, a.motion_size))
+        m = dict(motion_net.forward_stages(torch.randn(b * (1 + a.negatives), 2, 8, a.motion_size, a.motion_size)))["layer4"]
         m.sum().backward()
     counts["motion_net"] = fc.get_total_flops()
     src = 2 * (size // 16) ** 2

@@ -7,6 +7,7 @@ public struct BenchCommand: ParsableCommand {
         abstract: "Benchmarks, each next to a peer measured in the same run (build with -c release).",
         subcommands: [
             BenchExtract.self, BenchModel.self, BenchEmbed.self, BenchExplore.self, BenchSearch.self, BenchTrain.self,
+            BenchPretrain.self,
             BenchViews.self,
         ]
     )

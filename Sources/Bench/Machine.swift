@@ -24,6 +24,11 @@ public enum Machine {
             + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? "")
     }
 
+    /// The float32 FMA peak of one core in GFLOP/s measured on the reference host (AMD EPYC
+    /// Zen 4, about 32 FLOP per cycle at about 3.6 GHz: docs/backbone.md §3); benchmarks that
+    /// report a share of the peak take it times their threads unless told another figure.
+    public static let fmaPeakGFLOPSPerCore = 114.0
+
     /// The 1-minute load average (the machine may be shared); NaN when unknown.
     public static func loadAverage() -> Double {
         var loads = [Double](repeating: 0, count: 3)

@@ -440,3 +440,33 @@ public struct ResNet10Config: Sendable, Codable, Equatable, CustomStringConverti
         return plan
     }
 }
+
+extension TrainableBackbone {
+    /// Multiply-accumulates of the convs of one forward pass of one clip of `size` (T, H, W):
+    /// the total, and the first conv's alone (a training step computes no input gradient for
+    /// it, so its backward pass costs one GEMM instead of two). Batch norm, ReLU and pooling are
+    /// not counted.
+    public func multiplyAccumulates(input size: Dim3) -> (total: Int, first: Int) {
+        var total = 0
+        var first: Int?
+        var s = size
+        func conv(_ u: Unit, _ at: Dim3) -> Dim3 {
+            let g = u.conv.geometry(input: at)
+            let macs = u.conv.weight.shape[0] * g.k * g.n
+            total += macs
+            if first == nil { first = macs }
+            return g.output
+        }
+        for (step, _) in steps {
+            switch step {
+            case .unit(let u): s = conv(u, s)
+            case .pool(let p): s = p.pool.outputSize(s)
+            case .block(let b):
+                let input = s
+                for u in b.units { s = conv(u, s) }
+                if let d = b.downsample { _ = conv(d, input) }
+            }
+        }
+        return (total, first ?? 0)
+    }
+}

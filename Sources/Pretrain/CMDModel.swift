@@ -55,6 +55,13 @@ public struct CMDBatch: Sendable {
 
     public var batch: Int { clips.shape[0] }
 
+    /// A batch from its tensors (shapes as above).
+    public init(clips: Tensor, iFrames: Tensor, motion: Tensor) {
+        self.clips = clips
+        self.iFrames = iFrames
+        self.motion = motion
+    }
+
     /// Stacks examples (each must have the same number of negatives).
     public init(_ examples: [PretextExample], size s: Int, motionSize ms: Int, clipFrames: Int, futureFrames: Int) {
         let b = examples.count
@@ -187,59 +194,83 @@ public final class CMDModel: ParameterContainer {
     }
 
     /// Forward and backward for one batch: adds every parameter's gradient (call `zeroGrad`
-    /// before) and returns the losses. Networks whose loss weight is zero are skipped.
-    public func step(_ batch: CMDBatch, threads: Int = 2) -> Losses {
+    /// before) and returns the losses. Networks whose loss weight is zero are skipped. With
+    /// `profile`, each network's forward and backward pass is timed into it (`StepProfile`).
+    public func step(_ batch: CMDBatch, threads: Int = 2, profile: StepProfile? = nil) -> Losses {
         let c = config
         let b = batch.batch
         let useMotion = c.motionWeight > 0
         let useContext = c.contextWeight > 0
+        let p = profile ?? StepProfile(enabled: false)
         // The clip: fused feature map, its tokens and its average.
-        let clip = backbone.forward(batch.clips, threads: threads)
-        let fused = FeatureFusion.clipMap(clip.stages)
+        let (clip, fused) = p.time(.backboneForward) {
+            let clip = backbone.forward(batch.clips, threads: threads)
+            return (clip, FeatureFusion.clipMap(clip.stages))
+        }
         var dFused = Tensor(shape: fused.shape)
         var motionLoss = 0.0
         var contextLoss = 0.0
         if useMotion {
-            let tokens = FeatureFusion.tokens(fused)
-            let (pred, pc) = predictor.forward(tokens, threads: threads)
-            let (q, qc) = mq.forward(pred.reshaped([b * targetTokens, c.predictorDim]), threads: threads)
+            let (pred, pc, q, qc) = p.time(.predictorHeadsForward) {
+                let tokens = FeatureFusion.tokens(fused)
+                let (pred, pc) = predictor.forward(tokens, threads: threads)
+                let (q, qc) = mq.forward(pred.reshaped([b * targetTokens, c.predictorDim]), threads: threads)
+                return (pred, pc, q, qc)
+            }
+            _ = pred
             // Target tokens of every motion clip: the motion net's last map.
-            let mOut = motionNet.forward(batch.motion, threads: threads)
+            let mOut = p.time(.motionForward) { motionNet.forward(batch.motion, threads: threads) }
             let m4 = mOut.stages["layer4"]!
             precondition(
                 m4.count / (m4.shape[0] * m4.shape[1]) == targetTokens,
                 "motion map \(m4.shape) does not give \(targetTokens) tokens")
-            let mTokens = FeatureFusion.tokens(m4)
-            let rows = m4.shape[0] * targetTokens
-            let (k, kc) = mk.forward(mTokens.reshaped([rows, c.motionWidths[3]]), threads: threads)
-            let loss = CMDLoss.motion(
-                predicted: q, targets: k, temperature: c.temperature, weight: Float(c.motionWeight), threads: threads)
+            let (k, kc) = p.time(.predictorHeadsForward) {
+                let mTokens = FeatureFusion.tokens(m4)
+                let rows = m4.shape[0] * targetTokens
+                return mk.forward(mTokens.reshaped([rows, c.motionWidths[3]]), threads: threads)
+            }
+            let loss = p.time(.losses) {
+                CMDLoss.motion(
+                    predicted: q, targets: k, temperature: c.temperature, weight: Float(c.motionWeight),
+                    threads: threads)
+            }
             motionLoss = loss.loss
-            let dPred = mq.backward(loss.dQueries, cache: qc, threads: threads)
-            let dTokens = predictor.backward(
-                dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: threads)
-            dFused = addTensors(dFused, FeatureFusion.untokens(dTokens, shape: fused.shape), threads: threads)
-            let dmTokens = mk.backward(loss.dKeys, cache: kc, threads: threads)
-            let dm4 = FeatureFusion.untokens(
-                dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
-            motionNet.backward(mOut.cache, gradients: ["layer4": dm4], threads: threads)
+            let dm4 = p.time(.predictorHeadsBackward) {
+                let dPred = mq.backward(loss.dQueries, cache: qc, threads: threads)
+                let dTokens = predictor.backward(
+                    dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: threads)
+                dFused = addTensors(dFused, FeatureFusion.untokens(dTokens, shape: fused.shape), threads: threads)
+                let dmTokens = mk.backward(loss.dKeys, cache: kc, threads: threads)
+                return FeatureFusion.untokens(
+                    dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
+            }
+            p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: ["layer4": dm4], threads: threads) }
         }
         if useContext {
-            let pooled = GlobalAveragePool3d.forward(fused)
-            let (q, qc) = iq.forward(pooled, threads: threads)
-            let frames = frameNet.forward(batch.iFrames, threads: threads)
-            let (k, kc) = ik.forward(frames.pooled, threads: threads)
-            let loss = CMDLoss.context(
-                clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: threads)
+            let (q, qc) = p.time(.predictorHeadsForward) {
+                iq.forward(GlobalAveragePool3d.forward(fused), threads: threads)
+            }
+            let frames = p.time(.frameForward) { frameNet.forward(batch.iFrames, threads: threads) }
+            let (k, kc) = p.time(.predictorHeadsForward) { ik.forward(frames.pooled, threads: threads) }
+            let loss = p.time(.losses) {
+                CMDLoss.context(
+                    clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: threads)
+            }
             contextLoss = loss.loss
-            let dPooled = iq.backward(loss.dQueries, cache: qc, threads: threads)
-            dFused = addTensors(
-                dFused, GlobalAveragePool3d.backward(dPooled, inputShape: fused.shape), threads: threads)
-            let dFrames = ik.backward(loss.dKeys, cache: kc, threads: threads)
-            frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
+            let dFrames = p.time(.predictorHeadsBackward) {
+                let dPooled = iq.backward(loss.dQueries, cache: qc, threads: threads)
+                dFused = addTensors(
+                    dFused, GlobalAveragePool3d.backward(dPooled, inputShape: fused.shape), threads: threads)
+                return ik.backward(loss.dKeys, cache: kc, threads: threads)
+            }
+            p.time(.frameBackward) {
+                frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
+            }
         }
-        backbone.backward(
-            clip.cache, gradients: FeatureFusion.clipMapBackward(dFused, stages: clip.stages), threads: threads)
+        p.time(.backboneBackward) {
+            backbone.backward(
+                clip.cache, gradients: FeatureFusion.clipMapBackward(dFused, stages: clip.stages), threads: threads)
+        }
         return Losses(
             context: contextLoss, motion: motionLoss, total: c.contextWeight * contextLoss + c.motionWeight * motionLoss
         )
@@ -254,4 +285,40 @@ public final class CMDModel: ParameterContainer {
         let (motion, _) = predictor.fc.forward(fused, threads: threads)
         return (out.pooled, fused, motion)
     }
+}
+
+/// The parts of a CMD step that `CMDModel.step(_:threads:profile:)` times: each network's
+/// forward and backward pass, and the losses. The clip map (fusion of layer3 and layer4) counts
+/// as the backbone's; tokens, pooling and the four projection heads as the predictor's.
+public enum StepPart: String, CaseIterable, Sendable, Codable {
+    case backboneForward = "backbone forward"
+    case backboneBackward = "backbone backward"
+    case frameForward = "I-frame network forward"
+    case frameBackward = "I-frame network backward"
+    case motionForward = "motion-vector network forward"
+    case motionBackward = "motion-vector network backward"
+    case predictorHeadsForward = "predictor and heads forward"
+    case predictorHeadsBackward = "predictor and heads backward"
+    case losses = "losses"
+}
+
+/// Milliseconds per `StepPart`, summed over the sections of a step (or of several steps).
+public final class StepProfile {
+    public private(set) var milliseconds: [StepPart: Double] = [:]
+    let enabled: Bool
+
+    public init() { enabled = true }
+    /// `enabled: false` times nothing (a step without `profile`).
+    init(enabled: Bool) { self.enabled = enabled }
+
+    /// Runs `body`, adding its wall time to `part`.
+    @discardableResult @inline(__always) func time<T>(_ part: StepPart, _ body: () -> T) -> T {
+        guard enabled else { return body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = body()
+        milliseconds[part, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        return result
+    }
+
+    public func reset() { milliseconds = [:] }
 }
