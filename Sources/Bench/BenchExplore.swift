@@ -163,12 +163,23 @@ struct BenchExplore: ParsableCommand {
         coldPlay.label += ", cold cache"
         fresh.settle()
         fresh.stop()
+        // Sixel: frames cached at 960 pixels wide, each encoded for the terminal as it is shown.
+        let sixel = ExplorerApp(
+            paths: [path], width: w, height: h,
+            caps: Capabilities(colors: 256, unicode: true, truecolor: true, graphics: .sixel), open: open,
+            embedding: embedding, previewWidth: 960)
+        sixel.setCellPixels(.fallback)
+        sixel.start()
+        waitForFrame(sixel, 0)
+        let sixelRows = [playback(sixel, keys: []), playback(sixel, keys: [.char("o")])]
+        sixel.settle()
+        sixel.stop()
         var report = Report(
             video: path, width: w, height: h, firstScreenMs: first, renderMs: Latency(renders),
             stepForwardCold: Latency(forward), stepBackward: Latency(backward), jumpToEndCold: Latency(jump),
             stepBackwardAfterJump: Latency(back), stepCached: Latency(cached),
             stepWhileEmbedding: Latency(during), embeddingFinishedDuringSteps: finished)
-        report.playback = rows + [fast, coldPlay]
+        report.playback = rows + [fast, coldPlay] + sixelRows
         // Picture modes: separate rows, printed after the text-mode report (JSON: a second line).
         let graphics = graphicsRows(path: path, width: w, height: h, frames: min(frames, 40))
         if json {

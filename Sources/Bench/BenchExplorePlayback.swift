@@ -53,6 +53,8 @@ extension BenchExplore {
         let clock = { ProcessInfo.processInfo.systemUptime }
         let start = clock()
         var renders: [Double] = []
+        // What the terminal adapter adds after curses: pixel pictures and 24-bit cells.
+        let images = TerminalImages(tmuxPassthrough: false)
         var embedding = true
         var shown = 0
         var dropped = 0
@@ -62,7 +64,9 @@ extension BenchExplore {
             if app.tick(now: clock()) { changed = true }
             if changed {
                 let t = clock()
-                _ = app.render()
+                let screen = app.render()
+                _ = images.clearBytes(for: screen)
+                _ = images.drawBytes(for: screen)
                 renders.append((clock() - t) * 1000)
             }
             if let pb = app.state.playback {

@@ -26,30 +26,27 @@ final class Decoder {
             let name = String(cString: avcodec_get_name(codecID))
             throw MediaError(path: path, problem: "uses codec \(name), which this FFmpeg build cannot decode")
         }
-        guard let ctx = avcodec_alloc_context3(codec), let frame = av_frame_alloc() else {
+        var allocated = avcodec_alloc_context3(codec)
+        guard let ctx = allocated, let frame = av_frame_alloc() else {
+            avcodec_free_context(&allocated)
             throw MediaError(path: path, problem: "could not be decoded: out of memory")
         }
         context = ctx
         self.frame = frame
         threads = max(1, frameThreads)
+        // Every stored property is set from here on, so a throw below runs deinit, which frees
+        // the context and the frame. (Freeing them here as well was a double free, found by the
+        // video fuzz harness on an AVI whose decoder would not open.)
         var opts: OpaquePointer? = nil
         defer { av_dict_free(&opts) }
-        do {
-            try check(avcodec_parameters_to_context(ctx, parameters), path: path, "has codec parameters FFmpeg rejects")
-            if exportMotionVectors { av_dict_set(&opts, "flags2", "+export_mvs", 0) }
-            // libavcodec's default is 1 thread; say so explicitly, since the vectors depend on it.
-            ctx.pointee.thread_count = Int32(threads)
-            ctx.pointee.thread_type = threads > 1 ? FF_THREAD_FRAME : 0
-            ctx.pointee.skip_frame = skip
-            ctx.pointee.skip_loop_filter = skipLoopFilter
-            try check(avcodec_open2(ctx, codec, &opts), path: path, "could not open its video decoder")
-        } catch {
-            var c: UnsafeMutablePointer<AVCodecContext>? = ctx
-            avcodec_free_context(&c)
-            var f: UnsafeMutablePointer<AVFrame>? = frame
-            av_frame_free(&f)
-            throw error
-        }
+        try check(avcodec_parameters_to_context(ctx, parameters), path: path, "has codec parameters FFmpeg rejects")
+        if exportMotionVectors { av_dict_set(&opts, "flags2", "+export_mvs", 0) }
+        // libavcodec's default is 1 thread; say so explicitly, since the vectors depend on it.
+        ctx.pointee.thread_count = Int32(threads)
+        ctx.pointee.thread_type = threads > 1 ? FF_THREAD_FRAME : 0
+        ctx.pointee.skip_frame = skip
+        ctx.pointee.skip_loop_filter = skipLoopFilter
+        try check(avcodec_open2(ctx, codec, &opts), path: path, "could not open its video decoder")
     }
 
     deinit {

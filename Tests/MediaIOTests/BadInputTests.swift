@@ -81,4 +81,16 @@ struct BadInputTests {
         #expect(times.count == 8)
         #expect(times.enumerated().allSatisfy { abs($1 - Double($0) / reader.info.fps) < 1e-9 }, "\(times)")
     }
+
+    /// Found by the video fuzz harness under AddressSanitizer: an AVI whose decoder refuses to
+    /// open. The decoder freed its context and frame, then its deinit freed them again.
+    @Test("a stream whose decoder will not open is refused in one sentence, freed once (fuzz regression)")
+    func decoderOpenFails() throws {
+        let path = Paths.root + "/Fuzz/corpus/video/regression-decoder-open-double-free"
+        for _ in 0..<3 {
+            #expect {
+                _ = try VideoReader(path: path)
+            } throws: { "\($0)".contains("could not open its video decoder") }
+        }
+    }
 }
