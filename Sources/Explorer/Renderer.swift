@@ -356,7 +356,7 @@ public struct Renderer {
 
     static let hints = [
         "?:help", "q:quit", "p:play", ".,:step", "[]:keyframe", "o:overlay", "Space:mark", "e:embed", "n:neighbours",
-        "Tab:pane", "t:thumbs", "+-:scale", "v:view",
+        "Tab:pane", "t:mode", "+-:scale", "v:view",
     ]
 
     static let helpLines: [String] = [
