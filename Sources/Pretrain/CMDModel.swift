@@ -211,13 +211,11 @@ public final class CMDModel: ParameterContainer {
         var motionLoss = 0.0
         var contextLoss = 0.0
         if useMotion {
-            let (pred, pc, q, qc) = p.time(.predictorHeadsForward) {
-                let tokens = FeatureFusion.tokens(fused)
-                let (pred, pc) = predictor.forward(tokens, threads: threads)
+            let (pc, q, qc) = p.time(.predictorHeadsForward) {
+                let (pred, pc) = predictor.forward(FeatureFusion.tokens(fused), threads: threads)
                 let (q, qc) = mq.forward(pred.reshaped([b * targetTokens, c.predictorDim]), threads: threads)
-                return (pred, pc, q, qc)
+                return (pc, q, qc)
             }
-            _ = pred
             // Target tokens of every motion clip: the motion net's last map.
             let mOut = p.time(.motionForward) { motionNet.forward(batch.motion, threads: threads) }
             let m4 = mOut.stages["layer4"]!
