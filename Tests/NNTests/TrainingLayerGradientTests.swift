@@ -45,6 +45,19 @@ struct TrainingLayerGradientTests {
         // stem
         ConvCase(
             kernel: Dim3(1, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(0, 3, 3), input: Dim3(2, 9, 8), bias: false),
+        // the motion-vector network's stem: frame columns, transposed conv
+        ConvCase(
+            kernel: Dim3(3, 7, 7), stride: Dim3(all: 1), padding: Dim3(1, 3, 3), input: Dim3(4, 9, 8), bias: false),
+        // R3D's stem: frame columns for the weights, col2im for the input
+        ConvCase(
+            kernel: Dim3(3, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(1, 3, 3), input: Dim3(3, 9, 8), bias: false),
+        // the helper networks' downsampling 3x3x3
+        ConvCase(kernel: Dim3(all: 3), stride: Dim3(all: 2), padding: Dim3(all: 1), input: Dim3(5, 6, 7), bias: true),
+        // maps large enough for the transposed conv to run as Winograd
+        ConvCase(
+            kernel: Dim3(all: 3), stride: Dim3(all: 1), padding: Dim3(all: 1), input: Dim3(4, 12, 12), bias: false),
+        ConvCase(
+            kernel: Dim3(1, 3, 3), stride: Dim3(all: 1), padding: Dim3(0, 1, 1), input: Dim3(2, 12, 14), bias: false),
     ]
 
     @Test("Conv3d: weights, bias and input against finite differences and the naive reference", arguments: convCases)
@@ -63,13 +76,16 @@ struct TrainingLayerGradientTests {
                     x, weight: layer.weight.value, bias: layer.bias?.value, stride: c.stride, padding: c.padding))
                 < 1e-5)
         let r = Tensor.normal(shape: y.shape, using: &rng)
+        let naive = conv3dBackwardNaive(x, weight: layer.weight.value, dy: r, stride: c.stride, padding: c.padding)
         for threads in [1, 2] {
-            layer.zeroGrad()
-            let dx = layer.backward(r, cache: cache, threads: threads)!
-            let naive = conv3dBackwardNaive(x, weight: layer.weight.value, dy: r, stride: c.stride, padding: c.padding)
-            #expect(dx.relativeError(to: naive.dx) < 1e-5, "dx, \(threads) threads")
-            #expect(layer.weight.grad.relativeError(to: naive.dW) < 1e-5, "dW, \(threads) threads")
-            if let b = layer.bias { #expect(b.grad.relativeError(to: naive.db) < 1e-5) }
+            // Without the input gradient the weight gradient may take another lowering.
+            for wantInput in [true, false] {
+                layer.zeroGrad()
+                let dx = layer.backward(r, cache: cache, inputGradient: wantInput, threads: threads)
+                if wantInput { #expect(dx!.relativeError(to: naive.dx) < 1e-5, "dx, \(threads) threads") }
+                #expect(layer.weight.grad.relativeError(to: naive.dW) < 1e-5, "dW, \(threads) threads, dx \(wantInput)")
+                if let b = layer.bias { #expect(b.grad.relativeError(to: naive.db) < 1e-5) }
+            }
         }
         let loss = { (input: Tensor) in GradCheck.projection(layer.forward(input).0, r) }
         let dx = layer.backward(r, cache: cache)!
@@ -216,6 +232,43 @@ struct TrainingLayerGradientTests {
             GradCheck.check(&px, analytic: pool.backward(pr, cache: pc, threads: 2), eps: 1e-2) {
                 GradCheck.projection(pool.forward($0).0, pr)
             }, "max pool input")
+
+        // Ties everywhere (values from {0, 1, 2}), odd and even sides, the 3x3 and a 2x3x3
+        // window: the argmax is the first maximum in scan order, as PyTorch's.
+        for (kernel, side) in [
+            (Dim3(1, 3, 3), Dim3(2, 7, 8)), (Dim3(1, 3, 3), Dim3(1, 8, 7)), (Dim3(2, 3, 3), Dim3(3, 6, 5)),
+        ] {
+            let tied = MaxPool3dLayer(kernel: kernel, stride: Dim3(1, 2, 2), padding: Dim3(0, 1, 1))
+            let t = Tensor(
+                shape: [1, 2, side.t, side.h, side.w],
+                data: (0..<(2 * side.volume)).map { _ in Float(Int.random(in: 0..<3, using: &rng)) })
+            let (ty, tc) = tied.forward(t, threads: 2)
+            #expect(ty == tied.pool.forward(t))
+            let o = tied.outputSize(side)
+            var expected = [Int32]()
+            for m in 0..<2 {
+                for ot in 0..<o.t {
+                    for oh in 0..<o.h {
+                        for ow in 0..<o.w {
+                            var best: (Float, Int32)? = nil
+                            for dt in 0..<kernel.t {
+                                for dh in 0..<3 {
+                                    for dw in 0..<3 {
+                                        let (it, ih, iw) = (ot + dt, oh * 2 - 1 + dh, ow * 2 - 1 + dw)
+                                        if it >= side.t || ih < 0 || ih >= side.h || iw < 0 || iw >= side.w { continue }
+                                        let at = Int32((it * side.h + ih) * side.w + iw)
+                                        let v = t.data[m * side.volume + Int(at)]
+                                        if best == nil || v > best!.0 { best = (v, at) }
+                                    }
+                                }
+                            }
+                            expected.append(best!.1)
+                        }
+                    }
+                }
+            }
+            #expect(tc.argmax == expected, "max pool \(kernel) on \(side): first maximum in scan order")
+        }
 
         var gx = Tensor.normal(shape: [2, 3, 2, 2, 3], using: &rng)
         let gr = Tensor.normal(shape: [2, 3], using: &rng)

@@ -8,11 +8,15 @@ import Tensor
 ///
 /// `forward` runs the inference `Conv3d` clip by clip and names its cache: the input `x`
 /// (the im2col tiles are recomputed in `backward`, which costs 5-15% of the conv and saves
-/// the largest buffers of the network). `backward` mirrors the forward lowering per clip:
+/// the largest buffers of the network). `backward` lowers the weight gradient per clip:
 /// - 1x1x1, stride 1: `dW += dy · xᵀ`, `dx = Wᵀ · dy` (bare GEMMs on the maps);
 /// - kTx1x1, stride 1, padding in time only: one GEMM pair per tap on maps shifted by whole
 ///   frames, no im2col (docs/backbone.md §4);
-/// - everything else: im2col tiles, `dW += dy_tile · colᵀ`, `dcol = Wᵀ · dy_tile`, col2im.
+/// - kTxkHxkW with stride 1 in time: within-frame columns once per clip, one GEMM per tap
+///   (`frameWeightGradient`);
+/// - everything else: im2col tiles, `dW += dy_tile · colᵀ`.
+/// The input gradient of a stride-1 conv is the transposed conv run by the forward engine
+/// (`transposed`); of a strided one, `dcol = Wᵀ · dy_tile` and col2im beside the im2col tiles.
 ///
 /// Clips are split over `threads` workers, each with one OpenBLAS thread, its own scratch and
 /// its own weight-gradient accumulator (summed at the end): the throughput mode that ran best
@@ -56,18 +60,23 @@ public final class Conv3dLayer: ParameterContainer {
     public func forward(_ x: Tensor, threads: Int = 1) -> (Tensor, Cache) {
         precondition(
             x.rank == 5 && x.shape[1] == inChannels, "conv3d expects [N, \(inChannels), T, H, W], got \(x.shape)")
+        let conv = Conv3d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+        return (Self.convolve(conv, x, threads: threads), Cache(input: x))
+    }
+
+    /// `conv` (the inference engine) on every clip of `x`, clips split over `threads`.
+    static func convolve(_ conv: Conv3d, _ x: Tensor, threads: Int) -> Tensor {
         let n = x.shape[0]
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
-        let out = outputSize(size)
-        let conv = Conv3d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
-        let g = geometry(input: size)
+        let g = conv.geometry(input: size)
+        let out = g.output
         // Enough for any lowering the inference conv picks: a tile of up to 4 MB, never less
         // than one im2col column and output column per thread.
-        let scratchCount = max(g.k + outChannels, min(conv.fullScratchCount(input: size), 1 << 20))
-        let inCount = inChannels * size.volume
-        let outCount = outChannels * out.volume
-        let (workers, inner) = Self.split(clips: n, threads: threads)
-        let y = Tensor(shape: [n, outChannels, out.t, out.h, out.w]) { yp in
+        let scratchCount = max(g.k + conv.outChannels, min(conv.fullScratchCount(input: size), 1 << 20))
+        let inCount = conv.inChannels * size.volume
+        let outCount = conv.outChannels * out.volume
+        let (workers, inner) = split(clips: n, threads: threads)
+        return Tensor(shape: [n, conv.outChannels, out.t, out.h, out.w]) { yp in
             let ybase = UncheckedSendable(yp.baseAddress!)
             x.withUnsafeBufferPointer { xp in
                 let xbase = xp.baseAddress!
@@ -83,7 +92,32 @@ public final class Conv3dLayer: ParameterContainer {
                 }
             }
         }
-        return (y, Cache(input: x))
+    }
+
+    /// For stride 1, the input gradient is itself a convolution: `dx[i] = sum_d W[d]ᵀ dy[i + p - d]`
+    /// is `dy` convolved with the weight flipped in time and space, its channels swapped, and
+    /// padding `k - 1 - p`, which gives back the input's size. Running it through the forward
+    /// engine (Winograd, frame im2col, tiles) replaces the `Wᵀ · dy` GEMM and the col2im pass.
+    static func transposed(_ w: Tensor, padding p: Dim3) -> Conv3d {
+        let (co, ci, kt, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3], w.shape[4])
+        var flipped = Tensor(shape: [ci, co, kt, kh, kw])
+        w.withUnsafeBufferPointer { src in
+            flipped.data.withUnsafeMutableBufferPointer { dst in
+                for o in 0..<co {
+                    for i in 0..<ci {
+                        for d in 0..<kt {
+                            for h in 0..<kh {
+                                for x in 0..<kw {
+                                    dst[(((i * co + o) * kt + kt - 1 - d) * kh + kh - 1 - h) * kw + kw - 1 - x] =
+                                        src[(((o * ci + i) * kt + d) * kh + h) * kw + x]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Conv3d(weight: flipped, padding: Dim3(kt - 1 - p.t, kh - 1 - p.h, kw - 1 - p.w))
     }
 
     /// Adds the weight (and bias) gradients of `dy [N, Cout, T', H', W']` into `grad` and
@@ -98,9 +132,23 @@ public final class Conv3dLayer: ParameterContainer {
         precondition(
             dy.shape == [n, outChannels, out.t, out.h, out.w],
             "conv3d backward: dy \(dy.shape) does not match the forward output")
-        let lowering = Self.lowering(kernel: kernel, stride: stride, padding: padding)
+        let lowering = Self.lowering(kernel: kernel, stride: stride, padding: padding, inputGradient: inputGradient)
+        // The input gradient: by the transposed conv for stride 1 (`transposed`), else by
+        // col2im tiles beside the weight gradient's im2col tiles.
+        let unit = stride == Dim3(all: 1)
+        let transposedInput = inputGradient && unit && (lowering == .im2col || lowering == .frameIm2col)
+        let col2im = inputGradient && lowering == .im2col && !transposedInput
         let (co, ci) = (outChannels, inChannels)
+        // The weight-gradient accumulator's rows: K = Cin·kT·kH·kW, or per tap Cin·kH·kW.
         let k = g.k
+        let k2d = ci * kernel.h * kernel.w
+        // The accumulator holds `taps` blocks of Cout x `rows`: one tap's weights per block.
+        let (taps, rows): (Int, Int)
+        switch lowering {
+        case .pointwise, .im2col: (taps, rows) = (1, k)
+        case .temporalTaps, .frameIm2col: (taps, rows) = (kernel.t, k2d)
+        }
+        let transposedGradient = rows >= co
         // The weight as the GEMMs read it: [Cout, K], or per tap [kT][Cout][Cin].
         let packed: [Float] =
             lowering == .temporalTaps ? Self.packTaps(weight.value, co: co, ci: ci, kt: kernel.t) : weight.value.data
@@ -116,7 +164,15 @@ public final class Conv3dLayer: ParameterContainer {
         let tileColumns = max(1, min(out.volume, (1 << 18) / max(1, k)))
         let hasBias = bias != nil
         let padT = padding.t
-        // The per-clip work; `dxBase` is nil when no input gradient is wanted.
+        // Scratch per worker: im2col tiles (and their input-gradient tiles), or one clip's
+        // within-frame columns for every input frame.
+        let scratchCount: Int
+        switch lowering {
+        case .im2col: scratchCount = (col2im ? 2 : 1) * k * tileColumns
+        case .frameIm2col: scratchCount = k2d * size.t * out.h * out.w
+        default: scratchCount = 0
+        }
+        // The per-clip work; `dxBase` is nil when no input gradient is wanted here.
         func run(_ dxBase: UnsafeMutablePointer<Float>?) {
             dy.withUnsafeBufferPointer { dyp in
                 x.withUnsafeBufferPointer { xp in
@@ -130,8 +186,8 @@ public final class Conv3dLayer: ParameterContainer {
                                 let hi = n * (worker + 1) / workers
                                 let dW = partial + worker * co * k
                                 let col =
-                                    lowering == .im2col
-                                    ? UnsafeMutablePointer<Float>.allocate(capacity: 2 * k * tileColumns) : nil
+                                    scratchCount > 0
+                                    ? UnsafeMutablePointer<Float>.allocate(capacity: scratchCount) : nil
                                 defer { col?.deallocate() }
                                 for i in lo..<hi {
                                     let dyc = dyb + i * outCount
@@ -145,9 +201,9 @@ public final class Conv3dLayer: ParameterContainer {
                                     switch lowering {
                                     case .pointwise:
                                         let p = out.volume
-                                        gemm(
-                                            .none, .transposed, m: co, n: ci, k: p, a: dyc, lda: p, b: xc, ldb: p,
-                                            beta: 1, c: dW, ldc: ci, threads: inner)
+                                        Self.weightGradient(
+                                            dy: dyc, ldDy: p, col: xc, ldCol: p, co: co, rows: ci, depth: p,
+                                            transposed: transposedGradient, into: dW, threads: inner)
                                         if let dxc {
                                             gemm(
                                                 .transposed, .none, m: ci, n: p, k: co, a: w, lda: ci, b: dyc, ldb: p,
@@ -155,18 +211,23 @@ public final class Conv3dLayer: ParameterContainer {
                                         }
                                     case .temporalTaps:
                                         Self.tapsBackward(
-                                            w, xc, dyc, g, outChannels: co, dW: dW, dx: dxc, padding: padT,
-                                            threads: inner)
+                                            w, xc, dyc, g, outChannels: co, dW: dW, transposed: transposedGradient,
+                                            dx: dxc, padding: padT, threads: inner)
+                                    case .frameIm2col:
+                                        Self.frameWeightGradient(
+                                            xc, dyc, g, outChannels: co, columns: col!, dW: dW,
+                                            transposed: transposedGradient, threads: inner)
                                     case .im2col:
                                         var c0 = 0
                                         while c0 < out.volume {
                                             let c1 = min(out.volume, c0 + tileColumns)
                                             let width = c1 - c0
                                             im2col3d(xc, geometry: g, columns: c0..<c1, into: col!, threads: inner)
-                                            gemm(
-                                                .none, .transposed, m: co, n: k, k: width, a: dyc + c0, lda: out.volume,
-                                                b: col!, ldb: width, beta: 1, c: dW, ldc: k, threads: inner)
-                                            if let dxc {
+                                            Self.weightGradient(
+                                                dy: dyc + c0, ldDy: out.volume, col: col!, ldCol: width, co: co,
+                                                rows: k,
+                                                depth: width, transposed: transposedGradient, into: dW, threads: inner)
+                                            if col2im, let dxc {
                                                 let dcol = col! + k * tileColumns
                                                 gemm(
                                                     .transposed, .none, m: k, n: width, k: co, a: w, lda: k,
@@ -184,7 +245,10 @@ public final class Conv3dLayer: ParameterContainer {
             }
         }
         var dx: Tensor? = nil
-        if inputGradient {
+        if transposedInput {
+            dx = Self.convolve(Self.transposed(weight.value, padding: padding), dy, threads: threads)
+            run(nil)
+        } else if inputGradient {
             dx = Tensor(shape: x.shape) { buffer in
                 buffer.initialize(repeating: 0)
                 run(buffer.baseAddress!)
@@ -197,15 +261,22 @@ public final class Conv3dLayer: ParameterContainer {
             let src = partial + w * co * k
             for j in 0..<(co * k) { partial[j] += src[j] }
         }
-        if lowering == .temporalTaps {
-            let kt = kernel.t
-            weight.grad.withUnsafeMutableBufferPointer { gw in
+        // Back to [Cout][Cin][kT][kH·kW] from per-tap blocks of `rows`, each [rows][Cout]
+        // when transposed, else [Cout][rows].
+        let (kt, plane) = (kernel.t, kernel.h * kernel.w)
+        weight.grad.withUnsafeMutableBufferPointer { gw in
+            for d in 0..<taps {
+                let block = partial + d * co * rows
                 for o in 0..<co {
-                    for i in 0..<ci { for d in 0..<kt { gw[(o * ci + i) * kt + d] += partial[(d * co + o) * ci + i] } }
+                    for r in 0..<rows {
+                        let v = transposedGradient ? block[r * co + o] : block[o * rows + r]
+                        // Per tap, row r is (ci, kH·kW) = (r / plane, r % plane); one block's
+                        // rows are the weight's own order.
+                        let at = taps == 1 ? o * rows + r : ((o * ci + r / plane) * kt + d) * plane + r % plane
+                        gw[at] += v
+                    }
                 }
             }
-        } else {
-            weight.accumulate(partial, count: co * k)
         }
         if let bias {
             bias.grad.withUnsafeMutableBufferPointer { gb in
@@ -226,20 +297,71 @@ public final class Conv3dLayer: ParameterContainer {
         return n >= t ? (t, 1) : (1, t)
     }
 
-    /// How the backward pass lowers to GEMMs (see the type's documentation).
+    /// How the backward pass lowers the weight gradient to GEMMs (see the type's documentation).
     enum BackwardLowering {
         case pointwise
         case temporalTaps
+        case frameIm2col
         case im2col
     }
 
-    static func lowering(kernel: Dim3, stride: Dim3, padding: Dim3) -> BackwardLowering {
+    static func lowering(kernel: Dim3, stride: Dim3, padding: Dim3, inputGradient: Bool) -> BackwardLowering {
         let unit = stride == Dim3(all: 1)
         if kernel == Dim3(all: 1) && unit && padding == Dim3(all: 0) { return .pointwise }
         if kernel.h == 1 && kernel.w == 1 && kernel.t > 1 && unit && padding.h == 0 && padding.w == 0 {
             return .temporalTaps
         }
+        // Frame columns cannot give the input gradient by col2im: only where the transposed
+        // conv gives it (stride 1) or none is wanted.
+        if kernel.t > 1 && stride.t == 1 && (unit || !inputGradient) { return .frameIm2col }
         return .im2col
+    }
+
+    /// `acc += dy · colᵀ` for `dy [co][depth]` and `col [rows][depth]` (row strides `ldDy`,
+    /// `ldCol`), `acc` laid out `[rows][co]` when `transposed`, else `[co][rows]`. The caller
+    /// picks `transposed` when rows >= co: OpenBLAS runs these thin products up to twice as fast
+    /// with the longer side as M (16 x 144 over 2048 positions: 30-35 GFLOP/s as dy · colᵀ, 62-71
+    /// as col · dyᵀ on one thread; docs/benchmarks.md#bench-pretrain).
+    @inline(__always)
+    static func weightGradient(
+        dy: UnsafePointer<Float>, ldDy: Int, col: UnsafePointer<Float>, ldCol: Int, co: Int, rows: Int, depth: Int,
+        transposed: Bool, into acc: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        if transposed {
+            gemm(
+                .none, .transposed, m: rows, n: co, k: depth, a: col, lda: ldCol, b: dy, ldb: ldDy, beta: 1, c: acc,
+                ldc: co, threads: threads)
+        } else {
+            gemm(
+                .none, .transposed, m: co, n: rows, k: depth, a: dy, lda: ldDy, b: col, ldb: ldCol, beta: 1, c: acc,
+                ldc: rows, threads: threads)
+        }
+    }
+
+    /// One clip's weight gradient of a kTxkHxkW conv with stride 1 in time: the within-frame
+    /// columns of every input frame (`[Cin·kH·kW][T][H'·W']`, the forward's `frameIm2col`), then
+    /// per tap d `dW_d += dy[:, frames] · columns[:, frames shifted by d - pT]ᵀ` into the
+    /// accumulator's block of tap d (`weightGradient`): a kT-th of full im2col's columns.
+    static func frameWeightGradient(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: Conv3dGeometry, outChannels co: Int,
+        columns: UnsafeMutablePointer<Float>, dW: UnsafeMutablePointer<Float>, transposed: Bool, threads: Int
+    ) {
+        let plane = g.output.h * g.output.w
+        let (tIn, tOut, pT) = (g.input.t, g.output.t, g.padding.t)
+        let perFrame = Conv3dGeometry(
+            inChannels: g.inChannels, input: g.input, kernel: Dim3(1, g.kernel.h, g.kernel.w),
+            stride: Dim3(1, g.stride.h, g.stride.w), padding: Dim3(0, g.padding.h, g.padding.w))
+        let k2d = perFrame.k
+        im2col3d(x, geometry: perFrame, columns: 0..<(tIn * plane), into: columns, threads: threads)
+        for d in 0..<g.kernel.t {
+            let lo = max(0, pT - d)
+            let hi = min(tOut, tIn + pT - d)
+            if hi <= lo { continue }
+            weightGradient(
+                dy: dy + lo * plane, ldDy: tOut * plane, col: columns + (lo - pT + d) * plane, ldCol: tIn * plane,
+                co: co, rows: k2d, depth: (hi - lo) * plane, transposed: transposed, into: dW + d * co * k2d,
+                threads: threads)
+        }
     }
 
     /// `[Cout, Cin, kT, 1, 1]` regrouped as `[kT][Cout][Cin]`: one GEMM operand per tap.
@@ -259,7 +381,8 @@ public final class Conv3dLayer: ParameterContainer {
     static func tapsBackward(
         _ taps: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: Conv3dGeometry,
         outChannels co: Int,
-        dW: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, padding pT: Int, threads: Int
+        dW: UnsafeMutablePointer<Float>, transposed: Bool, dx: UnsafeMutablePointer<Float>?, padding pT: Int,
+        threads: Int
     ) {
         let plane = g.input.h * g.input.w
         let (tIn, tOut, ci) = (g.input.t, g.output.t, g.inChannels)
@@ -270,9 +393,9 @@ public final class Conv3dLayer: ParameterContainer {
             let frames = (hi - lo) * plane
             let dyTap = dy + lo * plane
             let xTap = x + (lo - pT + d) * plane
-            gemm(
-                .none, .transposed, m: co, n: ci, k: frames, a: dyTap, lda: tOut * plane, b: xTap, ldb: tIn * plane,
-                beta: 1, c: dW + d * co * ci, ldc: ci, threads: threads)
+            weightGradient(
+                dy: dyTap, ldDy: tOut * plane, col: xTap, ldCol: tIn * plane, co: co, rows: ci, depth: frames,
+                transposed: transposed, into: dW + d * co * ci, threads: threads)
             if let dx {
                 gemm(
                     .transposed, .none, m: ci, n: frames, k: co, a: taps + d * co * ci, lda: ci, b: dyTap,

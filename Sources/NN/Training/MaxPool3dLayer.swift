@@ -39,39 +39,79 @@ public struct MaxPool3dLayer: Sendable {
                             let src = xb + mapIndex * size.volume
                             let dst = yb + mapIndex * o.volume
                             let arg = ab + mapIndex * o.volume
-                            var q = 0
-                            for t in 0..<o.t {
-                                let t0 = max(0, t * s.t - p.t)
-                                let t1 = min(size.t, t * s.t - p.t + k.t)
-                                for h in 0..<o.h {
-                                    let h0 = max(0, h * s.h - p.h)
-                                    let h1 = min(size.h, h * s.h - p.h + k.h)
-                                    for w in 0..<o.w {
-                                        let w0 = max(0, w * s.w - p.w)
-                                        let w1 = min(size.w, w * s.w - p.w + k.w)
-                                        var best = -Float.infinity
-                                        var at = -1
-                                        for it in t0..<t1 {
-                                            for ih in h0..<h1 {
-                                                let row = (it * size.h + ih) * size.w
-                                                for iw in w0..<w1 where src[row + iw] > best || at < 0 {
-                                                    best = src[row + iw]
-                                                    at = row + iw
-                                                }
-                                            }
-                                        }
-                                        dst[q] = best
-                                        arg[q] = Int32(at)
-                                        q += 1
-                                    }
-                                }
-                            }
+                            Self.poolMap(src, size: size, output: o, kernel: k, stride: s, padding: p, dst, arg)
                         }
                     }
                 }
             }
         }
         return (y, Cache(inputShape: x.shape, argmax: argmax))
+    }
+
+    /// One map: each output is the window's first element, then any strictly greater one, so
+    /// the first maximum in scan order wins (PyTorch's tie rule) and no branch mispredicts on
+    /// random data; the loops use wrapping arithmetic (indices are within one map).
+    @inline(__always)
+    static func poolMap(
+        _ src: UnsafePointer<Float>, size: Dim3, output o: Dim3, kernel k: Dim3, stride s: Dim3, padding p: Dim3,
+        _ dst: UnsafeMutablePointer<Float>, _ arg: UnsafeMutablePointer<Int32>
+    ) {
+        var q = 0
+        for t in 0..<o.t {
+            let t0 = max(0, t &* s.t &- p.t)
+            let t1 = min(size.t, t &* s.t &- p.t &+ k.t)
+            for h in 0..<o.h {
+                let h0 = max(0, h &* s.h &- p.h)
+                let h1 = min(size.h, h &* s.h &- p.h &+ k.h)
+                // Windows whole in width over three rows (the ResNet stems' 3x3 pool away from
+                // the edges): nine loads, unrolled.
+                let whole = k.t == 1 && k.w == 3 && h1 &- h0 == 3
+                let wLo = whole ? min(o.w, (p.w &+ s.w &- 1) / s.w) : o.w
+                let wHi = whole && size.w &+ p.w >= 3 ? max(wLo, min(o.w, (size.w &+ p.w &- 3) / s.w &+ 1)) : wLo
+                for w in 0..<o.w {
+                    if w >= wLo && w < wHi {
+                        let start = (t0 &* size.h &+ h0) &* size.w &+ w &* s.w &- p.w
+                        var at = start
+                        var best = src[at]
+                        for r in 0..<3 {
+                            let row = start &+ r &* size.w
+                            for c in (r == 0 ? 1 : 0)..<3 {
+                                let v = src[row &+ c]
+                                at = v > best ? row &+ c : at
+                                best = v > best ? v : best
+                            }
+                        }
+                        dst[q] = best
+                        arg[q] = Int32(truncatingIfNeeded: at)
+                        q &+= 1
+                        continue
+                    }
+                    let w0 = max(0, w &* s.w &- p.w)
+                    let w1 = min(size.w, w &* s.w &- p.w &+ k.w)
+                    var at = (t0 &* size.h &+ h0) &* size.w &+ w0
+                    var best = src[at]
+                    var it = t0
+                    while it < t1 {
+                        var ih = h0
+                        while ih < h1 {
+                            let row = (it &* size.h &+ ih) &* size.w
+                            var iw = w0
+                            while iw < w1 {
+                                let v = src[row &+ iw]
+                                at = v > best ? row &+ iw : at
+                                best = v > best ? v : best
+                                iw &+= 1
+                            }
+                            ih &+= 1
+                        }
+                        it &+= 1
+                    }
+                    dst[q] = best
+                    arg[q] = Int32(truncatingIfNeeded: at)
+                    q &+= 1
+                }
+            }
+        }
     }
 
     /// `dy [N, C, T', H', W']` → `dx [N, C, T, H, W]`: each gradient added at its argmax.
