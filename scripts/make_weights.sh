@@ -27,8 +27,8 @@
 # ablation does not). Everything is deterministic for the seeds below on one host up to the
 # time limit (a run stopped by MINUTES ends at a machine-dependent step; finish it with the same
 # pretrain command plus --resume), but not across hosts: OpenBLAS's CPU-specific kernels round
-# differently. The shipped weights (2026-12-02, an Intel Xeon host) took 88.3 min for the CMD
-# run.
+# differently. The shipped weights (2026-12-06, a 2-core AMD EPYC host) took 88.5 min for the
+# whole command, 85.3 of them for the CMD run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/decouple}

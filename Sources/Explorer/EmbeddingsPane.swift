@@ -201,23 +201,25 @@ extension Renderer {
         }
         for (k, view) in s.views.enumerated() {
             let shown = s.neighbours(of: q, in: view, count: rows).map(\.clip.clip)
+            // One picture height for every column (the focused clip's aspect), so their labels
+            // share a row whatever each column's first neighbour is.
             thumbnails(
                 &screen, s, shown, first: 1, x: inner.x + k * (width + 1), y: y, width: width, maxY: inner.maxY,
-                slots: 2)
+                slots: 2, aspectOf: q.clip)
         }
     }
 
     /// Thumbnails of `clips` side by side (first frame of each) in `slots` places of equal
     /// width, labelled `*` for the focused clip (when `first` is 0) and by rank for its
-    /// neighbours.
+    /// neighbours. Their height follows the aspect of `aspectOf` (default: the first clip).
     func thumbnails(
         _ screen: inout Screen, _ s: ExplorerState, _ clips: [ClipRef], first: Int, x x0: Int, y: Int, width: Int,
-        maxY: Int, slots: Int
+        maxY: Int, slots: Int, aspectOf: ClipRef? = nil
     ) {
         let count = min(clips.count, slots)
         guard count > 0 else { return }
         let tw = min(16, (width - (slots - 1)) / slots)
-        let aspect = s.videos[clips[0].video].info.map { Double($0.height) / Double($0.width) } ?? 0.75
+        let aspect = s.videos[(aspectOf ?? clips[0]).video].info.map { Double($0.height) / Double($0.width) } ?? 0.75
         let th = min(maxY - y - 1, max(1, Int((Double(tw) * aspect / 2).rounded())))
         guard tw >= 4, th >= 2 else { return }
         for (k, c) in clips.prefix(count).enumerated() {
