@@ -169,7 +169,9 @@ public final class Conv3dLayer: ParameterContainer {
         let scratchCount: Int
         switch lowering {
         case .im2col: scratchCount = (col2im ? 2 : 1) * k * tileColumns
-        case .frameIm2col: scratchCount = k2d * size.t * out.h * out.w
+        case .frameIm2col:
+            let plane = out.h * out.w
+            scratchCount = max(k2d * kernel.t * plane, min(k2d * size.t * plane, Self.frameColumnsFloats))
         default: scratchCount = 0
         }
         // The per-clip work; `dxBase` is nil when no input gradient is wanted here.
@@ -215,7 +217,7 @@ public final class Conv3dLayer: ParameterContainer {
                                             dx: dxc, padding: padT, threads: inner)
                                     case .frameIm2col:
                                         Self.frameWeightGradient(
-                                            xc, dyc, g, outChannels: co, columns: col!, dW: dW,
+                                            xc, dyc, g, outChannels: co, columns: col!, capacity: scratchCount, dW: dW,
                                             transposed: transposedGradient, threads: inner)
                                     case .im2col:
                                         var c0 = 0
@@ -338,29 +340,47 @@ public final class Conv3dLayer: ParameterContainer {
         }
     }
 
+    /// Floats of within-frame columns a worker holds at once (8 MB): a clip's frames go in
+    /// chunks beyond it (C3D's conv2 would need 115 MB for a whole clip).
+    static let frameColumnsFloats = 1 << 21
+
     /// One clip's weight gradient of a kTxkHxkW conv with stride 1 in time: the within-frame
-    /// columns of every input frame (`[Cin·kH·kW][T][H'·W']`, the forward's `frameIm2col`), then
-    /// per tap d `dW_d += dy[:, frames] · columns[:, frames shifted by d - pT]ᵀ` into the
-    /// accumulator's block of tap d (`weightGradient`): a kT-th of full im2col's columns.
+    /// columns (`[Cin·kH·kW][frames][H'·W']`, the forward's `frameIm2col`) of the input frames a
+    /// chunk of output frames reads, then per tap d `dW_d += dy[:, frames] · columns[:, frames
+    /// shifted by d - pT]ᵀ` into the accumulator's block of tap d (`weightGradient`): a kT-th
+    /// of full im2col's columns. `capacity` floats of `columns` (at least kT frames' worth) set
+    /// the chunk.
     static func frameWeightGradient(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: Conv3dGeometry, outChannels co: Int,
-        columns: UnsafeMutablePointer<Float>, dW: UnsafeMutablePointer<Float>, transposed: Bool, threads: Int
+        columns: UnsafeMutablePointer<Float>, capacity: Int, dW: UnsafeMutablePointer<Float>, transposed: Bool,
+        threads: Int
     ) {
         let plane = g.output.h * g.output.w
-        let (tIn, tOut, pT) = (g.input.t, g.output.t, g.padding.t)
+        let (tIn, tOut, pT, kT) = (g.input.t, g.output.t, g.padding.t, g.kernel.t)
         let perFrame = Conv3dGeometry(
             inChannels: g.inChannels, input: g.input, kernel: Dim3(1, g.kernel.h, g.kernel.w),
             stride: Dim3(1, g.stride.h, g.stride.w), padding: Dim3(0, g.padding.h, g.padding.w))
         let k2d = perFrame.k
-        im2col3d(x, geometry: perFrame, columns: 0..<(tIn * plane), into: columns, threads: threads)
-        for d in 0..<g.kernel.t {
-            let lo = max(0, pT - d)
-            let hi = min(tOut, tIn + pT - d)
-            if hi <= lo { continue }
-            weightGradient(
-                dy: dy + lo * plane, ldDy: tOut * plane, col: columns + (lo - pT + d) * plane, ldCol: tIn * plane,
-                co: co, rows: k2d, depth: (hi - lo) * plane, transposed: transposed, into: dW + d * co * k2d,
-                threads: threads)
+        let chunk = max(1, capacity / (k2d * plane) - (kT - 1))
+        var f0 = 0
+        while f0 < tOut {
+            let f1 = min(tOut, f0 + chunk)
+            // Input frames [lo, hi) feed output frames [f0, f1); slot j holds frame lo + j.
+            let lo = max(0, f0 - pT)
+            let hi = min(tIn, f1 - pT + kT - 1)
+            if hi > lo {
+                im2col3d(x, geometry: perFrame, columns: (lo * plane)..<(hi * plane), into: columns, threads: threads)
+            }
+            for d in 0..<kT {
+                let a = max(f0, pT - d)
+                let b = min(f1, tIn + pT - d)
+                if b <= a { continue }
+                weightGradient(
+                    dy: dy + a * plane, ldDy: tOut * plane, col: columns + (a - pT + d - lo) * plane,
+                    ldCol: (hi - lo) * plane, co: co, rows: k2d, depth: (b - a) * plane, transposed: transposed,
+                    into: dW + d * co * k2d, threads: threads)
+            }
+            f0 = f1
         }
     }
 
