@@ -96,6 +96,21 @@ struct RenderingTests {
         expectGolden(Self.pane(screen, s), "embeddings-wide-\(tier)")
     }
 
+    @Test("side by side, every column's thumbnails have one height, so their labels share a row")
+    func thumbnailsAligned() {
+        var s = Fixtures.state(width: 200, height: 50)
+        // A wide second video: the scene column's first neighbour (clip 1) is 8:3, the motion
+        // column's (clip 2) 4:3; the heights follow the focused clip, not each column's first.
+        s.videos[1].info?.width = 256
+        s.embedded = Fixtures.embedded()
+        s.focusedEmbedding = 0
+        let lines = Self.pane(Renderer(frames: Fixtures.frames).render(s), s).split(separator: "\n")
+        let run = lines.firstIndex { $0.contains("1run") }
+        let walk = lines.firstIndex { $0.contains("1walk") }
+        #expect(
+            run != nil && run == walk, "label rows: run \(String(describing: run)), walk \(String(describing: walk))")
+    }
+
     @Test("views computing, failed, cancelled; one view at a time on a narrow pane")
     func viewStates() {
         let render = Renderer(frames: Fixtures.frames)
