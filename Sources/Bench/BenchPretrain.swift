@@ -124,26 +124,19 @@ struct BenchPretrain: ParsableCommand {
     var widths: [Int] { helperWidths.split(separator: ",").compactMap { Int($0) } }
 
     func cmdConfig() throws -> CMDConfig {
-        var c = CMDConfig.compact
+        // Before the overrides, which are the ResNets' and would fail on C3D with another sentence.
+        guard (try? BackboneConfig(modelID: model))?.architecture != .c3d else {
+            throw ValidationError(
+                "bench pretrain takes r2p1d-26 or r3d-26 (the PyTorch peer builds the ResNets' clip map).")
+        }
+        let c: CMDConfig
         do {
-            let base = try BackboneConfig(modelID: model)
-            guard base.architecture != .c3d else {
-                throw ValidationError(
-                    "bench pretrain takes r2p1d-26 or r3d-26 (the PyTorch peer builds the ResNets' clip map).")
-            }
-            c.backbone = try base.applying(overrides: config)
-        } catch let error as ValidationError {
-            throw error
+            c = try CMDConfig.compact(
+                model: model, overrides: config, size: size, motionSize: motionSize, helperWidths: widths,
+                contextWeight: contextWeight, motionWeight: motionWeight)
         } catch {
             throw ValidationError("\(error)")
         }
-        c.backbone.size = size
-        c.size = size
-        c.motionSize = motionSize
-        c.frameWidths = widths
-        c.motionWidths = widths
-        c.contextWeight = contextWeight
-        c.motionWeight = motionWeight
         do { try CMDModel.validate(c) } catch { throw ValidationError("\(error)") }
         return c
     }

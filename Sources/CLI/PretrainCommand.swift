@@ -124,24 +124,17 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        var cmd = CMDConfig.compact
+        var cmd: CMDConfig
         do {
-            let base = try BackboneConfig(modelID: model)
-            cmd.backbone = try base.applying(
-                overrides: config
-                    ?? (base.architecture == .c3d ? "channels=16,32,64,128,128" : "planes=16,32,64,128 stem=16"))
+            cmd = try CMDConfig.compact(
+                model: model, overrides: config, size: size, motionSize: motionSize,
+                helperWidths: helperWidths.split(separator: ",").compactMap { Int($0) }, contextWeight: contextWeight,
+                motionWeight: motionWeight)
         } catch {
             throw ValidationError("\(error)")
         }
-        cmd.backbone.size = size
-        cmd.size = size
-        cmd.motionSize = motionSize
-        cmd.frameWidths = helperWidths.split(separator: ",").compactMap { Int($0) }
-        cmd.motionWidths = cmd.frameWidths
         cmd.predictorDim = predictorDim
         cmd.embedding = embedding
-        cmd.contextWeight = contextWeight
-        cmd.motionWeight = motionWeight
         if contextOnly { cmd.motionWeight = 0 }
         if motionOnly { cmd.contextWeight = 0 }
         var setup = PretrainSetup(model: cmd)

@@ -42,6 +42,29 @@ public struct CMDConfig: Sendable, Codable, Equatable {
 
     /// Channels of the clip map (folded layer3 + upsampled layer4; C3D's conv5b).
     public var fusedChannels: Int { backbone.embeddingDimension }
+
+    /// `compact` with the backbone `model` and its `overrides` (nil: the compact widths, C3D's
+    /// or the ResNets'), the input sides, the helpers' widths and the loss weights: what
+    /// `pretrain` and `bench pretrain` build from their options. Throws the backbone's error
+    /// for an unknown model or override.
+    public static func compact(
+        model: String, overrides: String?, size: Int, motionSize: Int, helperWidths: [Int], contextWeight: Double,
+        motionWeight: Double
+    ) throws -> CMDConfig {
+        var c = CMDConfig.compact
+        let base = try BackboneConfig(modelID: model)
+        c.backbone = try base.applying(
+            overrides: overrides
+                ?? (base.architecture == .c3d ? "channels=16,32,64,128,128" : "planes=16,32,64,128 stem=16"))
+        c.backbone.size = size
+        c.size = size
+        c.motionSize = motionSize
+        c.frameWidths = helperWidths
+        c.motionWidths = helperWidths
+        c.contextWeight = contextWeight
+        c.motionWeight = motionWeight
+        return c
+    }
 }
 
 /// One training batch: clips, I-frames and motion clips, as network inputs.
