@@ -33,7 +33,7 @@ public struct ClipEmbeddingCache: Sendable {
         let preprocessing = DefaultModel.preprocessing(for: config)
         let clip = "\(window.start),\(window.frames),\(window.stride)"
         return
-            "v3|\(config)|\(view)|\(weights)|\(rgb.rawValue)|\(preprocessing)|\(real)|\(size)|\(mtime)|\(clip)|\(still.map(String.init) ?? "-")"
+            "v4|\(config)|\(view)|\(weights)|\(rgb.rawValue)|\(preprocessing)|\(real)|\(size)|\(mtime)|\(clip)|\(still.map(String.init) ?? "-")"
     }
 
     /// The cached clip and still vectors for `key`, or nil.

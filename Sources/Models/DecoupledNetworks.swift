@@ -151,10 +151,9 @@ public final class DecoupledNetwork: @unchecked Sendable {
         return Tensor(x)
     }
 
-    /// Length of the vectors: the widths of layer2, layer3 and layer4.
+    /// Length of the vectors: the widths of layer2, layer3 and layer4 (scene) or of layer2 (motion).
     public var dimension: Int {
-        let w = kind == .scene ? input.sceneWidths : input.motionWidths
-        return w[1] + w[2] + w[3]
+        kind == .scene ? input.sceneWidths[1...3].reduce(0, +) : input.motionWidths[1]
     }
 
     /// The input one call takes: `[N, 3, 1, S, S]` keyframes or `[N, 2, F, S, S]` motion clips.
@@ -164,15 +163,22 @@ public final class DecoupledNetwork: @unchecked Sendable {
             : [2, input.motionFrames, input.motionSize, input.motionSize]
     }
 
-    /// `x [N, ...inputShape]` → `[N, dimension]`: the global averages of layer2, layer3 and
-    /// layer4, each L2-normalised, side by side. Measured on a synth evaluation set of its own
-    /// (docs/training.md), these describe scenes and motions better than the head's keys, which
-    /// the pointwise loss also trains to tell positions and times of one video apart.
+    /// `x [N, ...inputShape]` → `[N, dimension]`, L2-normalised per part:
+    /// - scene: the global averages of layer2, layer3 and layer4 side by side;
+    /// - motion: the global maximum of layer2 over time and space.
+    ///
+    /// Both were chosen on evaluation sets of their own (docs/training.md#how-the-views-read-their-networks):
+    /// they describe scenes and motions better than the head's keys, which the pointwise loss
+    /// also trains to tell positions and times of one video apart, and a motion's strongest
+    /// response better than its average over a mostly still frame.
     public func embed(_ x: Tensor, threads: Int = 1) -> Tensor {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
         let n = x.shape[0]
         let out = lock.withLock { network.forward(x, threads: threads) }
-        let parts = Self.layers.map { L2Normalize.forward(GlobalAveragePool3d.forward(out.stages[$0]!)).0 }
+        let parts =
+            kind == .scene
+            ? ["layer2", "layer3", "layer4"].map { L2Normalize.forward(GlobalAveragePool3d.forward(out.stages[$0]!)).0 }
+            : [L2Normalize.forward(GlobalMaxPool3d.forward(out.stages["layer2"]!)).0]
         var data: [Float] = []
         data.reserveCapacity(n * dimension)
         for s in 0..<n {
@@ -183,8 +189,6 @@ public final class DecoupledNetwork: @unchecked Sendable {
         }
         return Tensor(shape: [n, dimension], data: data)
     }
-
-    static let layers = ["layer2", "layer3", "layer4"]
 
     /// The head's keys for `x`, L2-normalised as the losses compare them (`[N, D]` for the
     /// scene network; for the motion network one key per position, averaged): what the

@@ -133,3 +133,25 @@ public enum GlobalAveragePool3d {
         }
     }
 }
+
+/// The maximum of each channel over time and space: `x [N, C, T, H, W]` → `[N, C]`. The motion
+/// view's readout (docs/method.md §10): a moving actor's response whatever its size and however
+/// much still background surrounds it, which an average dilutes.
+public enum GlobalMaxPool3d {
+    public static func forward(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 5, "global max pool expects [N, C, T, H, W], got \(x.shape)")
+        let rows = x.shape[0] * x.shape[1]
+        let volume = x.shape[2] * x.shape[3] * x.shape[4]
+        precondition(volume > 0, "global max pool needs a non-empty map, got \(x.shape)")
+        return Tensor(shape: [x.shape[0], x.shape[1]]) { y in
+            x.withUnsafeBufferPointer { xp in
+                for r in 0..<rows {
+                    let row = xp.baseAddress! + r * volume
+                    var m = row[0]
+                    for i in 1..<volume { m = max(m, row[i]) }
+                    y[r] = m
+                }
+            }
+        }
+    }
+}

@@ -89,6 +89,13 @@ struct LayerTests {
         #expect(GlobalAveragePool3d.forward(x) == Tensor(shape: [2, 2], data: [2, -1, 20, 4]))
     }
 
+    @Test("global max pooling gives each channel's maximum over time and space, negative maps included")
+    func globalMax() {
+        // [1, 2, T 2, H 1, W 2]: the maximum sits in the second frame of channel 0, first of channel 1.
+        let x = Tensor(shape: [1, 2, 2, 1, 2], data: [1, -2, 3, 0, -1, -4, -7, -5])
+        #expect(GlobalMaxPool3d.forward(x) == Tensor(shape: [1, 2], data: [3, -1]))
+    }
+
     @Test("linear equals x · Wᵀ + b; dropout in eval mode is the identity")
     func linearAndDropout() {
         var rng = SeededRandom(seed: 3)
