@@ -151,9 +151,15 @@ public final class DecoupledNetwork: @unchecked Sendable {
         return Tensor(x)
     }
 
-    /// Length of the vectors: the widths of layer2, layer3 and layer4 (scene) or of layer2 (motion).
+    /// Length of the vectors (`embed`).
     public var dimension: Int {
-        kind == .scene ? input.sceneWidths[1...3].reduce(0, +) : input.motionWidths[1]
+        Self.dimension(kind, widths: kind == .scene ? input.sceneWidths : input.motionWidths)
+    }
+
+    /// Length of `embed`'s vectors for a network of these stage widths: those of layer2, layer3
+    /// and layer4 (scene) or of layer2 (motion).
+    public static func dimension(_ kind: Kind, widths: [Int]) -> Int {
+        kind == .scene ? widths[1...3].reduce(0, +) : widths[1]
     }
 
     /// The input one call takes: `[N, 3, 1, S, S]` keyframes or `[N, 2, F, S, S]` motion clips.

@@ -529,9 +529,7 @@ public struct Conv3d: Sendable {
         ) {
             let slots = frames.count + conv.kernel.t - 1
             let s = positions.count
-            let perFrame = Conv3dGeometry(
-                inChannels: g.inChannels, input: g.input, kernel: Dim3(1, conv.kernel.h, conv.kernel.w),
-                stride: Dim3(1, conv.stride.h, conv.stride.w), padding: Dim3(0, conv.padding.h, conv.padding.w))
+            let perFrame = g.withinFrame
             for j in 0..<slots {
                 let t = frames.lowerBound - conv.padding.t + j
                 if t < 0 || t >= g.input.t { continue }

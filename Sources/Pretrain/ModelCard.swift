@@ -1,5 +1,6 @@
 import Foundation
 import Index
+import Models
 import VideoData
 
 extension Trainer {
@@ -79,9 +80,9 @@ public struct ModelCard: Codable, Sendable {
             "video":
                 "the backbone on \(c.backbone.frames) RGB frames at \(c.size) px (variant chosen by weights choose; video:VARIANT for the others)",
             "scene":
-                "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px): the averages of its layer2, layer3 and layer4, each L2-normalised, side by side: \(c.frameWidths[1...3].reduce(0, +)) values",
+                "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px): the averages of its layer2, layer3 and layer4, each L2-normalised, side by side: \(DecoupledNetwork.dimension(.scene, widths: c.frameWidths)) values",
             "motion":
-                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): each channel's maximum of its layer2 over the tile, L2-normalised, averaged over the tiles: \(c.motionWidths[1]) values",
+                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): each channel's maximum of its layer2 over the tile, L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths)) values",
         ]
         rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [

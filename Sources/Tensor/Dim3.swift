@@ -55,6 +55,15 @@ public struct Conv3dGeometry: Hashable, Sendable {
     /// Columns of the im2col matrix: one per output position.
     public var n: Int { output.volume }
 
+    /// The same conv on one frame (kernel, stride and padding of 1, 1 and 0 in time): the
+    /// geometry of the within-frame columns that the temporal taps of a kTxkHxkW conv share.
+    public var withinFrame: Conv3dGeometry {
+        Conv3dGeometry(
+            inChannels: inChannels, input: input, kernel: Dim3(1, kernel.h, kernel.w),
+            stride: Dim3(1, stride.h, stride.w),
+            padding: Dim3(0, padding.h, padding.w))
+    }
+
     static func outputExtent(_ size: Int, _ k: Int, _ s: Int, _ p: Int) -> Int {
         let span = size + 2 * p - k
         return span < 0 ? 0 : span / s + 1

@@ -357,9 +357,7 @@ public final class Conv3dLayer: ParameterContainer {
     ) {
         let plane = g.output.h * g.output.w
         let (tIn, tOut, pT, kT) = (g.input.t, g.output.t, g.padding.t, g.kernel.t)
-        let perFrame = Conv3dGeometry(
-            inChannels: g.inChannels, input: g.input, kernel: Dim3(1, g.kernel.h, g.kernel.w),
-            stride: Dim3(1, g.stride.h, g.stride.w), padding: Dim3(0, g.padding.h, g.padding.w))
+        let perFrame = g.withinFrame
         let k2d = perFrame.k
         let chunk = max(1, capacity / (k2d * plane) - (kT - 1))
         var f0 = 0
