@@ -21,8 +21,9 @@
 #    the reported tables on two others (docs/training.md), the model card and default.json.
 #
 # Environment: BIN (default .build/release/decouple), MINUTES (default 100: the limit of each
-# pretraining run), STEPS (default 5200: about 85 minutes at the 2026-12-06 step of 0.93 s with
-# the batch loader on the same 2 cores; 2800 before the faster backward passes), WORK (default /tmp/decouple-weights), ABLATION=1 adds
+# pretraining run), STEPS (default 5200: 85.3 minutes on 2026-12-06, 0.98 s a step with the
+# batch loader on the same 2 cores; 2800 before the faster backward passes), WORK (default
+# /tmp/decouple-weights), ABLATION=1 adds
 # the context-only run (about 50 min more: the weights alone fit the 2-hour budget, the
 # ablation does not). Everything is deterministic for the seeds below on one host up to the
 # time limit (a run stopped by MINUTES ends at a machine-dependent step; finish it with the same
