@@ -9,11 +9,13 @@ import Pretrain
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a pretraining run's backbone (inference key names) and its motion view, with a model card.",
+        abstract: "Write a pretraining run's backbone (inference key names) and its view networks, with a model card.",
         discussion: """
             FILE gets the backbone with the key names of the ModelScope checkpoint (loadable by \
             embed, search and explore with --weights FILE and the run's --config); \
-            FILE.views.safetensors the motion view's projection; FILE.json the model card.
+            FILE.views.safetensors what the other views read (the predictor and its heads for the \
+            video variants, the I-frame network for the scene view, the motion-vector network for the \
+            motion view); FILE.json the model card.
 
             Example: decouple export runs/cmd -o weights/r2p1d-26.safetensors
             """
