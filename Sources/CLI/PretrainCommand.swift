@@ -84,6 +84,14 @@ struct PretrainCommand: ParsableCommand {
     @Flag(help: "Ablation: motion prediction only.")
     var motionOnly = false
 
+    @Option(
+        help: """
+            Share of clips whose crop slides like a camera pan or tilt over the clip and its future \
+            motion (each negative draws its own), the motion vectors shifted to match; 0 turns it \
+            off (docs/training.md#camera-moves-made-in-the-loader).
+            """)
+    var cameraMoves = 0.0
+
     @Option(help: "Seed (initialisation, data order, augmentation).")
     var seed: UInt64 = 1
 
@@ -111,6 +119,9 @@ struct PretrainCommand: ParsableCommand {
         }
         guard contextWeight >= 0, motionWeight >= 0, contextWeight + motionWeight > 0 else {
             throw ValidationError("loss weights must be non-negative, not both zero.")
+        }
+        guard (0...1).contains(cameraMoves) else {
+            throw ValidationError("--camera-moves is a share of clips, from 0 to 1 (got \(cameraMoves)).")
         }
         guard batch >= 2 else {
             throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).")
@@ -142,6 +153,7 @@ struct PretrainCommand: ParsableCommand {
         setup.steps = steps
         setup.learningRatePerClip = lrPerClip
         setup.seed = seed
+        if cameraMoves > 0 { setup.transform.cameraMoves = cameraMoves }
         setup.checkpointEvery = checkpointEvery
         setup.keepCheckpoints = keep
         setup.videos = try usableVideos(sampler: setup.sampler)

@@ -13,13 +13,20 @@ public struct PretextExample: Sendable {
     /// Negative motion clips, each shaped like `positive`.
     public var negatives: [[Float]]
     public var indices: PretextIndices
+    /// The camera move made over the clip and its positive (`PretextTransform.cameraMoves`),
+    /// nil when their box stays put.
+    public var cameraMove: MovingCrop?
 
-    public init(clip: [Float], iFrame: [Float], positive: [Float], negatives: [[Float]], indices: PretextIndices) {
+    public init(
+        clip: [Float], iFrame: [Float], positive: [Float], negatives: [[Float]], indices: PretextIndices,
+        cameraMove: MovingCrop? = nil
+    ) {
         self.clip = clip
         self.iFrame = iFrame
         self.positive = positive
         self.negatives = negatives
         self.indices = indices
+        self.cameraMove = cameraMove
     }
 }
 
@@ -34,6 +41,11 @@ public struct PretextTransform: Sendable, Codable, Equatable {
     public var motionSize = 112
     /// Cell size of the motion fields read from the stream (4 is exact for H.264 blocks).
     public var cellSize = 4
+    /// With `augment`, the share of clips whose box slides like a camera pan or tilt over the
+    /// clip and its positive, and, drawn separately, of negatives whose box slides on its own
+    /// (`MovingCrop`); the motion vectors get the box's steps subtracted. nil (runs from
+    /// before it existed) or 0: boxes stay put and no random number is drawn for it.
+    public var cameraMoves: Double?
 
     public init() {}
 }
@@ -56,13 +68,20 @@ extension PretextExample {
                 ? CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
                 : CropBox.centre(width: w, height: h)
         }
-        // The clip and its future motion share one crop and flip (so their positions agree).
+        // The clip and its future motion share one crop and flip (so their positions agree),
+        // and one camera move when there is one.
         let shared = box(&rng)
+        let moves = transform.augment ? transform.cameraMoves ?? 0 : 0
+        func move(_ b: CropBox, over frames: ClosedRange<Int>, _ rng: inout SeededRandom) -> MovingCrop {
+            guard moves > 0, rng.nextDouble() < moves else { return MovingCrop(start: b, origin: 0, vx: 0, vy: 0) }
+            return MovingCrop.random(box: b, frames: frames, width: w, height: h, rng: &rng)
+        }
+        let sharedMove = move(shared, over: indices.clip[0]...indices.positive.last!, &rng)
         let clipColor = transform.augment ? ColorAugment.random(rng: &rng) : .none
         let frameSize = s * s
         var clip = [Float](repeating: 0, count: 3 * sampler.clipFrames * frameSize)
         for (t, image) in images.prefix(sampler.clipFrames).enumerated() {
-            var planes = NetworkInput.planes(NetworkInput.crop(image, shared, size: s))
+            var planes = NetworkInput.planes(NetworkInput.crop(image, sharedMove.box(frame: indices.clip[t]), size: s))
             Augment.color(&planes, width: s, height: s, clipColor)
             NetworkInput.normalise(&planes)
             for ch in 0..<3 {
@@ -78,10 +97,11 @@ extension PretextExample {
         let ms = transform.motionSize
         let motionFrame = ms * ms
         let clamp = NetworkInput.motionClamp(size: ms)
-        func motionClip(_ frames: ArraySlice<MotionField>, _ b: CropBox) -> [Float] {
+        func motionClip(_ frames: ArraySlice<MotionField>, at numbers: [Int], _ b: MovingCrop) -> [Float] {
             var out = [Float](repeating: 0, count: 2 * frames.count * motionFrame)
             for (t, f) in frames.enumerated() {
-                let m = NetworkInput.crop(f, b, size: ms, clamp: clamp)
+                let n = numbers[t]
+                let m = NetworkInput.crop(f, b.box(frame: n), size: ms, clamp: clamp, shift: b.step(frame: n))
                 for ch in 0..<2 {
                     let dst = (ch * frames.count + t) * motionFrame
                     out.replaceSubrange(
@@ -91,11 +111,16 @@ extension PretextExample {
             return out
         }
         let n = sampler.futureFrames
-        let positive = motionClip(fields[0..<n], shared)
+        let positive = motionClip(fields[0..<n], at: indices.positive, sharedMove)
         var negatives: [[Float]] = []
-        for k in 0..<indices.negatives.count {
-            negatives.append(motionClip(fields[(n * (k + 1))..<(n * (k + 2))], box(&rng)))
+        for (k, frames) in indices.negatives.enumerated() {
+            let b = box(&rng)
+            negatives.append(
+                motionClip(
+                    fields[(n * (k + 1))..<(n * (k + 2))], at: frames, move(b, over: frames[0]...frames.last!, &rng)))
         }
-        return PretextExample(clip: clip, iFrame: iPlanes, positive: positive, negatives: negatives, indices: indices)
+        return PretextExample(
+            clip: clip, iFrame: iPlanes, positive: positive, negatives: negatives, indices: indices,
+            cameraMove: sharedMove.vx == 0 && sharedMove.vy == 0 ? nil : sharedMove)
     }
 }

@@ -39,8 +39,16 @@ public enum NetworkInput {
     /// The motion field inside `box`, resampled bilinearly to `size x size` (OpenCV's linear
     /// resize) with the vectors scaled by the same factor as the pixels, mirrored with dx negated
     /// when the box flips, clamped to ±`clamp` pixels and divided by `clamp`: `[2, size, size]`.
-    public static func crop(_ field: MotionField, _ box: CropBox, size: Int, clamp: Float = 10) -> [Float] {
+    ///
+    /// `shift` (source pixels) is subtracted from every vector first, in proportion to how much
+    /// of the sample its cells cover: the field seen through a box that moved by `shift` since
+    /// the reference frame (a camera move made in the loader, `Pretrain.MovingCrop`). Cells
+    /// without a vector (intra blocks, I-frames) stay zero, as they would in a real pan.
+    public static func crop(
+        _ field: MotionField, _ box: CropBox, size: Int, clamp: Float = 10, shift: (dx: Float, dy: Float) = (0, 0)
+    ) -> [Float] {
         let c = Double(field.cellSize)
+        let covered = shift == (0, 0) ? nil : field.mask.map { Float($0 == 0 ? 0 : 1) }
         let sx = Float(size) / Float(box.width)
         let sy = Float(size) / Float(box.height)
         var out = [Float](repeating: 0, count: 2 * size * size)
@@ -61,8 +69,15 @@ public enum NetworkInput {
                     let bottom = v[y1 * field.columns + x0] * (1 - wx) + v[y1 * field.columns + x1] * wx
                     return top * (1 - wy) + bottom * wy
                 }
-                var dx = lerp(field.dx) * sx
-                var dy = lerp(field.dy) * sy
+                var dx = lerp(field.dx)
+                var dy = lerp(field.dy)
+                if let covered {
+                    let k = lerp(covered)
+                    dx -= shift.dx * k
+                    dy -= shift.dy * k
+                }
+                dx *= sx
+                dy *= sy
                 let col = box.flip ? size - 1 - i : i
                 if box.flip { dx = -dx }
                 dx = min(max(dx, -clamp), clamp) / clamp
