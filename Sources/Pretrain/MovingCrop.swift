@@ -15,13 +15,6 @@ public struct MovingCrop: Equatable, Sendable {
     public var vx: Double
     public var vy: Double
 
-    public init(start: CropBox, origin: Int, vx: Double, vy: Double) {
-        self.start = start
-        self.origin = origin
-        self.vx = vx
-        self.vy = vy
-    }
-
     /// The box at frame `f`.
     public func box(frame f: Int) -> CropBox {
         var b = start
