@@ -156,11 +156,14 @@ public final class DecoupledNetwork: @unchecked Sendable {
         Self.dimension(kind, widths: kind == .scene ? input.sceneWidths : input.motionWidths)
     }
 
-    /// Length of `embed`'s vectors for a network of these stage widths: those of layer2, layer3
-    /// and layer4 (scene) or of layer2 (motion).
+    /// Length of `embed`'s vectors for a network of these stage widths.
     public static func dimension(_ kind: Kind, widths: [Int]) -> Int {
-        kind == .scene ? widths[1...3].reduce(0, +) : widths[1]
+        readLayers(kind).map { widths[$0] }.reduce(0, +)
     }
+
+    /// The stages `embed` reads (0 = layer1): layer2, layer3 and layer4 for the scene, layer2
+    /// for the motion.
+    static func readLayers(_ kind: Kind) -> [Int] { kind == .scene ? [1, 2, 3] : [1] }
 
     /// The input one call takes: `[N, 3, 1, S, S]` keyframes or `[N, 2, F, S, S]` motion clips.
     public var inputShape: [Int] {
@@ -181,10 +184,11 @@ public final class DecoupledNetwork: @unchecked Sendable {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
         let n = x.shape[0]
         let out = lock.withLock { network.forward(x, threads: threads) }
-        let parts =
-            kind == .scene
-            ? ["layer2", "layer3", "layer4"].map { L2Normalize.forward(GlobalAveragePool3d.forward(out.stages[$0]!)).0 }
-            : [L2Normalize.forward(GlobalMaxPool3d.forward(out.stages["layer2"]!)).0]
+        let parts = Self.readLayers(kind).map { i in
+            let map = out.stages["layer\(i + 1)"]!
+            return L2Normalize.forward(kind == .scene ? GlobalAveragePool3d.forward(map) : GlobalMaxPool3d.forward(map))
+                .0
+        }
         var data: [Float] = []
         data.reserveCapacity(n * dimension)
         for s in 0..<n {

@@ -15,6 +15,11 @@ public struct MovingCrop: Equatable, Sendable {
     public var vx: Double
     public var vy: Double
 
+    /// A box that stays put.
+    public static func still(_ box: CropBox) -> MovingCrop { MovingCrop(start: box, origin: 0, vx: 0, vy: 0) }
+
+    public var isStill: Bool { vx == 0 && vy == 0 }
+
     /// The box at frame `f`.
     public func box(frame f: Int) -> CropBox {
         var b = start

@@ -73,7 +73,7 @@ extension PretextExample {
         let shared = box(&rng)
         let moves = transform.augment ? transform.cameraMoves ?? 0 : 0
         func move(_ b: CropBox, over frames: ClosedRange<Int>, _ rng: inout SeededRandom) -> MovingCrop {
-            guard moves > 0, rng.nextDouble() < moves else { return MovingCrop(start: b, origin: 0, vx: 0, vy: 0) }
+            guard moves > 0, rng.nextDouble() < moves else { return .still(b) }
             return MovingCrop.random(box: b, frames: frames, width: w, height: h, rng: &rng)
         }
         let sharedMove = move(shared, over: indices.clip[0]...indices.positive.last!, &rng)
@@ -121,6 +121,6 @@ extension PretextExample {
         }
         return PretextExample(
             clip: clip, iFrame: iPlanes, positive: positive, negatives: negatives, indices: indices,
-            cameraMove: sharedMove.vx == 0 && sharedMove.vy == 0 ? nil : sharedMove)
+            cameraMove: sharedMove.isStill ? nil : sharedMove)
     }
 }

@@ -41,8 +41,9 @@ struct TrainerTests {
         return s
     }
 
-    static func train(_ dir: String, steps: Int, resume: Bool) throws -> Trainer {
+    static func train(_ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil) throws -> Trainer {
         var s = setup()
+        s.transform.cameraMoves = cameraMoves
         let trainer = try Trainer(directory: dir, setup: s, resume: resume)
         s = trainer.setup
         let loader = BatchLoader(
@@ -83,6 +84,19 @@ struct TrainerTests {
         other.seed = 99
         #expect(throws: Trainer.TrainingError.self) {
             _ = try Trainer(directory: base + "/a", setup: other, resume: true)
+        }
+        // With camera moves made in the loader: other samples, and still bit for bit on resume;
+        // resuming without the moves is refused.
+        let moving = try Self.train(base + "/m", steps: 3, resume: false, cameraMoves: 1)
+        _ = try Self.train(base + "/n", steps: 1, resume: false, cameraMoves: 1)
+        let movingResumed = try Self.train(base + "/n", steps: 3, resume: true, cameraMoves: 1)
+        let logM = moving.readLog().map(\.loss)
+        #expect(logM != logA && logM == movingResumed.readLog().map(\.loss))
+        for (p, q) in zip(moving.model.parameters, movingResumed.model.parameters) {
+            #expect(p.value.data == q.value.data, "\(p.name) differs after resume with camera moves")
+        }
+        #expect(throws: Trainer.TrainingError.self) {
+            _ = try Trainer(directory: base + "/m", setup: Self.setup(), resume: true)
         }
     }
 
@@ -129,6 +143,10 @@ struct TrainerTests {
                 !FileManager.default.fileExists(atPath: base + "/bad/config.json"),
                 "a rejected configuration leaves no run")
         }
+        let moves = try run(
+            Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad", "--camera-moves", "2"] + tiny)
+        #expect(moves.status != 0 && moves.stderr.contains("--camera-moves is a share of clips"), "\(moves.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base + "/bad"))
         // C3D pretrains too (its clip map is conv5b), exports, and the export embeds in every view.
         let c3d = try run(
             Paths.decouple,
