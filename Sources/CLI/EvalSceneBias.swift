@@ -57,6 +57,9 @@ struct EvalSceneBias: ParsableCommand {
     @Option(help: "Videos processed side by side.")
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(help: "Also print each motion class's out-of-context R@1 (always in the JSON).")
+    var perClass = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -83,7 +86,9 @@ struct EvalSceneBias: ParsableCommand {
                 rows.append(try evaluation.evaluate(model, clips: clips, openers: .files))
             }
             for (name, directory) in stores { rows.append(try evaluation.evaluate(storeNamed: name, at: directory)) }
-            try report(rows, table: evaluation.table(rows, synth: synth))
+            var table = evaluation.table(rows, synth: synth)
+            if perClass { table += "\n\n" + evaluation.perClassTable(rows) }
+            try report(rows, table: table)
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -130,6 +130,27 @@ public struct SceneBiasEvaluation {
         return lines.joined(separator: "\n")
     }
 
+    /// Out-of-context R@1 of each motion class, one line per method (`--per-class`): which
+    /// motions a method reads and which it confuses.
+    public func perClassTable(_ rows: [SceneBiasRow]) -> String {
+        let names = Set(rows.flatMap { $0.outOfContextPerClass?.keys.map { $0 } ?? [] }).sorted()
+        let width = max(44, rows.map(\.method.count).max() ?? 0)
+        let columns = names.map { name in (name, max(5, name.count)) }
+        var lines = [
+            "out-of-context R@1 per class",
+            "method".padding(toLength: width, withPad: " ", startingAt: 0)
+                + columns.map { "  " + String(repeating: " ", count: $1 - $0.count) + $0 }.joined(),
+        ]
+        for r in rows {
+            let cells = columns.map { name, w in
+                let text = r.outOfContextPerClass?[name].map { String(format: "%.2f", $0) } ?? "-"
+                return "  " + String(repeating: " ", count: w - text.count) + text
+            }
+            lines.append(r.method.padding(toLength: width, withPad: " ", startingAt: 0) + cells.joined())
+        }
+        return lines.joined(separator: "\n")
+    }
+
     private func row(_ method: String, _ vectors: [[Float]]) -> SceneBiasRow {
         let (inContext, outOfContext) = SceneBias.split(Array(zip(entries, vectors)))
         return SceneBias.evaluate(method: method, inContext: inContext, outOfContext: outOfContext)

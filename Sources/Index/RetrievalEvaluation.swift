@@ -26,6 +26,9 @@ public struct RetrievalReport: Codable, Sendable, Equatable {
     public var nearestNeighbourAccuracy: Double
     /// The same, averaged per query class first (differs from it when classes are unbalanced).
     public var classBalancedAccuracy: Double
+    /// The same for each query class: which classes a method finds and which it misses.
+    /// Optional so that reports written before it existed still decode.
+    public var perClassAccuracy: [String: Double]?
     /// Label lines that matched no video of the store (skipped).
     public var unmatchedLabels: Int
     /// Videos of the store with no label line (skipped).
@@ -40,6 +43,7 @@ public struct RetrievalReport: Codable, Sendable, Equatable {
         case queries, gallery, classes, recalls
         case nearestNeighbourAccuracy = "nn_accuracy"
         case classBalancedAccuracy = "class_balanced_nn_accuracy"
+        case perClassAccuracy = "per_class_nn_accuracy"
         case unmatchedLabels = "unmatched_labels"
         case unlabelledVideos = "unlabelled_videos"
     }
@@ -154,11 +158,11 @@ public enum RetrievalEvaluation {
             perClass[q.label, default: (0, 0)].all += 1
             if ok { perClass[q.label]!.right += 1 }
         }
-        let balanced = perClass.values.map { Double($0.right) / Double($0.all) }.reduce(0, +) / Double(perClass.count)
+        let accuracy = perClass.mapValues { Double($0.right) / Double($0.all) }
         return RetrievalReport(
             querySplit: "", gallerySplit: "", queries: queries.count, gallery: gallery.count, classes: perClass.count,
             recalls: recalls, nearestNeighbourAccuracy: Double(correct.filter { $0 }.count) / n,
-            classBalancedAccuracy: balanced,
+            classBalancedAccuracy: accuracy.values.reduce(0, +) / Double(accuracy.count), perClassAccuracy: accuracy,
             unmatchedLabels: 0, unlabelledVideos: 0)
     }
 }

@@ -15,11 +15,13 @@ public struct SceneBiasRow: Codable, Sendable, Equatable {
     public var queries: Int
     public var gallery: Int
     public var classes: Int
+    /// Out-of-context R@1 of each query class (`--per-class`); nil in rows written before it.
+    public var outOfContextPerClass: [String: Double]?
 
     public init(
         method: String, outOfContext: [RetrievalReport.Recall], inContext: [RetrievalReport.Recall],
         sceneReliance: Double,
-        queries: Int, gallery: Int, classes: Int
+        queries: Int, gallery: Int, classes: Int, outOfContextPerClass: [String: Double]? = nil
     ) {
         self.method = method
         self.outOfContext = outOfContext
@@ -28,6 +30,7 @@ public struct SceneBiasRow: Codable, Sendable, Equatable {
         self.queries = queries
         self.gallery = gallery
         self.classes = classes
+        self.outOfContextPerClass = outOfContextPerClass
     }
 
     public func outOfContext(at k: Int) -> Double? { outOfContext.first { $0.k == k }?.recall }
@@ -38,6 +41,7 @@ public struct SceneBiasRow: Codable, Sendable, Equatable {
         case outOfContext = "out_of_context"
         case inContext = "in_context"
         case sceneReliance = "scene_reliance"
+        case outOfContextPerClass = "out_of_context_per_class"
     }
 }
 
@@ -66,7 +70,8 @@ public enum SceneBias {
         let inR1 = control[0].recall
         return SceneBiasRow(
             method: method, outOfContext: out.recalls, inContext: control, sceneReliance: inR1 - outR1,
-            queries: outOfContext.count, gallery: inContext.count, classes: out.classes)
+            queries: outOfContext.count, gallery: inContext.count, classes: out.classes,
+            outOfContextPerClass: out.perClassAccuracy)
     }
 }
 

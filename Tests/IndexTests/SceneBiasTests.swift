@@ -26,5 +26,7 @@ struct SceneBiasTests {
         #expect(row.inContext(at: 1) == 1)
         #expect(row.sceneReliance == 0.5)
         #expect(row.queries == 2 && row.gallery == 4 && row.classes == 2)
+        // Per class: the a query is a hit, the b query a miss.
+        #expect(row.outOfContextPerClass == ["a": 1, "b": 0])
     }
 }

@@ -31,10 +31,17 @@ struct SceneBiasCLITests {
         #expect(recall(colour, "out_of_context") <= 0.2, "\(colour)")
         #expect(recall(motion, "out_of_context") >= 0.4, "\(motion)")
         #expect((motion["scene_reliance"] as? Double ?? 1) < (colour["scene_reliance"] as? Double ?? 0))
+        // Two queries per class, so the per-class R@1s average to the overall one.
+        let perClass = try #require(motion["out_of_context_per_class"] as? [String: Double])
+        #expect(perClass.count == 9 && perClass.values.allSatisfy { [0, 0.5, 1].contains($0) }, "\(perClass)")
+        #expect(abs(perClass.values.reduce(0, +) / 9 - recall(motion, "out_of_context")) < 1e-9)
         let table = try run(
-            Paths.decouple, ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/rows.json"])
+            Paths.decouple,
+            ["eval", "scene-bias", dir + "/set", "--no-random-model", "--json-out", dir + "/rows.json", "--per-class"])
         #expect(table.text.contains("18 out-of-context queries, 18 in-context gallery, 9 classes"))
         #expect(table.text.contains("motion-vector histogram"))
+        let perClassLines = table.text.components(separatedBy: "out-of-context R@1 per class\n").last ?? ""
+        #expect(perClassLines.contains("zoom-in") && perClassLines.contains("motion-vector histogram"), "\(table.text)")
         #expect(
             FileManager.default.contents(atPath: dir + "/rows.json") == r.stdout, "--json-out writes what --json prints"
         )
