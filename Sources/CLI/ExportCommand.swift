@@ -27,7 +27,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .safetensors file.")
     var output: String
 
-    @Option(help: "Which checkpoint: best, last, or a path without extension.")
+    @Option(help: "Which checkpoint: best, last, or a checkpoint's path (with or without .safetensors).")
     var checkpoint = "last"
 
     @Option(help: "JSON from eval scene-bias to record in the model card.")

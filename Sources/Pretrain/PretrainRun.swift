@@ -22,7 +22,7 @@ public struct PretrainRun {
     }
 
     /// The checkpoint path (without extension) for `which`: `best`, `last` (the newest in
-    /// `checkpoints/`), or a path given as it is.
+    /// `checkpoints/`), or a checkpoint's path, with or without its extension.
     public func checkpoint(_ which: String) throws -> String {
         switch which {
         case "best": return directory + "/best"
@@ -33,7 +33,17 @@ public struct PretrainRun {
                 throw Trainer.TrainingError(description: "'\(directory)' has no checkpoint yet.")
             }
             return directory + "/checkpoints/" + last.dropLast(5)
-        default: return which
+        default:
+            // A checkpoint is a pair, NAME.safetensors and NAME.json: either file's path names it.
+            var name = which
+            for suffix in [".safetensors", ".json"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+            guard FileManager.default.fileExists(atPath: name + ".safetensors") else {
+                throw Trainer.TrainingError(
+                    description:
+                        "'\(which)' is not a checkpoint: there is no '\(name).safetensors' (give best, last or a path like '\(directory)/checkpoints/step-000200')."
+                )
+            }
+            return name
         }
     }
 
