@@ -231,15 +231,16 @@ struct TrainerTests {
         #expect(card["architecture"] as? String == "r2p1d-26")
         #expect((card["fixesOverTheOfficialCode"] as? [String])?.count == 4)
         #expect(try run(Paths.decouple, ["export", base + "/nothing", "-o", out]).status == 1)
-        // --scene-bias must be eval scene-bias's JSON; nothing is written otherwise.
+        // Bad arguments are one sentence, and nothing is written.
+        func refused(_ arguments: [String], _ message: String) throws {
+            let bad = try run(Paths.decouple, ["export", base + "/run", "-o", base + "/w2.safetensors"] + arguments)
+            #expect(bad.status == 1 && bad.stderr.contains(message), "\(bad.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: base + "/w2.safetensors"))
+        }
+        // --scene-bias must be eval scene-bias's JSON.
         try "not json".write(toFile: base + "/rows.json", atomically: true, encoding: .utf8)
-        let bad = try run(
-            Paths.decouple,
-            ["export", base + "/run", "-o", base + "/w2.safetensors", "--scene-bias", base + "/rows.json"])
-        #expect(
-            bad.status == 1 && bad.stderr.contains("rows.json' is not the JSON of decouple eval scene-bias"),
-            "\(bad.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: base + "/w2.safetensors"))
+        try refused(["--scene-bias", base + "/rows.json"], "rows.json' is not the JSON of decouple eval scene-bias")
+        try refused(["--checkpoint", base + "/run/step-9"], "is not a checkpoint: there is no '")
     }
 
     /// Views files that lack the heads' metadata or hold a tensor of the wrong shape: the
