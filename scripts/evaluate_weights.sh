@@ -14,7 +14,8 @@
 #    then a second set of each (synth seed 10, camera seed 11), since a set of 70-90 queries
 #    moves by a few queries from one seed to the next.
 # The model card gets the seed-8 rows; weights/scene-bias.txt and weights/camera-moves.txt the
-# tables as printed, weights/more-sets.txt the second sets' tables.
+# tables as printed, weights/more-sets.txt the second sets' tables; the camera sets' tables add
+# each class's out-of-context R@1 (--per-class).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/decouple}
@@ -37,12 +38,12 @@ VARIANT=video:$(sed -n 's/.*"view" *: *"\([^"]*\)".*/\1/p' weights/default.json)
 
 $BIN eval scene-bias "$WORK/synth-report" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" \
   --json-out "$WORK/scene-bias.json" | tee weights/scene-bias.txt
-$BIN eval scene-bias "$WORK/camera" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" \
+$BIN eval scene-bias "$WORK/camera" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" --per-class \
   --json-out "$WORK/camera.json" | tee weights/camera-moves.txt
 {
   $BIN eval scene-bias "$WORK/synth-report-2" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion"
   echo
-  $BIN eval scene-bias "$WORK/camera-2" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion"
+  $BIN eval scene-bias "$WORK/camera-2" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" --per-class
 } | tee weights/more-sets.txt
 $BIN export "$WORK/run" -o $W --scene-bias "$WORK/scene-bias.json"
 cp "$WORK/run/loss.png" weights/r2p1d-compact.loss.png
