@@ -92,6 +92,13 @@ struct PretrainCommand: ParsableCommand {
             """)
     var cameraMoves = 0.0
 
+    @Flag(
+        help: """
+            Turn half the clips upside down with their future motion (each negative on its own \
+            draw), so the networks read up and down alike (docs/training.md#vertical-flips).
+            """)
+    var verticalFlips = false
+
     @Option(help: "Seed (initialisation, data order, augmentation).")
     var seed: UInt64 = 1
 
@@ -154,6 +161,7 @@ struct PretrainCommand: ParsableCommand {
         setup.learningRatePerClip = lrPerClip
         setup.seed = seed
         if cameraMoves > 0 { setup.transform.cameraMoves = cameraMoves }
+        if verticalFlips { setup.transform.verticalFlips = true }
         setup.checkpointEvery = checkpointEvery
         setup.keepCheckpoints = keep
         setup.videos = try usableVideos(sampler: setup.sampler)

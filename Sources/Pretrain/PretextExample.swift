@@ -46,6 +46,10 @@ public struct PretextTransform: Sendable, Codable, Equatable {
     /// (`MovingCrop`); the motion vectors get the box's steps subtracted. nil (runs from
     /// before it existed) or 0: boxes stay put and no random number is drawn for it.
     public var cameraMoves: Double?
+    /// With `augment`, turn the clip, its future motion and each negative upside down half the
+    /// time (each negative on its own draw; the I-frame stays upright), so the networks learn
+    /// up and down alike. nil (runs from before it existed) or false: no random number is drawn.
+    public var verticalFlips: Bool?
 
     public init() {}
 }
@@ -68,9 +72,14 @@ extension PretextExample {
                 ? CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
                 : CropBox.centre(width: w, height: h)
         }
-        // The clip and its future motion share one crop and flip (so their positions agree),
+        func motionBox(_ rng: inout SeededRandom) -> CropBox {
+            var b = box(&rng)
+            if transform.augment, transform.verticalFlips == true { b.flipVertical = rng.nextDouble() < 0.5 }
+            return b
+        }
+        // The clip and its future motion share one crop and flips (so their positions agree),
         // and one camera move when there is one.
-        let shared = box(&rng)
+        let shared = motionBox(&rng)
         let moves = transform.augment ? transform.cameraMoves ?? 0 : 0
         func move(_ b: CropBox, over frames: ClosedRange<Int>, _ rng: inout SeededRandom) -> MovingCrop {
             guard moves > 0, rng.nextDouble() < moves else { return .still(b) }
@@ -114,7 +123,7 @@ extension PretextExample {
         let positive = motionClip(fields[0..<n], at: indices.positive, sharedMove)
         var negatives: [[Float]] = []
         for (k, frames) in indices.negatives.enumerated() {
-            let b = box(&rng)
+            let b = motionBox(&rng)
             negatives.append(
                 motionClip(
                     fields[(n * (k + 1))..<(n * (k + 2))], at: frames, move(b, over: frames[0]...frames.last!, &rng)))

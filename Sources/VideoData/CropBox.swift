@@ -1,17 +1,20 @@
-/// A crop box in source pixels and whether to mirror it.
+/// A crop box in source pixels and whether to mirror it (left to right, and upside down).
 public struct CropBox: Equatable, Sendable {
     public var x: Int
     public var y: Int
     public var width: Int
     public var height: Int
     public var flip: Bool
+    /// Upside down (`pretrain --vertical-flips`): rows reversed, the vectors' dy negated.
+    public var flipVertical: Bool
 
-    public init(x: Int, y: Int, width: Int, height: Int, flip: Bool) {
+    public init(x: Int, y: Int, width: Int, height: Int, flip: Bool, flipVertical: Bool = false) {
         self.x = x
         self.y = y
         self.width = width
         self.height = height
         self.flip = flip
+        self.flipVertical = flipVertical
     }
 
     /// The validation transform: short side to `scale`, centre crop `crop`, as a box in source

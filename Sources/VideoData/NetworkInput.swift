@@ -19,7 +19,16 @@ public enum NetworkInput {
         var out = PILResize.bilinear(
             RGBImage(width: box.width, height: box.height, pixels: px), width: size, height: size)
         if box.flip { out = mirrored(out) }
+        if box.flipVertical { out = upsideDown(out) }
         return out
+    }
+
+    static func upsideDown(_ image: RGBImage) -> RGBImage {
+        let row = image.width * 3
+        var px: [UInt8] = []
+        px.reserveCapacity(image.pixels.count)
+        for y in (0..<image.height).reversed() { px += image.pixels[(y * row)..<((y + 1) * row)] }
+        return RGBImage(width: image.width, height: image.height, pixels: px)
     }
 
     static func mirrored(_ image: RGBImage) -> RGBImage {
@@ -38,7 +47,8 @@ public enum NetworkInput {
 
     /// The motion field inside `box`, resampled bilinearly to `size x size` (OpenCV's linear
     /// resize) with the vectors scaled by the same factor as the pixels, mirrored with dx negated
-    /// when the box flips, clamped to ±`clamp` pixels and divided by `clamp`: `[2, size, size]`.
+    /// when the box flips (upside down with dy negated when it flips vertically), clamped to
+    /// ±`clamp` pixels and divided by `clamp`: `[2, size, size]`.
     ///
     /// `shift` (source pixels) is subtracted from every vector first, in proportion to how much
     /// of the sample its cells cover: the field seen through a box that moved by `shift` since
@@ -79,11 +89,13 @@ public enum NetworkInput {
                 dx *= sx
                 dy *= sy
                 let col = box.flip ? size - 1 - i : i
+                let row = box.flipVertical ? size - 1 - j : j
                 if box.flip { dx = -dx }
+                if box.flipVertical { dy = -dy }
                 dx = min(max(dx, -clamp), clamp) / clamp
                 dy = min(max(dy, -clamp), clamp) / clamp
-                out[j * size + col] = dx
-                out[size * size + j * size + col] = dy
+                out[row * size + col] = dx
+                out[size * size + row * size + col] = dy
             }
         }
         return out

@@ -71,6 +71,41 @@ struct PretextDataTests {
         #expect(huge[0] == 1 && abs(huge[64 * 64] - 0.8) < 1e-6)
     }
 
+    @Test("upside down: a crop's rows come in reverse order and the vectors' dy is negated; RGB rows reverse too")
+    func upsideDown() {
+        // A field whose vectors differ from cell to cell, so a wrong row order shows.
+        var vs: [MotionVector] = []
+        for y in stride(from: 0, to: 64, by: 8) {
+            for x in stride(from: 0, to: 64, by: 8) {
+                vs.append(
+                    MotionVector(
+                        source: -1, w: 8, h: 8, srcX: 0, srcY: 0, dstX: Int16(x + 4), dstY: Int16(y + 4),
+                        motionX: Int32(x / 8 - 3), motionY: Int32(y / 4 - 5), motionScale: 4))
+            }
+        }
+        let field = MotionField(vectors: vs, frameWidth: 64, frameHeight: 64, cellSize: 4)
+        for flip in [false, true] {
+            let upright = NetworkInput.crop(field, CropBox(x: 8, y: 4, width: 40, height: 40, flip: flip), size: 16)
+            let down = NetworkInput.crop(
+                field, CropBox(x: 8, y: 4, width: 40, height: 40, flip: flip, flipVertical: true), size: 16)
+            #expect(upright.contains { $0 != 0 })
+            for ch in 0..<2 {
+                for r in 0..<16 {
+                    for c in 0..<16 {
+                        let a = upright[ch * 256 + (15 - r) * 16 + c]
+                        #expect(down[ch * 256 + r * 16 + c] == (ch == 1 ? -a : a), "channel \(ch) row \(r) column \(c)")
+                    }
+                }
+            }
+        }
+        var px = [UInt8](repeating: 0, count: 8 * 6 * 3)
+        for i in px.indices { px[i] = UInt8(i % 251) }
+        let image = RGBImage(width: 8, height: 6, pixels: px)
+        let box = CropBox(x: 2, y: 1, width: 4, height: 4, flip: true, flipVertical: true)
+        let both = NetworkInput.crop(image, box, size: 4)
+        #expect(both.pixel(x: 0, y: 0) == image.pixel(x: 5, y: 4) && both.pixel(x: 3, y: 1) == image.pixel(x: 2, y: 3))
+    }
+
     @Test("RGB crops: an unscaled box copies pixels, a flip mirrors them; colour changes keep ranges")
     func rgbCrop() {
         var px = [UInt8](repeating: 0, count: 8 * 6 * 3)
@@ -116,6 +151,14 @@ struct PretextDataTests {
         let b = try PretextExample.make(
             from: try MotionVideoSource(path: path), sampler: PretextSampler(), transform: transform, rng: &again)
         #expect(a.clip == b.clip && a.positive == b.positive && a.indices == b.indices)
+        // Vertical flips off draw nothing (the same sample); on, the draws and so the sample change.
+        for (flips, same) in [(false, true), (true, false)] {
+            var t = transform
+            t.verticalFlips = flips
+            var r = SeededRandom(seed: 1)
+            let e = try PretextExample.make(from: source, sampler: PretextSampler(), transform: t, rng: &r)
+            #expect((e.clip == a.clip && e.positive == a.positive && e.negatives == a.negatives) == same, "\(flips)")
+        }
         // A camera pan moves the whole picture one way: dx has one dominant sign.
         transform.augment = false
         var v = SeededRandom(seed: 3)

@@ -41,9 +41,12 @@ struct TrainerTests {
         return s
     }
 
-    static func train(_ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil) throws -> Trainer {
+    static func train(
+        _ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil, verticalFlips: Bool? = nil
+    ) throws -> Trainer {
         var s = setup()
         s.transform.cameraMoves = cameraMoves
+        s.transform.verticalFlips = verticalFlips
         let trainer = try Trainer(directory: dir, setup: s, resume: resume)
         s = trainer.setup
         let loader = BatchLoader(
@@ -97,6 +100,18 @@ struct TrainerTests {
         }
         #expect(throws: Trainer.TrainingError.self) {
             _ = try Trainer(directory: base + "/m", setup: Self.setup(), resume: true)
+        }
+        // The same with vertical flips.
+        let flipped = try Self.train(base + "/v", steps: 3, resume: false, verticalFlips: true)
+        _ = try Self.train(base + "/w", steps: 1, resume: false, verticalFlips: true)
+        let flippedResumed = try Self.train(base + "/w", steps: 3, resume: true, verticalFlips: true)
+        let logV = flipped.readLog().map(\.loss)
+        #expect(logV != logA && logV == flippedResumed.readLog().map(\.loss))
+        for (p, q) in zip(flipped.model.parameters, flippedResumed.model.parameters) {
+            #expect(p.value.data == q.value.data, "\(p.name) differs after resume with vertical flips")
+        }
+        #expect(throws: Trainer.TrainingError.self) {
+            _ = try Trainer(directory: base + "/v", setup: Self.setup(), resume: true)
         }
     }
 
