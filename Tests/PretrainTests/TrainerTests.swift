@@ -88,30 +88,23 @@ struct TrainerTests {
         #expect(throws: Trainer.TrainingError.self) {
             _ = try Trainer(directory: base + "/a", setup: other, resume: true)
         }
-        // With camera moves made in the loader: other samples, and still bit for bit on resume;
-        // resuming without the moves is refused.
-        let moving = try Self.train(base + "/m", steps: 3, resume: false, cameraMoves: 1)
-        _ = try Self.train(base + "/n", steps: 1, resume: false, cameraMoves: 1)
-        let movingResumed = try Self.train(base + "/n", steps: 3, resume: true, cameraMoves: 1)
-        let logM = moving.readLog().map(\.loss)
-        #expect(logM != logA && logM == movingResumed.readLog().map(\.loss))
-        for (p, q) in zip(moving.model.parameters, movingResumed.model.parameters) {
-            #expect(p.value.data == q.value.data, "\(p.name) differs after resume with camera moves")
-        }
-        #expect(throws: Trainer.TrainingError.self) {
-            _ = try Trainer(directory: base + "/m", setup: Self.setup(), resume: true)
-        }
-        // The same with vertical flips.
-        let flipped = try Self.train(base + "/v", steps: 3, resume: false, verticalFlips: true)
-        _ = try Self.train(base + "/w", steps: 1, resume: false, verticalFlips: true)
-        let flippedResumed = try Self.train(base + "/w", steps: 3, resume: true, verticalFlips: true)
-        let logV = flipped.readLog().map(\.loss)
-        #expect(logV != logA && logV == flippedResumed.readLog().map(\.loss))
-        for (p, q) in zip(flipped.model.parameters, flippedResumed.model.parameters) {
-            #expect(p.value.data == q.value.data, "\(p.name) differs after resume with vertical flips")
-        }
-        #expect(throws: Trainer.TrainingError.self) {
-            _ = try Trainer(directory: base + "/v", setup: Self.setup(), resume: true)
+        // With camera moves or vertical flips made in the loader: other samples, and still bit
+        // for bit on resume; resuming without them is refused.
+        for (name, moves, flips) in [("moves", 1.0 as Double?, nil as Bool?), ("flips", nil, true)] {
+            let straight = try Self.train(
+                base + "/" + name, steps: 3, resume: false, cameraMoves: moves, verticalFlips: flips)
+            _ = try Self.train(
+                base + "/" + name + "-b", steps: 1, resume: false, cameraMoves: moves, verticalFlips: flips)
+            let resumed = try Self.train(
+                base + "/" + name + "-b", steps: 3, resume: true, cameraMoves: moves, verticalFlips: flips)
+            let log = straight.readLog().map(\.loss)
+            #expect(log != logA && log == resumed.readLog().map(\.loss), "\(name)")
+            for (p, q) in zip(straight.model.parameters, resumed.model.parameters) {
+                #expect(p.value.data == q.value.data, "\(p.name) differs after resume with \(name)")
+            }
+            #expect(throws: Trainer.TrainingError.self) {
+                _ = try Trainer(directory: base + "/" + name, setup: Self.setup(), resume: true)
+            }
         }
     }
 
