@@ -43,19 +43,26 @@ struct PretextDataTests {
         }
     }
 
+    /// A 64x64 frame's field of `block`-pixel blocks; `motion(x, y)` gives the block at (x, y)
+    /// its FFmpeg motion (quarter pixels, source minus destination).
+    static func field(block: Int, motion: (Int, Int) -> (Int32, Int32)) -> MotionField {
+        var vs: [MotionVector] = []
+        for y in stride(from: 0, to: 64, by: block) {
+            for x in stride(from: 0, to: 64, by: block) {
+                let (mx, my) = motion(x, y)
+                vs.append(
+                    MotionVector(
+                        source: -1, w: UInt8(block), h: UInt8(block), srcX: 0, srcY: 0, dstX: Int16(x + block / 2),
+                        dstY: Int16(y + block / 2), motionX: mx, motionY: my, motionScale: 4))
+            }
+        }
+        return MotionField(vectors: vs, frameWidth: 64, frameHeight: 64, cellSize: 4)
+    }
+
     @Test("motion crops scale vectors with the resize, flips negate dx, values clamp to ±10 px / 10")
     func motionCrop() {
         // 64x64 frame, one vector field moving right by 2 px and down by 1 px everywhere.
-        var vs: [MotionVector] = []
-        for y in stride(from: 0, to: 64, by: 16) {
-            for x in stride(from: 0, to: 64, by: 16) {
-                vs.append(
-                    MotionVector(
-                        source: -1, w: 16, h: 16, srcX: 0, srcY: 0, dstX: Int16(x + 8), dstY: Int16(y + 8), motionX: -8,
-                        motionY: -4, motionScale: 4))
-            }
-        }
-        let field = MotionField(vectors: vs, frameWidth: 64, frameHeight: 64, cellSize: 4)
+        let field = Self.field(block: 16) { _, _ in (-8, -4) }
         // A 32x32 box resized to 16x16: half the size, so the vectors halve.
         let out = NetworkInput.crop(field, CropBox(x: 16, y: 8, width: 32, height: 32, flip: false), size: 16)
         #expect(out.count == 2 * 256)
@@ -74,16 +81,7 @@ struct PretextDataTests {
     @Test("upside down: a crop's rows come in reverse order and the vectors' dy is negated; RGB rows reverse too")
     func upsideDown() {
         // A field whose vectors differ from cell to cell, so a wrong row order shows.
-        var vs: [MotionVector] = []
-        for y in stride(from: 0, to: 64, by: 8) {
-            for x in stride(from: 0, to: 64, by: 8) {
-                vs.append(
-                    MotionVector(
-                        source: -1, w: 8, h: 8, srcX: 0, srcY: 0, dstX: Int16(x + 4), dstY: Int16(y + 4),
-                        motionX: Int32(x / 8 - 3), motionY: Int32(y / 4 - 5), motionScale: 4))
-            }
-        }
-        let field = MotionField(vectors: vs, frameWidth: 64, frameHeight: 64, cellSize: 4)
+        let field = Self.field(block: 8) { x, y in (Int32(x / 8 - 3), Int32(y / 4 - 5)) }
         for flip in [false, true] {
             let upright = NetworkInput.crop(field, CropBox(x: 8, y: 4, width: 40, height: 40, flip: flip), size: 16)
             let down = NetworkInput.crop(
