@@ -28,7 +28,11 @@ let package = Package(
         // Float32 tensors, im2col, GEMM through OpenBLAS (the only CBLAS user).
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         // Layers with paired forward/backward.
-        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "NN", dependencies: ["Tensor", "ConvKernels"]),
+        // Direct convolutions in C: AVX-512 chosen at run time (NN/DirectConv.swift). Built with
+        // -O2 in debug builds too: unoptimised, the kernels' register blocks spill to the stack
+        // and the tests' training steps would crawl.
+        .target(name: "ConvKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // safetensors reader/writer and PyTorch checkpoint import.
         .target(name: "SafeTensors", dependencies: ["Common"]),
         // R(2+1)D-26, R3D-26, C3D, checkpoint key table, strict loader.

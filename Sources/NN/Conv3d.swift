@@ -49,6 +49,9 @@ public struct Conv3d: Sendable {
     /// The F(2x2, 3x3) form of a 1x3x3 conv, used instead of im2col when the map and the
     /// scratch are large enough (`Winograd.fits`).
     let winograd: Winograd?
+    /// The direct form of a conv with up to 36 output channels on a CPU with AVX-512, used
+    /// before the others where the output rows hold whole vectors (`DirectConv.fits`).
+    let direct: DirectConv?
 
     /// A conv with the given parameters.
     /// - Precondition: `weight` is rank 5 and `bias`, when present, has `weight.shape[0]` values.
@@ -113,6 +116,12 @@ public struct Conv3d: Sendable {
                     taps: shape[2], padding: padding.t)
             }
             : nil
+        direct =
+            DirectConv.applies(kernel: kernel, stride: stride, outChannels: outChannels)
+            ? DirectConv(
+                weight: w.baseAddress!, scale: scale, outChannels: outChannels, inChannels: inChannels, kernel: kernel,
+                stride: stride, padding: padding)
+            : nil
     }
 
     /// Copies `w [Cout][Cin][kT][plane]` into `out`, as stored or tap-major
@@ -175,9 +184,13 @@ public struct Conv3d: Sendable {
         return w
     }
 
+    /// Whether this CPU runs the direct kernels (`DirectConv`: AVX-512F).
+    public static var directKernelsAvailable: Bool { DirectConv.available }
+
     /// What `forward(clip:…)` runs on a map of `size` with `scratchCount` floats and `threads`
-    /// workers: "winograd" where that form fits, else the lowering's name.
+    /// workers: "direct" or "winograd" where that form fits, else the lowering's name.
     public func method(input size: Dim3, scratchCount: Int, threads: Int) -> String {
+        if let direct, direct.fits(size: size, scratchCount: scratchCount) { return "direct" }
         if let winograd, winograd.fits(size: size, scratchCount: scratchCount, workers: max(1, threads)) {
             return "winograd"
         }
@@ -324,6 +337,14 @@ public struct Conv3d: Sendable {
         func execute(_ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?) {
             let epilogue = { (rows: Range<Int>, cols: Range<Int>) in
                 applyEpilogue(y, rowLength: n, rows: rows, columns: cols, bias: bias, residual: residual, relu: relu)
+            }
+            if !accumulate, let direct = conv.direct, let scratch,
+                direct.fits(size: g.input, scratchCount: scratchCount)
+            {
+                direct.forward(
+                    clip: x, size: g.input, into: y, bias: bias, residual: residual, relu: relu, scratch: scratch,
+                    workers: workers)
+                return
             }
             if !accumulate, let winograd = conv.winograd, let scratch,
                 winograd.fits(size: g.input, scratchCount: scratchCount, workers: workers)

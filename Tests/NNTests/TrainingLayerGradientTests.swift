@@ -21,7 +21,10 @@ struct TrainingLayerGradientTests {
 
     struct ConvCase: CustomStringConvertible, Sendable {
         var kernel: Dim3, stride: Dim3, padding: Dim3, input: Dim3, bias: Bool
-        var description: String { "k\(kernel) s\(stride) p\(padding) on \(input)\(bias ? " +bias" : "")" }
+        var inChannels = 3, outChannels = 4
+        var description: String {
+            "\(inChannels)->\(outChannels) k\(kernel) s\(stride) p\(padding) on \(input)\(bias ? " +bias" : "")"
+        }
     }
 
     static let convCases = [
@@ -58,17 +61,36 @@ struct TrainingLayerGradientTests {
             kernel: Dim3(all: 3), stride: Dim3(all: 1), padding: Dim3(all: 1), input: Dim3(4, 12, 12), bias: false),
         ConvCase(
             kernel: Dim3(1, 3, 3), stride: Dim3(all: 1), padding: Dim3(0, 1, 1), input: Dim3(2, 12, 14), bias: false),
+        // The direct kernels (AVX-512; `DirectConv`): the motion-vector network's stem, its
+        // 16-channel 3x3x3 (the transposed conv direct too), a 1x3x3 with 8 input channels
+        // (its transposed conv direct with 8 output channels); rows of 32 and 16 positions, odd
+        // numbers of 16-position vectors.
+        ConvCase(
+            kernel: Dim3(3, 7, 7), stride: Dim3(all: 1), padding: Dim3(1, 3, 3), input: Dim3(3, 5, 32), bias: false,
+            inChannels: 2, outChannels: 16),
+        ConvCase(
+            kernel: Dim3(all: 3), stride: Dim3(all: 1), padding: Dim3(all: 1), input: Dim3(3, 5, 16), bias: true,
+            inChannels: 16, outChannels: 16),
+        ConvCase(
+            kernel: Dim3(1, 3, 3), stride: Dim3(all: 1), padding: Dim3(0, 1, 1), input: Dim3(2, 3, 16), bias: true,
+            inChannels: 8, outChannels: 32),
+        // R(2+1)D's stem: 36 channels (a masked last block), stride 2 in space; direct only
+        // without the input gradient (a strided conv's takes col2im tiles).
+        ConvCase(
+            kernel: Dim3(1, 7, 7), stride: Dim3(1, 2, 2), padding: Dim3(0, 3, 3), input: Dim3(2, 5, 32), bias: false,
+            inChannels: 3, outChannels: 36),
     ]
 
     @Test("Conv3d: weights, bias and input against finite differences and the naive reference", arguments: convCases)
     func conv(_ c: ConvCase) {
         var rng = SeededRandom(seed: 41)
-        let (ci, co, n) = (3, 4, 2)
+        let (ci, co, n) = (c.inChannels, c.outChannels, 2)
         var x = Tensor.normal(shape: [n, ci, c.input.t, c.input.h, c.input.w], using: &rng)
         let layer = Conv3dLayer(
             name: "conv",
             weight: Tensor.normal(shape: [co, ci, c.kernel.t, c.kernel.h, c.kernel.w], std: 0.3, using: &rng),
             bias: c.bias ? Tensor.normal(shape: [co], using: &rng) : nil, stride: c.stride, padding: c.padding)
+        if co >= 16 { #expect(layer.usesDirectWeightGradient(inputGradient: false) == Conv3d.directKernelsAvailable) }
         let (y, cache) = layer.forward(x, threads: 2)
         #expect(
             y.relativeError(

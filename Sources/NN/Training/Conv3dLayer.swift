@@ -14,7 +14,9 @@ import Tensor
 ///   frames, no im2col (docs/backbone.md §4);
 /// - kTxkHxkW with stride 1 in time: within-frame columns once per clip, one GEMM per tap
 ///   (`frameWeightGradient`);
-/// - everything else: im2col tiles, `dW += dy_tile · colᵀ`.
+/// - everything else: im2col tiles, `dW += dy_tile · colᵀ`;
+/// - but convs with up to 36 output channels on a CPU with AVX-512 take the direct kernel
+///   instead of the last two where they can (`DirectConv`, `usesDirectWeightGradient`).
 /// The input gradient of a stride-1 conv is the transposed conv run by the forward engine
 /// (`transposed`); of a strided one, `dcol = Wᵀ · dy_tile` and col2im beside the im2col tiles.
 ///
@@ -149,6 +151,7 @@ public final class Conv3dLayer: ParameterContainer {
         case .temporalTaps, .frameIm2col: (taps, rows) = (kernel.t, k2d)
         }
         let transposedGradient = rows >= co
+        let direct = usesDirectWeightGradient(inputGradient: inputGradient)
         // The weight as the GEMMs read it: [Cout, K], or per tap [kT][Cout][Cin].
         let packed: [Float] =
             lowering == .temporalTaps ? Self.packTaps(weight.value, co: co, ci: ci, kt: kernel.t) : weight.value.data
@@ -168,6 +171,7 @@ public final class Conv3dLayer: ParameterContainer {
         // within-frame columns for every input frame.
         let scratchCount: Int
         switch lowering {
+        case _ where direct: scratchCount = DirectConv.weightGradientScratch(g, outChannels: co)
         case .im2col: scratchCount = (col2im ? 2 : 1) * k * tileColumns
         case .frameIm2col:
             let plane = out.h * out.w
@@ -199,6 +203,12 @@ public final class Conv3dLayer: ParameterContainer {
                                         for o in 0..<co {
                                             bsum[worker * co + o] += runSum(dyc + o * out.volume, count: out.volume)
                                         }
+                                    }
+                                    if direct {
+                                        DirectConv.weightGradient(
+                                            xc, dyc, geometry: g, outChannels: co, into: dW, scratch: col!,
+                                            threads: inner)
+                                        continue
                                     }
                                     switch lowering {
                                     case .pointwise:
@@ -290,6 +300,18 @@ public final class Conv3dLayer: ParameterContainer {
             }
         }
         return dx
+    }
+
+    /// Whether `backward` computes the weight gradient with the direct kernels (`DirectConv`):
+    /// where the accumulator has the transposed per-tap layout the kernels write
+    /// (`[kT][Cin][kH][kW][Cout]`: frame columns, or im2col of a one-frame kernel) and no
+    /// col2im tiles are needed for the input gradient.
+    public func usesDirectWeightGradient(inputGradient: Bool = true) -> Bool {
+        let lowering = Self.lowering(kernel: kernel, stride: stride, padding: padding, inputGradient: inputGradient)
+        let rows = lowering == .im2col ? inChannels * kernel.volume : inChannels * kernel.h * kernel.w
+        let layout = lowering == .frameIm2col || (lowering == .im2col && kernel.t == 1)
+        return layout && rows >= outChannels && (stride == Dim3(all: 1) || !inputGradient)
+            && DirectConv.appliesToWeightGradient(outChannels: outChannels, kernel: kernel, stride: stride)
     }
 
     /// Workers across clips, and threads within each clip: clips across threads when there
