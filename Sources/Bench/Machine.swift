@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import Tensor
 
 /// What every benchmark says about the machine it ran on, and the process's peak memory.
@@ -18,10 +19,13 @@ public enum Machine {
 
     public static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
 
-    /// `OpenBLAS Cooperlake kernels`, with `(OPENBLAS_CORETYPE=…)` when that variable chose them.
+    /// `OpenBLAS Cooperlake kernels`, with `(OPENBLAS_CORETYPE=…)` when that variable chose them,
+    /// and whether the thin convs run the direct kernels (`Conv3d.directKernelsAvailable`).
     public static var blasKernels: String {
         "OpenBLAS \(BLAS.coreName) kernels"
             + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? "")
+            + (Conv3d.directKernelsAvailable
+                ? ", AVX-512 direct convolutions" : ", no direct convolutions (the CPU lacks AVX-512)")
     }
 
     /// The float32 FMA peak of one core in GFLOP/s measured on the reference host (AMD EPYC
