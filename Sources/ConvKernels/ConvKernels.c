@@ -1,5 +1,6 @@
 #include "ConvKernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static long phase_columns(const conv_direct_shape *s) { return (s->wp + s->sw - 1) / s->sw; }
@@ -46,7 +47,8 @@ int conv_direct_available(void) {
     int value = atomic_load_explicit(&cached, memory_order_relaxed);
     if (value < 0) {
         __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx512f");
+        const char *off = getenv("DECOUPLE_DIRECT_CONV");
+        value = __builtin_cpu_supports("avx512f") && !(off && strcmp(off, "0") == 0);
         atomic_store_explicit(&cached, value, memory_order_relaxed);
     }
     return value;

@@ -21,7 +21,8 @@ typedef struct {
 } conv_direct_shape;
 
 /// 1 when the direct kernels run on this CPU (AVX-512F), else 0: callers then use their GEMM
-/// lowerings.
+/// lowerings. `DECOUPLE_DIRECT_CONV=0` in the environment turns them off (to compare the two
+/// paths in one build, or to test the other path on an AVX-512 machine).
 int conv_direct_available(void);
 
 /// Floats of the padded clip.
