@@ -25,7 +25,7 @@ public enum Machine {
         "OpenBLAS \(BLAS.coreName) kernels"
             + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? "")
             + (Conv3d.directKernelsAvailable
-                ? ", AVX-512 direct convolutions" : ", no direct convolutions (the CPU lacks AVX-512)")
+                ? ", AVX-512 direct convolutions" : ", no direct convolutions (no AVX-512, or DECOUPLE_DIRECT_CONV=0)")
     }
 
     /// The float32 FMA peak of one core in GFLOP/s measured on the reference host (AMD EPYC
