@@ -4,9 +4,9 @@ import Tensor
 /// The direct form of a conv with few output channels (ConvKernels, AVX-512): each register
 /// holds 16 output positions (forward) or 16 output channels (weight gradient), and the kernels
 /// read a zero-padded copy of the clip in place, with no im2col columns. Where im2col + sgemm
-/// run GEMMs only 16 to 36 rows tall at 30-80 % of the FMA peak (the motion-vector network's
-/// 3x7x7 stem, 2 → 16 channels, K = 294; R(2+1)D's 1x7x7 stem, 3 → 36), the direct kernels run
-/// at 85-100 % of it (docs/backbone.md §4). Only where the CPU has AVX-512F; elsewhere `Conv3d`
+/// run GEMMs only 16 to 36 rows tall (the motion-vector network's 3x7x7 stem, 2 → 16 channels,
+/// K = 294: 35 GFLOP/s forward, 56-63 for the weight gradient on one thread, a third to a half
+/// of the FMA peak), the direct kernels ran at 85-118 GFLOP/s (docs/backbone.md §4). Only where the CPU has AVX-512F; elsewhere `Conv3d`
 /// and `Conv3dLayer` keep their GEMM lowerings.
 struct DirectConv: Sendable {
     let inChannels: Int
@@ -20,9 +20,12 @@ struct DirectConv: Sendable {
     /// Whether this CPU runs the direct kernels.
     static let available = conv_direct_available() != 0
 
-    /// Most output channels the direct kernels take: above it GEMMs are tall enough to use the
-    /// FMA units well (and Winograd's 2.25 times fewer multiplications win). At 36, R(2+1)D's
-    /// layer-1 1x3x3 (16 → 36 at 16x16x16) ran 0.41 ms a clip direct against 0.76 by Winograd.
+    /// Most output channels the direct kernels take: R(2+1)D's 36 mid channels, the widest conv
+    /// measured. Its layer-1 1x3x3 (16 → 36 at 16x16x16) took 0.41 ms a clip on one thread in a
+    /// C harness; by Winograd in the CMD step, 12.1 ms for two such convs over 16 clips on two
+    /// threads, about 0.76 ms a clip per thread (docs/benchmarks.md#bench-pretrain). Wider convs
+    /// keep the GEMMs (tall enough to use the FMA units well) and Winograd's 2.25 times fewer
+    /// multiplications.
     static let maxOutChannels = 36
 
     /// Strides the kernels take: any in time and height (pointer steps), 1 or 2 in width (the
@@ -57,9 +60,10 @@ struct DirectConv: Sendable {
         let block = conv_direct_block(outChannels)
         var packed = [Float](repeating: 0, count: outChannels * taps)
         for o in 0..<outChannels {
+            let factor = scale?[o]
             for k in 0..<taps {
                 let v = weight[o * taps + k]
-                packed[((o / block) * taps + k) * block + o % block] = scale.map { Float(Double(v) * $0[o]) } ?? v
+                packed[((o / block) * taps + k) * block + o % block] = factor.map { Float(Double(v) * $0) } ?? v
             }
         }
         self.packed = packed
@@ -120,6 +124,8 @@ struct DirectConv: Sendable {
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, geometry g: Conv3dGeometry, outChannels co: Int,
         into dW: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int
     ) {
+        // The kernel has unrolled bodies for these widths only (`appliesToWeightGradient`).
+        precondition([3, 5, 7].contains(g.kernel.w), "direct weight gradient of a \(g.kernel) kernel")
         var s = shape(g, outChannels: co)
         let (i, p) = (g.input, g.padding)
         conv_pad(x, i.t, i.h, i.w, p.t, p.h, p.w, &s, scratch)

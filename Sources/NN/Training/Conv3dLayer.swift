@@ -144,12 +144,7 @@ public final class Conv3dLayer: ParameterContainer {
         // The weight-gradient accumulator's rows: K = Cin·kT·kH·kW, or per tap Cin·kH·kW.
         let k = g.k
         let k2d = ci * kernel.h * kernel.w
-        // The accumulator holds `taps` blocks of Cout x `rows`: one tap's weights per block.
-        let (taps, rows): (Int, Int)
-        switch lowering {
-        case .pointwise, .im2col: (taps, rows) = (1, k)
-        case .temporalTaps, .frameIm2col: (taps, rows) = (kernel.t, k2d)
-        }
+        let (taps, rows) = accumulatorBlocks(lowering)
         let transposedGradient = rows >= co
         let direct = usesDirectWeightGradient(inputGradient: inputGradient)
         // The weight as the GEMMs read it: [Cout, K], or per tap [kT][Cout][Cin].
@@ -308,10 +303,18 @@ public final class Conv3dLayer: ParameterContainer {
     /// col2im tiles are needed for the input gradient.
     public func usesDirectWeightGradient(inputGradient: Bool = true) -> Bool {
         let lowering = Self.lowering(kernel: kernel, stride: stride, padding: padding, inputGradient: inputGradient)
-        let rows = lowering == .im2col ? inChannels * kernel.volume : inChannels * kernel.h * kernel.w
         let layout = lowering == .frameIm2col || (lowering == .im2col && kernel.t == 1)
-        return layout && rows >= outChannels && (stride == Dim3(all: 1) || !inputGradient)
+        return layout && accumulatorBlocks(lowering).rows >= outChannels && (stride == Dim3(all: 1) || !inputGradient)
             && DirectConv.appliesToWeightGradient(outChannels: outChannels, kernel: kernel, stride: stride)
+    }
+
+    /// The weight-gradient accumulator of `lowering`: `taps` blocks of Cout x `rows`, one tap's
+    /// weights per block (K = Cin·kT·kH·kW rows in one block, or Cin·kH·kW per temporal tap).
+    func accumulatorBlocks(_ lowering: BackwardLowering) -> (taps: Int, rows: Int) {
+        switch lowering {
+        case .pointwise, .im2col: (1, inChannels * kernel.volume)
+        case .temporalTaps, .frameIm2col: (kernel.t, inChannels * kernel.h * kernel.w)
+        }
     }
 
     /// Workers across clips, and threads within each clip: clips across threads when there
