@@ -99,6 +99,15 @@ struct PretrainCommand: ParsableCommand {
             """)
     var verticalFlips = false
 
+    @Option(
+        help: """
+            Weight of the move-pair term: the batch's clips come in pairs from different videos \
+            given the same camera move (still or one of eight directions, one per pair), and the \
+            motion network's pooled features must find each clip's partner; 0 turns it off \
+            (docs/training.md#move-pairs).
+            """)
+    var movePairs = 0.0
+
     @Option(help: "Seed (initialisation, data order, augmentation).")
     var seed: UInt64 = 1
 
@@ -129,6 +138,9 @@ struct PretrainCommand: ParsableCommand {
         }
         guard (0...1).contains(cameraMoves) else {
             throw ValidationError("--camera-moves is a share of clips, from 0 to 1 (got \(cameraMoves)).")
+        }
+        guard movePairs >= 0, movePairs == 0 || (batch >= 4 && batch % 2 == 0) else {
+            throw ValidationError("--move-pairs takes a weight of 0 or more and an even --batch of at least 4.")
         }
         guard batch >= 2 else {
             throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).")
@@ -162,6 +174,10 @@ struct PretrainCommand: ParsableCommand {
         setup.seed = seed
         if cameraMoves > 0 { setup.transform.cameraMoves = cameraMoves }
         if verticalFlips { setup.transform.verticalFlips = true }
+        if movePairs > 0 {
+            setup.model.moveWeight = movePairs
+            setup.transform.movePairs = true
+        }
         setup.checkpointEvery = checkpointEvery
         setup.keepCheckpoints = keep
         setup.videos = try usableVideos(sampler: setup.sampler)
@@ -202,12 +218,14 @@ struct PretrainCommand: ParsableCommand {
                     progressLine(
                         label: "pretrain", done: r.step, total: trainer.setup.steps,
                         elapsed: Date().timeIntervalSince(start) * Double(r.step) / Double(max(1, done)), unit: "steps")
-                        + String(format: "  ctx %.3f  mot %.3f  %.1f clips/s", r.lossContext, r.lossMotion, rate))
+                        + String(format: "  ctx %.3f  mot %.3f", r.lossContext, r.lossMotion)
+                        + (r.lossMove.map { String(format: "  move %.3f", $0) } ?? "")
+                        + String(format: "  %.1f clips/s", rate))
                 if !Console.stderrIsTTY && (r.step % 50 == 0 || done == total) {
                     Console.note(
-                        String(
-                            format: "{\"step\":%d,\"loss_context\":%.4f,\"loss_motion\":%.4f,\"clips_per_s\":%.2f}",
-                            r.step, r.lossContext, r.lossMotion, rate))
+                        String(format: "{\"step\":%d,\"loss_context\":%.4f,\"loss_motion\":%.4f,", r.step, r.lossContext, r.lossMotion)
+                            + (r.lossMove.map { String(format: "\"loss_move\":%.4f,", $0) } ?? "")
+                            + String(format: "\"clips_per_s\":%.2f}", rate))
                 }
             }
         } catch {

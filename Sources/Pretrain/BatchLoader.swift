@@ -32,6 +32,13 @@ public struct DataOrder: Sendable, Codable, Equatable {
         return Array(order[(k * batch)..<((k + 1) * batch)])
     }
 
+    /// The camera moves of step `step`'s pairs (`MovePlan.pairs`), from a stream of their own
+    /// so that the samples' streams stay as they were.
+    public func movePlans(step: Int) -> [MovePlan] {
+        var rng = SeededRandom(seed: seed ^ 0x4D4F_5645_5041_4952 ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15))
+        return MovePlan.pairs(count: batch, rng: &rng)
+    }
+
     /// The random stream of sample `i` of step `step`.
     public func sampleRandom(step: Int, index i: Int) -> SeededRandom {
         SeededRandom(seed: seed &+ 0xA5A5_0000 ^ (UInt64(step) << 20) ^ UInt64(i))
@@ -121,6 +128,7 @@ public final class BatchLoader: @unchecked Sendable {
 
     func build(_ step: Int) throws -> CMDBatch {
         var examples: [PretextExample] = []
+        let plans = transform.movePairs == true ? order.movePlans(step: step) : nil
         for (i, v) in order.videos(at: step).enumerated() {
             var rng = order.sampleRandom(step: step, index: i)
             var attempt = 0
@@ -129,7 +137,8 @@ public final class BatchLoader: @unchecked Sendable {
                 do {
                     let source = try open(path)
                     examples.append(
-                        try PretextExample.make(from: source, sampler: sampler, transform: transform, rng: &rng))
+                        try PretextExample.make(
+                            from: source, sampler: sampler, transform: transform, plan: plans?[i], rng: &rng))
                     break
                 } catch {
                     condition.lock()

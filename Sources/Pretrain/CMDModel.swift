@@ -28,6 +28,9 @@ public struct CMDConfig: Sendable, Codable, Equatable {
     /// Loss weights (the paper uses 1:1; an ablation sets one to zero).
     public var contextWeight: Double
     public var motionWeight: Double
+    /// Weight of the move-pair term (`CMDLoss.movePairs`, docs/training.md#move-pairs); nil (runs
+    /// from before it existed) or 0: no term. Needs batches made with `PretextTransform.movePairs`.
+    public var moveWeight: Double? = nil
 
     /// The compact configuration Decouple ships: every network narrow, 64x64 inputs (see the
     /// model card for why).
@@ -213,6 +216,7 @@ public final class CMDModel: ParameterContainer {
     public struct Losses: Sendable, Equatable {
         public var context: Double
         public var motion: Double
+        public var move: Double = 0
         public var total: Double
     }
 
@@ -233,6 +237,7 @@ public final class CMDModel: ParameterContainer {
         var dFused = Tensor(shape: fused.shape)
         var motionLoss = 0.0
         var contextLoss = 0.0
+        var moveLoss = 0.0
         if useMotion {
             let (pc, q, qc) = p.time(.predictorHeadsForward) {
                 let (pred, pc) = predictor.forward(FeatureFusion.tokens(fused), threads: threads)
@@ -265,7 +270,16 @@ public final class CMDModel: ParameterContainer {
                 return FeatureFusion.untokens(
                     dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
             }
-            p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: ["layer4": dm4], threads: threads) }
+            var gradients = ["layer4": dm4]
+            if let w = c.moveWeight, w > 0 {
+                let term = p.time(.losses) {
+                    CMDLoss.movePairs(
+                        pooled: mOut.pooled, count: b, temperature: c.temperature, weight: Float(w), threads: threads)
+                }
+                moveLoss = term.loss
+                gradients["pooled"] = term.dPooled
+            }
+            p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: gradients, threads: threads) }
         }
         if useContext {
             let (q, qc) = p.time(.predictorHeadsForward) {
@@ -293,8 +307,8 @@ public final class CMDModel: ParameterContainer {
                 clip.cache, gradients: FeatureFusion.clipMapBackward(dFused, stages: clip.stages), threads: threads)
         }
         return Losses(
-            context: contextLoss, motion: motionLoss, total: c.contextWeight * contextLoss + c.motionWeight * motionLoss
-        )
+            context: contextLoss, motion: motionLoss, move: moveLoss,
+            total: c.contextWeight * contextLoss + c.motionWeight * motionLoss + (c.moveWeight ?? 0) * moveLoss)
     }
 
     /// The embedding views of clips (evaluation mode): `pooled` is the backbone's global

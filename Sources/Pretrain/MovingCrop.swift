@@ -61,3 +61,76 @@ public struct MovingCrop: Equatable, Sendable {
             start: box, origin: frames.lowerBound, vx: horizontal ? speed : 0, vy: horizontal ? 0 : speed)
     }
 }
+
+/// The camera move given to both clips of a pair (`pretrain --move-pairs`,
+/// docs/training.md#move-pairs): a direction as the picture appears to move in the network's
+/// input (x, y each -1, 0 or 1; (0, 0) is still) and a speed as a share of the box's side.
+public struct MovePlan: Equatable, Sendable {
+    public var x: Int
+    public var y: Int
+    public var share: Double
+
+    public init(x: Int, y: Int, share: Double) {
+        self.x = x
+        self.y = y
+        self.share = share
+    }
+
+    /// Still and the eight compass directions.
+    public static let directions = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, -1), (-1, 1), (1, 1)]
+
+    /// One plan per example of a batch of `count`: examples 2k and 2k + 1 share plan k's
+    /// direction and speed, and the pairs of one batch take distinct directions while there
+    /// are directions left (nine), so a pair's partner is the only clip with its move.
+    public static func pairs(count: Int, rng: inout SeededRandom) -> [MovePlan] {
+        var order = Array(directions.indices)
+        order.shuffle(using: &rng)
+        var plans: [MovePlan] = []
+        for k in 0..<((count + 1) / 2) {
+            let (x, y) = directions[order[k % order.count]]
+            let share =
+                MovingCrop.speeds.lowerBound + (MovingCrop.speeds.upperBound - MovingCrop.speeds.lowerBound)
+                * rng.nextDouble()
+            plans += [MovePlan(x: x, y: y, share: share), MovePlan(x: x, y: y, share: share)]
+        }
+        return Array(plans.prefix(count))
+    }
+}
+
+extension MovingCrop {
+    /// `box` moving as `plan` says from `frames.lowerBound` to `frames.upperBound` inside a
+    /// `width x height` frame. The picture moves against the box, and the other way in a
+    /// mirrored box, so the box travels against the plan's direction, or with it on a flipped
+    /// axis. A box too large for the path
+    /// shrinks about its centre (aspect kept) and then slides back inside the frame, so the
+    /// move is never cut short: both clips of a pair must show the same move.
+    public static func directed(
+        box: CropBox, plan: MovePlan, frames: ClosedRange<Int>, width: Int, height: Int
+    ) -> MovingCrop {
+        let span = Double(max(1, frames.upperBound - frames.lowerBound))
+        let sx = Double(plan.x * (box.flip ? 1 : -1))
+        let sy = Double(plan.y * (box.flipVertical ? 1 : -1))
+        let path = plan.share * span
+        // One pixel of slack for rounding the positions.
+        let f = min(
+            1, Double(width - 1) / (Double(box.width) * (1 + abs(sx) * path)),
+            Double(height - 1) / (Double(box.height) * (1 + abs(sy) * path)))
+        var b = box
+        if f < 1 {
+            b.width = max(1, Int(Double(box.width) * f))
+            b.height = max(1, Int(Double(box.height) * f))
+            b.x = box.x + (box.width - b.width) / 2
+            b.y = box.y + (box.height - b.height) / 2
+        }
+        let vx = sx * plan.share * Double(b.width)
+        let vy = sy * plan.share * Double(b.height)
+        func place(_ position: Int, side: Int, extent: Int, speed: Double) -> Int {
+            let travel = Int((abs(speed) * span).rounded(.up))
+            let range = speed > 0 ? 0...(extent - side - travel) : (speed < 0 ? travel : 0)...(extent - side)
+            return min(max(position, range.lowerBound), range.upperBound)
+        }
+        b.x = place(b.x, side: b.width, extent: width, speed: vx)
+        b.y = place(b.y, side: b.height, extent: height, speed: vy)
+        return MovingCrop(start: b, origin: frames.lowerBound, vx: vx, vy: vy)
+    }
+}

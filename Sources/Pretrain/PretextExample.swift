@@ -50,6 +50,10 @@ public struct PretextTransform: Sendable, Codable, Equatable {
     /// time (each negative on its own draw; the I-frame stays upright), so the networks learn
     /// up and down alike. nil (runs from before it existed) or false: no random number is drawn.
     public var verticalFlips: Bool?
+    /// With `augment`, every clip and its positive get the camera move of their pair
+    /// (`MovePlan.pairs`, from the batch loader) instead of a random one, for the move-pair
+    /// term of `CMDConfig.moveWeight`. nil (runs from before it existed) or false: no pairs.
+    public var movePairs: Bool?
 
     public init() {}
 }
@@ -57,8 +61,11 @@ public struct PretextTransform: Sendable, Codable, Equatable {
 extension PretextExample {
     /// Reads and transforms one sample. `rng` drives every random choice, so a sample is a pure
     /// function of the video and the generator's state.
+    /// `plan`, when given, is the move of the clip and its positive (the move pairs); the
+    /// negatives still draw theirs from `transform.cameraMoves`.
     public static func make(
-        from source: MotionClipSource, sampler: PretextSampler, transform: PretextTransform, rng: inout SeededRandom
+        from source: MotionClipSource, sampler: PretextSampler, transform: PretextTransform, plan: MovePlan? = nil,
+        rng: inout SeededRandom
     ) throws -> PretextExample {
         let indices = try sampler.sample(frameCount: source.frameCount, iFrames: try source.iFrameIndices(), rng: &rng)
         let motionFrames = indices.positive + indices.negatives.flatMap { $0 }
@@ -85,7 +92,11 @@ extension PretextExample {
             guard moves > 0, rng.nextDouble() < moves else { return .still(b) }
             return MovingCrop.random(box: b, frames: frames, width: w, height: h, rng: &rng)
         }
-        let sharedMove = move(shared, over: indices.clip[0]...indices.positive.last!, &rng)
+        let span = indices.clip[0]...indices.positive.last!
+        let sharedMove =
+            transform.augment && plan != nil
+            ? MovingCrop.directed(box: shared, plan: plan!, frames: span, width: w, height: h)
+            : move(shared, over: span, &rng)
         let clipColor = transform.augment ? ColorAugment.random(rng: &rng) : .none
         let frameSize = s * s
         var clip = [Float](repeating: 0, count: 3 * sampler.clipFrames * frameSize)

@@ -43,6 +43,8 @@ public struct TrainingRecord: Codable, Sendable {
     public var loss: Double
     public var lossContext: Double
     public var lossMotion: Double
+    /// The move-pair term; nil when the run has none.
+    public var lossMove: Double?
     public var learningRate: Double
     public var gradNorm: Double
     public var milliseconds: Double
@@ -54,6 +56,7 @@ public struct TrainingRecord: Codable, Sendable {
         case step, loss, milliseconds
         case lossContext = "loss_context"
         case lossMotion = "loss_motion"
+        case lossMove = "loss_move"
         case learningRate = "lr"
         case gradNorm = "grad_norm"
         case elapsedSeconds = "elapsed_s"
@@ -164,7 +167,7 @@ public final class Trainer {
             step += 1
             let record = TrainingRecord(
                 step: step, loss: losses.total, lossContext: losses.context, lossMotion: losses.motion,
-                learningRate: lr,
+                lossMove: (setup.model.moveWeight ?? 0) > 0 ? losses.move : nil, learningRate: lr,
                 gradNorm: Double(norm), milliseconds: Date().timeIntervalSince(t0) * 1000, waitMilliseconds: waited,
                 elapsedSeconds: elapsedBefore + Date().timeIntervalSince(start))
             records.append(record)

@@ -42,11 +42,17 @@ struct TrainerTests {
     }
 
     static func train(
-        _ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil, verticalFlips: Bool? = nil
+        _ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil, verticalFlips: Bool? = nil,
+        movePairs: Double? = nil
     ) throws -> Trainer {
         var s = setup()
         s.transform.cameraMoves = cameraMoves
         s.transform.verticalFlips = verticalFlips
+        if let movePairs {
+            s.batch = 4
+            s.model.moveWeight = movePairs
+            s.transform.movePairs = true
+        }
         let trainer = try Trainer(directory: dir, setup: s, resume: resume)
         s = trainer.setup
         let loader = BatchLoader(
@@ -88,15 +94,20 @@ struct TrainerTests {
         #expect(throws: Trainer.TrainingError.self) {
             _ = try Trainer(directory: base + "/a", setup: other, resume: true)
         }
-        // With camera moves or vertical flips made in the loader: other samples, and still bit
-        // for bit on resume; resuming without them is refused.
-        for (name, moves, flips) in [("moves", 1.0 as Double?, nil as Bool?), ("flips", nil, true)] {
+        // With camera moves, vertical flips or move pairs made in the loader: other samples,
+        // and still bit for bit on resume; resuming without them is refused.
+        for (name, moves, flips, pairs) in [
+            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?), ("flips", nil, true, nil), ("pairs", nil, nil, 0.5),
+        ] {
             let straight = try Self.train(
-                base + "/" + name, steps: 3, resume: false, cameraMoves: moves, verticalFlips: flips)
+                base + "/" + name, steps: 3, resume: false, cameraMoves: moves, verticalFlips: flips, movePairs: pairs)
             _ = try Self.train(
-                base + "/" + name + "-b", steps: 1, resume: false, cameraMoves: moves, verticalFlips: flips)
+                base + "/" + name + "-b", steps: 1, resume: false, cameraMoves: moves, verticalFlips: flips,
+                movePairs: pairs)
             let resumed = try Self.train(
-                base + "/" + name + "-b", steps: 3, resume: true, cameraMoves: moves, verticalFlips: flips)
+                base + "/" + name + "-b", steps: 3, resume: true, cameraMoves: moves, verticalFlips: flips,
+                movePairs: pairs)
+            if pairs != nil { #expect(straight.readLog().allSatisfy { ($0.lossMove ?? 0) > 0 }) }
             let log = straight.readLog().map(\.loss)
             #expect(log != logA && log == resumed.readLog().map(\.loss), "\(name)")
             for (p, q) in zip(straight.model.parameters, resumed.model.parameters) {

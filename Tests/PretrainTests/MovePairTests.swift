@@ -1,0 +1,150 @@
+import Foundation
+import MediaIO
+import Models
+import NN
+import Pretrain
+import Tensor
+import TestSupport
+import Testing
+import VideoData
+
+@Suite("Move pairs: two videos given one camera move, and the term that pairs them")
+struct MovePairTests {
+    @Test("a batch's pairs share a plan, and its pairs take distinct directions")
+    func plans() {
+        for seed in 0..<20 {
+            var rng = SeededRandom(seed: UInt64(seed))
+            let p = MovePlan.pairs(count: 16, rng: &rng)
+            #expect(p.count == 16)
+            for k in 0..<8 { #expect(p[2 * k] == p[2 * k + 1]) }
+            let directions = Set((0..<8).map { p[2 * $0].x * 3 + p[2 * $0].y })
+            #expect(directions.count == 8, "\(p)")
+            #expect(p.allSatisfy { MovingCrop.speeds.contains($0.share) })
+        }
+        var rng = SeededRandom(seed: 1)
+        let odd = MovePlan.pairs(count: 5, rng: &rng)
+        #expect(odd.count == 5 && odd[0] == odd[1] && odd[2] == odd[3])
+    }
+
+    @Test("a directed move stays inside the frame, at the planned speed, the picture moving the planned way")
+    func directed() {
+        var rng = SeededRandom(seed: 7)
+        for _ in 0..<500 {
+            let (w, h) = (Int.random(in: 40...200, using: &rng), Int.random(in: 40...200, using: &rng))
+            var box = CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
+            box.flipVertical = rng.nextDouble() < 0.5
+            let (x, y) = MovePlan.directions[Int.random(in: 0..<9, using: &rng)]
+            let plan = MovePlan(x: x, y: y, share: MovingCrop.speeds.upperBound * rng.nextDouble())
+            let first = Int.random(in: 0...20, using: &rng)
+            let frames = first...(first + Int.random(in: 1...80, using: &rng))
+            let m = MovingCrop.directed(box: box, plan: plan, frames: frames, width: w, height: h)
+            let b0 = m.box(frame: frames.lowerBound)
+            #expect(b0.width <= box.width && b0.height <= box.height && b0.flip == box.flip)
+            for f in frames {
+                let b = m.box(frame: f)
+                #expect(b.x >= 0 && b.y >= 0 && b.x + b.width <= w && b.y + b.height <= h, "\(b) leaves \(w)x\(h)")
+            }
+            // Never cut short: the speed is the planned share of the (possibly smaller) box.
+            #expect(abs(abs(m.vx) - Double(abs(x)) * plan.share * Double(b0.width)) < 1e-9)
+            #expect(abs(abs(m.vy) - Double(abs(y)) * plan.share * Double(b0.height)) < 1e-9)
+            // The picture moves against the box, mirrored by a flip.
+            let seenX = -m.vx * (box.flip ? -1 : 1)
+            let seenY = -m.vy * (box.flipVertical ? -1 : 1)
+            #expect(seenX.sign == Double(x).sign || x == 0 && m.vx == 0, "\(plan) \(m)")
+            #expect(seenY.sign == Double(y).sign || y == 0 && m.vy == 0, "\(plan) \(m)")
+        }
+    }
+
+    @Test("through real encoded videos: different videos given one plan show the same move in their positives")
+    func realVideos() throws {
+        let dir = Paths.temporaryDirectory("move-pairs")
+        let r = try run(
+            Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "2", "--classes", "drift", "--seed", "5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let sources = try ["in-context/drift_000.mp4", "out-of-context/drift_001.mp4"].map {
+            try MotionVideoSource(path: dir + "/s/" + $0)
+        }
+        var transform = PretextTransform()
+        transform.size = 48
+        transform.motionSize = 32
+        transform.movePairs = true
+        let plane = 32 * 32
+        let clamp = NetworkInput.motionClamp(size: 32)
+        // The mean over the positive's frames of each channel's median: the still photo's move.
+        func seen(_ e: PretextExample) -> (Float, Float) {
+            let medians = (0..<2).map { ch in
+                (0..<8).map { t in e.positive[((ch * 8 + t) * plane)..<((ch * 8 + t + 1) * plane)].sorted()[plane / 2] }
+                    .reduce(0, +) / 8
+            }
+            return (medians[0], medians[1])
+        }
+        for (k, (x, y)) in [(1, 0), (0, -1), (-1, 1), (0, 0)].enumerated() {
+            let plan = MovePlan(x: x, y: y, share: 0.015)
+            // The picture's speed in the network's input: the share of the box, resized to 32.
+            let expected = (Float(x) * 0.015 * 32 / clamp, Float(y) * 0.015 * 32 / clamp)
+            for (i, source) in sources.enumerated() {
+                // Three samples each: where the crop lands on the drifting actor, the actor's own
+                // motion is the median, so the middle sample of three is compared.
+                let samples = try (0..<3).map { j in
+                    var rng = SeededRandom(seed: UInt64(100 * k + 10 * i + j))
+                    return seen(
+                        try PretextExample.make(
+                            from: source, sampler: PretextSampler(), transform: transform, plan: plan, rng: &rng))
+                }
+                let dx = samples.map(\.0).sorted()[1]
+                let dy = samples.map(\.1).sorted()[1]
+                #expect(
+                    abs(dx - expected.0) < 0.03 && abs(dy - expected.1) < 0.03,
+                    "\(plan), video \(i): \(samples) vs \(expected)")
+            }
+        }
+    }
+
+    @Test("the term: partners found both ways, its gradient against finite differences, zero beyond the pairs")
+    func term() {
+        var rng = SeededRandom(seed: 3)
+        let pooled = Tensor.normal(shape: [10, 6], using: &rng)
+        let (loss, grad) = CMDLoss.movePairs(pooled: pooled, count: 8, temperature: 0.5, weight: 0.7)
+        #expect(loss.isFinite && loss > 0)
+        #expect(grad.data[(8 * 6)...].allSatisfy { $0 == 0 })
+        func f(_ t: Tensor) -> Double { 0.7 * CMDLoss.movePairs(pooled: t, count: 8, temperature: 0.5, weight: 0.7).loss }
+        var worst: Float = 0
+        for i in 0..<(8 * 6) {
+            var plus = pooled
+            var minus = pooled
+            plus.data[i] += 1e-3
+            minus.data[i] -= 1e-3
+            let numeric = Float((f(plus) - f(minus)) / 2e-3)
+            worst = max(worst, abs(numeric - grad.data[i]))
+        }
+        #expect(worst < 2e-3 * max(1, grad.maxAbs()), "worst difference \(worst)")
+        // Partners alike and pairs apart: a lower loss than random rows.
+        var matched = Tensor(shape: [8, 6])
+        for k in 0..<4 {
+            for m in 0..<2 { matched.data[(2 * k + m) * 6 + k] = 1 }
+        }
+        let low = CMDLoss.movePairs(pooled: matched, count: 8, temperature: 0.5, weight: 1).loss
+        #expect(low < loss, "\(low) vs \(loss)")
+    }
+
+    @Test("a CMD step with the term: its loss in the total, its gradient in the motion network")
+    func step() throws {
+        var c = CMDModelTests.tinyConfig()
+        let batch = CMDModelTests.batch(c, b: 4, negatives: 1)
+        let plain = try CMDModel(config: c, seed: 3)
+        plain.training = true
+        plain.zeroGrad()
+        let l0 = plain.step(batch, threads: 1)
+        c.moveWeight = 0.5
+        let model = try CMDModel(config: c, seed: 3)
+        model.training = true
+        model.zeroGrad()
+        let l1 = model.step(batch, threads: 1)
+        #expect(l0.move == 0 && l1.move > 0 && l1.motion == l0.motion && l1.context == l0.context)
+        #expect(abs(l1.total - (l0.total + 0.5 * l1.move)) < 1e-9)
+        let before = plain.motionNet.parameters.map(\.grad.data)
+        let after = model.motionNet.parameters.map(\.grad.data)
+        #expect(before != after, "the term left the motion network's gradient unchanged")
+        #expect(plain.backbone.parameters.map(\.grad.data) == model.backbone.parameters.map(\.grad.data))
+    }
+}
