@@ -33,6 +33,12 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "JSON from eval scene-bias to record in the model card.")
     var sceneBias: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "What the motion view reads of the motion network (docs/training.md#how-the-views-read-their-networks).",
+            valueName: MotionReadout.allCases.map(\.rawValue).joined(separator: "|")))
+    var motionReadout = MotionReadout.layer2Max.rawValue
+
     func run() throws {
         do {
             let run = try PretrainRun(directory: directory)
@@ -46,7 +52,13 @@ struct ExportCommand: ParsableCommand {
                 }
                 return rows
             }
-            let cardPath = try run.export(checkpoint: path, to: output, sceneBias: rows)
+            guard let readout = MotionReadout(rawValue: motionReadout) else {
+                throw Trainer.TrainingError(
+                    description:
+                        "--motion-readout takes \(MotionReadout.allCases.map(\.rawValue).joined(separator: ", ")), not '\(motionReadout)'."
+                )
+            }
+            let cardPath = try run.export(checkpoint: path, to: output, sceneBias: rows, motionReadout: readout)
             print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
         } catch {
             Console.error("\(error)")

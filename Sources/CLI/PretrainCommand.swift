@@ -223,7 +223,9 @@ struct PretrainCommand: ParsableCommand {
                         + String(format: "  %.1f clips/s", rate))
                 if !Console.stderrIsTTY && (r.step % 50 == 0 || done == total) {
                     Console.note(
-                        String(format: "{\"step\":%d,\"loss_context\":%.4f,\"loss_motion\":%.4f,", r.step, r.lossContext, r.lossMotion)
+                        String(
+                            format: "{\"step\":%d,\"loss_context\":%.4f,\"loss_motion\":%.4f,", r.step, r.lossContext,
+                            r.lossMotion)
                             + (r.lossMove.map { String(format: "\"loss_move\":%.4f,", $0) } ?? "")
                             + String(format: "\"clips_per_s\":%.2f}", rate))
                 }

@@ -3,6 +3,37 @@ import NN
 import SafeTensors
 import Tensor
 
+/// Which features of the motion-vector network the motion view reads (metadata
+/// `motion.readout`; files without it read `layer2Max`, the readout they were chosen with):
+/// each part is L2-normalised, the parts side by side (docs/training.md#how-the-views-read-their-networks).
+public enum MotionReadout: String, CaseIterable, Sendable {
+    /// Each channel's maximum of layer2 over time and space.
+    case layer2Max = "layer2-max"
+    /// layer4's global average: the pooled vector the move-pair term trains (docs/training.md#move-pairs).
+    case layer4Average = "layer4-average"
+    /// Both, side by side.
+    case layer2MaxLayer4Average = "layer2-max+layer4-average"
+
+    /// The parts: stage index (0 = layer1) and whether it is the maximum (else the average).
+    var parts: [(stage: Int, maximum: Bool)] {
+        switch self {
+        case .layer2Max: return [(1, true)]
+        case .layer4Average: return [(3, false)]
+        case .layer2MaxLayer4Average: return [(1, true), (3, false)]
+        }
+    }
+
+    /// In words, for the model card.
+    public var description: String {
+        switch self {
+        case .layer2Max: return "each channel's maximum of its layer2 over the tile"
+        case .layer4Average: return "the average of its layer4 over the tile"
+        case .layer2MaxLayer4Average:
+            return "each channel's maximum of its layer2 and the average of its layer4 over the tile, side by side"
+        }
+    }
+}
+
 /// How CMD pretraining fed its I-frame and motion-vector networks, recorded in the metadata of
 /// `FILE.views.safetensors` by `decouple export`, so the scene and motion views feed them
 /// exactly alike (docs/method.md §3-4).
@@ -22,11 +53,15 @@ public struct DecoupledInput: Equatable, Sendable {
     public var crop: Int
     /// How keyframes were converted to RGB in training (`RGBConversion`'s raw value).
     public var rgb: String
+    /// What the motion view reads of the motion network.
+    public var motionReadout: MotionReadout
 
     public init(
         sceneSize: Int, sceneWidths: [Int], motionSize: Int, motionFrames: Int, motionWidths: [Int],
-        motionStemStride: Int, cellSize: Int, scale: Int = 128, crop: Int = 112, rgb: String
+        motionStemStride: Int, cellSize: Int, scale: Int = 128, crop: Int = 112, rgb: String,
+        motionReadout: MotionReadout = .layer2Max
     ) {
+        self.motionReadout = motionReadout
         self.sceneSize = sceneSize
         self.sceneWidths = sceneWidths
         self.motionSize = motionSize
@@ -47,6 +82,7 @@ public struct DecoupledInput: Equatable, Sendable {
             "motion.frames": String(motionFrames), "motion.widths": list(motionWidths),
             "motion.stem_stride": String(motionStemStride), "motion.cell_size": String(cellSize),
             "input.scale": String(scale), "input.crop": String(crop), "input.rgb": rgb,
+            "motion.readout": motionReadout.rawValue,
         ]
     }
 
@@ -67,11 +103,18 @@ public struct DecoupledInput: Equatable, Sendable {
             }
             return v
         }
+        let readout = m["motion.readout"] ?? MotionReadout.layer2Max.rawValue
+        guard let motionReadout = MotionReadout(rawValue: readout) else {
+            throw ModelError(
+                "'\(path)' names an unknown motion.readout '\(readout)' (known: \(MotionReadout.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
+        }
         self.init(
             sceneSize: try int("scene.size"), sceneWidths: try list("scene.widths"), motionSize: try int("motion.size"),
             motionFrames: try int("motion.frames"), motionWidths: try list("motion.widths"),
             motionStemStride: try int("motion.stem_stride"), cellSize: try int("motion.cell_size"),
-            scale: try int("input.scale"), crop: try int("input.crop"), rgb: m["input.rgb"] ?? "accurate")
+            scale: try int("input.scale"), crop: try int("input.crop"), rgb: m["input.rgb"] ?? "accurate",
+            motionReadout: motionReadout)
     }
 }
 
@@ -153,17 +196,20 @@ public final class DecoupledNetwork: @unchecked Sendable {
 
     /// Length of the vectors (`embed`).
     public var dimension: Int {
-        Self.dimension(kind, widths: kind == .scene ? input.sceneWidths : input.motionWidths)
+        Self.dimension(
+            kind, widths: kind == .scene ? input.sceneWidths : input.motionWidths, readout: input.motionReadout)
     }
 
     /// Length of `embed`'s vectors for a network of these stage widths.
-    public static func dimension(_ kind: Kind, widths: [Int]) -> Int {
-        readLayers(kind).map { widths[$0] }.reduce(0, +)
+    public static func dimension(_ kind: Kind, widths: [Int], readout: MotionReadout = .layer2Max) -> Int {
+        parts(kind, readout).map { widths[$0.stage] }.reduce(0, +)
     }
 
-    /// The stages `embed` reads (0 = layer1): layer2, layer3 and layer4 for the scene, layer2
-    /// for the motion.
-    static func readLayers(_ kind: Kind) -> [Int] { kind == .scene ? [1, 2, 3] : [1] }
+    /// The maps `embed` reads (stage 0 = layer1) and how: the averages of layer2, layer3 and
+    /// layer4 for the scene, the readout's parts for the motion.
+    static func parts(_ kind: Kind, _ readout: MotionReadout) -> [(stage: Int, maximum: Bool)] {
+        kind == .scene ? [(1, false), (2, false), (3, false)] : readout.parts
+    }
 
     /// The input one call takes: `[N, 3, 1, S, S]` keyframes or `[N, 2, F, S, S]` motion clips.
     public var inputShape: [Int] {
@@ -174,7 +220,8 @@ public final class DecoupledNetwork: @unchecked Sendable {
 
     /// `x [N, ...inputShape]` → `[N, dimension]`, L2-normalised per part:
     /// - scene: the global averages of layer2, layer3 and layer4 side by side;
-    /// - motion: the global maximum of layer2 over time and space.
+    /// - motion: what `input.motionReadout` names (by default the global maximum of layer2 over
+    ///   time and space).
     ///
     /// Both were chosen on evaluation sets of their own (docs/training.md#how-the-views-read-their-networks):
     /// they describe scenes and motions better than the head's keys, which the pointwise loss
@@ -184,10 +231,9 @@ public final class DecoupledNetwork: @unchecked Sendable {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
         let n = x.shape[0]
         let out = lock.withLock { network.forward(x, threads: threads) }
-        let parts = Self.readLayers(kind).map { i in
-            let map = out.stages["layer\(i + 1)"]!
-            return L2Normalize.forward(kind == .scene ? GlobalAveragePool3d.forward(map) : GlobalMaxPool3d.forward(map))
-                .0
+        let parts = Self.parts(kind, input.motionReadout).map { part in
+            let map = out.stages["layer\(part.stage + 1)"]!
+            return L2Normalize.forward(part.maximum ? GlobalMaxPool3d.forward(map) : GlobalAveragePool3d.forward(map)).0
         }
         var data: [Float] = []
         data.reserveCapacity(n * dimension)

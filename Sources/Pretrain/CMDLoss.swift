@@ -49,7 +49,9 @@ public enum CMDLoss {
         let d = pooled.shape[1]
         let half = count / 2
         func rows(_ parity: Int) -> Tensor {
-            Tensor(shape: [half, d], data: (0..<half).flatMap { k in pooled.data[((2 * k + parity) * d)..<((2 * k + parity + 1) * d)] })
+            Tensor(
+                shape: [half, d],
+                data: (0..<half).flatMap { k in pooled.data[((2 * k + parity) * d)..<((2 * k + parity + 1) * d)] })
         }
         let (even, odd) = (rows(0), rows(1))
         let targets = Array(0..<half)

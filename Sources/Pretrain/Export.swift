@@ -18,10 +18,11 @@ import Tensor
 ///   + `mk_head.…`), with how pretraining fed them as metadata (`DecoupledInput`).
 public enum Export {
     /// Loads `checkpoint` (a `TrainingCheckpoint` path without extension) into a model of
-    /// `setup` and writes the two files.
-    public static func write(setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String])
-        throws
-    {
+    /// `setup` and writes the two files; `motionReadout` is what the motion view will read.
+    public static func write(
+        setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String],
+        motionReadout: MotionReadout = .layer2Max
+    ) throws {
         var metadata = metadata
         metadata[ViewsFile.exportKey] = try SHA256.hexDigest(ofFile: checkpoint + ".safetensors")
         let model = try CMDModel(config: setup.model, seed: setup.seed)
@@ -55,7 +56,7 @@ public enum Export {
             sceneSize: c.size, sceneWidths: c.frameWidths, motionSize: c.motionSize, motionFrames: c.futureFrames,
             motionWidths: c.motionWidths,
             motionStemStride: ResNet10Config.motion(widths: c.motionWidths).motionStemStride,
-            cellSize: setup.transform.cellSize, rgb: (setup.rgb ?? .accurate).rawValue)
+            cellSize: setup.transform.cellSize, rgb: (setup.rgb ?? .accurate).rawValue, motionReadout: motionReadout)
         let extra = input.metadata.merging(["predictor.heads": String(c.predictorHeads)]) { $1 }
         // The views first: the weights file, the one a user names, is renamed into place last.
         try SafeTensorsWriter.write(views, metadata: metadata.merging(extra) { $1 }, to: ViewsFile.path(for: path))

@@ -61,7 +61,10 @@ public struct ModelCard: Codable, Sendable {
     /// Filled in by whoever evaluates the weights (`make weights` runs eval scene-bias).
     public var sceneBias: [SceneBiasRow]?
 
-    public init(setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, weights: String, views: String) {
+    public init(
+        setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, weights: String, views: String,
+        motionReadout: MotionReadout = .layer2Max
+    ) {
         architecture = setup.model.backbone.modelID
         config = setup.model.backbone.description
         embeddingDimension = setup.model.backbone.embeddingDimension
@@ -69,6 +72,9 @@ public struct ModelCard: Codable, Sendable {
         frames = setup.model.backbone.frames
         method =
             "CMD (Huang et al., CVPR 2021): context matching against I-frames + pointwise prediction of future motion vectors, InfoNCE with temperature \(setup.model.temperature), loss weights context \(setup.model.contextWeight) : motion \(setup.model.motionWeight)"
+            + (setup.model.moveWeight.map {
+                ", plus the move-pair term on the motion network's pooled features, weight \($0)"
+            } ?? "")
         self.setup = setup
         training = summary
         self.checkpoint = checkpoint
@@ -82,7 +88,7 @@ public struct ModelCard: Codable, Sendable {
             "scene":
                 "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px): the averages of its layer2, layer3 and layer4, each L2-normalised, side by side: \(DecoupledNetwork.dimension(.scene, widths: c.frameWidths)) values",
             "motion":
-                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): each channel's maximum of its layer2 over the tile, L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths)) values",
+                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): \(motionReadout.description), L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths, readout: motionReadout)) values (readout \(motionReadout.rawValue))",
         ]
         rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [

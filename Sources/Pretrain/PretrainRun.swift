@@ -48,18 +48,23 @@ public struct PretrainRun {
     }
 
     /// Exports `checkpoint` to `output` (`Export.write`) and writes the model card beside it,
-    /// with `sceneBias` rows when given; returns the card's path.
-    public func export(checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?) throws -> String {
+    /// with `sceneBias` rows when given and the motion view's `motionReadout`; returns the card's path.
+    public func export(
+        checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?, motionReadout: MotionReadout = .layer2Max
+    ) throws -> String {
         let metadata = [
             "format": "pt", "model": setup.model.backbone.modelID, "config": setup.model.backbone.description,
             "trained_by": "decouple pretrain (CMD)", "checkpoint": (checkpoint as NSString).lastPathComponent,
         ]
-        do { try Export.write(setup: setup, checkpoint: checkpoint, to: output, metadata: metadata) } catch {
+        do {
+            try Export.write(
+                setup: setup, checkpoint: checkpoint, to: output, metadata: metadata, motionReadout: motionReadout)
+        } catch {
             throw Trainer.TrainingError(description: "'\(checkpoint)' could not be exported: \(error)")
         }
         var card = ModelCard(
             setup: setup, checkpoint: checkpoint, summary: Trainer.Summary(run: directory), weights: output,
-            views: ViewsFile.path(for: output))
+            views: ViewsFile.path(for: output), motionReadout: motionReadout)
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
         card.sceneBias = sceneBias
         let cardPath = ModelCardFile.path(for: output)

@@ -68,6 +68,65 @@ struct DecoupledViewsTests {
         #expect(Set((card["viewGuide"] as? [String: String])?.keys.map { $0 } ?? []) == ["video", "scene", "motion"])
     }
 
+    @Test(
+        "export --motion-readout: the motion view reads layer4's average, or layer2's maximum beside it, as the file says; an unknown readout is one sentence"
+    )
+    func readouts() throws {
+        let (trainer, _) = Self.exported
+        let m = trainer.model
+        m.training = false
+        let c = trainer.setup.model
+        let base = Paths.temporaryDirectory("decoupled-readouts")
+        var rng = SeededRandom(seed: 12)
+        let clips = Tensor.normal(shape: [2, 2, c.futureFrames, c.motionSize, c.motionSize], using: &rng)
+        let out = m.motionNet.forward(clips, threads: 1)
+        let peak = Self.peakLayer2(out)
+        let average = L2Normalize.forward(out.pooled).0
+        for readout in MotionReadout.allCases {
+            let w = base + "/\(readout.rawValue).safetensors"
+            let r = try run(
+                Paths.decouple,
+                ["export", trainer.directory, "-o", w, "--motion-readout", readout.rawValue])
+            #expect(r.status == 0, "\(r.stderr)")
+            let motion = try DecoupledViews.network(.motion, weights: w)
+            #expect(motion.input.motionReadout == readout)
+            let expected: Tensor
+            switch readout {
+            case .layer2Max: expected = peak
+            case .layer4Average: expected = average
+            case .layer2MaxLayer4Average:
+                let (a, b) = (peak.shape[1], average.shape[1])
+                var rows: [Float] = []
+                for s in 0..<2 {
+                    rows += peak.data[(s * a)..<((s + 1) * a)]
+                    rows += average.data[(s * b)..<((s + 1) * b)]
+                }
+                expected = Tensor(shape: [2, a + b], data: rows)
+            }
+            #expect(motion.dimension == expected.shape[1])
+            #expect(motion.embed(clips).relativeError(to: expected) < 1e-5, "\(readout)")
+            let card = try String(contentsOfFile: ModelCardFile.path(for: w), encoding: .utf8)
+            #expect(card.contains("readout \(readout.rawValue)"))
+        }
+        let bad = try run(
+            Paths.decouple, ["export", trainer.directory, "-o", base + "/x.safetensors", "--motion-readout", "mean"])
+        #expect(bad.status != 0 && bad.stderr.contains("'mean'"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base + "/x.safetensors"))
+        // A file naming a readout this version does not know: one sentence naming the file.
+        let reader = try SafeTensorsReader(path: ViewsFile.path(for: Self.exported.1))
+        var metadata = reader.metadata
+        metadata["motion.readout"] = "layer9-median"
+        let w = base + "/odd.safetensors"
+        try FileManager.default.copyItem(atPath: Self.exported.1, toPath: w)
+        try SafeTensorsWriter.write(reader.allTensors(), metadata: metadata, to: ViewsFile.path(for: w))
+        do {
+            _ = try DecoupledViews.network(.motion, weights: w)
+            Issue.record("an unknown readout was accepted")
+        } catch {
+            #expect("\(error)".contains("layer9-median") && "\(error)".contains(ViewsFile.path(for: w)))
+        }
+    }
+
     /// The views' vectors by hand: layer2, layer3 and layer4 averaged, each L2-normalised,
     /// side by side.
     static func pooledLayers(_ out: TrainableBackbone.Output) -> Tensor {

@@ -107,7 +107,9 @@ struct MovePairTests {
         let (loss, grad) = CMDLoss.movePairs(pooled: pooled, count: 8, temperature: 0.5, weight: 0.7)
         #expect(loss.isFinite && loss > 0)
         #expect(grad.data[(8 * 6)...].allSatisfy { $0 == 0 })
-        func f(_ t: Tensor) -> Double { 0.7 * CMDLoss.movePairs(pooled: t, count: 8, temperature: 0.5, weight: 0.7).loss }
+        func f(_ t: Tensor) -> Double {
+            0.7 * CMDLoss.movePairs(pooled: t, count: 8, temperature: 0.5, weight: 0.7).loss
+        }
         var worst: Float = 0
         for i in 0..<(8 * 6) {
             var plus = pooled

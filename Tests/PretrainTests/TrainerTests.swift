@@ -97,7 +97,8 @@ struct TrainerTests {
         // With camera moves, vertical flips or move pairs made in the loader: other samples,
         // and still bit for bit on resume; resuming without them is refused.
         for (name, moves, flips, pairs) in [
-            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?), ("flips", nil, true, nil), ("pairs", nil, nil, 0.5),
+            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?), ("flips", nil, true, nil),
+            ("pairs", nil, nil, 0.5),
         ] {
             let straight = try Self.train(
                 base + "/" + name, steps: 3, resume: false, cameraMoves: moves, verticalFlips: flips, movePairs: pairs)
