@@ -37,6 +37,8 @@ WORK=${WORK:-/tmp/decouple-weights}
 MINUTES=${MINUTES:-100}
 STEPS=${STEPS:-5200}
 ABLATION=${ABLATION:-0}
+REAL_REPEAT=${REAL_REPEAT:-1}
+HOLD_OUT=${HOLD_OUT:-}
 CONFIG="planes=16,32,64,128 stem=16 size=64"
 TRAIN="--batch 16 --lr-per-clip 0.0013 --steps $STEPS --max-minutes $MINUTES --checkpoint-every 200 --seed 1"
 mkdir -p "$WORK" weights
@@ -44,15 +46,21 @@ mkdir -p "$WORK" weights
 $BIN synth -o "$WORK/synth-train" --per-class 24 --seed 101 --region train --force
 
 # Real footage: the bundled videos, plus the team's shared media when this checkout sits next
-# to it (../shared/media/videos), skipping files already bundled (same bytes).
+# to it (../shared/media/videos), skipping files already bundled (same bytes) and the files
+# named in HOLD_OUT (kept out of training so that the camera-move sets cut from them measure
+# footage the weights never saw), each given REAL_REPEAT times (the data order draws every
+# entry alike, so this is the share of batches that is real footage).
 REAL=(assets/videos)
 for f in ../shared/media/videos/*.mp4; do
   [ -f "$f" ] || continue
+  case " $HOLD_OUT " in *" $(basename "$f") "*) echo "held out: $f"; continue ;; esac
   dup=0
   for g in assets/videos/*; do cmp -s "$f" "$g" && dup=1; done
   [ $dup = 1 ] || REAL+=("$f")
 done
-echo "real footage: ${REAL[*]}"
+echo "real footage: ${REAL[*]}, $REAL_REPEAT times"
+ONCE=("${REAL[@]}")
+for ((k = 1; k < REAL_REPEAT; k++)); do REAL+=("${ONCE[@]}"); done
 
 rm -rf "$WORK/run"
 $BIN pretrain --data "$WORK/synth-train" "${REAL[@]}" -o "$WORK/run" $TRAIN ${CMD_WEIGHTS:---context-weight 0.05}
