@@ -15,13 +15,15 @@
 #    moves by a few queries from one seed to the next.
 # The model card gets the seed-8 rows; weights/scene-bias.txt and weights/camera-moves.txt the
 # tables as printed, weights/more-sets.txt the second sets' tables; the camera sets' tables add
-# each class's out-of-context R@1 (--per-class).
+# each class's out-of-context R@1 (--per-class). MOTION_READOUT (default layer2-max) is what the
+# motion view reads of the motion network (decouple export --motion-readout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/decouple}
 WORK=${WORK:-/tmp/decouple-weights}
 CONFIG="planes=16,32,64,128 stem=16 size=64"
 W=weights/r2p1d-compact.safetensors
+MOTION_READOUT=${MOTION_READOUT:-layer2-max}
 VARIANTS=video:pooled,video:fused,video:projected,video:residual,video:projected-residual,video:predicted,video:predicted-residual
 
 $BIN synth -o "$WORK/synth-choose" --per-class 10 --seed 7 --region test --force
@@ -30,7 +32,7 @@ $BIN camera-set -o "$WORK/camera" --per-class 10 --seed 7 --force
 $BIN synth -o "$WORK/synth-report-2" --per-class 10 --seed 10 --region test --force
 $BIN camera-set -o "$WORK/camera-2" --per-class 10 --seed 11 --force
 
-$BIN export "$WORK/run" -o $W
+$BIN export "$WORK/run" -o $W --motion-readout "$MOTION_READOUT"
 $BIN eval scene-bias "$WORK/synth-choose" --weights $W "$@" --config "$CONFIG" --views $VARIANTS,scene,motion \
   --json-out "$WORK/choose.json" | tee "$WORK/choose.txt"
 $BIN weights choose "$WORK/choose.json" --weights r2p1d-compact.safetensors --model r2p1d-26 --config "$CONFIG" -o weights/default.json
@@ -45,6 +47,6 @@ $BIN eval scene-bias "$WORK/camera" --weights $W "$@" --config "$CONFIG" --views
   echo
   $BIN eval scene-bias "$WORK/camera-2" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" --per-class
 } | tee weights/more-sets.txt
-$BIN export "$WORK/run" -o $W --scene-bias "$WORK/scene-bias.json"
+$BIN export "$WORK/run" -o $W --motion-readout "$MOTION_READOUT" --scene-bias "$WORK/scene-bias.json"
 cp "$WORK/run/loss.png" weights/r2p1d-compact.loss.png
 cat weights/default.json

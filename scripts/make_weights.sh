@@ -39,6 +39,7 @@ STEPS=${STEPS:-5200}
 ABLATION=${ABLATION:-0}
 REAL_REPEAT=${REAL_REPEAT:-1}
 HOLD_OUT=${HOLD_OUT:-}
+MAX_HEIGHT=${MAX_HEIGHT:-}
 CONFIG="planes=16,32,64,128 stem=16 size=64"
 TRAIN="--batch 16 --lr-per-clip 0.0013 --steps $STEPS --max-minutes $MINUTES --checkpoint-every 200 --seed 1"
 mkdir -p "$WORK" weights
@@ -63,7 +64,8 @@ ONCE=("${REAL[@]}")
 for ((k = 1; k < REAL_REPEAT; k++)); do REAL+=("${ONCE[@]}"); done
 
 rm -rf "$WORK/run"
-$BIN pretrain --data "$WORK/synth-train" "${REAL[@]}" -o "$WORK/run" $TRAIN ${CMD_WEIGHTS:---context-weight 0.05}
+$BIN pretrain --data "$WORK/synth-train" "${REAL[@]}" -o "$WORK/run" $TRAIN ${CMD_WEIGHTS:---context-weight 0.05} \
+  ${MAX_HEIGHT:+--max-height $MAX_HEIGHT}
 
 EXTRA=()
 if [ "$ABLATION" = 1 ]; then

@@ -129,6 +129,14 @@ struct PretrainCommand: ParsableCommand {
             """)
     var noReencode = false
 
+    @Option(
+        help: """
+            Train on copies at most this many lines high of taller videos (re-encoded like the \
+            short-GOP copies and cached with them): decoding 720p footage for every sample is \
+            what makes the batch loader wait on real videos. 0 keeps every video's size.
+            """)
+    var maxHeight = 0
+
     func validate() throws {
         guard !(contextOnly && motionOnly) else {
             throw ValidationError("--context-only and --motion-only exclude each other.")
@@ -138,6 +146,9 @@ struct PretrainCommand: ParsableCommand {
         }
         guard (0...1).contains(cameraMoves) else {
             throw ValidationError("--camera-moves is a share of clips, from 0 to 1 (got \(cameraMoves)).")
+        }
+        guard maxHeight >= 0, maxHeight == 0 || !noReencode else {
+            throw ValidationError("--max-height needs re-encoded copies; it cannot go with --no-reencode.")
         }
         guard movePairs >= 0, movePairs == 0 || (batch >= 4 && batch % 2 == 0) else {
             throw ValidationError("--move-pairs takes a weight of 0 or more and an even --batch of at least 4.")
@@ -254,12 +265,14 @@ struct PretrainCommand: ParsableCommand {
         let cache = ShortGOP.defaultDirectory
         let (ok, skipped) = TrainingData.usableVideos(
             try VideoInputs.paths(data), sampler: sampler, open: { try MotionVideoSource(path: $0) },
+            maxHeight: maxHeight > 0 ? maxHeight : nil,
             reencode: noReencode
                 ? nil
                 : { path in
-                    let (copy, made) = try ShortGOP.reencode(path, gop: 16, into: cache)
+                    let (copy, made) = try ShortGOP.reencode(
+                        path, gop: 16, maxHeight: maxHeight > 0 ? maxHeight : nil, into: cache)
                     Console.note(
-                        "note: '\(path)' has I-frames too far apart for an I-frame near every clip; training on a copy with one every 16 frames, '\(copy)' (\(made ? "made now" : "from an earlier run"))."
+                        "note: '\(path)' has I-frames too far apart for an I-frame near every clip\(maxHeight > 0 ? " or is more than \(maxHeight) lines high" : ""); training on a copy with one every 16 frames, '\(copy)' (\(made ? "made now" : "from an earlier run"))."
                     )
                     return copy
                 })

@@ -7,28 +7,48 @@ import VideoData
 /// preparation re-encodes every video (docs/method.md §2). The result is cached by content, so
 /// a later run reuses it.
 public enum ShortGOP {
-    /// `DIRECTORY/<first 16 hex digits of the SHA-256>-gop<N>.mp4`.
-    public static func cachedPath(for path: String, gop: Int, in directory: String) throws -> String {
+    /// `DIRECTORY/<first 16 hex digits of the SHA-256>-gop<N>.mp4`, `…-gop<N>-h<H>.mp4` for a
+    /// copy at most `maxHeight` lines high.
+    public static func cachedPath(for path: String, gop: Int, maxHeight: Int? = nil, in directory: String) throws
+        -> String
+    {
         let hash = try SHA256.hexDigest(ofFile: path)
-        return (directory as NSString).appendingPathComponent("\(hash.prefix(16))-gop\(gop).mp4")
+        let height = maxHeight.map { "-h\($0)" } ?? ""
+        return (directory as NSString).appendingPathComponent("\(hash.prefix(16))-gop\(gop)\(height).mp4")
+    }
+
+    /// The size of the copy: the source's, or scaled down to `maxHeight` lines (aspect kept),
+    /// both cut to even.
+    public static func size(width: Int, height: Int, maxHeight: Int?) -> (width: Int, height: Int) {
+        guard let maxHeight, height > maxHeight else { return (width & ~1, height & ~1) }
+        let w = Int((Double(width) * Double(maxHeight) / Double(height)).rounded())
+        return (max(2, w & ~1), max(2, maxHeight & ~1))
     }
 
     /// `$XDG_CACHE_HOME/decouple/short-gop`, or `~/.cache/decouple/short-gop`.
     public static var defaultDirectory: String { Resources.cacheDirectory("short-gop") }
 
     /// The re-encoded copy of `path` (every frame, its size cut to even, an I-frame every `gop`
-    /// frames, no B-frames, x264 at CRF 18), made now or found in the cache: (path, made now).
+    /// frames, no B-frames, x264 at CRF 18), at most `maxHeight` lines high when given (decoding
+    /// a smaller copy is what keeps the batch loader ahead of the step on large footage), made
+    /// now or found in the cache: (path, made now).
     /// - Throws: `MediaError` naming the file when it cannot be read or written.
-    public static func reencode(_ path: String, gop: Int, into directory: String) throws -> (path: String, made: Bool) {
-        let out = try cachedPath(for: path, gop: gop, in: directory)
+    public static func reencode(_ path: String, gop: Int, maxHeight: Int? = nil, into directory: String) throws -> (
+        path: String, made: Bool
+    ) {
+        let out = try cachedPath(for: path, gop: gop, maxHeight: maxHeight, in: directory)
         if FileManager.default.fileExists(atPath: out) { return (out, false) }
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw MediaError(path: directory, problem: "could not be created for re-encoded videos")
         }
+        let probe = try VideoReader(path: path, options: ReaderOptions(motionVectors: false))
+        let (w, h) = size(width: probe.info.width, height: probe.info.height, maxHeight: maxHeight)
+        let scaled = w != probe.info.width & ~1 || h != probe.info.height & ~1
         let reader = try VideoReader(
-            path: path, options: ReaderOptions(motionVectors: false, images: .all, rgb: .accurate))
-        let w = reader.info.width & ~1
-        let h = reader.info.height & ~1
+            path: path,
+            options: ReaderOptions(
+                motionVectors: false, images: .all, imageWidth: scaled ? w : nil, imageHeight: scaled ? h : nil,
+                rgb: .accurate))
         let encoder = try VideoEncoder(
             path: out, width: w, height: h,
             options: EncoderOptions(fps: max(1, Int(reader.info.fps.rounded())), gop: gop, crf: 18))

@@ -5,10 +5,11 @@ import VideoData
 public enum TrainingData {
     /// The videos of `paths` long enough for a sample, in order, and a sentence for each one
     /// left out (unreadable, or too short for `sampler`). A video whose I-frames leave some clip
-    /// without one nearby is replaced by what `reencode` makes of it (a short-GOP copy), when given.
+    /// without one nearby, or taller than `maxHeight` when given, is replaced by what `reencode`
+    /// makes of it (a short-GOP copy), when given.
     public static func usableVideos(
         _ paths: [String], sampler: PretextSampler, open: (String) throws -> MotionClipSource,
-        reencode: ((String) throws -> String)? = nil
+        maxHeight: Int? = nil, reencode: ((String) throws -> String)? = nil
     ) -> (usable: [String], skipped: [String]) {
         var usable: [String] = []
         var skipped: [String] = []
@@ -20,6 +21,7 @@ public enum TrainingData {
                     skipped.append("'\(path)': \(frames) frames, pretraining needs \(sampler.minimumFrames).")
                 } else if let reencode,
                     !sampler.coversEveryClip(frameCount: frames, iFrames: try source.iFrameIndices())
+                        || source.height > maxHeight ?? .max
                 {
                     usable.append(try reencode(path))
                 } else {

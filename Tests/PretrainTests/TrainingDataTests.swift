@@ -54,5 +54,25 @@ struct TrainingDataTests {
         #expect(try source.iFrameIndices() == Array(stride(from: 0, to: 90, by: 16)))
         #expect(PretextSampler().coversEveryClip(frameCount: 90, iFrames: try source.iFrameIndices()))
         #expect(try ShortGOP.reencode(long, gop: 16, into: dir) == (copy, false))
+        // At most 60 lines high: a smaller copy, aspect kept, cached under its own name.
+        let (small, madeSmall) = try ShortGOP.reencode(long, gop: 16, maxHeight: 60, into: dir)
+        #expect(madeSmall && small != copy && small.hasSuffix("-gop16-h60.mp4"))
+        let s = try MotionVideoSource(path: small)
+        #expect(s.width == 80 && s.height == 60 && s.frameCount == 90)
+        #expect(try s.iFrameIndices() == Array(stride(from: 0, to: 90, by: 16)))
+        #expect(ShortGOP.size(width: 1280, height: 720, maxHeight: 360) == (640, 360))
+        #expect(ShortGOP.size(width: 321, height: 240, maxHeight: 360) == (320, 240))
+        // A tall video with a short GOP is copied only when a height limit asks for it.
+        let tall = try TestVideos.testsrc(width: 160, height: 120, bFrames: false, gop: 16, frames: 90)
+        var copied: [String] = []
+        for limit in [nil, 120, 100] as [Int?] {
+            _ = TrainingData.usableVideos(
+                [tall], sampler: PretextSampler(), open: { try MotionVideoSource(path: $0) }, maxHeight: limit,
+                reencode: {
+                    copied.append("\(limit ?? 0)")
+                    return $0
+                })
+        }
+        #expect(copied == ["100"])
     }
 }
