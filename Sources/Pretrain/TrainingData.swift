@@ -6,29 +6,40 @@ public enum TrainingData {
     /// The videos of `paths` long enough for a sample, in order, and a sentence for each one
     /// left out (unreadable, or too short for `sampler`). A video whose I-frames leave some clip
     /// without one nearby, or taller than `maxHeight` when given, is replaced by what `reencode`
-    /// makes of it (a short-GOP copy), when given.
+    /// makes of it (a short-GOP copy), when given. A video given more than once (to weigh it
+    /// more in the data order) is checked, copied and reported once, and kept as often as given.
     public static func usableVideos(
         _ paths: [String], sampler: PretextSampler, open: (String) throws -> MotionClipSource,
         maxHeight: Int? = nil, reencode: ((String) throws -> String)? = nil
     ) -> (usable: [String], skipped: [String]) {
         var usable: [String] = []
         var skipped: [String] = []
+        var seen: [String: String?] = [:]
         for path in paths {
+            if let known = seen[path] {
+                if let known { usable.append(known) }
+                continue
+            }
             do {
                 let source = try open(path)
                 let frames = source.frameCount
                 if frames < sampler.minimumFrames {
                     skipped.append("'\(path)': \(frames) frames, pretraining needs \(sampler.minimumFrames).")
+                    seen[path] = .some(nil)
                 } else if let reencode,
                     !sampler.coversEveryClip(frameCount: frames, iFrames: try source.iFrameIndices())
                         || source.height > maxHeight ?? .max
                 {
-                    usable.append(try reencode(path))
+                    let copy = try reencode(path)
+                    usable.append(copy)
+                    seen[path] = copy
                 } else {
                     usable.append(path)
+                    seen[path] = path
                 }
             } catch {
                 skipped.append("\(error)")
+                seen[path] = .some(nil)
             }
         }
         return (usable, skipped)

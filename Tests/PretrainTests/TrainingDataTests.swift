@@ -12,7 +12,7 @@ struct TrainingDataTests {
         let long = Paths.asset("videos/tears_320x240.mp4")
         let short = try TestVideos.testsrc(width: 64, height: 48, bFrames: false, gop: 8, frames: 12)
         let missing = Paths.scratch + "/missing.mp4"
-        let (usable, skipped) = TrainingData.usableVideos([long, short, missing, long], sampler: sampler) {
+        let (usable, skipped) = TrainingData.usableVideos([long, short, missing, long, short], sampler: sampler) {
             try MotionVideoSource(path: $0)
         }
         #expect(usable == [long, long])
@@ -66,13 +66,14 @@ struct TrainingDataTests {
         let tall = try TestVideos.testsrc(width: 160, height: 120, bFrames: false, gop: 16, frames: 90)
         var copied: [String] = []
         for limit in [nil, 120, 100] as [Int?] {
-            _ = TrainingData.usableVideos(
-                [tall], sampler: PretextSampler(), open: { try MotionVideoSource(path: $0) }, maxHeight: limit,
+            let (usable, _) = TrainingData.usableVideos(
+                [tall, tall], sampler: PretextSampler(), open: { try MotionVideoSource(path: $0) }, maxHeight: limit,
                 reencode: {
                     copied.append("\(limit ?? 0)")
-                    return $0
+                    return $0 + ".copy"
                 })
+            #expect(usable == Array(repeating: limit == 100 ? tall + ".copy" : tall, count: 2))
         }
-        #expect(copied == ["100"])
+        #expect(copied == ["100"], "a video given twice is copied once")
     }
 }
