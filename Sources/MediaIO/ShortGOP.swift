@@ -8,7 +8,7 @@ import VideoData
 /// a later run reuses it.
 public enum ShortGOP {
     /// `DIRECTORY/<first 16 hex digits of the SHA-256>-gop<N>.mp4`, `…-gop<N>-h<H>.mp4` for a
-    /// copy at most `maxHeight` lines high.
+    /// copy scaled down to `maxHeight` lines.
     public static func cachedPath(for path: String, gop: Int, maxHeight: Int? = nil, in directory: String) throws
         -> String
     {
@@ -36,14 +36,16 @@ public enum ShortGOP {
     public static func reencode(_ path: String, gop: Int, maxHeight: Int? = nil, into directory: String) throws -> (
         path: String, made: Bool
     ) {
-        let out = try cachedPath(for: path, gop: gop, maxHeight: maxHeight, in: directory)
+        // Opening demuxes without decoding: cheap enough to learn the size before the cache's name.
+        let probe = try VideoReader(path: path, options: ReaderOptions(motionVectors: false))
+        let (w, h) = size(width: probe.info.width, height: probe.info.height, maxHeight: maxHeight)
+        let scaled = w != probe.info.width & ~1 || h != probe.info.height & ~1
+        // A video no taller than the limit shares its copy with runs without one.
+        let out = try cachedPath(for: path, gop: gop, maxHeight: scaled ? maxHeight : nil, in: directory)
         if FileManager.default.fileExists(atPath: out) { return (out, false) }
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw MediaError(path: directory, problem: "could not be created for re-encoded videos")
         }
-        let probe = try VideoReader(path: path, options: ReaderOptions(motionVectors: false))
-        let (w, h) = size(width: probe.info.width, height: probe.info.height, maxHeight: maxHeight)
-        let scaled = w != probe.info.width & ~1 || h != probe.info.height & ~1
         let reader = try VideoReader(
             path: path,
             options: ReaderOptions(

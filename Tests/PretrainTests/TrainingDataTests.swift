@@ -60,6 +60,8 @@ struct TrainingDataTests {
         let s = try MotionVideoSource(path: small)
         #expect(s.width == 80 && s.height == 60 && s.frameCount == 90)
         #expect(try s.iFrameIndices() == Array(stride(from: 0, to: 90, by: 16)))
+        // No taller than the limit: the same copy as without one.
+        #expect(try ShortGOP.reencode(long, gop: 16, maxHeight: 120, into: dir) == (copy, false))
         #expect(ShortGOP.size(width: 1280, height: 720, maxHeight: 360) == (640, 360))
         #expect(ShortGOP.size(width: 321, height: 240, maxHeight: 360) == (320, 240))
         // A tall video with a short GOP is copied only when a height limit asks for it.
