@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensor
 
@@ -36,37 +37,49 @@ public enum CMDLoss {
             weight: weight, threads: threads)
     }
 
-    /// The move-pair term (docs/training.md#move-pairs): the first `count` rows of `pooled`
-    /// (`[M, D]`, the motion network's pooled positives) come in pairs (2k, 2k + 1) of clips
-    /// from different videos given the same camera move; each member must find its partner
-    /// among the other pair's members, both ways (a symmetric InfoNCE of the even rows against
-    /// the odd ones). Returns the mean of the two directions and the gradient of
-    /// `weight · loss` with respect to all of `pooled` (zero beyond the first `count` rows).
-    public static func movePairs(pooled: Tensor, count: Int, temperature: Float, weight: Float, threads: Int = 1)
+    /// The move term (docs/training.md#move-pairs), a supervised contrastive loss (Khosla et
+    /// al., 2020, L_out) on `pooled` (`[M, D]`, the motion network's pooled output of every
+    /// motion clip of the batch) with `labels` (each clip's move direction): each clip must find
+    /// the clips of its direction among all the others, whatever their footage, and the clips of
+    /// its own footage under other moves (its video's negatives) are what it must not find. Row
+    /// i's loss is the mean over its positives p of -log(exp(s_ip) / Σ_{a≠i} exp(s_ia)), s the
+    /// cosine over `temperature`; rows without a positive are left out. Returns the mean over
+    /// rows and the gradient of `weight · loss` with respect to `pooled`.
+    public static func moves(pooled: Tensor, labels: [Int], temperature: Float, weight: Float)
         -> (loss: Double, dPooled: Tensor)
     {
-        precondition(count >= 4 && count % 2 == 0, "move pairs need an even batch of at least 4, got \(count)")
-        let d = pooled.shape[1]
-        let half = count / 2
-        func rows(_ parity: Int) -> Tensor {
-            Tensor(
-                shape: [half, d],
-                data: (0..<half).flatMap { k in pooled.data[((2 * k + parity) * d)..<((2 * k + parity + 1) * d)] })
-        }
-        let (even, odd) = (rows(0), rows(1))
-        let targets = Array(0..<half)
-        let a = contrast(
-            queries: even, keys: odd, targets: targets, temperature: temperature, weight: weight / 2, threads: threads)
-        let b = contrast(
-            queries: odd, keys: even, targets: targets, temperature: temperature, weight: weight / 2, threads: threads)
-        var grad = Tensor(shape: pooled.shape)
-        for k in 0..<half {
-            for j in 0..<d {
-                grad.data[2 * k * d + j] = a.dQueries.data[k * d + j] + b.dKeys.data[k * d + j]
-                grad.data[(2 * k + 1) * d + j] = a.dKeys.data[k * d + j] + b.dQueries.data[k * d + j]
+        let (m, d) = (pooled.shape[0], pooled.shape[1])
+        precondition(labels.count == m, "\(labels.count) move labels for \(m) motion clips")
+        let (z, cache) = L2Normalize.forward(pooled)
+        let anchors = (0..<m).filter { i in labels.indices.contains { $0 != i && labels[$0] == labels[i] } }
+        var dz = [Float](repeating: 0, count: m * d)
+        var total = 0.0
+        z.withUnsafeBufferPointer { zp in
+            func s(_ i: Int, _ a: Int) -> Double {
+                var dot: Float = 0
+                for j in 0..<d { dot += zp[i * d + j] * zp[a * d + j] }
+                return Double(dot / temperature)
+            }
+            for i in anchors {
+                let logits = (0..<m).map { a in a == i ? -Double.infinity : s(i, a) }
+                let top = logits.max()!
+                let sum = logits.reduce(0.0) { $0 + exp($1 - top) }
+                let positives = (0..<m).filter { $0 != i && labels[$0] == labels[i] }
+                let share = 1 / Double(positives.count)
+                total += top + log(sum) - positives.reduce(0.0) { $0 + logits[$1] } * share
+                // dL_i/ds_ia = softmax_a - [a positive] / |P|; s_ia = z_i·z_a / τ.
+                let scale = Double(weight) / Double(anchors.count) / Double(temperature)
+                for a in 0..<m where a != i {
+                    let g = Float((exp(logits[a] - top) / sum - (labels[a] == labels[i] ? share : 0)) * scale)
+                    for j in 0..<d {
+                        dz[i * d + j] += g * zp[a * d + j]
+                        dz[a * d + j] += g * zp[i * d + j]
+                    }
+                }
             }
         }
-        return ((a.loss + b.loss) / 2, grad)
+        let loss = anchors.isEmpty ? 0 : total / Double(anchors.count)
+        return (loss, L2Normalize.backward(Tensor(shape: [m, d], data: dz), cache: cache))
     }
 
     static func contrast(queries: Tensor, keys: Tensor, targets: [Int], temperature: Float, weight: Float, threads: Int)

@@ -78,6 +78,8 @@ public struct CMDBatch: Sendable {
     public var iFrames: Tensor
     /// `[B·(1 + negatives), 2, F, S, S]`: the B positives first, then the negatives.
     public var motion: Tensor
+    /// With move pairs: each motion clip's move direction, in `motion`'s order.
+    public var moveLabels: [Int]?
 
     public var batch: Int { clips.shape[0] }
 
@@ -97,6 +99,9 @@ public struct CMDBatch: Sendable {
         let negatives = examples.flatMap { $0.negatives.flatMap { $0 } }
         let m = b * (1 + (examples.first?.negatives.count ?? 0))
         motion = Tensor(shape: [m, 2, futureFrames, ms, ms], data: positives + negatives)
+        if let labels = examples.map(\.moveLabels) as? [[Int]] {
+            moveLabels = labels.map { $0[0] } + labels.flatMap { $0.dropFirst() }
+        }
     }
 }
 
@@ -272,9 +277,11 @@ public final class CMDModel: ParameterContainer {
             }
             var gradients = ["layer4": dm4]
             if let w = c.moveWeight, w > 0 {
+                guard let labels = batch.moveLabels else {
+                    preconditionFailure("the move term needs batches made with move pairs (PretextTransform.movePairs)")
+                }
                 let term = p.time(.losses) {
-                    CMDLoss.movePairs(
-                        pooled: mOut.pooled, count: b, temperature: c.temperature, weight: Float(w), threads: threads)
+                    CMDLoss.moves(pooled: mOut.pooled, labels: labels, temperature: c.temperature, weight: Float(w))
                 }
                 moveLoss = term.loss
                 gradients["pooled"] = term.dPooled

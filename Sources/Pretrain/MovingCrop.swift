@@ -79,6 +79,19 @@ public struct MovePlan: Equatable, Sendable {
     /// Still and the eight compass directions.
     public static let directions = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, -1), (-1, 1), (1, 1)]
 
+    /// A plan in direction `directions[direction]`.
+    public init(direction: Int, share: Double) {
+        self.init(x: MovePlan.directions[direction].0, y: MovePlan.directions[direction].1, share: share)
+    }
+
+    /// The index of this plan's direction in `directions`.
+    public var direction: Int { MovePlan.directions.firstIndex { $0 == (x, y) }! }
+
+    /// A speed drawn from `MovingCrop.speeds`.
+    public static func randomShare(_ rng: inout SeededRandom) -> Double {
+        MovingCrop.speeds.lowerBound + (MovingCrop.speeds.upperBound - MovingCrop.speeds.lowerBound) * rng.nextDouble()
+    }
+
     /// One plan per example of a batch of `count`: examples 2k and 2k + 1 share plan k's
     /// direction and speed, and the pairs of one batch take distinct directions while there
     /// are directions left (nine), so a pair's partner is the only clip with its move.
@@ -87,11 +100,8 @@ public struct MovePlan: Equatable, Sendable {
         order.shuffle(using: &rng)
         var plans: [MovePlan] = []
         for k in 0..<((count + 1) / 2) {
-            let (x, y) = directions[order[k % order.count]]
-            let share =
-                MovingCrop.speeds.lowerBound + (MovingCrop.speeds.upperBound - MovingCrop.speeds.lowerBound)
-                * rng.nextDouble()
-            plans += [MovePlan(x: x, y: y, share: share), MovePlan(x: x, y: y, share: share)]
+            let plan = MovePlan(direction: order[k % order.count], share: randomShare(&rng))
+            plans += [plan, plan]
         }
         return Array(plans.prefix(count))
     }

@@ -16,11 +16,15 @@ public struct PretextExample: Sendable {
     /// The camera move made over the clip and its positive (`PretextTransform.cameraMoves`),
     /// nil when their box stays put.
     public var cameraMove: MovingCrop?
+    /// With move pairs: the direction (an index into `MovePlan.directions`) of the positive's
+    /// move, then of each negative's.
+    public var moveLabels: [Int]?
 
     public init(
         clip: [Float], iFrame: [Float], positive: [Float], negatives: [[Float]], indices: PretextIndices,
-        cameraMove: MovingCrop? = nil
+        cameraMove: MovingCrop? = nil, moveLabels: [Int]? = nil
     ) {
+        self.moveLabels = moveLabels
         self.clip = clip
         self.iFrame = iFrame
         self.positive = positive
@@ -61,8 +65,10 @@ public struct PretextTransform: Sendable, Codable, Equatable {
 extension PretextExample {
     /// Reads and transforms one sample. `rng` drives every random choice, so a sample is a pure
     /// function of the video and the generator's state.
-    /// `plan`, when given, is the move of the clip and its positive (the move pairs); the
-    /// negatives still draw theirs from `transform.cameraMoves`.
+    /// `plan`, when given, is the move of the clip and its positive (the move pairs); each
+    /// negative then moves in another direction than the plan's, no two alike, at a speed of
+    /// its own: the same footage with another move is what the move term must tell apart.
+    /// Without a plan the negatives draw their moves from `transform.cameraMoves`.
     public static func make(
         from source: MotionClipSource, sampler: PretextSampler, transform: PretextTransform, plan: MovePlan? = nil,
         rng: inout SeededRandom
@@ -133,14 +139,27 @@ extension PretextExample {
         let n = sampler.futureFrames
         let positive = motionClip(fields[0..<n], at: indices.positive, sharedMove)
         var negatives: [[Float]] = []
+        let paired = transform.augment ? plan : nil
+        var labels = paired.map { [$0.direction] }
+        var others = Array(MovePlan.directions.indices).filter { $0 != paired?.direction }
         for (k, frames) in indices.negatives.enumerated() {
             let b = motionBox(&rng)
-            negatives.append(
-                motionClip(
-                    fields[(n * (k + 1))..<(n * (k + 2))], at: frames, move(b, over: frames[0]...frames.last!, &rng)))
+            let span = frames[0]...frames.last!
+            var m: MovingCrop
+            if paired != nil {
+                if others.isEmpty { others = Array(MovePlan.directions.indices).filter { $0 != paired?.direction } }
+                let label = others.remove(at: Int.random(in: 0..<others.count, using: &rng))
+                labels?.append(label)
+                m = MovingCrop.directed(
+                    box: b, plan: MovePlan(direction: label, share: MovePlan.randomShare(&rng)), frames: span, width: w,
+                    height: h)
+            } else {
+                m = move(b, over: span, &rng)
+            }
+            negatives.append(motionClip(fields[(n * (k + 1))..<(n * (k + 2))], at: frames, m))
         }
         return PretextExample(
             clip: clip, iFrame: iPlanes, positive: positive, negatives: negatives, indices: indices,
-            cameraMove: sharedMove.isStill ? nil : sharedMove)
+            cameraMove: sharedMove.isStill ? nil : sharedMove, moveLabels: labels)
     }
 }

@@ -70,14 +70,18 @@ struct MovePairTests {
         transform.movePairs = true
         let plane = 32 * 32
         let clamp = NetworkInput.motionClamp(size: 32)
-        // The mean over the positive's frames of each channel's median: the still photo's move.
-        func seen(_ e: PretextExample) -> (Float, Float) {
+        // The mean over a motion clip's frames of each channel's median: the still photo's move.
+        func seen(_ clip: [Float]) -> (Float, Float) {
             let medians = (0..<2).map { ch in
-                (0..<8).map { t in e.positive[((ch * 8 + t) * plane)..<((ch * 8 + t + 1) * plane)].sorted()[plane / 2] }
+                (0..<8).map { t in clip[((ch * 8 + t) * plane)..<((ch * 8 + t + 1) * plane)].sorted()[plane / 2] }
                     .reduce(0, +) / 8
             }
             return (medians[0], medians[1])
         }
+        // The negatives: other directions than the plan's, no two alike, each shown as labelled
+        // (its sign on each axis; speeds are drawn, so only signs are compared).
+        var agree = 0
+        var checked = 0
         for (k, (x, y)) in [(1, 0), (0, -1), (-1, 1), (0, 0)].enumerated() {
             let plan = MovePlan(x: x, y: y, share: 0.015)
             // The picture's speed in the network's input: the share of the box, resized to 32.
@@ -85,11 +89,23 @@ struct MovePairTests {
             for (i, source) in sources.enumerated() {
                 // Three samples each: where the crop lands on the drifting actor, the actor's own
                 // motion is the median, so the middle sample of three is compared.
-                let samples = try (0..<3).map { j in
+                let examples = try (0..<3).map { j in
                     var rng = SeededRandom(seed: UInt64(100 * k + 10 * i + j))
-                    return seen(
-                        try PretextExample.make(
-                            from: source, sampler: PretextSampler(), transform: transform, plan: plan, rng: &rng))
+                    return try PretextExample.make(
+                        from: source, sampler: PretextSampler(), transform: transform, plan: plan, rng: &rng)
+                }
+                let samples = examples.map { seen($0.positive) }
+                for e in examples {
+                    let labels = try #require(e.moveLabels)
+                    #expect(labels.count == 4 && labels[0] == plan.direction && Set(labels).count == 4, "\(labels)")
+                    for (negative, label) in zip(e.negatives, labels.dropFirst()) {
+                        let (dx, dy) = seen(negative)
+                        let (x, y) = MovePlan.directions[label]
+                        for (v, want) in [(dx, x), (dy, y)] {
+                            checked += 1
+                            if want == 0 ? abs(v) < 0.03 : v * Float(want) > 0.02 { agree += 1 }
+                        }
+                    }
                 }
                 let dx = samples.map(\.0).sorted()[1]
                 let dy = samples.map(\.1).sorted()[1]
@@ -98,20 +114,23 @@ struct MovePairTests {
                     "\(plan), video \(i): \(samples) vs \(expected)")
             }
         }
+        #expect(Double(agree) >= 0.9 * Double(checked), "negatives moved as labelled on \(agree) of \(checked) axes")
     }
 
-    @Test("the term: partners found both ways, its gradient against finite differences, zero beyond the pairs")
+    @Test("the term: each clip finds its direction's clips; its gradient against finite differences")
     func term() {
         var rng = SeededRandom(seed: 3)
         let pooled = Tensor.normal(shape: [10, 6], using: &rng)
-        let (loss, grad) = CMDLoss.movePairs(pooled: pooled, count: 8, temperature: 0.5, weight: 0.7)
+        // Rows 8 and 9 have directions of their own: no anchor, still in every denominator.
+        let labels = [0, 0, 1, 1, 2, 2, 0, 1, 5, 6]
+        let (loss, grad) = CMDLoss.moves(pooled: pooled, labels: labels, temperature: 0.5, weight: 0.7)
         #expect(loss.isFinite && loss > 0)
-        #expect(grad.data[(8 * 6)...].allSatisfy { $0 == 0 })
+        #expect(grad.data[(8 * 6)...].contains { $0 != 0 }, "a lone row is still a negative")
         func f(_ t: Tensor) -> Double {
-            0.7 * CMDLoss.movePairs(pooled: t, count: 8, temperature: 0.5, weight: 0.7).loss
+            0.7 * CMDLoss.moves(pooled: t, labels: labels, temperature: 0.5, weight: 0.7).loss
         }
         var worst: Float = 0
-        for i in 0..<(8 * 6) {
+        for i in 0..<(10 * 6) {
             var plus = pooled
             var minus = pooled
             plus.data[i] += 1e-3
@@ -120,19 +139,21 @@ struct MovePairTests {
             worst = max(worst, abs(numeric - grad.data[i]))
         }
         #expect(worst < 2e-3 * max(1, grad.maxAbs()), "worst difference \(worst)")
-        // Partners alike and pairs apart: a lower loss than random rows.
-        var matched = Tensor(shape: [8, 6])
-        for k in 0..<4 {
-            for m in 0..<2 { matched.data[(2 * k + m) * 6 + k] = 1 }
-        }
-        let low = CMDLoss.movePairs(pooled: matched, count: 8, temperature: 0.5, weight: 1).loss
+        // Rows alike within a direction and apart across: a lower loss than random rows.
+        var matched = Tensor(shape: [10, 6])
+        for (i, l) in labels.enumerated() { matched.data[i * 6 + l % 6] = 1 }
+        let low = CMDLoss.moves(pooled: matched, labels: labels, temperature: 0.5, weight: 1).loss
         #expect(low < loss, "\(low) vs \(loss)")
+        // No two rows share a direction: no anchor, no loss, no gradient.
+        let none = CMDLoss.moves(pooled: pooled, labels: Array(0..<10), temperature: 0.5, weight: 1)
+        #expect(none.loss == 0 && none.dPooled.data.allSatisfy { $0 == 0 })
     }
 
     @Test("a CMD step with the term: its loss in the total, its gradient in the motion network")
     func step() throws {
         var c = CMDModelTests.tinyConfig()
-        let batch = CMDModelTests.batch(c, b: 4, negatives: 1)
+        var batch = CMDModelTests.batch(c, b: 4, negatives: 1)
+        batch.moveLabels = [3, 3, 6, 6, 0, 1, 3, 6]
         let plain = try CMDModel(config: c, seed: 3)
         plain.training = true
         plain.zeroGrad()
