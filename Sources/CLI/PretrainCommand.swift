@@ -101,10 +101,10 @@ struct PretrainCommand: ParsableCommand {
 
     @Option(
         help: """
-            Weight of the move-pair term: the batch's clips come in pairs from different videos \
-            given the same camera move (still or one of eight directions, one per pair), and the \
-            motion network's pooled features must find each clip's partner; 0 turns it off \
-            (docs/training.md#move-pairs).
+            Weight of the move term: the batch's clips come in pairs from different videos given \
+            the same camera move (still or one of eight directions, one per pair), their negatives \
+            other moves, and the motion network's pooled features must find the clips of their \
+            own move whatever the footage; 0 turns it off (docs/training.md#move-pairs).
             """)
     var movePairs = 0.0
 

@@ -28,7 +28,7 @@ public struct CMDConfig: Sendable, Codable, Equatable {
     /// Loss weights (the paper uses 1:1; an ablation sets one to zero).
     public var contextWeight: Double
     public var motionWeight: Double
-    /// Weight of the move-pair term (`CMDLoss.movePairs`, docs/training.md#move-pairs); nil (runs
+    /// Weight of the move term (`CMDLoss.moves`, docs/training.md#move-pairs); nil (runs
     /// from before it existed) or 0: no term. Needs batches made with `PretextTransform.movePairs`.
     public var moveWeight: Double? = nil
 
