@@ -55,8 +55,8 @@ public struct PretextTransform: Sendable, Codable, Equatable {
     /// up and down alike. nil (runs from before it existed) or false: no random number is drawn.
     public var verticalFlips: Bool?
     /// With `augment`, every clip and its positive get the camera move of their pair
-    /// (`MovePlan.pairs`, from the batch loader) instead of a random one, for the move-pair
-    /// term of `CMDConfig.moveWeight`. nil (runs from before it existed) or false: no pairs.
+    /// (`MovePlan.pairs`, from the batch loader) instead of a random one, and each negative
+    /// another move, for the move term of `CMDConfig.moveWeight`. nil (runs from before it existed) or false: no pairs.
     public var movePairs: Bool?
 
     public init() {}
@@ -99,10 +99,10 @@ extension PretextExample {
             return MovingCrop.random(box: b, frames: frames, width: w, height: h, rng: &rng)
         }
         let span = indices.clip[0]...indices.positive.last!
+        let paired = transform.augment ? plan : nil
         let sharedMove =
-            transform.augment && plan != nil
-            ? MovingCrop.directed(box: shared, plan: plan!, frames: span, width: w, height: h)
-            : move(shared, over: span, &rng)
+            paired.map { MovingCrop.directed(box: shared, plan: $0, frames: span, width: w, height: h) }
+            ?? move(shared, over: span, &rng)
         let clipColor = transform.augment ? ColorAugment.random(rng: &rng) : .none
         let frameSize = s * s
         var clip = [Float](repeating: 0, count: 3 * sampler.clipFrames * frameSize)
@@ -139,15 +139,13 @@ extension PretextExample {
         let n = sampler.futureFrames
         let positive = motionClip(fields[0..<n], at: indices.positive, sharedMove)
         var negatives: [[Float]] = []
-        let paired = transform.augment ? plan : nil
         var labels = paired.map { [$0.direction] }
         var others = Array(MovePlan.directions.indices).filter { $0 != paired?.direction }
         for (k, frames) in indices.negatives.enumerated() {
             let b = motionBox(&rng)
             let span = frames[0]...frames.last!
-            var m: MovingCrop
+            let m: MovingCrop
             if paired != nil {
-                if others.isEmpty { others = Array(MovePlan.directions.indices).filter { $0 != paired?.direction } }
                 let label = others.remove(at: Int.random(in: 0..<others.count, using: &rng))
                 labels?.append(label)
                 m = MovingCrop.directed(
