@@ -15,7 +15,8 @@
 #    moves by a few queries from one seed to the next.
 # The model card gets the seed-8 rows; weights/scene-bias.txt and weights/camera-moves.txt the
 # tables as printed, weights/more-sets.txt the second sets' tables; the camera sets' tables add
-# each class's out-of-context R@1 (--per-class). MOTION_READOUT (default layer2-max) is what the
+# each class's out-of-context R@1 (--per-class); weights/held-out.txt, when HOLD_OUT names shared
+# videos kept out of training, the camera set cut from them (seed 15). MOTION_READOUT (default layer2-max) is what the
 # motion view reads of the motion network (decouple export --motion-readout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,15 @@ $BIN eval scene-bias "$WORK/camera" --weights $W "$@" --config "$CONFIG" --views
   echo
   $BIN eval scene-bias "$WORK/camera-2" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" --per-class
 } | tee weights/more-sets.txt
+# Footage held out of training (make_weights.sh's HOLD_OUT): a camera-move set cut from it alone,
+# the only one of footage the weights never saw (weights/held-out.txt).
+HELD=()
+for name in ${HOLD_OUT:-}; do [ -f "../shared/media/videos/$name" ] && HELD+=("../shared/media/videos/$name"); done
+if [ ${#HELD[@]} -gt 0 ]; then
+  $BIN camera-set "${HELD[@]}" -o "$WORK/camera-held-out" --per-class 10 --seed 15 --force
+  $BIN eval scene-bias "$WORK/camera-held-out" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" \
+    --per-class | tee weights/held-out.txt
+fi
 $BIN export "$WORK/run" -o $W --motion-readout "$MOTION_READOUT" --scene-bias "$WORK/scene-bias.json"
 cp "$WORK/run/loss.png" weights/r2p1d-compact.loss.png
 cat weights/default.json

@@ -74,4 +74,4 @@ if [ "$ABLATION" = 1 ]; then
   $BIN export "$WORK/run-context" -o "$WORK/context-only.safetensors"
   EXTRA+=(--weights "$WORK/context-only.safetensors")
 fi
-BIN=$BIN WORK=$WORK scripts/evaluate_weights.sh "${EXTRA[@]}"
+BIN=$BIN WORK=$WORK HOLD_OUT=$HOLD_OUT scripts/evaluate_weights.sh "${EXTRA[@]}"
