@@ -9,7 +9,7 @@ import Tensor
 public enum MotionReadout: String, CaseIterable, Sendable {
     /// Each channel's maximum of layer2 over time and space.
     case layer2Max = "layer2-max"
-    /// layer4's global average: the pooled vector the move-pair term trains (docs/training.md#move-pairs).
+    /// layer4's global average: the pooled vector the move term trains (docs/training.md#move-pairs).
     case layer4Average = "layer4-average"
     /// Both, side by side.
     case layer2MaxLayer4Average = "layer2-max+layer4-average"

@@ -99,7 +99,8 @@ public struct CMDBatch: Sendable {
         let negatives = examples.flatMap { $0.negatives.flatMap { $0 } }
         let m = b * (1 + (examples.first?.negatives.count ?? 0))
         motion = Tensor(shape: [m, 2, futureFrames, ms, ms], data: positives + negatives)
-        if let labels = examples.map(\.moveLabels) as? [[Int]] {
+        let labels = examples.compactMap(\.moveLabels)
+        if !labels.isEmpty && labels.count == b {
             moveLabels = labels.map { $0[0] } + labels.flatMap { $0.dropFirst() }
         }
     }

@@ -43,7 +43,7 @@ public struct TrainingRecord: Codable, Sendable {
     public var loss: Double
     public var lossContext: Double
     public var lossMotion: Double
-    /// The move-pair term; nil when the run has none.
+    /// The move term; nil when the run has none.
     public var lossMove: Double?
     public var learningRate: Double
     public var gradNorm: Double
