@@ -5,6 +5,8 @@ import Index
 import Models
 import Pretrain
 
+extension MotionReadout: ExpressibleByArgument {}
+
 /// `decouple export RUN -o FILE`: a pretraining run's backbone, views and model card.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,10 +36,8 @@ struct ExportCommand: ParsableCommand {
     var sceneBias: String?
 
     @Option(
-        help: ArgumentHelp(
-            "What the motion view reads of the motion network (docs/training.md#how-the-views-read-their-networks).",
-            valueName: MotionReadout.allCases.map(\.rawValue).joined(separator: "|")))
-    var motionReadout = MotionReadout.layer2Max.rawValue
+        help: "What the motion view reads of the motion network (docs/training.md#how-the-views-read-their-networks).")
+    var motionReadout = MotionReadout.layer2Max
 
     func run() throws {
         do {
@@ -52,13 +52,7 @@ struct ExportCommand: ParsableCommand {
                 }
                 return rows
             }
-            guard let readout = MotionReadout(rawValue: motionReadout) else {
-                throw Trainer.TrainingError(
-                    description:
-                        "--motion-readout takes \(MotionReadout.allCases.map(\.rawValue).joined(separator: ", ")), not '\(motionReadout)'."
-                )
-            }
-            let cardPath = try run.export(checkpoint: path, to: output, sceneBias: rows, motionReadout: readout)
+            let cardPath = try run.export(checkpoint: path, to: output, sceneBias: rows, motionReadout: motionReadout)
             print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
         } catch {
             Console.error("\(error)")

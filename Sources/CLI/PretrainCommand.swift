@@ -137,6 +137,9 @@ struct PretrainCommand: ParsableCommand {
             """)
     var maxHeight = 0
 
+    /// `--max-height`, nil when 0.
+    var heightLimit: Int? { maxHeight > 0 ? maxHeight : nil }
+
     func validate() throws {
         guard !(contextOnly && motionOnly) else {
             throw ValidationError("--context-only and --motion-only exclude each other.")
@@ -265,14 +268,13 @@ struct PretrainCommand: ParsableCommand {
         let cache = ShortGOP.defaultDirectory
         let (ok, skipped) = TrainingData.usableVideos(
             try VideoInputs.paths(data), sampler: sampler, open: { try MotionVideoSource(path: $0) },
-            maxHeight: maxHeight > 0 ? maxHeight : nil,
+            maxHeight: heightLimit,
             reencode: noReencode
                 ? nil
                 : { path in
-                    let (copy, made) = try ShortGOP.reencode(
-                        path, gop: 16, maxHeight: maxHeight > 0 ? maxHeight : nil, into: cache)
+                    let (copy, made) = try ShortGOP.reencode(path, gop: 16, maxHeight: heightLimit, into: cache)
                     Console.note(
-                        "note: '\(path)' has I-frames too far apart for an I-frame near every clip\(maxHeight > 0 ? " or is more than \(maxHeight) lines high" : ""); training on a copy with one every 16 frames, '\(copy)' (\(made ? "made now" : "from an earlier run"))."
+                        "note: '\(path)' has I-frames too far apart for an I-frame near every clip\(heightLimit.map { " or is more than \($0) lines high" } ?? ""); training on a copy with one every 16 frames, '\(copy)' (\(made ? "made now" : "from an earlier run"))."
                     )
                     return copy
                 })

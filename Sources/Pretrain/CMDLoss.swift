@@ -51,32 +51,42 @@ public enum CMDLoss {
         let (m, d) = (pooled.shape[0], pooled.shape[1])
         precondition(labels.count == m, "\(labels.count) move labels for \(m) motion clips")
         let (z, cache) = L2Normalize.forward(pooled)
-        let anchors = (0..<m).filter { i in labels.indices.contains { $0 != i && labels[$0] == labels[i] } }
-        var dz = [Float](repeating: 0, count: m * d)
-        var total = 0.0
+        // Every cosine over the temperature at once: s = z zᵀ / τ.
+        var sim = [Float](repeating: 0, count: m * m)
         z.withUnsafeBufferPointer { zp in
-            func s(_ i: Int, _ a: Int) -> Double {
-                var dot: Float = 0
-                for j in 0..<d { dot += zp[i * d + j] * zp[a * d + j] }
-                return Double(dot / temperature)
+            gemm(
+                .none, .transposed, m: m, n: m, k: d, alpha: 1 / temperature, a: zp.baseAddress!, lda: d,
+                b: zp.baseAddress!, ldb: d, c: &sim, ldc: m)
+        }
+        let anchors = (0..<m).filter { i in labels.indices.contains { $0 != i && labels[$0] == labels[i] } }
+        // g[i][a] = dL/ds_ia = (softmax_a - [a positive] / |P|) / anchors, for a ≠ i.
+        var g = [Float](repeating: 0, count: m * m)
+        var total = 0.0
+        for i in anchors {
+            let row = (0..<m).map { a in a == i ? -Double.infinity : Double(sim[i * m + a]) }
+            let top = row.max()!
+            let sum = row.reduce(0.0) { $0 + exp($1 - top) }
+            let positives = (0..<m).filter { $0 != i && labels[$0] == labels[i] }
+            let share = 1 / Double(positives.count)
+            total += top + log(sum) - positives.reduce(0.0) { $0 + row[$1] } * share
+            for a in 0..<m where a != i {
+                g[i * m + a] = Float(
+                    (exp(row[a] - top) / sum - (labels[a] == labels[i] ? share : 0)) / Double(anchors.count))
             }
-            for i in anchors {
-                let logits = (0..<m).map { a in a == i ? -Double.infinity : s(i, a) }
-                let top = logits.max()!
-                let sum = logits.reduce(0.0) { $0 + exp($1 - top) }
-                let positives = (0..<m).filter { $0 != i && labels[$0] == labels[i] }
-                let share = 1 / Double(positives.count)
-                total += top + log(sum) - positives.reduce(0.0) { $0 + logits[$1] } * share
-                // dL_i/ds_ia = softmax_a - [a positive] / |P|; s_ia = z_i·z_a / τ.
-                let scale = Double(weight) / Double(anchors.count) / Double(temperature)
-                for a in 0..<m where a != i {
-                    let g = Float((exp(logits[a] - top) / sum - (labels[a] == labels[i] ? share : 0)) * scale)
-                    for j in 0..<d {
-                        dz[i * d + j] += g * zp[a * d + j]
-                        dz[a * d + j] += g * zp[i * d + j]
-                    }
-                }
+        }
+        // s_ia = z_i·z_a / τ, so dL/dz = (g + gᵀ) z · weight / τ.
+        for i in 0..<m {
+            for a in (i + 1)..<m {
+                let both = g[i * m + a] + g[a * m + i]
+                g[i * m + a] = both
+                g[a * m + i] = both
             }
+        }
+        var dz = [Float](repeating: 0, count: m * d)
+        z.withUnsafeBufferPointer { zp in
+            gemm(
+                .none, .none, m: m, n: d, k: m, alpha: weight / temperature, a: g, lda: m, b: zp.baseAddress!,
+                ldb: d, c: &dz, ldc: d)
         }
         let loss = anchors.isEmpty ? 0 : total / Double(anchors.count)
         return (loss, L2Normalize.backward(Tensor(shape: [m, d], data: dz), cache: cache))

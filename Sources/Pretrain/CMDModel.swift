@@ -32,6 +32,9 @@ public struct CMDConfig: Sendable, Codable, Equatable {
     /// from before it existed) or 0: no term. Needs batches made with `PretextTransform.movePairs`.
     public var moveWeight: Double? = nil
 
+    /// Whether a step computes the move term.
+    public var hasMoveTerm: Bool { (moveWeight ?? 0) > 0 }
+
     /// The compact configuration Decouple ships: every network narrow, 64x64 inputs (see the
     /// model card for why).
     public static var compact: CMDConfig {
@@ -277,12 +280,13 @@ public final class CMDModel: ParameterContainer {
                     dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
             }
             var gradients = ["layer4": dm4]
-            if let w = c.moveWeight, w > 0 {
+            if c.hasMoveTerm {
                 guard let labels = batch.moveLabels else {
                     preconditionFailure("the move term needs batches made with move pairs (PretextTransform.movePairs)")
                 }
                 let term = p.time(.losses) {
-                    CMDLoss.moves(pooled: mOut.pooled, labels: labels, temperature: c.temperature, weight: Float(w))
+                    CMDLoss.moves(
+                        pooled: mOut.pooled, labels: labels, temperature: c.temperature, weight: Float(c.moveWeight!))
                 }
                 moveLoss = term.loss
                 gradients["pooled"] = term.dPooled

@@ -66,26 +66,20 @@ public struct MovingCrop: Equatable, Sendable {
 /// docs/training.md#move-pairs): a direction as the picture appears to move in the network's
 /// input (x, y each -1, 0 or 1; (0, 0) is still) and a speed as a share of the box's side.
 public struct MovePlan: Equatable, Sendable {
-    public var x: Int
-    public var y: Int
+    /// An index into `directions`: the label the move term compares.
+    public var direction: Int
     public var share: Double
-
-    public init(x: Int, y: Int, share: Double) {
-        self.x = x
-        self.y = y
-        self.share = share
-    }
 
     /// Still and the eight compass directions.
     public static let directions = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, -1), (-1, 1), (1, 1)]
 
-    /// A plan in direction `directions[direction]`.
     public init(direction: Int, share: Double) {
-        self.init(x: MovePlan.directions[direction].0, y: MovePlan.directions[direction].1, share: share)
+        self.direction = direction
+        self.share = share
     }
 
-    /// The index of this plan's direction in `directions`.
-    public var direction: Int { MovePlan.directions.firstIndex { $0 == (x, y) }! }
+    public var x: Int { MovePlan.directions[direction].0 }
+    public var y: Int { MovePlan.directions[direction].1 }
 
     /// A speed drawn from `MovingCrop.speeds`.
     public static func randomShare(_ rng: inout SeededRandom) -> Double {

@@ -167,7 +167,7 @@ public final class Trainer {
             step += 1
             let record = TrainingRecord(
                 step: step, loss: losses.total, lossContext: losses.context, lossMotion: losses.motion,
-                lossMove: (setup.model.moveWeight ?? 0) > 0 ? losses.move : nil, learningRate: lr,
+                lossMove: setup.model.hasMoveTerm ? losses.move : nil, learningRate: lr,
                 gradNorm: Double(norm), milliseconds: Date().timeIntervalSince(t0) * 1000, waitMilliseconds: waited,
                 elapsedSeconds: elapsedBefore + Date().timeIntervalSince(start))
             records.append(record)

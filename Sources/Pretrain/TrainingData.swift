@@ -12,37 +12,29 @@ public enum TrainingData {
         _ paths: [String], sampler: PretextSampler, open: (String) throws -> MotionClipSource,
         maxHeight: Int? = nil, reencode: ((String) throws -> String)? = nil
     ) -> (usable: [String], skipped: [String]) {
-        var usable: [String] = []
         var skipped: [String] = []
-        var seen: [String: String?] = [:]
-        for path in paths {
-            if let known = seen[path] {
-                if let known { usable.append(known) }
-                continue
-            }
+        // Each distinct path once: what it trains as (itself or its copy), absent when skipped.
+        var trainsAs: [String: String] = [:]
+        var checked = Set<String>()
+        for path in paths where checked.insert(path).inserted {
             do {
                 let source = try open(path)
                 let frames = source.frameCount
                 if frames < sampler.minimumFrames {
                     skipped.append("'\(path)': \(frames) frames, pretraining needs \(sampler.minimumFrames).")
-                    seen[path] = .some(nil)
                 } else if let reencode,
                     !sampler.coversEveryClip(frameCount: frames, iFrames: try source.iFrameIndices())
-                        || source.height > maxHeight ?? .max
+                        || source.height > (maxHeight ?? .max)
                 {
-                    let copy = try reencode(path)
-                    usable.append(copy)
-                    seen[path] = copy
+                    trainsAs[path] = try reencode(path)
                 } else {
-                    usable.append(path)
-                    seen[path] = path
+                    trainsAs[path] = path
                 }
             } catch {
                 skipped.append("\(error)")
-                seen[path] = .some(nil)
             }
         }
-        return (usable, skipped)
+        return (paths.compactMap { trainsAs[$0] }, skipped)
     }
 }
 

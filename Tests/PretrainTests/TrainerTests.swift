@@ -167,6 +167,15 @@ struct TrainerTests {
             Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad", "--camera-moves", "2"] + tiny)
         #expect(moves.status != 0 && moves.stderr.contains("--camera-moves is a share of clips"), "\(moves.stderr)")
         #expect(!FileManager.default.fileExists(atPath: base + "/bad"))
+        // The move term needs pairs; a height limit needs re-encoded copies.
+        for (flags, says) in [
+            (["--move-pairs", "1", "--batch", "5"], "--move-pairs takes a weight of 0 or more and an even --batch"),
+            (["--max-height", "120", "--no-reencode"], "--max-height needs re-encoded copies"),
+        ] {
+            let r = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad"] + tiny + flags)
+            #expect(r.status != 0 && r.stderr.contains(says), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: base + "/bad"))
+        }
         // C3D pretrains too (its clip map is conv5b), exports, and the export embeds in every view.
         let c3d = try run(
             Paths.decouple,
