@@ -64,9 +64,14 @@ public struct DecoupledEmbedder: Sendable {
 
     /// The motion view of every window: the distinct tiles of all windows (overlapping clips
     /// share them, since tiles sit on one grid), their frames decoded in one pass and cut to
-    /// network input as they come, the network on the tiles, each window the mean of its tiles.
+    /// network input as they come, each window the mean of its tiles. Decoding is the larger
+    /// part of the time and, for streams with B-frames, runs on one thread
+    /// (docs/ffmpeg.md §6), so the network runs on another thread meanwhile, on each
+    /// `batchWhileDecoding` tiles whose frames are all in; the rest once decoding is done, on
+    /// every core.
     func motion(
-        _ windows: [ClipWindow], from source: MotionClipSource, box: CropBox, isCancelled: (@Sendable () -> Bool)?
+        _ windows: [ClipWindow], from source: MotionClipSource, box: CropBox, isCancelled: (@Sendable () -> Bool)?,
+        batchWhileDecoding: Int = 8
     ) throws -> [[Float]] {
         let input = network.input
         let length = input.motionFrames
@@ -74,33 +79,52 @@ public struct DecoupledEmbedder: Sendable {
         let tiles = Array(Set(tilesOf.flatMap { $0 })).sorted { $0.lexicographicallyPrecedes($1) }
         let frames = Array(Set(tiles.flatMap { $0 })).sorted()
         let clamp = NetworkInput.motionClamp(size: input.motionSize)
+        let network = self.network
         var planes: [Int: [Float]] = [:]
+        let vectors = TileVectors()
+        let background = DispatchQueue(label: "motion-view-network")
+        let group = DispatchGroup()
+        defer { group.wait() }
+        var ready = 0  // tiles whose frames are all decoded: a prefix, frames come in order
+        var started = 0  // tiles handed to the network
         try source.motionFields(frames, cellSize: input.cellSize) { i, field in
             if isCancelled?() == true { throw CancellationError() }
             planes[i] = NetworkInput.crop(field, box, size: input.motionSize, clamp: clamp)
+            while ready < tiles.count, tiles[ready].max()! <= i { ready += 1 }
+            while ready - started >= batchWhileDecoding {
+                let part = tiles[started..<(started + batchWhileDecoding)]
+                let x = Self.motionInput(part, planes: planes, input: input, shape: network.inputShape)
+                background.async(group: group) { vectors.set(part, network.embed(x, threads: 1)) }
+                started += batchWhileDecoding
+            }
         }
-        // [tiles, 2, F, S, S], a few dozen tiles per forward pass.
-        let plane = input.motionSize * input.motionSize
-        var vectors: [[Int]: [Float]] = [:]
-        for batch in stride(from: 0, to: tiles.count, by: 32) {
+        group.wait()
+        for batch in stride(from: started, to: tiles.count, by: 32) {
             if isCancelled?() == true { throw CancellationError() }
             let part = tiles[batch..<min(batch + 32, tiles.count)]
-            var data = [Float](repeating: 0, count: part.count * 2 * length * plane)
-            for (t, tile) in part.enumerated() {
-                for (f, frame) in tile.enumerated() {
-                    let m = planes[frame]!
-                    for ch in 0..<2 {
-                        let dst = ((t * 2 + ch) * length + f) * plane
-                        data.replaceSubrange(dst..<(dst + plane), with: m[(ch * plane)..<((ch + 1) * plane)])
-                    }
+            let x = Self.motionInput(part, planes: planes, input: input, shape: network.inputShape)
+            vectors.set(part, network.embed(x, threads: ProcessInfo.processInfo.activeProcessorCount))
+        }
+        return tilesOf.map { VideoEmbedder.meanOverClips($0.map { vectors[$0] }) }
+    }
+
+    /// The network input of some tiles: [tiles, 2, F, S, S] from the cropped fields.
+    static func motionInput(
+        _ tiles: ArraySlice<[Int]>, planes: [Int: [Float]], input: DecoupledInput, shape: [Int]
+    ) -> Tensor {
+        let length = input.motionFrames
+        let plane = input.motionSize * input.motionSize
+        var data = [Float](repeating: 0, count: tiles.count * 2 * length * plane)
+        for (t, tile) in tiles.enumerated() {
+            for (f, frame) in tile.enumerated() {
+                let m = planes[frame]!
+                for ch in 0..<2 {
+                    let dst = ((t * 2 + ch) * length + f) * plane
+                    data.replaceSubrange(dst..<(dst + plane), with: m[(ch * plane)..<((ch + 1) * plane)])
                 }
             }
-            let out = network.embed(
-                Tensor(shape: [part.count] + network.inputShape, data: data),
-                threads: ProcessInfo.processInfo.activeProcessorCount)
-            for (t, tile) in part.enumerated() { vectors[tile] = out.row(t) }
         }
-        return tilesOf.map { VideoEmbedder.meanOverClips($0.map { vectors[$0]! }) }
+        return Tensor(shape: [tiles.count] + shape, data: data)
     }
 
     /// The I-frame nearest the middle of the clip's span (the earlier one on a tie).
@@ -142,6 +166,18 @@ public struct DecoupledEmbedder: Sendable {
 public struct ViewError: Error, CustomStringConvertible, SentenceError {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The motion view's tile vectors, set by the network's thread and read once it is done.
+private final class TileVectors: @unchecked Sendable {
+    private let lock = NSLock()
+    private var vectors: [[Int]: [Float]] = [:]
+
+    func set(_ tiles: ArraySlice<[Int]>, _ out: Tensor) {
+        lock.withLock { for (t, tile) in tiles.enumerated() { vectors[tile] = out.row(t) } }
+    }
+
+    subscript(tile: [Int]) -> [Float] { lock.withLock { vectors[tile]! } }
 }
 
 extension Tensor {

@@ -1,5 +1,5 @@
 import Common
-import Embed
+@testable import Embed
 import Foundation
 import MediaIO
 import Models
@@ -181,6 +181,27 @@ struct DecoupledViewsTests {
         #expect(toStill < 0.99 && toOpposite < 0.99, "still \(toStill), opposite \(toOpposite)")
         // The motion, not the photo: the same pan over another photo is the nearest.
         #expect(toSame > toStill && toSame > toOpposite, "same pan \(toSame), still \(toStill), opposite \(toOpposite)")
+    }
+
+    @Test("the motion view's network run beside the decoder, on a few tiles at a time, gives the vectors of one run after decoding")
+    func motionBesideDecoding() throws {
+        // B-frames: one decoding thread, so the network's thread has a core of its own.
+        let path = Paths.asset("videos/tears_320x240.mp4")
+        let embedder = DecoupledEmbedder(network: try Self.network(.motion))
+        let input = embedder.network.input
+        func vectors(_ batch: Int) throws -> [[Float]] {
+            let source = try MotionVideoSource(path: path)
+            let box = CropBox.centre(width: source.width, height: source.height, scale: input.scale, crop: input.crop)
+            let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: 10)
+            return try embedder.motion(windows, from: source, box: box, isCancelled: nil, batchWhileDecoding: batch)
+        }
+        let after = try vectors(Int.max)
+        #expect(after.count == 10)
+        for batch in [1, 3, 8] {
+            let beside = try vectors(batch)
+            let worst = zip(after, beside).map { a, b in zip(a, b).map { abs($0 - $1) }.max()! }.max()!
+            #expect(worst < 1e-6, "batches of \(batch): off by \(worst)")
+        }
     }
 
     @Test("the scene view puts two motions over one photo closer than one motion over two photos")
