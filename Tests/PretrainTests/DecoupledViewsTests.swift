@@ -1,5 +1,4 @@
 import Common
-@testable import Embed
 import Foundation
 import MediaIO
 import Models
@@ -10,6 +9,8 @@ import Tensor
 import TestSupport
 import Testing
 import VideoData
+
+@testable import Embed
 
 /// The scene and motion views: CMD's I-frame and motion-vector networks exported beside the
 /// weights, read back strictly, and run on the compressed stream.
@@ -183,7 +184,9 @@ struct DecoupledViewsTests {
         #expect(toSame > toStill && toSame > toOpposite, "same pan \(toSame), still \(toStill), opposite \(toOpposite)")
     }
 
-    @Test("the motion view's network run beside the decoder, on a few tiles at a time, gives the vectors of one run after decoding")
+    @Test(
+        "the motion view's network run beside the decoder, on a few tiles at a time, gives the vectors of one run after decoding"
+    )
     func motionBesideDecoding() throws {
         // B-frames: one decoding thread, so the network's thread has a core of its own.
         let path = Paths.asset("videos/tears_320x240.mp4")
