@@ -205,6 +205,20 @@ struct DecoupledViewsTests {
             let worst = zip(after, beside).map { a, b in zip(a, b).map { abs($0 - $1) }.max()! }.max()!
             #expect(worst < 1e-6, "batches of \(batch): off by \(worst)")
         }
+        // Cancelled mid-decoding while the network's thread has batches in hand: the error, once
+        // that thread is done (no vector is set after the call returns).
+        let source = try MotionVideoSource(path: path)
+        let box = CropBox.centre(width: source.width, height: source.height, scale: input.scale, crop: input.crop)
+        let asked = ProgressCounter()
+        #expect(throws: CancellationError.self) {
+            _ = try embedder.motion(
+                ClipSampler.modelScope(frameCount: source.frameCount, clips: 10), from: source, box: box,
+                isCancelled: {
+                    asked.add(1)
+                    return asked.current > 40
+                }, batchWhileDecoding: 1)
+        }
+        #expect(asked.current == 41)
     }
 
     @Test("the scene view puts two motions over one photo closer than one motion over two photos")
