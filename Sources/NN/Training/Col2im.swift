@@ -8,18 +8,17 @@ import Tensor
 ///
 /// The fast version adds in runs along the width (one contiguous add per run with stride 1, a
 /// strided add otherwise). Rows of `col` overlap in `dx`, so one call runs on one thread;
-/// the conv parallelises over clips instead. `rowStride` (default `columns.count`) is the
-/// distance between rows of `col`, so that several clips' columns can sit side by side.
+/// the conv parallelises over clips instead.
 public func col2im3dAdd(
     _ col: UnsafePointer<Float>, geometry g: Conv3dGeometry, columns: Range<Int>,
-    into dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil
+    into dx: UnsafeMutablePointer<Float>
 ) {
     let out = g.output
     let (inT, inH, inW) = (g.input.t, g.input.h, g.input.w)
     let (kT, kH, kW) = (g.kernel.t, g.kernel.h, g.kernel.w)
     let (sT, sH, sW) = (g.stride.t, g.stride.h, g.stride.w)
     let (pT, pH, pW) = (g.padding.t, g.padding.h, g.padding.w)
-    let width = rowStride ?? columns.count
+    let width = columns.count
     let rowsPerFrame = out.h * out.w
     for row in 0..<g.k {
         let dw = row % kW

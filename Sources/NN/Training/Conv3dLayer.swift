@@ -63,13 +63,11 @@ public final class Conv3dLayer: ParameterContainer {
         precondition(
             x.rank == 5 && x.shape[1] == inChannels, "conv3d expects [N, \(inChannels), T, H, W], got \(x.shape)")
         let conv = Conv3d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
-        return (Self.convolve(conv, weight: weight.value, x, threads: threads), Cache(input: x))
+        return (Self.convolve(conv, x, threads: threads), Cache(input: x))
     }
 
-    /// `conv` (the inference engine, or GEMMs shared by several clips on small maps:
-    /// `batchedForward`) on every clip of `x`, clips split over `threads`; `weight` is its
-    /// weight as `[Cout, Cin, kT, kH, kW]`.
-    static func convolve(_ conv: Conv3d, weight: Tensor, _ x: Tensor, threads: Int) -> Tensor {
+    /// `conv` (the inference engine) on every clip of `x`, clips split over `threads`.
+    static func convolve(_ conv: Conv3d, _ x: Tensor, threads: Int) -> Tensor {
         let n = x.shape[0]
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
         let g = conv.geometry(input: size)
@@ -80,31 +78,10 @@ public final class Conv3dLayer: ParameterContainer {
         let inCount = conv.inChannels * size.volume
         let outCount = conv.outChannels * out.volume
         let (workers, inner) = split(clips: n, threads: threads)
-        let im2colForm = conv.method(input: size, scratchCount: scratchCount, threads: inner)
-        let batch =
-            im2colForm == "im2col" || im2colForm == "frameIm2col"
-            ? batchedClips(g, clipsPerWorker: n / workers, floatsPerColumn: g.k + conv.outChannels) : nil
         return Tensor(shape: [n, conv.outChannels, out.t, out.h, out.w]) { yp in
             let ybase = UncheckedSendable(yp.baseAddress!)
             x.withUnsafeBufferPointer { xp in
                 let xbase = xp.baseAddress!
-                if let batch {
-                    weight.withUnsafeBufferPointer { wp in
-                        conv.bias.withOptionalPointer { bp in
-                            let ctx = UncheckedSendable((wp.baseAddress!, bp))
-                            parallelRanges(n, threads: workers) { clips in
-                                let scratch = UnsafeMutablePointer<Float>.allocate(
-                                    capacity: (g.k + conv.outChannels) * batch * g.n)
-                                defer { scratch.deallocate() }
-                                batchedForward(
-                                    xbase, geometry: g, weight: ctx.value.0, bias: ctx.value.1,
-                                    outChannels: conv.outChannels, clips: clips, batch: batch, into: ybase.value,
-                                    scratch: scratch)
-                            }
-                        }
-                    }
-                    return
-                }
                 parallelRanges(n, threads: workers) { clips in
                     let scratchFloats = scratchCount * inner
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
@@ -123,7 +100,7 @@ public final class Conv3dLayer: ParameterContainer {
     /// is `dy` convolved with the weight flipped in time and space, its channels swapped, and
     /// padding `k - 1 - p`, which gives back the input's size. Running it through the forward
     /// engine (Winograd, frame im2col, tiles) replaces the `Wᵀ · dy` GEMM and the col2im pass.
-    static func transposed(_ w: Tensor, padding p: Dim3) -> (conv: Conv3d, weight: Tensor) {
+    static func transposed(_ w: Tensor, padding p: Dim3) -> Conv3d {
         let (co, ci, kt, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3], w.shape[4])
         var flipped = Tensor(shape: [ci, co, kt, kh, kw])
         w.withUnsafeBufferPointer { src in
@@ -142,7 +119,7 @@ public final class Conv3dLayer: ParameterContainer {
                 }
             }
         }
-        return (Conv3d(weight: flipped, padding: Dim3(kt - 1 - p.t, kh - 1 - p.h, kw - 1 - p.w)), flipped)
+        return Conv3d(weight: flipped, padding: Dim3(kt - 1 - p.t, kh - 1 - p.h, kw - 1 - p.w))
     }
 
     /// Adds the weight (and bias) gradients of `dy [N, Cout, T', H', W']` into `grad` and
@@ -167,18 +144,13 @@ public final class Conv3dLayer: ParameterContainer {
         // The weight-gradient accumulator's rows: K = Cin·kT·kH·kW, or per tap Cin·kH·kW.
         let k = g.k
         let k2d = ci * kernel.h * kernel.w
-        let direct = usesDirectWeightGradient(inputGradient: inputGradient)
-        let (workers, inner) = Self.split(clips: n, threads: threads)
-        // Small maps: each worker's clips share GEMMs (`batchedBackward`), with one [Cout, K]
-        // accumulator block.
-        let batch =
-            !direct && inner == 1 && (lowering == .im2col || lowering == .frameIm2col)
-            ? Self.batchedClips(g, clipsPerWorker: n / workers, floatsPerColumn: 2 * k + co) : nil
-        let (taps, rows) = batch == nil ? accumulatorBlocks(lowering) : (1, k)
+        let (taps, rows) = accumulatorBlocks(lowering)
         let transposedGradient = rows >= co
+        let direct = usesDirectWeightGradient(inputGradient: inputGradient)
         // The weight as the GEMMs read it: [Cout, K], or per tap [kT][Cout][Cin].
         let packed: [Float] =
             lowering == .temporalTaps ? Self.packTaps(weight.value, co: co, ci: ci, kt: kernel.t) : weight.value.data
+        let (workers, inner) = Self.split(clips: n, threads: threads)
         if BLAS.threads != 1 && inner == 1 { BLAS.setThreads(1) }
         let inCount = ci * size.volume
         let outCount = co * out.volume
@@ -195,7 +167,6 @@ public final class Conv3dLayer: ParameterContainer {
         let scratchCount: Int
         switch lowering {
         case _ where direct: scratchCount = DirectConv.weightGradientScratch(g, outChannels: co)
-        case _ where batch != nil: scratchCount = (2 * k + co) * batch! * out.volume
         case .im2col: scratchCount = (col2im ? 2 : 1) * k * tileColumns
         case .frameIm2col:
             let plane = out.h * out.w
@@ -228,7 +199,6 @@ public final class Conv3dLayer: ParameterContainer {
                                             bsum[worker * co + o] += runSum(dyc + o * out.volume, count: out.volume)
                                         }
                                     }
-                                    if batch != nil { continue }
                                     if direct {
                                         DirectConv.weightGradient(
                                             xc, dyc, geometry: g, outChannels: co, into: dW, scratch: col!,
@@ -275,11 +245,6 @@ public final class Conv3dLayer: ParameterContainer {
                                         }
                                     }
                                 }
-                                if let batch {
-                                    Self.batchedBackward(
-                                        xb, dyb, geometry: g, weight: w, outChannels: co, clips: lo..<hi, batch: batch,
-                                        dW: dW, transposed: transposedGradient, dx: col2im ? dxb : nil, scratch: col!)
-                                }
                             }
                         }
                     }
@@ -288,8 +253,7 @@ public final class Conv3dLayer: ParameterContainer {
         }
         var dx: Tensor? = nil
         if transposedInput {
-            let flipped = Self.transposed(weight.value, padding: padding)
-            dx = Self.convolve(flipped.conv, weight: flipped.weight, dy, threads: threads)
+            dx = Self.convolve(Self.transposed(weight.value, padding: padding), dy, threads: threads)
             run(nil)
         } else if inputGradient {
             dx = Tensor(shape: x.shape) { buffer in
