@@ -205,8 +205,9 @@ struct DecoupledViewsTests {
             let worst = zip(after, beside).map { a, b in zip(a, b).map { abs($0 - $1) }.max()! }.max()!
             #expect(worst < 1e-6, "batches of \(batch): off by \(worst)")
         }
-        // Cancelled mid-decoding while the network's thread has batches in hand: the error, once
-        // that thread is done (no vector is set after the call returns).
+        // Cancelled mid-decoding while the network's thread has batches in hand: the call throws,
+        // having asked once per decoded frame. (That it waits for the thread's batches first,
+        // `motion`'s `defer { group.wait() }`, is not observed here.)
         let source = try MotionVideoSource(path: path)
         let box = CropBox.centre(width: source.width, height: source.height, scale: input.scale, crop: input.crop)
         let asked = ProgressCounter()
