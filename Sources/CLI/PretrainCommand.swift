@@ -108,6 +108,13 @@ struct PretrainCommand: ParsableCommand {
             """)
     var movePairs = 0.0
 
+    @Flag(
+        help: """
+            Put the move term on a projection head of its own over the motion network's pooled \
+            features (needs --move-pairs; docs/training.md#move-pairs).
+            """)
+    var moveHead = false
+
     @Option(help: "Seed (initialisation, data order, augmentation).")
     var seed: UInt64 = 1
 
@@ -156,6 +163,9 @@ struct PretrainCommand: ParsableCommand {
         guard movePairs >= 0, movePairs == 0 || (batch >= 4 && batch % 2 == 0) else {
             throw ValidationError("--move-pairs takes a weight of 0 or more and an even --batch of at least 4.")
         }
+        guard !moveHead || movePairs > 0 else {
+            throw ValidationError("--move-head needs --move-pairs with a weight above 0.")
+        }
         guard batch >= 2 else {
             throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).")
         }
@@ -190,6 +200,7 @@ struct PretrainCommand: ParsableCommand {
         if verticalFlips { setup.transform.verticalFlips = true }
         if movePairs > 0 {
             setup.model.moveWeight = movePairs
+            if moveHead { setup.model.moveHead = true }
             setup.transform.movePairs = true
         }
         setup.checkpointEvery = checkpointEvery

@@ -31,6 +31,11 @@ public struct CMDConfig: Sendable, Codable, Equatable {
     /// Weight of the move term (`CMDLoss.moves`, docs/training.md#move-pairs); nil (runs
     /// from before it existed) or 0: no term. Needs batches made with `PretextTransform.movePairs`.
     public var moveWeight: Double? = nil
+    /// Whether the move term reads a projection head of its own (`mv_head`, as in SupCon and
+    /// SimCLR) on the motion network's pooled features instead of the features themselves, so
+    /// the term need not reshape what the CMD keys are read from; nil (runs from before it
+    /// existed) or false: no head.
+    public var moveHead: Bool? = nil
 
     /// Whether a step computes the move term.
     public var hasMoveTerm: Bool { (moveWeight ?? 0) > 0 }
@@ -120,6 +125,8 @@ public final class CMDModel: ParameterContainer {
     public let predictor: Predictor
     /// Heads: predicted motion (mq), target motion (mk), clip context (iq), I-frame (ik).
     public let mq: ProjectionHead, mk: ProjectionHead, iq: ProjectionHead, ik: ProjectionHead
+    /// The move term's head (`CMDConfig.moveHead`), nil without it.
+    public let mv: ProjectionHead?
     /// Source and target token counts for the configured sizes.
     public let sourceTokens: Int
     public let targetTokens: Int
@@ -163,6 +170,11 @@ public final class CMDModel: ParameterContainer {
         ik = ProjectionHead(
             name: "ik_head", inFeatures: c.frameWidths[3], hidden: c.headHidden, outFeatures: c.embedding,
             seed: seed &+ 7)
+        mv =
+            c.moveHead == true
+            ? ProjectionHead(
+                name: "mv_head", inFeatures: c.motionWidths[3], hidden: c.headHidden, outFeatures: c.embedding,
+                seed: seed &+ 8) : nil
         for (prefix, net) in [
             ("rgb_backbone.", backbone as ParameterContainer), ("i_backbone.", frameNet), ("m_backbone.", motionNet),
         ] {
@@ -205,11 +217,12 @@ public final class CMDModel: ParameterContainer {
 
     public var parameters: [Parameter] {
         backbone.parameters + frameNet.parameters + motionNet.parameters + predictor.parameters
-            + mq.parameters + mk.parameters + iq.parameters + ik.parameters
+            + mq.parameters + mk.parameters + iq.parameters + ik.parameters + (mv?.parameters ?? [])
     }
 
     public var buffers: [Buffer] {
         backbone.buffers + frameNet.buffers + motionNet.buffers + mq.buffers + mk.buffers + iq.buffers + ik.buffers
+            + (mv?.buffers ?? [])
     }
 
     public var training: Bool {
@@ -217,7 +230,7 @@ public final class CMDModel: ParameterContainer {
         set {
             for n in [backbone, frameNet, motionNet] { if newValue { n.train() } else { n.eval() } }
             predictor.training = newValue
-            for h in [mq, mk, iq, ik] { h.training = newValue }
+            for h in [mq, mk, iq, ik] + (mv.map { [$0] } ?? []) { h.training = newValue }
         }
     }
 
@@ -284,12 +297,17 @@ public final class CMDModel: ParameterContainer {
                 guard let labels = batch.moveLabels else {
                     preconditionFailure("the move term needs batches made with move pairs (PretextTransform.movePairs)")
                 }
+                let projected = p.time(.predictorHeadsForward) { mv?.forward(mOut.pooled, threads: threads) }
                 let term = p.time(.losses) {
                     CMDLoss.moves(
-                        pooled: mOut.pooled, labels: labels, temperature: c.temperature, weight: Float(c.moveWeight!))
+                        pooled: projected?.0 ?? mOut.pooled, labels: labels, temperature: c.temperature,
+                        weight: Float(c.moveWeight!))
                 }
                 moveLoss = term.loss
-                gradients["pooled"] = term.dPooled
+                gradients["pooled"] = p.time(.predictorHeadsBackward) {
+                    guard let mv, let projected else { return term.dPooled }
+                    return mv.backward(term.dPooled, cache: projected.1, threads: threads)
+                }
             }
             p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: gradients, threads: threads) }
         }

@@ -73,7 +73,9 @@ public struct ModelCard: Codable, Sendable {
         method =
             "CMD (Huang et al., CVPR 2021): context matching against I-frames + pointwise prediction of future motion vectors, InfoNCE with temperature \(setup.model.temperature), loss weights context \(setup.model.contextWeight) : motion \(setup.model.motionWeight)"
             + (setup.model.moveWeight.map {
-                ", plus the move term on the motion network's pooled features, weight \($0)"
+                ", plus the move term on "
+                    + (setup.model.moveHead == true ? "a projection head over " : "")
+                    + "the motion network's pooled features, weight \($0)"
             } ?? "")
         self.setup = setup
         training = summary

@@ -172,5 +172,43 @@ struct MovePairTests {
         let after = model.motionNet.parameters.map(\.grad.data)
         #expect(before != after, "the term left the motion network's gradient unchanged")
         #expect(plain.backbone.parameters.map(\.grad.data) == model.backbone.parameters.map(\.grad.data))
+        // On a head of its own: the same CMD losses, the term's gradient in the head and the
+        // motion network (another one than without the head), none in the backbone.
+        c.moveHead = true
+        let headed = try CMDModel(config: c, seed: 3)
+        headed.training = true
+        headed.zeroGrad()
+        let l2 = headed.step(batch, threads: 1)
+        #expect(l2.move > 0 && l2.move != l1.move && l2.motion == l0.motion && l2.context == l0.context)
+        #expect(abs(l2.total - (l0.total + 0.5 * l2.move)) < 1e-9)
+        #expect(headed.mv!.parameters.allSatisfy { $0.grad.data.contains { $0 != 0 } })
+        let viaHead = headed.motionNet.parameters.map(\.grad.data)
+        #expect(viaHead != before && viaHead != after)
+        #expect(plain.backbone.parameters.map(\.grad.data) == headed.backbone.parameters.map(\.grad.data))
+        #expect(headed.parameters.count == model.parameters.count + headed.mv!.parameters.count)
+    }
+
+    @Test("the term through its head: the pooled features' gradient against finite differences")
+    func headGradient() {
+        var rng = SeededRandom(seed: 5)
+        let pooled = Tensor.normal(shape: [8, 6], using: &rng)
+        let labels = [0, 0, 1, 1, 2, 2, 0, 1]
+        let head = ProjectionHead(name: "mv_head", inFeatures: 6, hidden: 12, outFeatures: 5, seed: 2)
+        head.training = true
+        func f(_ t: Tensor) -> Double {
+            0.7 * CMDLoss.moves(pooled: head.forward(t).0, labels: labels, temperature: 0.5, weight: 0.7).loss
+        }
+        let (y, cache) = head.forward(pooled)
+        let term = CMDLoss.moves(pooled: y, labels: labels, temperature: 0.5, weight: 0.7)
+        let grad = head.backward(term.dPooled, cache: cache)
+        var worst: Float = 0
+        for i in 0..<pooled.count {
+            var plus = pooled
+            var minus = pooled
+            plus.data[i] += 1e-2
+            minus.data[i] -= 1e-2
+            worst = max(worst, abs(Float((f(plus) - f(minus)) / 2e-2) - grad.data[i]))
+        }
+        #expect(grad.maxAbs() > 0 && worst < 1e-2 * max(1, grad.maxAbs()), "worst difference \(worst)")
     }
 }

@@ -43,7 +43,7 @@ struct TrainerTests {
 
     static func train(
         _ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil, verticalFlips: Bool? = nil,
-        movePairs: Double? = nil
+        movePairs: Double? = nil, moveHead: Bool? = nil
     ) throws -> Trainer {
         var s = setup()
         s.transform.cameraMoves = cameraMoves
@@ -51,6 +51,7 @@ struct TrainerTests {
         if let movePairs {
             s.batch = 4
             s.model.moveWeight = movePairs
+            s.model.moveHead = moveHead
             s.transform.movePairs = true
         }
         let trainer = try Trainer(directory: dir, setup: s, resume: resume)
@@ -96,18 +97,19 @@ struct TrainerTests {
         }
         // With camera moves, vertical flips or move pairs made in the loader: other samples,
         // and still bit for bit on resume; resuming without them is refused.
-        for (name, moves, flips, pairs) in [
-            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?), ("flips", nil, true, nil),
-            ("pairs", nil, nil, 0.5),
+        for (name, moves, flips, pairs, head) in [
+            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?, nil as Bool?), ("flips", nil, true, nil, nil),
+            ("pairs", nil, nil, 0.5, nil), ("pairs-head", nil, nil, 0.5, true),
         ] {
             let straight = try Self.train(
-                base + "/" + name, steps: 3, resume: false, cameraMoves: moves, verticalFlips: flips, movePairs: pairs)
+                base + "/" + name, steps: 3, resume: false, cameraMoves: moves, verticalFlips: flips, movePairs: pairs,
+                moveHead: head)
             _ = try Self.train(
                 base + "/" + name + "-b", steps: 1, resume: false, cameraMoves: moves, verticalFlips: flips,
-                movePairs: pairs)
+                movePairs: pairs, moveHead: head)
             let resumed = try Self.train(
                 base + "/" + name + "-b", steps: 3, resume: true, cameraMoves: moves, verticalFlips: flips,
-                movePairs: pairs)
+                movePairs: pairs, moveHead: head)
             if pairs != nil { #expect(straight.readLog().allSatisfy { ($0.lossMove ?? 0) > 0 }) }
             let log = straight.readLog().map(\.loss)
             #expect(log != logA && log == resumed.readLog().map(\.loss), "\(name)")
@@ -170,17 +172,20 @@ struct TrainerTests {
         // The move term needs pairs; a height limit needs re-encoded copies.
         for (flags, says) in [
             (["--move-pairs", "1", "--batch", "5"], "--move-pairs takes a weight of 0 or more and an even --batch"),
+            (["--move-head"], "--move-head needs --move-pairs with a weight above 0."),
             (["--max-height", "120", "--no-reencode"], "--max-height needs re-encoded copies"),
         ] {
             let r = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad"] + tiny + flags)
             #expect(r.status != 0 && r.stderr.contains(says), "\(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: base + "/bad"))
         }
-        // C3D pretrains too (its clip map is conv5b), exports, and the export embeds in every view.
+        // C3D pretrains too (its clip map is conv5b), exports, and the export embeds in every
+        // view; with the move term on its own head, which export leaves out.
         let c3d = try run(
             Paths.decouple,
             ["pretrain", "--data"] + Self.videos + [
-                "-o", base + "/c3d", "--model", "c3d", "--config", "channels=4,8,8,16,16",
+                "-o", base + "/c3d", "--model", "c3d", "--config", "channels=4,8,8,16,16", "--move-pairs", "1",
+                "--move-head",
             ] + tiny)
         #expect(c3d.status == 0 && c3d.text.contains("step 3 of 3"), "\(c3d.stderr)")
         let weights = base + "/c3d.safetensors"
