@@ -13,13 +13,18 @@ public enum MotionReadout: String, CaseIterable, Sendable {
     case layer4Average = "layer4-average"
     /// Both, side by side.
     case layer2MaxLayer4Average = "layer2-max+layer4-average"
+    /// layer4's global average through the move term's own head (`mv_head`, runs trained with
+    /// `pretrain --move-head`): what that term compares (docs/training.md#move-pairs).
+    case moveHead = "move-head"
 
-    /// The parts: stage index (0 = layer1) and whether it is the maximum (else the average).
+    /// The parts: stage index (0 = layer1) and whether it is the maximum (else the average);
+    /// none for `moveHead`, which reads its head instead.
     var parts: [(stage: Int, maximum: Bool)] {
         switch self {
         case .layer2Max: return [(1, true)]
         case .layer4Average: return [(3, false)]
         case .layer2MaxLayer4Average: return [(1, true), (3, false)]
+        case .moveHead: return []
         }
     }
 
@@ -30,6 +35,7 @@ public enum MotionReadout: String, CaseIterable, Sendable {
         case .layer4Average: return "the average of its layer4 over the tile"
         case .layer2MaxLayer4Average:
             return "each channel's maximum of its layer2 and the average of its layer4 over the tile, side by side"
+        case .moveHead: return "the average of its layer4 over the tile through the move term's projection head"
         }
     }
 }
@@ -141,6 +147,8 @@ public final class DecoupledNetwork: @unchecked Sendable {
     public let input: DecoupledInput
     let network: TrainableBackbone
     let head: ProjectionHead
+    /// The move term's head (`mv_head`), loaded for the `moveHead` readout only.
+    let moveHead: ProjectionHead?
     private let lock = NSLock()
 
     /// Builds the network described by `input` and loads it strictly from `tensors` (the views
@@ -171,18 +179,28 @@ public final class DecoupledNetwork: @unchecked Sendable {
         } catch {
             throw ModelError("the \(kind.rawValue) network of \(error)")
         }
-        guard let first = tensors[headName + ".0.weight"], let second = tensors[headName + ".3.weight"],
+        head = try Self.head(headName, of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path)
+        moveHead =
+            kind == .motion && input.motionReadout == .moveHead
+            ? try Self.head("mv_head", of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path) : nil
+        network.eval()
+    }
+
+    /// The projection head `name`, strictly loaded, in evaluation mode.
+    static func head(_ name: String, of kind: Kind, inFeatures: Int, tensors: [String: FloatTensor], path: String)
+        throws -> ProjectionHead
+    {
+        guard let first = tensors[name + ".0.weight"], let second = tensors[name + ".3.weight"],
             first.shape.count == 3, second.shape.count == 3
         else {
-            throw ModelError("'\(path)' has no \(headName) (the \(kind.rawValue) network's projection head)")
+            throw ModelError("'\(path)' has no \(name) (the \(kind.rawValue) network's projection head)")
         }
-        head = ProjectionHead(
-            name: headName, inFeatures: config.outputChannels, hidden: first.shape[0], outFeatures: second.shape[0],
-            seed: 0)
+        let head = ProjectionHead(
+            name: name, inFeatures: inFeatures, hidden: first.shape[0], outFeatures: second.shape[0], seed: 0)
         for p in head.parameters { p.value = try Self.tensor(tensors, p.name, like: p.value, path: path) }
         for b in head.buffers { b.value = try Self.tensor(tensors, b.name, like: b.value, path: path) }
-        network.eval()
         head.training = false
+        return head
     }
 
     static func tensor(_ t: [String: FloatTensor], _ name: String, like current: Tensor, path: String) throws -> Tensor
@@ -197,12 +215,17 @@ public final class DecoupledNetwork: @unchecked Sendable {
     /// Length of the vectors (`embed`).
     public var dimension: Int {
         Self.dimension(
-            kind, widths: kind == .scene ? input.sceneWidths : input.motionWidths, readout: input.motionReadout)
+            kind, widths: kind == .scene ? input.sceneWidths : input.motionWidths, readout: input.motionReadout,
+            moveHeadWidth: moveHead?.second.outFeatures ?? 0)
     }
 
-    /// Length of `embed`'s vectors for a network of these stage widths.
-    public static func dimension(_ kind: Kind, widths: [Int], readout: MotionReadout = .layer2Max) -> Int {
-        parts(kind, readout).map { widths[$0.stage] }.reduce(0, +)
+    /// Length of `embed`'s vectors for a network of these stage widths (and this width of the
+    /// move head's output, for the `moveHead` readout).
+    public static func dimension(
+        _ kind: Kind, widths: [Int], readout: MotionReadout = .layer2Max, moveHeadWidth: Int = 0
+    ) -> Int {
+        kind == .motion && readout == .moveHead
+            ? moveHeadWidth : parts(kind, readout).map { widths[$0.stage] }.reduce(0, +)
     }
 
     /// The maps `embed` reads (stage 0 = layer1) and how: the averages of layer2, layer3 and
@@ -231,6 +254,9 @@ public final class DecoupledNetwork: @unchecked Sendable {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
         let n = x.shape[0]
         let out = lock.withLock { network.forward(x, threads: threads) }
+        if let moveHead {
+            return lock.withLock { L2Normalize.forward(moveHead.forward(out.pooled, threads: threads).0).0 }
+        }
         let parts = Self.parts(kind, input.motionReadout).map { part in
             let map = out.stages["layer\(part.stage + 1)"]!
             return L2Normalize.forward(part.maximum ? GlobalMaxPool3d.forward(map) : GlobalAveragePool3d.forward(map)).0

@@ -43,11 +43,13 @@ public enum Export {
             views[p.name == "fc.weight" ? "motion.weight" : p.name] = FloatTensor(
                 shape: p.value.shape, values: p.value.data)
         }
+        // The move term's head goes too when the run has one: the `moveHead` readout reads it.
         let decoupled =
             model.frameNet.parameters + model.ik.parameters + model.motionNet.parameters + model.mk.parameters
+            + (model.mv?.parameters ?? [])
         for p in decoupled { views[p.name] = FloatTensor(shape: p.value.shape, values: p.value.data) }
         for b in model.mq.buffers + model.frameNet.buffers + model.ik.buffers + model.motionNet.buffers
-            + model.mk.buffers
+            + model.mk.buffers + (model.mv?.buffers ?? [])
         {
             views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data)
         }

@@ -90,7 +90,7 @@ public struct ModelCard: Codable, Sendable {
             "scene":
                 "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px): the averages of its layer2, layer3 and layer4, each L2-normalised, side by side: \(DecoupledNetwork.dimension(.scene, widths: c.frameWidths)) values",
             "motion":
-                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): \(motionReadout.description), L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths, readout: motionReadout)) values (readout \(motionReadout.rawValue))",
+                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): \(motionReadout.description), L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths, readout: motionReadout, moveHeadWidth: c.embedding)) values (readout \(motionReadout.rawValue))",
         ]
         rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [

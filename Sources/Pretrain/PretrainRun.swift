@@ -52,6 +52,12 @@ public struct PretrainRun {
     public func export(
         checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?, motionReadout: MotionReadout = .layer2Max
     ) throws -> String {
+        guard motionReadout != .moveHead || setup.model.moveHead == true else {
+            throw Trainer.TrainingError(
+                description:
+                    "'\(directory)' was trained without --move-head: it has no move head for --motion-readout move-head."
+            )
+        }
         let metadata = [
             "format": "pt", "model": setup.model.backbone.modelID, "config": setup.model.backbone.description,
             "trained_by": "decouple pretrain (CMD)", "checkpoint": (checkpoint as NSString).lastPathComponent,

@@ -70,19 +70,21 @@ struct DecoupledViewsTests {
     }
 
     @Test(
-        "export --motion-readout: the motion view reads layer4's average, or layer2's maximum beside it, as the file says; an unknown readout is one sentence"
+        "export --motion-readout: the motion view reads layer4's average, layer2's maximum beside it, or the move term's head, as the file says; a run without that head, a file without it and an unknown readout are one sentence each"
     )
     func readouts() throws {
-        let (trainer, _) = Self.exported
+        // A run with the move term on its own head, so that every readout can be exported.
+        let base = Paths.temporaryDirectory("decoupled-readouts")
+        let trainer = try TrainerTests.train(base + "/run", steps: 1, resume: false, movePairs: 0.5, moveHead: true)
         let m = trainer.model
         m.training = false
         let c = trainer.setup.model
-        let base = Paths.temporaryDirectory("decoupled-readouts")
         var rng = SeededRandom(seed: 12)
         let clips = Tensor.normal(shape: [2, 2, c.futureFrames, c.motionSize, c.motionSize], using: &rng)
         let out = m.motionNet.forward(clips, threads: 1)
         let peak = Self.peakLayer2(out)
         let average = L2Normalize.forward(out.pooled).0
+        let moved = L2Normalize.forward(try #require(m.mv).forward(out.pooled).0).0
         for readout in MotionReadout.allCases {
             let w = base + "/\(readout.rawValue).safetensors"
             let r = try run(
@@ -95,6 +97,7 @@ struct DecoupledViewsTests {
             switch readout {
             case .layer2Max: expected = peak
             case .layer4Average: expected = average
+            case .moveHead: expected = moved
             case .layer2MaxLayer4Average:
                 let (a, b) = (peak.shape[1], average.shape[1])
                 var rows: [Float] = []
@@ -113,6 +116,25 @@ struct DecoupledViewsTests {
             Paths.decouple, ["export", trainer.directory, "-o", base + "/x.safetensors", "--motion-readout", "mean"])
         #expect(bad.status != 0 && bad.stderr.contains("'mean'"), "\(bad.stderr)")
         #expect(!FileManager.default.fileExists(atPath: base + "/x.safetensors"))
+        // A run without the head cannot export its readout; a file that names it without
+        // holding it is refused when read.
+        let headless = try run(
+            Paths.decouple,
+            ["export", Self.exported.0.directory, "-o", base + "/y.safetensors", "--motion-readout", "move-head"])
+        #expect(headless.status != 0 && headless.stderr.contains("trained without --move-head"), "\(headless.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base + "/y.safetensors"))
+        do {
+            let reader = try SafeTensorsReader(path: ViewsFile.path(for: Self.exported.1))
+            var metadata = reader.metadata
+            metadata["motion.readout"] = "move-head"
+            let w = base + "/no-head.safetensors"
+            try FileManager.default.copyItem(atPath: Self.exported.1, toPath: w)
+            try SafeTensorsWriter.write(reader.allTensors(), metadata: metadata, to: ViewsFile.path(for: w))
+            _ = try DecoupledViews.network(.motion, weights: w)
+            Issue.record("a move-head readout without mv_head was accepted")
+        } catch {
+            #expect("\(error)".contains("mv_head") && "\(error)".contains("no-head.views.safetensors"), "\(error)")
+        }
         // A file naming a readout this version does not know: one sentence naming the file.
         let reader = try SafeTensorsReader(path: ViewsFile.path(for: Self.exported.1))
         var metadata = reader.metadata
