@@ -16,17 +16,23 @@ public enum MotionReadout: String, CaseIterable, Sendable {
     /// layer4's global average through the move term's own head (`mv_head`, runs trained with
     /// `pretrain --move-head`): what that term compares (docs/training.md#move-pairs).
     case moveHead = "move-head"
+    /// layer2's maximum and the move head, side by side.
+    case layer2MaxMoveHead = "layer2-max+move-head"
 
-    /// The parts: stage index (0 = layer1) and whether it is the maximum (else the average);
-    /// none for `moveHead`, which reads its head instead.
+    /// The parts read from the network's maps: stage index (0 = layer1) and whether it is the
+    /// maximum (else the average). The move head, when read, comes after them.
     var parts: [(stage: Int, maximum: Bool)] {
         switch self {
-        case .layer2Max: return [(1, true)]
+        case .layer2Max, .layer2MaxMoveHead: return [(1, true)]
         case .layer4Average: return [(3, false)]
         case .layer2MaxLayer4Average: return [(1, true), (3, false)]
         case .moveHead: return []
         }
     }
+
+    /// Whether it reads the move term's head (`mv_head`), which only runs trained with
+    /// `pretrain --move-head` have.
+    public var readsMoveHead: Bool { self == .moveHead || self == .layer2MaxMoveHead }
 
     /// In words, for the model card.
     public var description: String {
@@ -36,6 +42,9 @@ public enum MotionReadout: String, CaseIterable, Sendable {
         case .layer2MaxLayer4Average:
             return "each channel's maximum of its layer2 and the average of its layer4 over the tile, side by side"
         case .moveHead: return "the average of its layer4 over the tile through the move term's projection head"
+        case .layer2MaxMoveHead:
+            return
+                "each channel's maximum of its layer2 and the average of its layer4 through the move term's projection head, side by side"
         }
     }
 }
@@ -147,7 +156,7 @@ public final class DecoupledNetwork: @unchecked Sendable {
     public let input: DecoupledInput
     let network: TrainableBackbone
     let head: ProjectionHead
-    /// The move term's head (`mv_head`), loaded for the `moveHead` readout only.
+    /// The move term's head (`mv_head`), loaded for the readouts that read it only.
     let moveHead: ProjectionHead?
     private let lock = NSLock()
 
@@ -181,7 +190,7 @@ public final class DecoupledNetwork: @unchecked Sendable {
         }
         head = try Self.head(headName, of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path)
         moveHead =
-            kind == .motion && input.motionReadout == .moveHead
+            kind == .motion && input.motionReadout.readsMoveHead
             ? try Self.head("mv_head", of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path) : nil
         network.eval()
     }
@@ -224,8 +233,8 @@ public final class DecoupledNetwork: @unchecked Sendable {
     public static func dimension(
         _ kind: Kind, widths: [Int], readout: MotionReadout = .layer2Max, moveHeadWidth: Int = 0
     ) -> Int {
-        kind == .motion && readout == .moveHead
-            ? moveHeadWidth : parts(kind, readout).map { widths[$0.stage] }.reduce(0, +)
+        parts(kind, readout).map { widths[$0.stage] }.reduce(0, +)
+            + (kind == .motion && readout.readsMoveHead ? moveHeadWidth : 0)
     }
 
     /// The maps `embed` reads (stage 0 = layer1) and how: the averages of layer2, layer3 and
@@ -254,12 +263,12 @@ public final class DecoupledNetwork: @unchecked Sendable {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
         let n = x.shape[0]
         let out = lock.withLock { network.forward(x, threads: threads) }
-        if let moveHead {
-            return lock.withLock { L2Normalize.forward(moveHead.forward(out.pooled, threads: threads).0).0 }
-        }
-        let parts = Self.parts(kind, input.motionReadout).map { part in
+        var parts = Self.parts(kind, input.motionReadout).map { part in
             let map = out.stages["layer\(part.stage + 1)"]!
             return L2Normalize.forward(part.maximum ? GlobalMaxPool3d.forward(map) : GlobalAveragePool3d.forward(map)).0
+        }
+        if let moveHead {
+            parts.append(lock.withLock { L2Normalize.forward(moveHead.forward(out.pooled, threads: threads).0).0 })
         }
         var data: [Float] = []
         data.reserveCapacity(n * dimension)

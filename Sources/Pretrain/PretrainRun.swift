@@ -52,10 +52,10 @@ public struct PretrainRun {
     public func export(
         checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?, motionReadout: MotionReadout = .layer2Max
     ) throws -> String {
-        guard motionReadout != .moveHead || setup.model.moveHead == true else {
+        guard !motionReadout.readsMoveHead || setup.model.moveHead == true else {
             throw Trainer.TrainingError(
                 description:
-                    "'\(directory)' was trained without --move-head: it has no move head for --motion-readout move-head."
+                    "'\(directory)' was trained without --move-head: it has no move head for --motion-readout \(motionReadout.rawValue)."
             )
         }
         let metadata = [

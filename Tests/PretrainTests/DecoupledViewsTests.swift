@@ -69,6 +69,17 @@ struct DecoupledViewsTests {
         #expect(Set((card["viewGuide"] as? [String: String])?.keys.map { $0 } ?? []) == ["video", "scene", "motion"])
     }
 
+    /// `[N, a]` and `[N, b]` → `[N, a + b]`, row by row.
+    static func sideBySide(_ x: Tensor, _ y: Tensor) -> Tensor {
+        let (n, a, b) = (x.shape[0], x.shape[1], y.shape[1])
+        var rows: [Float] = []
+        for s in 0..<n {
+            rows += x.data[(s * a)..<((s + 1) * a)]
+            rows += y.data[(s * b)..<((s + 1) * b)]
+        }
+        return Tensor(shape: [n, a + b], data: rows)
+    }
+
     @Test(
         "export --motion-readout: the motion view reads layer4's average, layer2's maximum beside it, or the move term's head, as the file says; a run without that head, a file without it and an unknown readout are one sentence each"
     )
@@ -98,14 +109,8 @@ struct DecoupledViewsTests {
             case .layer2Max: expected = peak
             case .layer4Average: expected = average
             case .moveHead: expected = moved
-            case .layer2MaxLayer4Average:
-                let (a, b) = (peak.shape[1], average.shape[1])
-                var rows: [Float] = []
-                for s in 0..<2 {
-                    rows += peak.data[(s * a)..<((s + 1) * a)]
-                    rows += average.data[(s * b)..<((s + 1) * b)]
-                }
-                expected = Tensor(shape: [2, a + b], data: rows)
+            case .layer2MaxLayer4Average: expected = Self.sideBySide(peak, average)
+            case .layer2MaxMoveHead: expected = Self.sideBySide(peak, moved)
             }
             #expect(motion.dimension == expected.shape[1])
             #expect(motion.embed(clips).relativeError(to: expected) < 1e-5, "\(readout)")
