@@ -229,7 +229,7 @@ public final class DecoupledNetwork: @unchecked Sendable {
     }
 
     /// Length of `embed`'s vectors for a network of these stage widths (and this width of the
-    /// move head's output, for the `moveHead` readout).
+    /// move head's output, for the readouts that read it).
     public static func dimension(
         _ kind: Kind, widths: [Int], readout: MotionReadout = .layer2Max, moveHeadWidth: Int = 0
     ) -> Int {

@@ -43,7 +43,7 @@ public enum Export {
             views[p.name == "fc.weight" ? "motion.weight" : p.name] = FloatTensor(
                 shape: p.value.shape, values: p.value.data)
         }
-        // The move term's head goes too when the run has one: the `moveHead` readout reads it.
+        // The move term's head goes too when the run has one, for the readouts that read it.
         let decoupled =
             model.frameNet.parameters + model.ik.parameters + model.motionNet.parameters + model.mk.parameters
             + (model.mv?.parameters ?? [])
