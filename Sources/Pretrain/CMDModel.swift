@@ -230,7 +230,7 @@ public final class CMDModel: ParameterContainer {
         set {
             for n in [backbone, frameNet, motionNet] { if newValue { n.train() } else { n.eval() } }
             predictor.training = newValue
-            for h in [mq, mk, iq, ik] + (mv.map { [$0] } ?? []) { h.training = newValue }
+            for h in [mq, mk, iq, ik, mv].compactMap({ $0 }) { h.training = newValue }
         }
     }
 
@@ -304,9 +304,11 @@ public final class CMDModel: ParameterContainer {
                         weight: Float(c.moveWeight!))
                 }
                 moveLoss = term.loss
-                gradients["pooled"] = p.time(.predictorHeadsBackward) {
-                    guard let mv, let projected else { return term.dPooled }
-                    return mv.backward(term.dPooled, cache: projected.1, threads: threads)
+                gradients["pooled"] = term.dPooled
+                if let mv, let projected {
+                    gradients["pooled"] = p.time(.predictorHeadsBackward) {
+                        mv.backward(term.dPooled, cache: projected.1, threads: threads)
+                    }
                 }
             }
             p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: gradients, threads: threads) }

@@ -115,7 +115,7 @@ struct DecoupledViewsTests {
             #expect(motion.dimension == expected.shape[1])
             #expect(motion.embed(clips).relativeError(to: expected) < 1e-5, "\(readout)")
             let card = try String(contentsOfFile: ModelCardFile.path(for: w), encoding: .utf8)
-            #expect(card.contains("readout \(readout.rawValue)"))
+            #expect(card.contains("\(expected.shape[1]) values (readout \(readout.rawValue))"))
         }
         let bad = try run(
             Paths.decouple, ["export", trainer.directory, "-o", base + "/x.safetensors", "--motion-readout", "mean"])
