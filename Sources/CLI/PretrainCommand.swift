@@ -115,6 +115,13 @@ struct PretrainCommand: ParsableCommand {
             """)
     var moveHead = false
 
+    @Flag(
+        help: """
+            Add zooms in and out to the move pairs' moves (eleven instead of nine; needs \
+            --move-pairs; docs/training.md#move-pairs).
+            """)
+    var moveZooms = false
+
     @Option(help: "Seed (initialisation, data order, augmentation).")
     var seed: UInt64 = 1
 
@@ -163,8 +170,8 @@ struct PretrainCommand: ParsableCommand {
         guard movePairs >= 0, movePairs == 0 || (batch >= 4 && batch % 2 == 0) else {
             throw ValidationError("--move-pairs takes a weight of 0 or more and an even --batch of at least 4.")
         }
-        guard !moveHead || movePairs > 0 else {
-            throw ValidationError("--move-head needs --move-pairs with a weight above 0.")
+        guard !(moveHead || moveZooms) || movePairs > 0 else {
+            throw ValidationError("--move-head and --move-zooms need --move-pairs with a weight above 0.")
         }
         guard batch >= 2 else {
             throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).")
@@ -202,6 +209,7 @@ struct PretrainCommand: ParsableCommand {
             setup.model.moveWeight = movePairs
             if moveHead { setup.model.moveHead = true }
             setup.transform.movePairs = true
+            if moveZooms { setup.transform.moveZooms = true }
         }
         setup.checkpointEvery = checkpointEvery
         setup.keepCheckpoints = keep

@@ -34,9 +34,9 @@ public struct DataOrder: Sendable, Codable, Equatable {
 
     /// The camera moves of step `step`'s pairs (`MovePlan.pairs`), from a stream of their own
     /// so that the samples' streams stay as they were.
-    public func movePlans(step: Int) -> [MovePlan] {
+    public func movePlans(step: Int, zooms: Bool = false) -> [MovePlan] {
         var rng = SeededRandom(seed: seed ^ 0x4D4F_5645_5041_4952 ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15))
-        return MovePlan.pairs(count: batch, rng: &rng)
+        return MovePlan.pairs(count: batch, zooms: zooms, rng: &rng)
     }
 
     /// The random stream of sample `i` of step `step`.
@@ -128,7 +128,7 @@ public final class BatchLoader: @unchecked Sendable {
 
     func build(_ step: Int) throws -> CMDBatch {
         var examples: [PretextExample] = []
-        let plans = transform.movePairs == true ? order.movePlans(step: step) : nil
+        let plans = transform.movePairs == true ? order.movePlans(step: step, zooms: transform.moveZooms == true) : nil
         for (i, v) in order.videos(at: step).enumerated() {
             var rng = order.sampleRandom(step: step, index: i)
             var attempt = 0

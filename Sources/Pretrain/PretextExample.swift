@@ -58,6 +58,8 @@ public struct PretextTransform: Sendable, Codable, Equatable {
     /// (`MovePlan.pairs`, from the batch loader) instead of a random one, and each negative
     /// another move, for the move term of `CMDConfig.moveWeight`. nil (runs from before it existed) or false: no pairs.
     public var movePairs: Bool?
+    /// With `movePairs`, zooms in and out among the moves (`pretrain --move-zooms`).
+    public var moveZooms: Bool?
 
     public init() {}
 }
@@ -127,7 +129,8 @@ extension PretextExample {
             var out = [Float](repeating: 0, count: 2 * frames.count * motionFrame)
             for (t, f) in frames.enumerated() {
                 let n = numbers[t]
-                let m = NetworkInput.crop(f, b.box(frame: n), size: ms, clamp: clamp, shift: b.step(frame: n))
+                let m = NetworkInput.crop(
+                    f, b.box(frame: n), size: ms, clamp: clamp, shift: b.step(frame: n), growth: b.growth(frame: n))
                 for ch in 0..<2 {
                     let dst = (ch * frames.count + t) * motionFrame
                     out.replaceSubrange(
@@ -140,7 +143,7 @@ extension PretextExample {
         let positive = motionClip(fields[0..<n], at: indices.positive, sharedMove)
         var negatives: [[Float]] = []
         var labels = paired.map { [$0.direction] }
-        var others = Array(MovePlan.directions.indices).filter { $0 != paired?.direction }
+        var others = Array(0..<MovePlan.count(zooms: transform.moveZooms == true)).filter { $0 != paired?.direction }
         for (k, frames) in indices.negatives.enumerated() {
             let b = motionBox(&rng)
             let span = frames[0]...frames.last!

@@ -54,11 +54,18 @@ public enum NetworkInput {
     /// of the sample its cells cover: the field seen through a box that moved by `shift` since
     /// the reference frame (a camera move made in the loader, `Pretrain.MovingCrop`). Cells
     /// without a vector (intra blocks, I-frames) stay zero, as they would in a real pan.
+    /// `growth` (a share of the box's sides) adds a zoom: a box that grew by it since the
+    /// reference frame makes a still picture seem to move by minus `growth` times each
+    /// point's distance from the box's centre, which is subtracted the same way.
     public static func crop(
-        _ field: MotionField, _ box: CropBox, size: Int, clamp: Float = 10, shift: (dx: Float, dy: Float) = (0, 0)
+        _ field: MotionField, _ box: CropBox, size: Int, clamp: Float = 10, shift: (dx: Float, dy: Float) = (0, 0),
+        growth: (x: Float, y: Float) = (0, 0)
     ) -> [Float] {
         let c = Double(field.cellSize)
-        let covered = shift == (0, 0) ? nil : field.mask.map { Float($0 == 0 ? 0 : 1) }
+        let covered = shift == (0, 0) && growth == (0, 0) ? nil : field.mask.map { Float($0 == 0 ? 0 : 1) }
+        // The box's centre in the pixel-centre coordinates of `px` and `py` below.
+        let cx = Float(box.x) + Float(box.width) / 2 - 0.5
+        let cy = Float(box.y) + Float(box.height) / 2 - 0.5
         let sx = Float(size) / Float(box.width)
         let sy = Float(size) / Float(box.height)
         var out = [Float](repeating: 0, count: 2 * size * size)
@@ -83,8 +90,8 @@ public enum NetworkInput {
                 var dy = lerp(field.dy)
                 if let covered {
                     let k = lerp(covered)
-                    dx -= shift.dx * k
-                    dy -= shift.dy * k
+                    dx -= (shift.dx + growth.x * (Float(px) - cx)) * k
+                    dy -= (shift.dy + growth.y * (Float(py) - cy)) * k
                 }
                 dx *= sx
                 dy *= sy

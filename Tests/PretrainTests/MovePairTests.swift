@@ -24,6 +24,50 @@ struct MovePairTests {
         var rng = SeededRandom(seed: 1)
         let odd = MovePlan.pairs(count: 5, rng: &rng)
         #expect(odd.count == 5 && odd[0] == odd[1] && odd[2] == odd[3])
+        // With zooms: eleven moves, and over many batches every one of them drawn.
+        var seen = Set<Int>()
+        for seed in 0..<20 {
+            var rng = SeededRandom(seed: UInt64(seed))
+            let p = MovePlan.pairs(count: 16, zooms: true, rng: &rng)
+            let labels = (0..<8).map { p[2 * $0].direction }
+            #expect(Set(labels).count == 8 && labels.allSatisfy { (0..<11).contains($0) }, "\(labels)")
+            seen.formUnion(labels)
+        }
+        #expect(seen == Set(0..<11))
+        #expect(MovePlan(direction: 9, share: 0.01).zoom == 1 && MovePlan(direction: 10, share: 0.01).zoom == -1)
+        #expect(MovePlan(direction: 10, share: 0.01).x == 0 && MovePlan(direction: 4, share: 0.01).zoom == 0)
+    }
+
+    @Test("a zoom stays inside the frame about a fixed centre, its sides changing by the planned share per frame")
+    func zoomed() {
+        var rng = SeededRandom(seed: 8)
+        for _ in 0..<500 {
+            let (w, h) = (Int.random(in: 40...400, using: &rng), Int.random(in: 40...400, using: &rng))
+            var box = CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
+            box.flipVertical = rng.nextDouble() < 0.5
+            let plan = MovePlan(
+                direction: Int.random(in: 9...10, using: &rng), share: MovingCrop.speeds.upperBound * rng.nextDouble())
+            let first = Int.random(in: 0...20, using: &rng)
+            let frames = first...(first + Int.random(in: 1...40, using: &rng))
+            let m = MovingCrop.directed(box: box, plan: plan, frames: frames, width: w, height: h)
+            #expect(m.growth == (plan.zoom > 0 ? -plan.share : plan.share) && m.vx == 0 && m.vy == 0)
+            let b0 = m.box(frame: frames.lowerBound)
+            #expect(b0.width <= box.width && b0.height <= box.height && b0.flip == box.flip)
+            for f in frames {
+                let b = m.box(frame: f)
+                #expect(b.x >= 0 && b.y >= 0 && b.x + b.width <= w && b.y + b.height <= h, "\(b) leaves \(w)x\(h)")
+                // The centre stays within a pixel of the start's.
+                #expect(abs(2 * b.x + b.width - 2 * b0.x - b0.width) <= 2, "\(b) vs \(b0)")
+                let scale = pow(1 + m.growth, Double(f - frames.lowerBound))
+                #expect(abs(Double(b.width) - Double(b0.width) * scale) <= 0.5 + 1e-9)
+                // The growth the vectors are corrected with is the boxes' own.
+                if f > frames.lowerBound {
+                    let g = m.growth(frame: f)
+                    let a = m.box(frame: f - 1)
+                    #expect(g.x == Float(b.width - a.width) / Float(b.width))
+                }
+            }
+        }
     }
 
     @Test("a directed move stays inside the frame, at the planned speed, the picture moving the planned way")
@@ -69,6 +113,7 @@ struct MovePairTests {
         transform.size = 48
         transform.motionSize = 32
         transform.movePairs = true
+        transform.moveZooms = true
         let plane = 32 * 32
         let clamp = NetworkInput.motionClamp(size: 32)
         // The mean over a motion clip's frames of each channel's median: the still photo's move.
@@ -83,7 +128,7 @@ struct MovePairTests {
         // (its sign on each axis; speeds are drawn, so only signs are compared).
         var agree = 0
         var checked = 0
-        // Right, up, down-left and still.
+        // Right, up, down-left and still (zooms: `zoomsThroughRealVideo`).
         for (k, direction) in [2, 3, 7, 0].enumerated() {
             let plan = MovePlan(direction: direction, share: 0.015)
             let (x, y) = (plan.x, plan.y)
@@ -100,11 +145,14 @@ struct MovePairTests {
                 let samples = examples.map { seen($0.positive) }
                 for e in examples {
                     let labels = try #require(e.moveLabels)
-                    #expect(labels.count == 4 && labels[0] == plan.direction && Set(labels).count == 4, "\(labels)")
+                    #expect(
+                        labels.count == 4 && labels[0] == plan.direction && Set(labels).count == 4
+                            && labels.allSatisfy { (0..<11).contains($0) }, "\(labels)")
                     for (negative, label) in zip(e.negatives, labels.dropFirst()) {
                         let (dx, dy) = seen(negative)
-                        let (x, y) = MovePlan.directions[label]
-                        for (v, want) in [(dx, x), (dy, y)] {
+                        // A zoom moves the picture by as much one way as the other: no median.
+                        let move = MovePlan(direction: label, share: 0.01)
+                        for (v, want) in [(dx, move.x), (dy, move.y)] {
                             checked += 1
                             if want == 0 ? abs(v) < 0.03 : v * Float(want) > 0.02 { agree += 1 }
                         }
@@ -118,6 +166,60 @@ struct MovePairTests {
             }
         }
         #expect(Double(agree) >= 0.9 * Double(checked), "negatives moved as labelled on \(agree) of \(checked) axes")
+    }
+
+    @Test("through a real encoded video: a zoom's positive shows the still picture moving out of (into) the centre")
+    func zoomsThroughRealVideo() throws {
+        let dir = Paths.temporaryDirectory("move-zooms")
+        let r = try run(
+            Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "1", "--classes", "drift", "--seed", "5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let source = try MotionVideoSource(path: dir + "/s/in-context/drift_000.mp4")
+        var transform = PretextTransform()
+        transform.size = 48
+        transform.motionSize = 32
+        transform.movePairs = true
+        transform.moveZooms = true
+        let plane = 32 * 32
+        let clamp = NetworkInput.motionClamp(size: 32)
+        // Per frame whose box changed size, the still picture's cells (most of the input; the
+        // actor's are the rest) must show exactly what the box did: minus its centre's step and
+        // minus its growth times the distance from the centre, i + 0.5 - 16 input pixels in
+        // column i, mirrored with the box.
+        var agree = 0
+        var frames = 0
+        for seed in 0..<12 {
+            let plan = MovePlan(direction: seed % 2 == 0 ? 9 : 10, share: 0.01)
+            var rng = SeededRandom(seed: UInt64(seed))
+            let e = try PretextExample.make(
+                from: source, sampler: PretextSampler(), transform: transform, plan: plan, rng: &rng)
+            let m = try #require(e.cameraMove)
+            #expect(m.growth == (plan.zoom > 0 ? -0.01 : 0.01))
+            for (t, f) in e.indices.positive.enumerated() {
+                let g = m.growth(frame: f)
+                guard g != (0, 0) else { continue }
+                let step = m.step(frame: f)
+                let b = m.box(frame: f)
+                func expected(_ n: Int, _ side: Int, _ shift: Float, _ growth: Float, _ mirrored: Bool) -> Float {
+                    let k = mirrored ? 31 - n : n
+                    let v = -(shift * 32 / Float(side) + growth * (Float(k) + 0.5 - 16)) / clamp
+                    return mirrored ? -v : v
+                }
+                var still = 0
+                for j in 0..<32 {
+                    for i in 0..<32 {
+                        let dx = e.positive[t * plane + j * 32 + i]
+                        let dy = e.positive[(8 + t) * plane + j * 32 + i]
+                        let ex = expected(i, b.width, step.dx, g.x, b.flip)
+                        let ey = expected(j, b.height, step.dy, g.y, b.flipVertical)
+                        if abs(dx - ex) < 0.005 && abs(dy - ey) < 0.005 { still += 1 }
+                    }
+                }
+                frames += 1
+                if still >= plane / 2 { agree += 1 }
+            }
+        }
+        #expect(frames >= 40 && Double(agree) >= 0.75 * Double(frames), "\(agree) of \(frames) frames agree")
     }
 
     @Test("the term: each clip finds its direction's clips; its gradient against finite differences")

@@ -70,6 +70,12 @@ struct MovingCropTests {
         flipped.flip = true
         let f = NetworkInput.crop(field, flipped, size: 8, clamp: 10, shift: (dx: 3, dy: -2))
         #expect(abs(f[1 * 8 + 6] - (3 - 2) * scale / 10) < 1e-6)
+        // A box grown by a tenth: a covered cell's vector loses a tenth of its distance from the
+        // box's centre (15.5, 15.5); output cell 1 samples source pixel 5.5.
+        let grown = NetworkInput.crop(field, box, size: 8, clamp: 10, growth: (x: 0.1, y: 0.2))
+        #expect(abs(grown[1 * 8 + 1] - (2 - 0.1 * (5.5 - 15.5)) * scale / 10) < 1e-6)
+        #expect(abs(grown[64 + 1 * 8 + 1] - (-1 - 0.2 * (5.5 - 15.5)) * scale / 10) < 1e-6)
+        #expect(grown[6 * 8 + 6] == 0, "uncovered cells stay zero")
     }
 
     @Test("through a real encoded video: the still background moves against the box")

@@ -43,7 +43,7 @@ struct TrainerTests {
 
     static func train(
         _ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil, verticalFlips: Bool? = nil,
-        movePairs: Double? = nil, moveHead: Bool? = nil
+        movePairs: Double? = nil, moveHead: Bool? = nil, moveZooms: Bool? = nil
     ) throws -> Trainer {
         var s = setup()
         s.transform.cameraMoves = cameraMoves
@@ -53,6 +53,7 @@ struct TrainerTests {
             s.model.moveWeight = movePairs
             s.model.moveHead = moveHead
             s.transform.movePairs = true
+            s.transform.moveZooms = moveZooms
         }
         let trainer = try Trainer(directory: dir, setup: s, resume: resume)
         s = trainer.setup
@@ -97,19 +98,21 @@ struct TrainerTests {
         }
         // With camera moves, vertical flips or move pairs made in the loader: other samples,
         // and still bit for bit on resume; resuming without them is refused.
-        for (name, moves, flips, pairs, head) in [
-            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?, nil as Bool?), ("flips", nil, true, nil, nil),
-            ("pairs", nil, nil, 0.5, nil), ("pairs-head", nil, nil, 0.5, true),
+        // The move pairs' head and zooms are switched by the name.
+        for (name, moves, flips, pairs) in [
+            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?), ("flips", nil, true, nil),
+            ("pairs", nil, nil, 0.5), ("pairs-head", nil, nil, 0.5), ("pairs-head-zooms", nil, nil, 0.5),
         ] {
-            let straight = try Self.train(
-                base + "/" + name, steps: 3, resume: false, cameraMoves: moves, verticalFlips: flips, movePairs: pairs,
-                moveHead: head)
-            _ = try Self.train(
-                base + "/" + name + "-b", steps: 1, resume: false, cameraMoves: moves, verticalFlips: flips,
-                movePairs: pairs, moveHead: head)
-            let resumed = try Self.train(
-                base + "/" + name + "-b", steps: 3, resume: true, cameraMoves: moves, verticalFlips: flips,
-                movePairs: pairs, moveHead: head)
+            let head: Bool? = name.contains("head") ? true : nil
+            let zooms: Bool? = name.contains("zooms") ? true : nil
+            func train(_ dir: String, steps: Int, resume: Bool) throws -> Trainer {
+                try Self.train(
+                    dir, steps: steps, resume: resume, cameraMoves: moves, verticalFlips: flips, movePairs: pairs,
+                    moveHead: head, moveZooms: zooms)
+            }
+            let straight = try train(base + "/" + name, steps: 3, resume: false)
+            _ = try train(base + "/" + name + "-b", steps: 1, resume: false)
+            let resumed = try train(base + "/" + name + "-b", steps: 3, resume: true)
             if pairs != nil { #expect(straight.readLog().allSatisfy { ($0.lossMove ?? 0) > 0 }) }
             let log = straight.readLog().map(\.loss)
             #expect(log != logA && log == resumed.readLog().map(\.loss), "\(name)")
@@ -172,7 +175,8 @@ struct TrainerTests {
         // The move term needs pairs; a height limit needs re-encoded copies.
         for (flags, says) in [
             (["--move-pairs", "1", "--batch", "5"], "--move-pairs takes a weight of 0 or more and an even --batch"),
-            (["--move-head"], "--move-head needs --move-pairs with a weight above 0."),
+            (["--move-head"], "--move-head and --move-zooms need --move-pairs with a weight above 0."),
+            (["--move-zooms"], "--move-head and --move-zooms need --move-pairs with a weight above 0."),
             (["--max-height", "120", "--no-reencode"], "--max-height needs re-encoded copies"),
         ] {
             let r = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad"] + tiny + flags)
@@ -185,7 +189,7 @@ struct TrainerTests {
             Paths.decouple,
             ["pretrain", "--data"] + Self.videos + [
                 "-o", base + "/c3d", "--model", "c3d", "--config", "channels=4,8,8,16,16", "--move-pairs", "1",
-                "--move-head",
+                "--move-head", "--move-zooms",
             ] + tiny)
         #expect(c3d.status == 0 && c3d.text.contains("step 3 of 3"), "\(c3d.stderr)")
         let weights = base + "/c3d.safetensors"
