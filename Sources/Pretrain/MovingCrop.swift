@@ -180,8 +180,8 @@ extension MovingCrop {
         let f = min(
             1, Double(width - 2) / (Double(box.width) * largest), Double(height - 2) / (Double(box.height) * largest))
         var b = box
-        b.width = max(1, Int(Double(box.width) * min(1, f)))
-        b.height = max(1, Int(Double(box.height) * min(1, f)))
+        b.width = max(1, Int(Double(box.width) * f))
+        b.height = max(1, Int(Double(box.height) * f))
         func place(_ position: Int, old: Int, side: Int, extent: Int) -> Int {
             let reach = (Double(side) * largest - Double(side)) / 2 + 1
             let centred = position + (old - side) / 2

@@ -38,18 +38,46 @@ struct MovePairTests {
         #expect(MovePlan(direction: 10, share: 0.01).x == 0 && MovePlan(direction: 4, share: 0.01).zoom == 0)
     }
 
+    /// Synth `drift` videos (one actor over a still photo), seed 5, made in a fresh directory.
+    static func driftVideos(_ name: String, perClass: Int) throws -> String {
+        let dir = Paths.temporaryDirectory(name)
+        let r = try run(
+            Paths.decouple,
+            ["synth", "-o", dir + "/s", "--per-class", String(perClass), "--classes", "drift", "--seed", "5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return dir
+    }
+
+    /// Move pairs with zooms, 48-pixel clips, 32-pixel motion clips.
+    static func pairTransform() -> PretextTransform {
+        var transform = PretextTransform()
+        transform.size = 48
+        transform.motionSize = 32
+        transform.movePairs = true
+        transform.moveZooms = true
+        return transform
+    }
+
+    /// A random frame, crop box (mirrored or upside down at random), plan among `moves` and
+    /// frame range up to `longest` frames, and the directed move they make.
+    static func randomMove(
+        sides: ClosedRange<Int>, moves: ClosedRange<Int>, longest: Int, _ rng: inout SeededRandom
+    ) -> (Int, Int, CropBox, MovePlan, ClosedRange<Int>, MovingCrop) {
+        let (w, h) = (Int.random(in: sides, using: &rng), Int.random(in: sides, using: &rng))
+        var box = CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
+        box.flipVertical = rng.nextDouble() < 0.5
+        let plan = MovePlan(
+            direction: Int.random(in: moves, using: &rng), share: MovingCrop.speeds.upperBound * rng.nextDouble())
+        let first = Int.random(in: 0...20, using: &rng)
+        let frames = first...(first + Int.random(in: 1...longest, using: &rng))
+        return (w, h, box, plan, frames, MovingCrop.directed(box: box, plan: plan, frames: frames, width: w, height: h))
+    }
+
     @Test("a zoom stays inside the frame about a fixed centre, its sides changing by the planned share per frame")
     func zoomed() {
         var rng = SeededRandom(seed: 8)
         for _ in 0..<500 {
-            let (w, h) = (Int.random(in: 40...400, using: &rng), Int.random(in: 40...400, using: &rng))
-            var box = CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
-            box.flipVertical = rng.nextDouble() < 0.5
-            let plan = MovePlan(
-                direction: Int.random(in: 9...10, using: &rng), share: MovingCrop.speeds.upperBound * rng.nextDouble())
-            let first = Int.random(in: 0...20, using: &rng)
-            let frames = first...(first + Int.random(in: 1...40, using: &rng))
-            let m = MovingCrop.directed(box: box, plan: plan, frames: frames, width: w, height: h)
+            let (w, h, box, plan, frames, m) = Self.randomMove(sides: 40...400, moves: 9...10, longest: 40, &rng)
             #expect(m.growth == (plan.zoom > 0 ? -plan.share : plan.share) && m.vx == 0 && m.vy == 0)
             let b0 = m.box(frame: frames.lowerBound)
             #expect(b0.width <= box.width && b0.height <= box.height && b0.flip == box.flip)
@@ -74,15 +102,8 @@ struct MovePairTests {
     func directed() {
         var rng = SeededRandom(seed: 7)
         for _ in 0..<500 {
-            let (w, h) = (Int.random(in: 40...200, using: &rng), Int.random(in: 40...200, using: &rng))
-            var box = CropBox.random(width: w, height: h, flip: rng.nextDouble() < 0.5, rng: &rng)
-            box.flipVertical = rng.nextDouble() < 0.5
-            let plan = MovePlan(
-                direction: Int.random(in: 0..<9, using: &rng), share: MovingCrop.speeds.upperBound * rng.nextDouble())
+            let (w, h, box, plan, frames, m) = Self.randomMove(sides: 40...200, moves: 0...8, longest: 80, &rng)
             let (x, y) = (plan.x, plan.y)
-            let first = Int.random(in: 0...20, using: &rng)
-            let frames = first...(first + Int.random(in: 1...80, using: &rng))
-            let m = MovingCrop.directed(box: box, plan: plan, frames: frames, width: w, height: h)
             let b0 = m.box(frame: frames.lowerBound)
             #expect(b0.width <= box.width && b0.height <= box.height && b0.flip == box.flip)
             for f in frames {
@@ -102,18 +123,11 @@ struct MovePairTests {
 
     @Test("through real encoded videos: different videos given one plan show the same move in their positives")
     func realVideos() throws {
-        let dir = Paths.temporaryDirectory("move-pairs")
-        let r = try run(
-            Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "2", "--classes", "drift", "--seed", "5"])
-        #expect(r.status == 0, "\(r.stderr)")
+        let dir = try Self.driftVideos("move-pairs", perClass: 2)
         let sources = try ["in-context/drift_000.mp4", "out-of-context/drift_001.mp4"].map {
             try MotionVideoSource(path: dir + "/s/" + $0)
         }
-        var transform = PretextTransform()
-        transform.size = 48
-        transform.motionSize = 32
-        transform.movePairs = true
-        transform.moveZooms = true
+        let transform = Self.pairTransform()
         let plane = 32 * 32
         let clamp = NetworkInput.motionClamp(size: 32)
         // The mean over a motion clip's frames of each channel's median: the still photo's move.
@@ -170,16 +184,9 @@ struct MovePairTests {
 
     @Test("through a real encoded video: a zoom's positive shows the still picture moving out of (into) the centre")
     func zoomsThroughRealVideo() throws {
-        let dir = Paths.temporaryDirectory("move-zooms")
-        let r = try run(
-            Paths.decouple, ["synth", "-o", dir + "/s", "--per-class", "1", "--classes", "drift", "--seed", "5"])
-        #expect(r.status == 0, "\(r.stderr)")
+        let dir = try Self.driftVideos("move-zooms", perClass: 1)
         let source = try MotionVideoSource(path: dir + "/s/in-context/drift_000.mp4")
-        var transform = PretextTransform()
-        transform.size = 48
-        transform.motionSize = 32
-        transform.movePairs = true
-        transform.moveZooms = true
+        let transform = Self.pairTransform()
         let plane = 32 * 32
         let clamp = NetworkInput.motionClamp(size: 32)
         // Per frame whose box changed size, the still picture's cells (most of the input; the
