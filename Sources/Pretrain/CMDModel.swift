@@ -304,11 +304,12 @@ public final class CMDModel: ParameterContainer {
                         weight: Float(c.moveWeight!))
                 }
                 moveLoss = term.loss
-                gradients["pooled"] = term.dPooled
                 if let mv, let projected {
                     gradients["pooled"] = p.time(.predictorHeadsBackward) {
                         mv.backward(term.dPooled, cache: projected.1, threads: threads)
                     }
+                } else {
+                    gradients["pooled"] = term.dPooled
                 }
             }
             p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: gradients, threads: threads) }

@@ -98,13 +98,11 @@ struct TrainerTests {
         }
         // With camera moves, vertical flips or move pairs made in the loader: other samples,
         // and still bit for bit on resume; resuming without them is refused.
-        // The move pairs' head and zooms are switched by the name.
-        for (name, moves, flips, pairs) in [
-            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?), ("flips", nil, true, nil),
-            ("pairs", nil, nil, 0.5), ("pairs-head", nil, nil, 0.5), ("pairs-head-zooms", nil, nil, 0.5),
+        for (name, moves, flips, pairs, head, zooms) in [
+            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?, nil as Bool?, nil as Bool?),
+            ("flips", nil, true, nil, nil, nil), ("pairs", nil, nil, 0.5, nil, nil),
+            ("pairs-head", nil, nil, 0.5, true, nil), ("pairs-head-zooms", nil, nil, 0.5, true, true),
         ] {
-            let head: Bool? = name.contains("head") ? true : nil
-            let zooms: Bool? = name.contains("zooms") ? true : nil
             func train(_ dir: String, steps: Int, resume: Bool) throws -> Trainer {
                 try Self.train(
                     dir, steps: steps, resume: resume, cameraMoves: moves, verticalFlips: flips, movePairs: pairs,
