@@ -117,6 +117,14 @@ struct PretrainCommand: ParsableCommand {
 
     @Flag(
         help: """
+            Train the move term's head on a motion-vector network of its own, so that neither the \
+            CMD motion network nor the backbone gets the term's gradient (needs --move-head; \
+            docs/training.md#move-pairs).
+            """)
+    var moveNet = false
+
+    @Flag(
+        help: """
             Add zooms in and out to the move pairs' moves (eleven instead of nine; needs \
             --move-pairs; docs/training.md#move-pairs).
             """)
@@ -173,6 +181,9 @@ struct PretrainCommand: ParsableCommand {
         guard !(moveHead || moveZooms) || movePairs > 0 else {
             throw ValidationError("--move-head and --move-zooms need --move-pairs with a weight above 0.")
         }
+        guard !moveNet || moveHead else {
+            throw ValidationError("--move-net needs --move-head: the motion view reads that network through the head.")
+        }
         guard batch >= 2 else {
             throw ValidationError("--batch must be at least 2 (the losses contrast clips of a batch).")
         }
@@ -208,6 +219,7 @@ struct PretrainCommand: ParsableCommand {
         if movePairs > 0 {
             setup.model.moveWeight = movePairs
             if moveHead { setup.model.moveHead = true }
+            if moveNet { setup.model.moveNet = true }
             setup.transform.movePairs = true
             if moveZooms { setup.transform.moveZooms = true }
         }

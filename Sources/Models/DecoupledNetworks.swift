@@ -70,13 +70,17 @@ public struct DecoupledInput: Equatable, Sendable {
     public var rgb: String
     /// What the motion view reads of the motion network.
     public var motionReadout: MotionReadout
+    /// Whether the move head reads a motion network of its own (`mv_backbone.`, runs trained
+    /// with `pretrain --move-net`; metadata `motion.move_network` = `own`).
+    public var ownMoveNetwork: Bool
 
     public init(
         sceneSize: Int, sceneWidths: [Int], motionSize: Int, motionFrames: Int, motionWidths: [Int],
         motionStemStride: Int, cellSize: Int, scale: Int = 128, crop: Int = 112, rgb: String,
-        motionReadout: MotionReadout = .layer2Max
+        motionReadout: MotionReadout = .layer2Max, ownMoveNetwork: Bool = false
     ) {
         self.motionReadout = motionReadout
+        self.ownMoveNetwork = ownMoveNetwork
         self.sceneSize = sceneSize
         self.sceneWidths = sceneWidths
         self.motionSize = motionSize
@@ -98,7 +102,7 @@ public struct DecoupledInput: Equatable, Sendable {
             "motion.stem_stride": String(motionStemStride), "motion.cell_size": String(cellSize),
             "input.scale": String(scale), "input.crop": String(crop), "input.rgb": rgb,
             "motion.readout": motionReadout.rawValue,
-        ]
+        ].merging(ownMoveNetwork ? ["motion.move_network": "own"] : [:]) { $1 }
     }
 
     /// Reads the entries back; nil when the file has none (exported before the scene and motion
@@ -129,7 +133,7 @@ public struct DecoupledInput: Equatable, Sendable {
             motionFrames: try int("motion.frames"), motionWidths: try list("motion.widths"),
             motionStemStride: try int("motion.stem_stride"), cellSize: try int("motion.cell_size"),
             scale: try int("input.scale"), crop: try int("input.crop"), rgb: m["input.rgb"] ?? "accurate",
-            motionReadout: motionReadout)
+            motionReadout: motionReadout, ownMoveNetwork: m["motion.move_network"] == "own")
     }
 }
 
@@ -158,6 +162,9 @@ public final class DecoupledNetwork: @unchecked Sendable {
     let head: ProjectionHead
     /// The move term's head (`mv_head`), loaded for the readouts that read it only.
     let moveHead: ProjectionHead?
+    /// The move term's own motion network (`mv_backbone.`, runs trained with `pretrain
+    /// --move-net`), which the head then reads instead of `network`.
+    let moveNetwork: TrainableBackbone?
     private let lock = NSLock()
 
     /// Builds the network described by `input` and loads it strictly from `tensors` (the views
@@ -172,8 +179,26 @@ public final class DecoupledNetwork: @unchecked Sendable {
             : ResNet10Config(kind: .motion3D, inChannels: 2, widths: input.motionWidths)
         var c = config
         c.motionStemStride = input.motionStemStride
-        network = TrainableBackbone(resnet10: c, seed: 0)
-        let (prefix, headName) = kind.prefixes
+        network = try Self.load(kind, config: c, prefix: kind.prefixes.network, tensors: tensors, path: path)
+        head = try Self.head(
+            kind.prefixes.head, of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path)
+        moveHead =
+            kind == .motion && input.motionReadout.readsMoveHead
+            ? try Self.head("mv_head", of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path) : nil
+        moveNetwork =
+            moveHead != nil && input.ownMoveNetwork
+            ? try Self.load(kind, config: c, prefix: Self.movePrefix, tensors: tensors, path: path) : nil
+        network.eval()
+        moveNetwork?.eval()
+    }
+
+    static let movePrefix = "mv_backbone."
+
+    /// The network under `prefix`, strictly loaded: every tensor there with its shape, no other.
+    static func load(
+        _ kind: Kind, config: ResNet10Config, prefix: String, tensors: [String: FloatTensor], path: String
+    ) throws -> TrainableBackbone {
+        let network = TrainableBackbone(resnet10: config, seed: 0)
         let own = tensors.filter { $0.key.hasPrefix(prefix) }
         guard !own.isEmpty else {
             throw ModelError(
@@ -186,13 +211,9 @@ public final class DecoupledNetwork: @unchecked Sendable {
                     uniqueKeysWithValues: own.map { (String($0.key.dropFirst(prefix.count)), Tensor($0.value)) }),
                 source: path)
         } catch {
-            throw ModelError("the \(kind.rawValue) network of \(error)")
+            throw ModelError("the \(prefix == movePrefix ? "move" : kind.rawValue) network of \(error)")
         }
-        head = try Self.head(headName, of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path)
-        moveHead =
-            kind == .motion && input.motionReadout.readsMoveHead
-            ? try Self.head("mv_head", of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path) : nil
-        network.eval()
+        return network
     }
 
     /// The projection head `name`, strictly loaded, in evaluation mode.
@@ -262,13 +283,19 @@ public final class DecoupledNetwork: @unchecked Sendable {
     public func embed(_ x: Tensor, threads: Int = 1) -> Tensor {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
         let n = x.shape[0]
-        let out = lock.withLock { network.forward(x, threads: threads) }
-        var parts = Self.parts(kind, input.motionReadout).map { part in
-            let map = out.stages["layer\(part.stage + 1)"]!
+        let read = Self.parts(kind, input.motionReadout)
+        // The move head alone over a network of its own needs nothing of `network`.
+        let out = read.isEmpty && moveNetwork != nil ? nil : lock.withLock { network.forward(x, threads: threads) }
+        var parts = read.map { part in
+            let map = out!.stages["layer\(part.stage + 1)"]!
             return L2Normalize.forward(part.maximum ? GlobalMaxPool3d.forward(map) : GlobalAveragePool3d.forward(map)).0
         }
         if let moveHead {
-            parts.append(lock.withLock { L2Normalize.forward(moveHead.forward(out.pooled, threads: threads).0).0 })
+            parts.append(
+                lock.withLock {
+                    let pooled = moveNetwork?.forward(x, threads: threads).pooled ?? out!.pooled
+                    return L2Normalize.forward(moveHead.forward(pooled, threads: threads).0).0
+                })
         }
         var data: [Float] = []
         data.reserveCapacity(n * dimension)

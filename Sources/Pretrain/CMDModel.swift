@@ -36,6 +36,11 @@ public struct CMDConfig: Sendable, Codable, Equatable {
     /// the term need not reshape what the CMD keys are read from; nil (runs from before it
     /// existed) or false: no head.
     public var moveHead: Bool? = nil
+    /// Whether the move term trains a motion-vector network of its own (`mv_backbone.`) on the
+    /// same motion clips instead of the CMD one, so that neither the CMD motion network (whose
+    /// keys the backbone learns to predict) nor the backbone ever gets the term's gradient; nil
+    /// (runs from before it existed) or false: the term reads the CMD motion network.
+    public var moveNet: Bool? = nil
 
     /// Whether a step computes the move term.
     public var hasMoveTerm: Bool { (moveWeight ?? 0) > 0 }
@@ -127,6 +132,8 @@ public final class CMDModel: ParameterContainer {
     public let mq: ProjectionHead, mk: ProjectionHead, iq: ProjectionHead, ik: ProjectionHead
     /// The move term's head (`CMDConfig.moveHead`), nil without it.
     public let mv: ProjectionHead?
+    /// The move term's own motion-vector network (`CMDConfig.moveNet`), nil without it.
+    public let moveNet: TrainableBackbone?
     /// Source and target token counts for the configured sizes.
     public let sourceTokens: Int
     public let targetTokens: Int
@@ -175,9 +182,11 @@ public final class CMDModel: ParameterContainer {
             ? ProjectionHead(
                 name: "mv_head", inFeatures: c.motionWidths[3], hidden: c.headHidden, outFeatures: c.embedding,
                 seed: seed &+ 8) : nil
+        moveNet =
+            c.moveNet == true ? TrainableBackbone(resnet10: .motion(widths: c.motionWidths), seed: seed &+ 9) : nil
         for (prefix, net) in [
             ("rgb_backbone.", backbone as ParameterContainer), ("i_backbone.", frameNet), ("m_backbone.", motionNet),
-        ] {
+        ] + (moveNet.map { [("mv_backbone.", $0 as ParameterContainer)] } ?? []) {
             for p in net.parameters { p.name = prefix + p.name }
             for b in net.buffers { b.name = prefix + b.name }
         }
@@ -218,17 +227,20 @@ public final class CMDModel: ParameterContainer {
     public var parameters: [Parameter] {
         backbone.parameters + frameNet.parameters + motionNet.parameters + predictor.parameters
             + mq.parameters + mk.parameters + iq.parameters + ik.parameters + (mv?.parameters ?? [])
+            + (moveNet?.parameters ?? [])
     }
 
     public var buffers: [Buffer] {
         backbone.buffers + frameNet.buffers + motionNet.buffers + mq.buffers + mk.buffers + iq.buffers + ik.buffers
-            + (mv?.buffers ?? [])
+            + (mv?.buffers ?? []) + (moveNet?.buffers ?? [])
     }
 
     public var training: Bool {
         get { backbone.training }
         set {
-            for n in [backbone, frameNet, motionNet] { if newValue { n.train() } else { n.eval() } }
+            for n in [backbone, frameNet, motionNet, moveNet].compactMap({ $0 }) {
+                if newValue { n.train() } else { n.eval() }
+            }
             predictor.training = newValue
             for h in [mq, mk, iq, ik, mv].compactMap({ $0 }) { h.training = newValue }
         }
@@ -297,19 +309,30 @@ public final class CMDModel: ParameterContainer {
                 guard let labels = batch.moveLabels else {
                     preconditionFailure("the move term needs batches made with move pairs (PretextTransform.movePairs)")
                 }
-                let projected = p.time(.predictorHeadsForward) { mv?.forward(mOut.pooled, threads: threads) }
+                // With a move network of its own, the term reads that network and its gradient
+                // stays there; otherwise it joins the CMD motion network's.
+                let moved = moveNet.map { net in p.time(.motionForward) { net.forward(batch.motion, threads: threads) }
+                }
+                let pooled = moved?.pooled ?? mOut.pooled
+                let projected = p.time(.predictorHeadsForward) { mv?.forward(pooled, threads: threads) }
                 let term = p.time(.losses) {
                     CMDLoss.moves(
-                        pooled: projected?.0 ?? mOut.pooled, labels: labels, temperature: c.temperature,
+                        pooled: projected?.0 ?? pooled, labels: labels, temperature: c.temperature,
                         weight: Float(c.moveWeight!))
                 }
                 moveLoss = term.loss
+                var dPooled = term.dPooled
                 if let mv, let projected {
-                    gradients["pooled"] = p.time(.predictorHeadsBackward) {
+                    dPooled = p.time(.predictorHeadsBackward) {
                         mv.backward(term.dPooled, cache: projected.1, threads: threads)
                     }
+                }
+                if let moveNet, let moved {
+                    p.time(.motionBackward) {
+                        moveNet.backward(moved.cache, gradients: ["pooled": dPooled], threads: threads)
+                    }
                 } else {
-                    gradients["pooled"] = term.dPooled
+                    gradients["pooled"] = dPooled
                 }
             }
             p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: gradients, threads: threads) }

@@ -15,7 +15,8 @@ import Tensor
 ///   rest of the predictor with its query head (`k_embedding.weight`, `transformer.…`,
 ///   `mq_head.…`, metadata `predictor.heads`) for the predicted view; and the two networks the
 ///   scene and motion views run, under CMD's names (`i_backbone.…` + `ik_head.…`, `m_backbone.…`
-///   + `mk_head.…`), with how pretraining fed them as metadata (`DecoupledInput`).
+///   + `mk_head.…`), with how pretraining fed them as metadata (`DecoupledInput`); a run with the
+///   move term's head adds `mv_head.…`, and with its own motion network `mv_backbone.…`.
 public enum Export {
     /// Loads `checkpoint` (a `TrainingCheckpoint` path without extension) into a model of
     /// `setup` and writes the two files; `motionReadout` is what the motion view will read.
@@ -43,13 +44,14 @@ public enum Export {
             views[p.name == "fc.weight" ? "motion.weight" : p.name] = FloatTensor(
                 shape: p.value.shape, values: p.value.data)
         }
-        // The move term's head goes too when the run has one, for the readouts that read it.
+        // The move term's head and its own motion network go too when the run has them, for
+        // the readouts that read them.
         let decoupled =
             model.frameNet.parameters + model.ik.parameters + model.motionNet.parameters + model.mk.parameters
-            + (model.mv?.parameters ?? [])
+            + (model.mv?.parameters ?? []) + (model.moveNet?.parameters ?? [])
         for p in decoupled { views[p.name] = FloatTensor(shape: p.value.shape, values: p.value.data) }
         for b in model.mq.buffers + model.frameNet.buffers + model.ik.buffers + model.motionNet.buffers
-            + model.mk.buffers + (model.mv?.buffers ?? [])
+            + model.mk.buffers + (model.mv?.buffers ?? []) + (model.moveNet?.buffers ?? [])
         {
             views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data)
         }
@@ -58,7 +60,8 @@ public enum Export {
             sceneSize: c.size, sceneWidths: c.frameWidths, motionSize: c.motionSize, motionFrames: c.futureFrames,
             motionWidths: c.motionWidths,
             motionStemStride: ResNet10Config.motion(widths: c.motionWidths).motionStemStride,
-            cellSize: setup.transform.cellSize, rgb: (setup.rgb ?? .accurate).rawValue, motionReadout: motionReadout)
+            cellSize: setup.transform.cellSize, rgb: (setup.rgb ?? .accurate).rawValue, motionReadout: motionReadout,
+            ownMoveNetwork: motionReadout.readsMoveHead && model.moveNet != nil)
         let extra = input.metadata.merging(["predictor.heads": String(c.predictorHeads)]) { $1 }
         // The views first: the weights file, the one a user names, is renamed into place last.
         try SafeTensorsWriter.write(views, metadata: metadata.merging(extra) { $1 }, to: ViewsFile.path(for: path))

@@ -75,7 +75,9 @@ public struct ModelCard: Codable, Sendable {
             + (setup.model.moveWeight.map {
                 ", plus the move term on "
                     + (setup.model.moveHead == true ? "a projection head over " : "")
-                    + "the motion network's pooled features, weight \($0)"
+                    + (setup.model.moveNet == true
+                        ? "the pooled features of a motion network of its own" : "the motion network's pooled features")
+                    + ", weight \($0)"
             } ?? "")
         self.setup = setup
         training = summary

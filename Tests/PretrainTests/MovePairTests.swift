@@ -295,6 +295,23 @@ struct MovePairTests {
         #expect(viaHead != before && viaHead != after)
         #expect(plain.backbone.parameters.map(\.grad.data) == headed.backbone.parameters.map(\.grad.data))
         #expect(headed.parameters.count == model.parameters.count + headed.mv!.parameters.count)
+        // On a motion network of its own: the same head loss at the same initialisation would
+        // need the same features, so only the CMD parts are compared: every gradient outside the
+        // move network and its head is the term-free step's, bit for bit.
+        c.moveNet = true
+        let own = try CMDModel(config: c, seed: 3)
+        own.training = true
+        own.zeroGrad()
+        let l3 = own.step(batch, threads: 1)
+        #expect(l3.move > 0 && l3.motion == l0.motion && l3.context == l0.context)
+        #expect(abs(l3.total - (l0.total + 0.5 * l3.move)) < 1e-9)
+        let moveParts = Set((own.mv!.parameters + own.moveNet!.parameters).map(\.name))
+        #expect(own.moveNet!.parameters.allSatisfy { $0.name.hasPrefix("mv_backbone.") })
+        let cmdParts = own.parameters.filter { !moveParts.contains($0.name) }
+        #expect(cmdParts.map(\.name) == plain.parameters.map(\.name))
+        #expect(cmdParts.map(\.grad.data) == plain.parameters.map(\.grad.data), "the term reached a CMD network")
+        #expect(own.moveNet!.parameters.allSatisfy { $0.grad.data.contains { $0 != 0 } })
+        #expect(own.mv!.parameters.allSatisfy { $0.grad.data.contains { $0 != 0 } })
     }
 
     @Test("the term through its head: the pooled features' gradient against finite differences")
