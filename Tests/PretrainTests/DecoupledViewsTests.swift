@@ -145,6 +145,50 @@ struct DecoupledViewsTests {
         }
     }
 
+    @Test(
+        "a run whose move term has a motion network of its own: the move head reads that network, layer2's maximum the CMD one; a file without the move network is one sentence"
+    )
+    func ownMoveNetwork() throws {
+        let base = Paths.temporaryDirectory("decoupled-move-net")
+        let trainer = try TrainerTests.train(
+            base + "/run", steps: 1, resume: false, movePairs: 0.5, moveHead: true, moveNet: true)
+        let m = trainer.model
+        m.training = false
+        let c = trainer.setup.model
+        var rng = SeededRandom(seed: 13)
+        let clips = Tensor.normal(shape: [2, 2, c.futureFrames, c.motionSize, c.motionSize], using: &rng)
+        let peak = Self.peakLayer2(m.motionNet.forward(clips, threads: 1))
+        let ownPooled = try #require(m.moveNet).forward(clips, threads: 1).pooled
+        let moved = L2Normalize.forward(try #require(m.mv).forward(ownPooled).0).0
+        // The head over the CMD network's features would be another vector.
+        let wrong = L2Normalize.forward(m.mv!.forward(m.motionNet.forward(clips, threads: 1).pooled).0).0
+        #expect(wrong.relativeError(to: moved) > 1e-2)
+        for (readout, expected) in [
+            (MotionReadout.moveHead, moved), (.layer2MaxMoveHead, Self.sideBySide(peak, moved)), (.layer2Max, peak),
+        ] {
+            let w = base + "/\(readout.rawValue).safetensors"
+            let r = try run(
+                Paths.decouple, ["export", trainer.directory, "-o", w, "--motion-readout", readout.rawValue])
+            #expect(r.status == 0, "\(r.stderr)")
+            let motion = try DecoupledViews.network(.motion, weights: w)
+            #expect(motion.input.ownMoveNetwork == readout.readsMoveHead)
+            #expect(motion.embed(clips).relativeError(to: expected) < 1e-5, "\(readout)")
+        }
+        // The views file without the move network's tensors: one sentence naming the file.
+        let w = base + "/move-head.safetensors"
+        let reader = try SafeTensorsReader(path: ViewsFile.path(for: w))
+        let stripped = try reader.allTensors().filter { !$0.key.hasPrefix("mv_backbone.") }
+        let odd = base + "/stripped.safetensors"
+        try FileManager.default.copyItem(atPath: w, toPath: odd)
+        try SafeTensorsWriter.write(stripped, metadata: reader.metadata, to: ViewsFile.path(for: odd))
+        do {
+            _ = try DecoupledViews.network(.motion, weights: odd)
+            Issue.record("a file naming its own move network without holding it was accepted")
+        } catch {
+            #expect("\(error)".contains("mv_backbone.") && "\(error)".contains(ViewsFile.path(for: odd)), "\(error)")
+        }
+    }
+
     /// The views' vectors by hand: layer2, layer3 and layer4 averaged, each L2-normalised,
     /// side by side.
     static func pooledLayers(_ out: TrainableBackbone.Output) -> Tensor {

@@ -43,7 +43,7 @@ struct TrainerTests {
 
     static func train(
         _ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil, verticalFlips: Bool? = nil,
-        movePairs: Double? = nil, moveHead: Bool? = nil, moveZooms: Bool? = nil
+        movePairs: Double? = nil, moveHead: Bool? = nil, moveZooms: Bool? = nil, moveNet: Bool? = nil
     ) throws -> Trainer {
         var s = setup()
         s.transform.cameraMoves = cameraMoves
@@ -52,6 +52,7 @@ struct TrainerTests {
             s.batch = 4
             s.model.moveWeight = movePairs
             s.model.moveHead = moveHead
+            s.model.moveNet = moveNet
             s.transform.movePairs = true
             s.transform.moveZooms = moveZooms
         }
@@ -98,15 +99,16 @@ struct TrainerTests {
         }
         // With camera moves, vertical flips or move pairs made in the loader: other samples,
         // and still bit for bit on resume; resuming without them is refused.
-        for (name, moves, flips, pairs, head, zooms) in [
-            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?, nil as Bool?, nil as Bool?),
-            ("flips", nil, true, nil, nil, nil), ("pairs", nil, nil, 0.5, nil, nil),
-            ("pairs-head", nil, nil, 0.5, true, nil), ("pairs-head-zooms", nil, nil, 0.5, true, true),
+        for (name, moves, flips, pairs, head, zooms, net) in [
+            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?, nil as Bool?, nil as Bool?, nil as Bool?),
+            ("flips", nil, true, nil, nil, nil, nil), ("pairs", nil, nil, 0.5, nil, nil, nil),
+            ("pairs-head", nil, nil, 0.5, true, nil, nil), ("pairs-head-zooms", nil, nil, 0.5, true, true, nil),
+            ("pairs-head-net", nil, nil, 0.5, true, nil, true),
         ] {
             func train(_ dir: String, steps: Int, resume: Bool) throws -> Trainer {
                 try Self.train(
                     dir, steps: steps, resume: resume, cameraMoves: moves, verticalFlips: flips, movePairs: pairs,
-                    moveHead: head, moveZooms: zooms)
+                    moveHead: head, moveZooms: zooms, moveNet: net)
             }
             let straight = try train(base + "/" + name, steps: 3, resume: false)
             _ = try train(base + "/" + name + "-b", steps: 1, resume: false)
@@ -175,6 +177,7 @@ struct TrainerTests {
             (["--move-pairs", "1", "--batch", "5"], "--move-pairs takes a weight of 0 or more and an even --batch"),
             (["--move-head"], "--move-head and --move-zooms need --move-pairs with a weight above 0."),
             (["--move-zooms"], "--move-head and --move-zooms need --move-pairs with a weight above 0."),
+            (["--move-pairs", "1", "--move-net"], "--move-net needs --move-head"),
             (["--max-height", "120", "--no-reencode"], "--max-height needs re-encoded copies"),
         ] {
             let r = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad"] + tiny + flags)
@@ -182,12 +185,12 @@ struct TrainerTests {
             #expect(!FileManager.default.fileExists(atPath: base + "/bad"))
         }
         // C3D pretrains too (its clip map is conv5b), exports, and the export embeds in every
-        // view; with the move term on its own head, which export leaves out.
+        // view; with the move term on its own head and motion network, which export leaves out.
         let c3d = try run(
             Paths.decouple,
             ["pretrain", "--data"] + Self.videos + [
                 "-o", base + "/c3d", "--model", "c3d", "--config", "channels=4,8,8,16,16", "--move-pairs", "1",
-                "--move-head", "--move-zooms",
+                "--move-head", "--move-zooms", "--move-net",
             ] + tiny)
         #expect(c3d.status == 0 && c3d.text.contains("step 3 of 3"), "\(c3d.stderr)")
         let weights = base + "/c3d.safetensors"
