@@ -199,10 +199,11 @@ public final class DecoupledNetwork: @unchecked Sendable {
         _ kind: Kind, config: ResNet10Config, prefix: String, tensors: [String: FloatTensor], path: String
     ) throws -> TrainableBackbone {
         let network = TrainableBackbone(resnet10: config, seed: 0)
+        let name = prefix == movePrefix ? "move" : kind.rawValue
         let own = tensors.filter { $0.key.hasPrefix(prefix) }
         guard !own.isEmpty else {
             throw ModelError(
-                "'\(path)' holds no \(kind.rawValue) network (\(prefix)*): export the run again with this version of decouple export"
+                "'\(path)' holds no \(name) network (\(prefix)*): export the run again with this version of decouple export"
             )
         }
         do {
@@ -211,7 +212,7 @@ public final class DecoupledNetwork: @unchecked Sendable {
                     uniqueKeysWithValues: own.map { (String($0.key.dropFirst(prefix.count)), Tensor($0.value)) }),
                 source: path)
         } catch {
-            throw ModelError("the \(prefix == movePrefix ? "move" : kind.rawValue) network of \(error)")
+            throw ModelError("the \(name) network of \(error)")
         }
         return network
     }

@@ -311,7 +311,8 @@ public final class CMDModel: ParameterContainer {
                 }
                 // With a move network of its own, the term reads that network and its gradient
                 // stays there; otherwise it joins the CMD motion network's.
-                let moved = moveNet.map { net in p.time(.motionForward) { net.forward(batch.motion, threads: threads) }
+                let moved = moveNet.map { net in
+                    p.time(.motionForward) { net.forward(batch.motion, threads: threads) }
                 }
                 let pooled = moved?.pooled ?? mOut.pooled
                 let projected = p.time(.predictorHeadsForward) { mv?.forward(pooled, threads: threads) }
@@ -380,7 +381,8 @@ public final class CMDModel: ParameterContainer {
 
 /// The parts of a CMD step that `CMDModel.step(_:threads:profile:)` times: each network's
 /// forward and backward pass, and the losses. The clip map (fusion of layer3 and layer4) counts
-/// as the backbone's; tokens, pooling and the four projection heads as the predictor's.
+/// as the backbone's; tokens, pooling and the projection heads as the predictor's; the move
+/// term's own motion network (`CMDConfig.moveNet`) as the motion-vector network's.
 public enum StepPart: String, CaseIterable, Sendable, Codable {
     case backboneForward = "backbone forward"
     case backboneBackward = "backbone backward"
