@@ -179,7 +179,7 @@ public final class DecoupledNetwork: @unchecked Sendable {
             : ResNet10Config(kind: .motion3D, inChannels: 2, widths: input.motionWidths)
         var c = config
         c.motionStemStride = input.motionStemStride
-        network = try Self.load(kind, config: c, prefix: kind.prefixes.network, tensors: tensors, path: path)
+        network = try Self.load(kind.rawValue, config: c, prefix: kind.prefixes.network, tensors: tensors, path: path)
         head = try Self.head(
             kind.prefixes.head, of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path)
         moveHead =
@@ -187,19 +187,17 @@ public final class DecoupledNetwork: @unchecked Sendable {
             ? try Self.head("mv_head", of: kind, inFeatures: config.outputChannels, tensors: tensors, path: path) : nil
         moveNetwork =
             moveHead != nil && input.ownMoveNetwork
-            ? try Self.load(kind, config: c, prefix: Self.movePrefix, tensors: tensors, path: path) : nil
+            ? try Self.load("move", config: c, prefix: "mv_backbone.", tensors: tensors, path: path) : nil
         network.eval()
         moveNetwork?.eval()
     }
 
-    static let movePrefix = "mv_backbone."
-
-    /// The network under `prefix`, strictly loaded: every tensor there with its shape, no other.
+    /// The network under `prefix` (called `name` in errors), strictly loaded: every tensor
+    /// there with its shape, no other.
     static func load(
-        _ kind: Kind, config: ResNet10Config, prefix: String, tensors: [String: FloatTensor], path: String
+        _ name: String, config: ResNet10Config, prefix: String, tensors: [String: FloatTensor], path: String
     ) throws -> TrainableBackbone {
         let network = TrainableBackbone(resnet10: config, seed: 0)
-        let name = prefix == movePrefix ? "move" : kind.rawValue
         let own = tensors.filter { $0.key.hasPrefix(prefix) }
         guard !own.isEmpty else {
             throw ModelError(

@@ -174,20 +174,27 @@ struct DecoupledViewsTests {
             #expect(motion.input.ownMoveNetwork == readout.readsMoveHead)
             #expect(motion.embed(clips).relativeError(to: expected) < 1e-5, "\(readout)")
         }
-        // The views file without the move network's tensors: one sentence naming the file.
+        // The views file without the move network's tensors, or with one of them mis-shaped:
+        // one sentence naming the file.
         let w = base + "/move-head.safetensors"
         let reader = try SafeTensorsReader(path: ViewsFile.path(for: w))
-        let stripped = try reader.allTensors().filter { !$0.key.hasPrefix("mv_backbone.") }
-        let odd = base + "/stripped.safetensors"
+        let odd = base + "/odd.safetensors"
         try FileManager.default.copyItem(atPath: w, toPath: odd)
-        try SafeTensorsWriter.write(stripped, metadata: reader.metadata, to: ViewsFile.path(for: odd))
-        do {
-            _ = try DecoupledViews.network(.motion, weights: odd)
-            Issue.record("a file naming its own move network without holding it was accepted")
-        } catch {
-            #expect(
-                "\(error)".contains("no move network (mv_backbone.*)") && "\(error)".contains(ViewsFile.path(for: odd)),
-                "\(error)")
+        let all = try reader.allTensors()
+        let key = try #require(all.keys.sorted().first { $0.hasPrefix("mv_backbone.") && $0.hasSuffix(".weight") })
+        var misshaped = all
+        misshaped[key] = FloatTensor(shape: [1], values: [0])
+        for (tensors, says) in [
+            (all.filter { !$0.key.hasPrefix("mv_backbone.") }, "no move network (mv_backbone.*)"),
+            (misshaped, "the move network of"),
+        ] {
+            try SafeTensorsWriter.write(tensors, metadata: reader.metadata, to: ViewsFile.path(for: odd))
+            do {
+                _ = try DecoupledViews.network(.motion, weights: odd)
+                Issue.record("a views file was accepted where it should say \(says)")
+            } catch {
+                #expect("\(error)".contains(says) && "\(error)".contains(ViewsFile.path(for: odd)), "\(error)")
+            }
         }
     }
 

@@ -295,9 +295,9 @@ struct MovePairTests {
         #expect(viaHead != before && viaHead != after)
         #expect(plain.backbone.parameters.map(\.grad.data) == headed.backbone.parameters.map(\.grad.data))
         #expect(headed.parameters.count == model.parameters.count + headed.mv!.parameters.count)
-        // On a motion network of its own: the same head loss at the same initialisation would
-        // need the same features, so only the CMD parts are compared: every gradient outside the
-        // move network and its head is the term-free step's, bit for bit.
+        // On a motion network of its own: the CMD losses and every gradient outside the move
+        // network and its head are the term-free step's, bit for bit; the term's own parts all
+        // get gradient.
         c.moveNet = true
         let own = try CMDModel(config: c, seed: 3)
         own.training = true
