@@ -36,8 +36,19 @@ struct ExportCommand: ParsableCommand {
     var sceneBias: String?
 
     @Option(
-        help: "What the motion view reads of the motion network (docs/training.md#how-the-views-read-their-networks).")
-    var motionReadout = MotionReadout.layer2Max
+        help: """
+            What the motion view reads of the motion network (docs/training.md#how-the-views-read-their-networks); \
+            default layer2-max, with --add-to layer2-max+move-head.
+            """)
+    var motionReadout: MotionReadout?
+
+    @Option(
+        help: """
+            Exported weights to add a move-only run's network and head to (pretrain --move-only): \
+            FILE gets these weights with the move network beside their CMD networks \
+            (docs/training.md#move-pairs). FILE may be the same file.
+            """)
+    var addTo: String?
 
     func run() throws {
         do {
@@ -52,7 +63,14 @@ struct ExportCommand: ParsableCommand {
                 }
                 return rows
             }
-            let cardPath = try run.export(checkpoint: path, to: output, sceneBias: rows, motionReadout: motionReadout)
+            let cardPath =
+                try addTo.map {
+                    try run.addMoveNetwork(
+                        checkpoint: path, base: $0, to: output, sceneBias: rows,
+                        motionReadout: motionReadout ?? .layer2MaxMoveHead)
+                }
+                ?? run.export(
+                    checkpoint: path, to: output, sceneBias: rows, motionReadout: motionReadout ?? .layer2Max)
             print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
         } catch {
             Console.error("\(error)")

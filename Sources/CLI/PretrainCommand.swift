@@ -125,6 +125,14 @@ struct PretrainCommand: ParsableCommand {
 
     @Flag(
         help: """
+            Train only the move term's own motion-vector network and head (--move-net without \
+            the CMD losses; needs --move-head), to go beside another run's CMD networks: \
+            `export RUN --add-to WEIGHTS` (docs/training.md#move-pairs).
+            """)
+    var moveOnly = false
+
+    @Flag(
+        help: """
             Add zooms in and out to the move pairs' moves (eleven instead of nine; needs \
             --move-pairs; docs/training.md#move-pairs).
             """)
@@ -181,6 +189,9 @@ struct PretrainCommand: ParsableCommand {
         guard !(moveHead || moveZooms) || movePairs > 0 else {
             throw ValidationError("--move-head and --move-zooms need --move-pairs with a weight above 0.")
         }
+        guard !moveOnly || (moveHead && !contextOnly && !motionOnly) else {
+            throw ValidationError("--move-only needs --move-head and goes with neither --context-only nor --motion-only.")
+        }
         guard !moveNet || moveHead else {
             throw ValidationError("--move-net needs --move-head: the motion view reads that network through the head.")
         }
@@ -219,7 +230,12 @@ struct PretrainCommand: ParsableCommand {
         if movePairs > 0 {
             setup.model.moveWeight = movePairs
             if moveHead { setup.model.moveHead = true }
-            if moveNet { setup.model.moveNet = true }
+            if moveNet || moveOnly { setup.model.moveNet = true }
+            if moveOnly {
+                setup.model.contextWeight = 0
+                setup.model.motionWeight = 0
+                setup.transform.motionOnly = true
+            }
             setup.transform.movePairs = true
             if moveZooms { setup.transform.moveZooms = true }
         }
@@ -289,8 +305,9 @@ struct PretrainCommand: ParsableCommand {
         let minutes = (records.last?.elapsedSeconds ?? 0) / 60
         print(
             String(
-                format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f; %.1f min", output,
-                trainer.step, trainer.setup.steps, mean.count, mean.context, mean.motion, minutes))
+                format: "%@: step %d of %d, mean of the last %d steps: context %.4f, motion %.4f%@; %.1f min", output,
+                trainer.step, trainer.setup.steps, mean.count, mean.context, mean.motion,
+                mean.move.map { String(format: ", move %.4f", $0) } ?? "", minutes))
         if interrupted.isSet { throw ExitCode(130) }
     }
 

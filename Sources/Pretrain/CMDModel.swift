@@ -45,6 +45,11 @@ public struct CMDConfig: Sendable, Codable, Equatable {
     /// Whether a step computes the move term.
     public var hasMoveTerm: Bool { (moveWeight ?? 0) > 0 }
 
+    /// Whether the run trains the move term's own network and head alone (`pretrain
+    /// --move-only`): both CMD losses off. Its checkpoints hold those two only, to go beside
+    /// the CMD networks of another run (`export --add-to`).
+    public var moveOnly: Bool { contextWeight == 0 && motionWeight == 0 && moveNet == true }
+
     /// The compact configuration Decouple ships: every network narrow, 64x64 inputs (see the
     /// model card for why).
     public static var compact: CMDConfig {
@@ -106,8 +111,10 @@ public struct CMDBatch: Sendable {
     /// Stacks examples (each must have the same number of negatives).
     public init(_ examples: [PretextExample], size s: Int, motionSize ms: Int, clipFrames: Int, futureFrames: Int) {
         let b = examples.count
-        clips = Tensor(shape: [b, 3, clipFrames, s, s], data: examples.flatMap(\.clip))
-        iFrames = Tensor(shape: [b, 3, 1, s, s], data: examples.flatMap(\.iFrame))
+        // Examples of motion clips only (`PretextTransform.motionOnly`) give clips of no frames.
+        let rgb = examples.first?.clip.isEmpty == false
+        clips = Tensor(shape: [b, 3, rgb ? clipFrames : 0, s, s], data: examples.flatMap(\.clip))
+        iFrames = Tensor(shape: [b, 3, rgb ? 1 : 0, s, s], data: examples.flatMap(\.iFrame))
         let positives = examples.flatMap(\.positive)
         let negatives = examples.flatMap { $0.negatives.flatMap { $0 } }
         let m = b * (1 + (examples.first?.negatives.count ?? 0))
@@ -200,6 +207,11 @@ public final class CMDModel: ParameterContainer {
     /// The ResNets' fused map needs layer4 twice as wide as layer3 and an even number of
     /// layer3 frames (layer4 halves them); C3D's map (conv5b) needs at least one token.
     public static func validate(_ c: CMDConfig) throws {
+        guard c.contextWeight + c.motionWeight > 0 || (c.moveOnly && c.hasMoveTerm && c.moveHead == true) else {
+            throw ConfigurationError(
+                description:
+                    "CMD pretraining needs a context or motion loss, or the move term on its own network and head.")
+        }
         let b = c.backbone
         if b.architecture == .c3d {
             guard b.frames >= 8, c.size >= 16 else {
@@ -225,13 +237,15 @@ public final class CMDModel: ParameterContainer {
     }
 
     public var parameters: [Parameter] {
-        backbone.parameters + frameNet.parameters + motionNet.parameters + predictor.parameters
+        if config.moveOnly { return mv!.parameters + moveNet!.parameters }
+        return backbone.parameters + frameNet.parameters + motionNet.parameters + predictor.parameters
             + mq.parameters + mk.parameters + iq.parameters + ik.parameters + (mv?.parameters ?? [])
             + (moveNet?.parameters ?? [])
     }
 
     public var buffers: [Buffer] {
-        backbone.buffers + frameNet.buffers + motionNet.buffers + mq.buffers + mk.buffers + iq.buffers + ik.buffers
+        if config.moveOnly { return mv!.buffers + moveNet!.buffers }
+        return backbone.buffers + frameNet.buffers + motionNet.buffers + mq.buffers + mk.buffers + iq.buffers + ik.buffers
             + (mv?.buffers ?? []) + (moveNet?.buffers ?? [])
     }
 
@@ -263,6 +277,10 @@ public final class CMDModel: ParameterContainer {
         let useMotion = c.motionWeight > 0
         let useContext = c.contextWeight > 0
         let p = profile ?? StepProfile(enabled: false)
+        if c.moveOnly {
+            let move = moveTerm(batch, cmdPooled: nil, threads: threads, profile: p).loss
+            return Losses(context: 0, motion: 0, move: move, total: c.moveWeight! * move)
+        }
         // The clip: fused feature map, its tokens and its average.
         let (clip, fused) = p.time(.backboneForward) {
             let clip = backbone.forward(batch.clips, threads: threads)
@@ -306,35 +324,9 @@ public final class CMDModel: ParameterContainer {
             }
             var gradients = ["layer4": dm4]
             if c.hasMoveTerm {
-                guard let labels = batch.moveLabels else {
-                    preconditionFailure("the move term needs batches made with move pairs (PretextTransform.movePairs)")
-                }
-                // With a move network of its own, the term reads that network and its gradient
-                // stays there; otherwise it joins the CMD motion network's.
-                let moved = moveNet.map { net in
-                    p.time(.motionForward) { net.forward(batch.motion, threads: threads) }
-                }
-                let pooled = moved?.pooled ?? mOut.pooled
-                let projected = p.time(.predictorHeadsForward) { mv?.forward(pooled, threads: threads) }
-                let term = p.time(.losses) {
-                    CMDLoss.moves(
-                        pooled: projected?.0 ?? pooled, labels: labels, temperature: c.temperature,
-                        weight: Float(c.moveWeight!))
-                }
+                let term = moveTerm(batch, cmdPooled: mOut.pooled, threads: threads, profile: p)
                 moveLoss = term.loss
-                var dPooled = term.dPooled
-                if let mv, let projected {
-                    dPooled = p.time(.predictorHeadsBackward) {
-                        mv.backward(term.dPooled, cache: projected.1, threads: threads)
-                    }
-                }
-                if let moveNet, let moved {
-                    p.time(.motionBackward) {
-                        moveNet.backward(moved.cache, gradients: ["pooled": dPooled], threads: threads)
-                    }
-                } else {
-                    gradients["pooled"] = dPooled
-                }
+                gradients["pooled"] = term.dCMDPooled
             }
             p.time(.motionBackward) { motionNet.backward(mOut.cache, gradients: gradients, threads: threads) }
         }
@@ -366,6 +358,35 @@ public final class CMDModel: ParameterContainer {
         return Losses(
             context: contextLoss, motion: motionLoss, move: moveLoss,
             total: c.contextWeight * contextLoss + c.motionWeight * motionLoss + (c.moveWeight ?? 0) * moveLoss)
+    }
+
+    /// The move term (docs/training.md#move-pairs) on the batch's motion clips, forward and
+    /// backward: its loss, and the gradient of `cmdPooled` (the CMD motion network's pooled
+    /// features) when the term reads that network. With a move network of its own the term
+    /// reads that one and its gradient stays there (nil).
+    private func moveTerm(_ batch: CMDBatch, cmdPooled: Tensor?, threads: Int, profile p: StepProfile) -> (
+        loss: Double, dCMDPooled: Tensor?
+    ) {
+        guard let labels = batch.moveLabels else {
+            preconditionFailure("the move term needs batches made with move pairs (PretextTransform.movePairs)")
+        }
+        let moved = moveNet.map { net in
+            p.time(.motionForward) { net.forward(batch.motion, threads: threads) }
+        }
+        let pooled = moved?.pooled ?? cmdPooled!
+        let projected = p.time(.predictorHeadsForward) { mv?.forward(pooled, threads: threads) }
+        let term = p.time(.losses) {
+            CMDLoss.moves(
+                pooled: projected?.0 ?? pooled, labels: labels, temperature: config.temperature,
+                weight: Float(config.moveWeight!))
+        }
+        var dPooled = term.dPooled
+        if let mv, let projected {
+            dPooled = p.time(.predictorHeadsBackward) { mv.backward(term.dPooled, cache: projected.1, threads: threads) }
+        }
+        guard let moveNet, let moved else { return (term.loss, dPooled) }
+        p.time(.motionBackward) { moveNet.backward(moved.cache, gradients: ["pooled": dPooled], threads: threads) }
+        return (term.loss, nil)
     }
 
     /// The embedding views of clips (evaluation mode): `pooled` is the backbone's global

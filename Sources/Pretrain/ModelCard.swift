@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Index
 import Models
@@ -14,6 +15,9 @@ extension Trainer {
         public var finalMotionLoss: Double
         public var firstContextLoss: Double
         public var firstMotionLoss: Double
+        /// The move term's, for runs with it (nil in cards from before it existed).
+        public var finalMoveLoss: Double?
+        public var firstMoveLoss: Double?
 
         public init(run: String) {
             let dir = run
@@ -34,6 +38,10 @@ extension Trainer {
             finalMotionLoss = mean(records.suffix(50), \.lossMotion)
             firstContextLoss = mean(records.prefix(20), \.lossContext)
             firstMotionLoss = mean(records.prefix(20), \.lossMotion)
+            if records.contains(where: { $0.lossMove != nil }) {
+                finalMoveLoss = mean(records.suffix(50)) { $0.lossMove ?? 0 }
+                firstMoveLoss = mean(records.prefix(20)) { $0.lossMove ?? 0 }
+            }
         }
     }
 }
@@ -60,6 +68,37 @@ public struct ModelCard: Codable, Sendable {
     public var fixesOverTheOfficialCode: [String]
     /// Filled in by whoever evaluates the weights (`make weights` runs eval scene-bias).
     public var sceneBias: [SceneBiasRow]?
+    /// The move network and head beside the CMD networks, from a run of their own (`export
+    /// --add-to`); nil when the weights come from one run.
+    public var moveNetwork: MoveNetworkCard?
+
+    /// A move-only run (`pretrain --move-only`) as the card of the weights it was added to
+    /// records it.
+    public struct MoveNetworkCard: Codable, Sendable {
+        public var setup: PretrainSetup
+        public var training: Trainer.Summary
+        public var checkpoint: String
+        public var checkpointSHA256: String?
+    }
+
+    /// This card with the move network of `setup`'s run beside the CMD networks, the motion view
+    /// reading `motionReadout`.
+    public func addingMoveNetwork(
+        setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, views: String, motionReadout: MotionReadout
+    ) -> ModelCard {
+        var card = self
+        card.views = views
+        card.moveNetwork = MoveNetworkCard(
+            setup: setup, training: summary, checkpoint: checkpoint,
+            checkpointSHA256: try? SHA256.hexDigest(ofFile: checkpoint + ".safetensors"))
+        card.viewGuide?["motion"] = Self.motionGuide(self.setup.model, readout: motionReadout)
+            + ", the move head over a motion network of its own trained apart (pretrain --move-only, weight \(setup.model.moveWeight ?? 0))"
+        return card
+    }
+
+    static func motionGuide(_ c: CMDConfig, readout: MotionReadout) -> String {
+        "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): \(readout.description), L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths, readout: readout, moveHeadWidth: c.embedding)) values (readout \(readout.rawValue))"
+    }
 
     public init(
         setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, weights: String, views: String,
@@ -91,8 +130,7 @@ public struct ModelCard: Codable, Sendable {
                 "the backbone on \(c.backbone.frames) RGB frames at \(c.size) px (variant chosen by weights choose; video:VARIANT for the others)",
             "scene":
                 "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px): the averages of its layer2, layer3 and layer4, each L2-normalised, side by side: \(DecoupledNetwork.dimension(.scene, widths: c.frameWidths)) values",
-            "motion":
-                "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): \(motionReadout.description), L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths, readout: motionReadout, moveHeadWidth: c.embedding)) values (readout \(motionReadout.rawValue))",
+            "motion": Self.motionGuide(c, readout: motionReadout),
         ]
         rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [

@@ -60,6 +60,10 @@ public struct PretextTransform: Sendable, Codable, Equatable {
     public var movePairs: Bool?
     /// With `movePairs`, zooms in and out among the moves (`pretrain --move-zooms`).
     public var moveZooms: Bool?
+    /// Whether examples carry motion clips only, no RGB clip or I-frame (`pretrain
+    /// --move-only`, whose step reads nothing else): decoding skips the colour conversion. The
+    /// random draws are those of a whole example, so the motion clips are the same.
+    public var motionOnly: Bool?
 
     public init() {}
 }
@@ -78,7 +82,8 @@ extension PretextExample {
         let indices = try sampler.sample(frameCount: source.frameCount, iFrames: try source.iFrameIndices(), rng: &rng)
         let motionFrames = indices.positive + indices.negatives.flatMap { $0 }
         let (images, fields) = try source.fetch(
-            rgb: indices.clip + [indices.iFrame], motion: motionFrames, cellSize: transform.cellSize)
+            rgb: transform.motionOnly == true ? [] : indices.clip + [indices.iFrame], motion: motionFrames,
+            cellSize: transform.cellSize)
         let w = source.width
         let h = source.height
         let s = transform.size
@@ -107,7 +112,7 @@ extension PretextExample {
             ?? move(shared, over: span, &rng)
         let clipColor = transform.augment ? ColorAugment.random(rng: &rng) : .none
         let frameSize = s * s
-        var clip = [Float](repeating: 0, count: 3 * sampler.clipFrames * frameSize)
+        var clip = [Float](repeating: 0, count: images.isEmpty ? 0 : 3 * sampler.clipFrames * frameSize)
         for (t, image) in images.prefix(sampler.clipFrames).enumerated() {
             var planes = NetworkInput.planes(NetworkInput.crop(image, sharedMove.box(frame: indices.clip[t]), size: s))
             Augment.color(&planes, width: s, height: s, clipColor)
@@ -119,9 +124,13 @@ extension PretextExample {
         }
         // The I-frame gets its own crop, flip and colour changes.
         let iBox = box(&rng)
-        var iPlanes = NetworkInput.planes(NetworkInput.crop(images[sampler.clipFrames], iBox, size: s))
-        Augment.color(&iPlanes, width: s, height: s, transform.augment ? ColorAugment.random(rng: &rng) : .none)
-        NetworkInput.normalise(&iPlanes)
+        let iColor = transform.augment ? ColorAugment.random(rng: &rng) : .none
+        var iPlanes: [Float] = []
+        if !images.isEmpty {
+            iPlanes = NetworkInput.planes(NetworkInput.crop(images[sampler.clipFrames], iBox, size: s))
+            Augment.color(&iPlanes, width: s, height: s, iColor)
+            NetworkInput.normalise(&iPlanes)
+        }
         let ms = transform.motionSize
         let motionFrame = ms * ms
         let clamp = NetworkInput.motionClamp(size: ms)

@@ -52,6 +52,12 @@ public struct PretrainRun {
     public func export(
         checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?, motionReadout: MotionReadout = .layer2Max
     ) throws -> String {
+        guard !setup.model.moveOnly else {
+            throw Trainer.TrainingError(
+                description:
+                    "'\(directory)' trained only a move network (pretrain --move-only): give --add-to WEIGHTS, the exported weights whose CMD networks it goes beside."
+            )
+        }
         guard !motionReadout.readsMoveHead || setup.model.moveHead == true else {
             throw Trainer.TrainingError(
                 description:
@@ -75,6 +81,48 @@ public struct PretrainRun {
         card.sceneBias = sceneBias
         let cardPath = ModelCardFile.path(for: output)
         try AtomicFile.write(Data(Console.json(card).utf8), to: cardPath)
+        return cardPath
+    }
+
+    /// Writes the exported weights `base` to `output` with this move-only run's network and head
+    /// beside its CMD networks (`Export.addMoveNetwork`), and the card of `base` with the run
+    /// added (`sceneBias` replacing its rows when given); returns the card's path.
+    public func addMoveNetwork(
+        checkpoint: String, base: String, to output: String, sceneBias: [SceneBiasRow]?,
+        motionReadout: MotionReadout
+    ) throws -> String {
+        guard setup.model.moveOnly else {
+            throw Trainer.TrainingError(
+                description:
+                    "'\(directory)' is a CMD run: --add-to takes a run of pretrain --move-only, whose move network goes beside the weights' CMD networks."
+            )
+        }
+        guard motionReadout.readsMoveHead else {
+            throw Trainer.TrainingError(
+                description:
+                    "--motion-readout \(motionReadout.rawValue) does not read the move head that --add-to adds: use move-head or layer2-max+move-head."
+            )
+        }
+        let baseCard = ModelCardFile.path(for: base)
+        guard let data = FileManager.default.contents(atPath: baseCard),
+            let card = try? JSONDecoder().decode(ModelCard.self, from: data)
+        else {
+            throw Trainer.TrainingError(
+                description: "'\(base)' has no readable model card ('\(baseCard)'), which --add-to extends.")
+        }
+        do {
+            try Export.addMoveNetwork(
+                setup: setup, checkpoint: checkpoint, base: base, to: output, motionReadout: motionReadout)
+        } catch {
+            throw Trainer.TrainingError(description: "'\(checkpoint)' could not be added to '\(base)': \(error)")
+        }
+        var added = card.addingMoveNetwork(
+            setup: setup, checkpoint: checkpoint, summary: Trainer.Summary(run: directory),
+            views: ViewsFile.path(for: output), motionReadout: motionReadout)
+        added.weights = output
+        if let sceneBias { added.sceneBias = sceneBias }
+        let cardPath = ModelCardFile.path(for: output)
+        try AtomicFile.write(Data(Console.json(added).utf8), to: cardPath)
         return cardPath
     }
 }

@@ -59,10 +59,15 @@ public struct SkippedSamples {
 }
 
 extension Array where Element == TrainingRecord {
-    /// The mean context and motion losses of the last `n` records.
-    public func meanLosses(last n: Int) -> (context: Double, motion: Double, count: Int) {
+    /// The mean context, motion and move losses of the last `n` records (move: nil for a run
+    /// without the move term).
+    public func meanLosses(last n: Int) -> (context: Double, motion: Double, move: Double?, count: Int) {
         let tail = suffix(n)
         let count = Double(Swift.max(1, tail.count))
-        return (tail.map(\.lossContext).reduce(0, +) / count, tail.map(\.lossMotion).reduce(0, +) / count, tail.count)
+        let moves = tail.compactMap(\.lossMove)
+        return (
+            tail.map(\.lossContext).reduce(0, +) / count, tail.map(\.lossMotion).reduce(0, +) / count,
+            moves.isEmpty ? nil : moves.reduce(0, +) / count, tail.count
+        )
     }
 }

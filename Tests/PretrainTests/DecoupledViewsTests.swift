@@ -198,6 +198,80 @@ struct DecoupledViewsTests {
         }
     }
 
+    @Test(
+        "a move-only run added to exported weights: their tensors unchanged, the move head over its network beside layer2's maximum of theirs; bad pairings are one sentence"
+    )
+    func addedMoveNetwork() throws {
+        let base = Paths.temporaryDirectory("decoupled-add-move")
+        let cmd = try TrainerTests.train(base + "/cmd", steps: 1, resume: false)
+        let only = try TrainerTests.train(
+            base + "/only", steps: 1, resume: false, movePairs: 0.5, moveHead: true, moveOnly: true)
+        let w = base + "/w.safetensors"
+        #expect(try run(Paths.decouple, ["export", cmd.directory, "-o", w]).status == 0)
+        let out = base + "/added.safetensors"
+        let r = try run(Paths.decouple, ["export", only.directory, "--add-to", w, "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        // Every tensor of the base files is there unchanged; the move network and head are the run's.
+        let before = try SafeTensorsReader(path: ViewsFile.path(for: w)).allTensors()
+        let after = try SafeTensorsReader(path: ViewsFile.path(for: out)).allTensors()
+        #expect(before.allSatisfy { after[$0.key] == $0.value })
+        let m = only.model
+        for p in m.parameters { #expect(after[p.name]?.values == p.value.data, "\(p.name)") }
+        #expect(after.count == before.count + m.parameters.count + m.buffers.count)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: w)))
+        // The motion view: layer2's maximum of the base's motion network beside the move head over
+        // the move-only run's network, computed by hand.
+        cmd.model.training = false
+        m.training = false
+        let c = cmd.setup.model
+        var rng = SeededRandom(seed: 17)
+        let clips = Tensor.normal(shape: [2, 2, c.futureFrames, c.motionSize, c.motionSize], using: &rng)
+        let peak = Self.peakLayer2(cmd.model.motionNet.forward(clips, threads: 1))
+        let moved = L2Normalize.forward(m.mv!.forward(m.moveNet!.forward(clips, threads: 1).pooled).0).0
+        let motion = try DecoupledViews.network(.motion, weights: out)
+        #expect(motion.input.motionReadout == .layer2MaxMoveHead && motion.input.ownMoveNetwork)
+        #expect(motion.embed(clips).relativeError(to: Self.sideBySide(peak, moved)) < 1e-5)
+        let card = try JSONDecoder().decode(
+            ModelCard.self, from: Data(contentsOf: URL(fileURLWithPath: ModelCardFile.path(for: out))))
+        #expect(card.moveNetwork?.setup.model.moveOnly == true && card.weights == out)
+        #expect(card.viewGuide?["motion"]?.contains("layer2-max+move-head") == true)
+        // Added again in place with the head alone: the move network replaced, not doubled.
+        let again = try run(
+            Paths.decouple, ["export", only.directory, "--add-to", out, "-o", out, "--motion-readout", "move-head"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let twice = try SafeTensorsReader(path: ViewsFile.path(for: out))
+        #expect(twice.allTensors() == after && twice.metadata["motion.readout"] == "move-head")
+        // A base that reads motion clips of another size, a base without its views file, a
+        // CMD run given to --add-to, a move-only run without it, a readout without the head:
+        // one sentence each, and nothing written.
+        let views = try SafeTensorsReader(path: ViewsFile.path(for: w))
+        let odd = base + "/odd.safetensors"
+        try FileManager.default.copyItem(atPath: w, toPath: odd)
+        try FileManager.default.copyItem(atPath: ModelCardFile.path(for: w), toPath: ModelCardFile.path(for: odd))
+        var metadata = views.metadata
+        metadata["motion.size"] = "48"
+        try SafeTensorsWriter.write(views.allTensors(), metadata: metadata, to: ViewsFile.path(for: odd))
+        let lone = base + "/lone.safetensors"
+        try FileManager.default.copyItem(atPath: w, toPath: lone)
+        try FileManager.default.copyItem(atPath: ModelCardFile.path(for: w), toPath: ModelCardFile.path(for: lone))
+        for (args, says) in [
+            (["export", only.directory, "--add-to", odd], "'\(odd)' reads motion clips of 8 frames at 48 px"),
+            (["export", only.directory, "--add-to", lone], "'\(lone)' has no views file with a motion network"),
+            (["export", cmd.directory, "--add-to", w], "is a CMD run: --add-to takes a run of pretrain --move-only"),
+            (["export", only.directory], "trained only a move network (pretrain --move-only): give --add-to"),
+            (
+                ["export", only.directory, "--add-to", w, "--motion-readout", "layer2-max"],
+                "does not read the move head that --add-to adds"
+            ),
+        ] {
+            let bad = base + "/bad.safetensors"
+            let r = try run(Paths.decouple, args + ["-o", bad])
+            #expect(r.status == 1 && r.stderr.contains(says), "\(args): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: bad) && !FileManager.default.fileExists(atPath: ViewsFile.path(for: bad)))
+        }
+    }
+
     /// The views' vectors by hand: layer2, layer3 and layer4 averaged, each L2-normalised,
     /// side by side.
     static func pooledLayers(_ out: TrainableBackbone.Output) -> Tensor {

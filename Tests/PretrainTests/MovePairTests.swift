@@ -180,6 +180,24 @@ struct MovePairTests {
             }
         }
         #expect(Double(agree) >= 0.9 * Double(checked), "negatives moved as labelled on \(agree) of \(checked) axes")
+        // Motion clips only (`pretrain --move-only`): no RGB clip or I-frame, the very same
+        // motion clips and labels as the whole example's from the same draws.
+        var motionOnly = transform
+        motionOnly.motionOnly = true
+        for seed: UInt64 in [1, 2] {
+            let plan = MovePlan(direction: 4, share: 0.012)
+            var r1 = SeededRandom(seed: seed)
+            var r2 = SeededRandom(seed: seed)
+            let whole = try PretextExample.make(
+                from: sources[0], sampler: PretextSampler(), transform: transform, plan: plan, rng: &r1)
+            let motion = try PretextExample.make(
+                from: sources[0], sampler: PretextSampler(), transform: motionOnly, plan: plan, rng: &r2)
+            #expect(motion.clip.isEmpty && motion.iFrame.isEmpty && !whole.clip.isEmpty && !whole.iFrame.isEmpty)
+            #expect(motion.positive == whole.positive && motion.negatives == whole.negatives)
+            #expect(motion.moveLabels == whole.moveLabels && motion.indices == whole.indices)
+            let batch = CMDBatch([motion, motion], size: 48, motionSize: 32, clipFrames: 16, futureFrames: 8)
+            #expect(batch.batch == 2 && batch.clips.count == 0 && batch.motion.shape == [8, 2, 8, 32, 32])
+        }
     }
 
     @Test("through a real encoded video: a zoom's positive shows the still picture moving out of (into) the centre")
@@ -312,6 +330,22 @@ struct MovePairTests {
         #expect(cmdParts.map(\.grad.data) == plain.parameters.map(\.grad.data), "the term reached a CMD network")
         #expect(own.moveNet!.parameters.allSatisfy { $0.grad.data.contains { $0 != 0 } })
         #expect(own.mv!.parameters.allSatisfy { $0.grad.data.contains { $0 != 0 } })
+        // The move network and head alone (`pretrain --move-only`), on the batch's motion clips
+        // only (no RGB clip or I-frame): the term and its gradients are the step above's, bit for
+        // bit, and the model's parameters are those two networks'.
+        c.contextWeight = 0
+        c.motionWeight = 0
+        let alone = try CMDModel(config: c, seed: 3)
+        alone.training = true
+        alone.zeroGrad()
+        var motionOnly = batch
+        motionOnly.clips = Tensor(shape: [4, 3, 0, c.size, c.size])
+        motionOnly.iFrames = Tensor(shape: [4, 3, 0, c.size, c.size])
+        let l4 = alone.step(motionOnly, threads: 1)
+        #expect(l4.move == l3.move && l4.context == 0 && l4.motion == 0 && abs(l4.total - 0.5 * l4.move) < 1e-12)
+        #expect(alone.parameters.map(\.name) == own.mv!.parameters.map(\.name) + own.moveNet!.parameters.map(\.name))
+        #expect(alone.parameters.map(\.grad.data) == (own.mv!.parameters + own.moveNet!.parameters).map(\.grad.data))
+        #expect(alone.buffers.count == own.mv!.buffers.count + own.moveNet!.buffers.count)
     }
 
     @Test("the term through its head: the pooled features' gradient against finite differences")

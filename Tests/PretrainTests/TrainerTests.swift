@@ -43,7 +43,8 @@ struct TrainerTests {
 
     static func train(
         _ dir: String, steps: Int, resume: Bool, cameraMoves: Double? = nil, verticalFlips: Bool? = nil,
-        movePairs: Double? = nil, moveHead: Bool? = nil, moveZooms: Bool? = nil, moveNet: Bool? = nil
+        movePairs: Double? = nil, moveHead: Bool? = nil, moveZooms: Bool? = nil, moveNet: Bool? = nil,
+        moveOnly: Bool = false
     ) throws -> Trainer {
         var s = setup()
         s.transform.cameraMoves = cameraMoves
@@ -55,6 +56,12 @@ struct TrainerTests {
             s.model.moveNet = moveNet
             s.transform.movePairs = true
             s.transform.moveZooms = moveZooms
+        }
+        if moveOnly {
+            s.model.contextWeight = 0
+            s.model.motionWeight = 0
+            s.model.moveNet = true
+            s.transform.motionOnly = true
         }
         let trainer = try Trainer(directory: dir, setup: s, resume: resume)
         s = trainer.setup
@@ -99,16 +106,17 @@ struct TrainerTests {
         }
         // With camera moves, vertical flips or move pairs made in the loader: other samples,
         // and still bit for bit on resume; resuming without them is refused.
-        for (name, moves, flips, pairs, head, zooms, net) in [
-            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?, nil as Bool?, nil as Bool?, nil as Bool?),
-            ("flips", nil, true, nil, nil, nil, nil), ("pairs", nil, nil, 0.5, nil, nil, nil),
-            ("pairs-head", nil, nil, 0.5, true, nil, nil), ("pairs-head-zooms", nil, nil, 0.5, true, true, nil),
-            ("pairs-head-net", nil, nil, 0.5, true, nil, true),
+        for (name, moves, flips, pairs, head, zooms, net, only) in [
+            ("moves", 1.0 as Double?, nil as Bool?, nil as Double?, nil as Bool?, nil as Bool?, nil as Bool?, false),
+            ("flips", nil, true, nil, nil, nil, nil, false), ("pairs", nil, nil, 0.5, nil, nil, nil, false),
+            ("pairs-head", nil, nil, 0.5, true, nil, nil, false),
+            ("pairs-head-zooms", nil, nil, 0.5, true, true, nil, false),
+            ("pairs-head-net", nil, nil, 0.5, true, nil, true, false), ("move-only", nil, nil, 0.5, true, true, nil, true),
         ] {
             func train(_ dir: String, steps: Int, resume: Bool) throws -> Trainer {
                 try Self.train(
                     dir, steps: steps, resume: resume, cameraMoves: moves, verticalFlips: flips, movePairs: pairs,
-                    moveHead: head, moveZooms: zooms, moveNet: net)
+                    moveHead: head, moveZooms: zooms, moveNet: net, moveOnly: only)
             }
             let straight = try train(base + "/" + name, steps: 3, resume: false)
             _ = try train(base + "/" + name + "-b", steps: 1, resume: false)
@@ -178,6 +186,8 @@ struct TrainerTests {
             (["--move-head"], "--move-head and --move-zooms need --move-pairs with a weight above 0."),
             (["--move-zooms"], "--move-head and --move-zooms need --move-pairs with a weight above 0."),
             (["--move-pairs", "1", "--move-net"], "--move-net needs --move-head"),
+            (["--move-pairs", "1", "--move-only"], "--move-only needs --move-head"),
+            (["--move-pairs", "1", "--move-head", "--move-only", "--motion-only"], "--move-only needs --move-head"),
             (["--max-height", "120", "--no-reencode"], "--max-height needs re-encoded copies"),
         ] {
             let r = try run(Paths.decouple, ["pretrain"] + data + ["-o", base + "/bad"] + tiny + flags)
