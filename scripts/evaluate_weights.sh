@@ -33,7 +33,12 @@ $BIN camera-set -o "$WORK/camera" --per-class 10 --seed 7 --force
 $BIN synth -o "$WORK/synth-report-2" --per-class 10 --seed 10 --region test --force
 $BIN camera-set -o "$WORK/camera-2" --per-class 10 --seed 11 --force
 
-$BIN export "$WORK/run" -o $W --motion-readout "$MOTION_READOUT"
+# The CMD run's export, then the move network beside it when make_weights.sh trained one.
+export_weights() {
+  $BIN export "$WORK/run" -o $W --motion-readout "$MOTION_READOUT" "$@"
+  if [ -d "$WORK/move-run" ]; then $BIN export "$WORK/move-run" --add-to $W -o $W "$@"; fi
+}
+export_weights
 $BIN eval scene-bias "$WORK/synth-choose" --weights $W "$@" --config "$CONFIG" --views $VARIANTS,scene,motion \
   --json-out "$WORK/choose.json" | tee "$WORK/choose.txt"
 $BIN weights choose "$WORK/choose.json" --weights r2p1d-compact.safetensors --model r2p1d-26 --config "$CONFIG" -o weights/default.json
@@ -57,6 +62,6 @@ if [ ${#HELD[@]} -gt 0 ]; then
   $BIN eval scene-bias "$WORK/camera-held-out" --weights $W "$@" --config "$CONFIG" --views "$VARIANT,scene,motion" \
     --per-class | tee weights/held-out.txt
 fi
-$BIN export "$WORK/run" -o $W --motion-readout "$MOTION_READOUT" --scene-bias "$WORK/scene-bias.json"
+export_weights --scene-bias "$WORK/scene-bias.json"
 cp "$WORK/run/loss.png" weights/r2p1d-compact.loss.png
 cat weights/default.json
