@@ -129,31 +129,35 @@ struct SynthTests {
         #expect(motion["orbit/in-context"]! < motion["pan/in-context"]!)
         let again = try run(Paths.decouple, args + ["-o", dir + "/b"])
         #expect(again.status == 0)
-        // The same seed gives the same labels and plan, and decoded frames that agree within a
-        // fraction of a grey level. Not always the same bytes: on the team's machine one
-        // bottom-right macroblock of a video sometimes encodes differently between runs (the RGB
-        // frames are identical; 0.14-0.22 levels on average where it happened, once 1.53 under a
-        // loaded `make test`, which failed this line). The YUV frames libx264 receives are
-        // identical too (dumped on 2026-12-07); aligning the RGB input, zeroing the frame's
-        // padding, `--jobs 1` and explicit single-thread lookahead did not stop it. Two seeds
-        // differ by tens of levels.
+        // The same seed gives the same labels and plan, and decoded frames that agree but for a
+        // few pixels. Not always the same bytes: on the team's machine one bottom-right
+        // macroblock of a video sometimes encodes differently between runs (the RGB frames are
+        // identical; 0.14-0.22 levels on average over the video where it happened, once 1.53
+        // under a loaded `make test`, which failed a bound of 1 on that average). The YUV frames
+        // libx264 receives are identical too (dumped on 2026-12-07); aligning the RGB input,
+        // zeroing the frame's padding, `--jobs 1` and explicit single-thread lookahead did not
+        // stop it. So the bound is on the share of values more than 2 levels apart (one
+        // macroblock in every frame is 4 %), and two different videos are the control.
         #expect(
             FileManager.default.contents(atPath: dir + "/a/labels.csv")
                 == FileManager.default.contents(atPath: dir + "/b/labels.csv"))
-        for line in labels.dropFirst() {
-            let p = String(line.split(separator: ",")[0])
-            let (ra, rb) = (try VideoReader(path: dir + "/a/" + p), try VideoReader(path: dir + "/b/" + p))
-            var (total, count) = (0.0, 0)
+        func differing(_ a: String, _ b: String) throws -> Double {
+            let (ra, rb) = (try VideoReader(path: a), try VideoReader(path: b))
+            var (far, count) = (0, 0)
             while try ra.next() != nil, try rb.next() != nil {
                 let (ia, ib) = (try ra.currentImage(), try rb.currentImage())
-                total += zip(ia.pixels, ib.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) }
+                far += zip(ia.pixels, ib.pixels).filter { abs(Int($0.0) - Int($0.1)) > 2 }.count
                 count += ia.pixels.count
             }
-            #expect(count == 20 * 96 * 64 * 3, "\(p)")
-            #expect(
-                total / Double(max(1, count)) < 1,
-                "\(p): the two runs differ by \(total / Double(max(1, count))) levels on average")
+            #expect(count == 20 * 96 * 64 * 3, "\(a)")
+            return Double(far) / Double(max(1, count))
         }
+        let paths = labels.dropFirst().map { String($0.split(separator: ",")[0]) }
+        for p in paths {
+            let share = try differing(dir + "/a/" + p, dir + "/b/" + p)
+            #expect(share < 0.1, "\(p): \(share) of the values of the two runs differ by more than 2 levels")
+        }
+        #expect(try differing(dir + "/a/" + paths[0], dir + "/b/" + paths[1]) > 0.5)
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/synth.json")))
                 as? [String: Any])
