@@ -190,7 +190,8 @@ struct PretrainCommand: ParsableCommand {
             throw ValidationError("--move-head and --move-zooms need --move-pairs with a weight above 0.")
         }
         guard !moveOnly || (moveHead && !contextOnly && !motionOnly) else {
-            throw ValidationError("--move-only needs --move-head and goes with neither --context-only nor --motion-only.")
+            throw ValidationError(
+                "--move-only needs --move-head and goes with neither --context-only nor --motion-only.")
         }
         guard !moveNet || moveHead else {
             throw ValidationError("--move-net needs --move-head: the motion view reads that network through the head.")

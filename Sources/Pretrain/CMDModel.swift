@@ -245,7 +245,8 @@ public final class CMDModel: ParameterContainer {
 
     public var buffers: [Buffer] {
         if config.moveOnly { return mv!.buffers + moveNet!.buffers }
-        return backbone.buffers + frameNet.buffers + motionNet.buffers + mq.buffers + mk.buffers + iq.buffers + ik.buffers
+        return backbone.buffers + frameNet.buffers + motionNet.buffers + mq.buffers + mk.buffers + iq.buffers
+            + ik.buffers
             + (mv?.buffers ?? []) + (moveNet?.buffers ?? [])
     }
 
@@ -382,7 +383,9 @@ public final class CMDModel: ParameterContainer {
         }
         var dPooled = term.dPooled
         if let mv, let projected {
-            dPooled = p.time(.predictorHeadsBackward) { mv.backward(term.dPooled, cache: projected.1, threads: threads) }
+            dPooled = p.time(.predictorHeadsBackward) {
+                mv.backward(term.dPooled, cache: projected.1, threads: threads)
+            }
         }
         guard let moveNet, let moved else { return (term.loss, dPooled) }
         p.time(.motionBackward) { moveNet.backward(moved.cache, gradients: ["pooled": dPooled], threads: threads) }

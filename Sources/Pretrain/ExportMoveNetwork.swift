@@ -23,8 +23,10 @@ extension Export {
             )
         }
         let c = setup.model
-        let trained = "\(c.futureFrames) frames at \(c.motionSize) px, widths \(c.motionWidths), cells of \(setup.transform.cellSize) px"
-        let read = "\(input.motionFrames) frames at \(input.motionSize) px, widths \(input.motionWidths), cells of \(input.cellSize) px"
+        let trained =
+            "\(c.futureFrames) frames at \(c.motionSize) px, widths \(c.motionWidths), cells of \(setup.transform.cellSize) px"
+        let read =
+            "\(input.motionFrames) frames at \(input.motionSize) px, widths \(input.motionWidths), cells of \(input.cellSize) px"
         guard trained == read else {
             throw ModelError(
                 "'\(base)' reads motion clips of \(read) and the move network was trained on \(trained): they cannot share the motion view"

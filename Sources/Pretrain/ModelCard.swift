@@ -91,7 +91,8 @@ public struct ModelCard: Codable, Sendable {
         card.moveNetwork = MoveNetworkCard(
             setup: setup, training: summary, checkpoint: checkpoint,
             checkpointSHA256: try? SHA256.hexDigest(ofFile: checkpoint + ".safetensors"))
-        card.viewGuide?["motion"] = Self.motionGuide(self.setup.model, readout: motionReadout)
+        card.viewGuide?["motion"] =
+            Self.motionGuide(self.setup.model, readout: motionReadout)
             + ", the move head over a motion network of its own trained apart (pretrain --move-only, weight \(setup.model.moveWeight ?? 0))"
         return card
     }

@@ -268,7 +268,9 @@ struct DecoupledViewsTests {
             let r = try run(Paths.decouple, args + ["-o", bad])
             #expect(r.status == 1 && r.stderr.contains(says), "\(args): \(r.stderr)")
             #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
-            #expect(!FileManager.default.fileExists(atPath: bad) && !FileManager.default.fileExists(atPath: ViewsFile.path(for: bad)))
+            #expect(
+                !FileManager.default.fileExists(atPath: bad)
+                    && !FileManager.default.fileExists(atPath: ViewsFile.path(for: bad)))
         }
     }
 

@@ -111,7 +111,8 @@ struct TrainerTests {
             ("flips", nil, true, nil, nil, nil, nil, false), ("pairs", nil, nil, 0.5, nil, nil, nil, false),
             ("pairs-head", nil, nil, 0.5, true, nil, nil, false),
             ("pairs-head-zooms", nil, nil, 0.5, true, true, nil, false),
-            ("pairs-head-net", nil, nil, 0.5, true, nil, true, false), ("move-only", nil, nil, 0.5, true, true, nil, true),
+            ("pairs-head-net", nil, nil, 0.5, true, nil, true, false),
+            ("move-only", nil, nil, 0.5, true, true, nil, true),
         ] {
             func train(_ dir: String, steps: Int, resume: Bool) throws -> Trainer {
                 try Self.train(
