@@ -260,8 +260,11 @@ struct PretrainCommand: ParsableCommand {
         interrupted.install()
         TrainingMemory.keepFreedMemory()
         let deadline = maxMinutes.map { Date().addingTimeInterval($0 * 60) }
+        let counted =
+            trainer.setup.model.moveOnly
+            ? "the move network and head only" : "backbone \(trainer.model.backbone.parameterCount)"
         Console.note(
-            "pretrain: \(setup.videos.count) videos, \(trainer.model.parameterCount) parameters (backbone \(trainer.model.backbone.parameterCount)), batch \(batch), from step \(trainer.step) to \(trainer.setup.steps)"
+            "pretrain: \(setup.videos.count) videos, \(trainer.model.parameterCount) parameters (\(counted)), batch \(batch), from step \(trainer.step) to \(trainer.setup.steps)"
         )
         let start = Date()
         let firstStep = trainer.step
