@@ -283,8 +283,12 @@ public final class DecoupledNetwork: @unchecked Sendable {
         precondition(Array(x.shape.dropFirst()) == inputShape, "\(kind) network takes \(inputShape), got \(x.shape)")
         let n = x.shape[0]
         let read = Self.parts(kind, input.motionReadout)
-        // The move head alone over a network of its own needs nothing of `network`.
-        let out = read.isEmpty && moveNetwork != nil ? nil : lock.withLock { network.forward(x, threads: threads) }
+        // The move head alone over a network of its own needs nothing of `network`, and maps
+        // read beside it (or alone) need `network` only up to the last of them.
+        let last = moveHead != nil && moveNetwork == nil ? nil : read.map(\.stage).max().map { "layer\($0 + 1)" }
+        let out =
+            read.isEmpty && moveNetwork != nil
+            ? nil : lock.withLock { network.forward(x, threads: threads, through: last) }
         var parts = read.map { part in
             let map = out!.stages["layer\(part.stage + 1)"]!
             return L2Normalize.forward(part.maximum ? GlobalMaxPool3d.forward(map) : GlobalAveragePool3d.forward(map)).0

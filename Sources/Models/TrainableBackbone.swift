@@ -251,7 +251,10 @@ public final class TrainableBackbone: ParameterContainer {
     }
 
     /// `x [N, Cin, T, H, W]` → stages and pooled output. Convs run clips across `threads`.
-    public func forward(_ x: Tensor, threads: Int = 1) -> Output {
+    /// With `through`, the pass stops after that stage (a reader that needs no later map):
+    /// `pooled` is then that stage's average, and the cache is good for no backward pass.
+    public func forward(_ x: Tensor, threads: Int = 1, through: String? = nil) -> Output {
+        precondition(through.map(stageNames.contains) ?? true, "no stage named \(through!)")
         var h = x
         var caches: [Cache.StepCache] = []
         var stages: [String: Tensor] = [:]
@@ -289,6 +292,7 @@ public final class TrainableBackbone: ParameterContainer {
                 h = a
             }
             if let stage { stages[stage] = h }
+            if let through, stage == through { break }
         }
         let pooled = GlobalAveragePool3d.forward(h)
         return Output(stages: stages, pooled: pooled, cache: Cache(steps: caches, lastShape: h.shape))

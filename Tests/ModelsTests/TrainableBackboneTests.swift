@@ -132,6 +132,14 @@ struct TrainableBackboneTests {
         motion.backward(m.cache, gradients: ["layer4": Tensor(shape: [2, 16, 1, 2, 2], repeating: 1)])
         #expect(motion.parameters.allSatisfy { $0.grad.isFinite })
         #expect(motion.parameters.first!.grad.maxAbs() > 0)
+        // Stopped after layer2 (what a reader of layer2 alone needs): the same layer2, bit for
+        // bit, and no later map.
+        motion.eval()
+        let clips = Tensor.normal(shape: [3, 2, 8, 32, 32], using: &rng)
+        let whole = motion.forward(clips)
+        let short = motion.forward(clips, through: "layer2")
+        #expect(short.stages["layer2"]!.data == whole.stages["layer2"]!.data)
+        #expect(Set(short.stages.keys) == ["stem", "layer1", "layer2"] && short.pooled.shape == [3, 8])
     }
 
     @Test("a tiny model overfits a tiny batch: InfoNCE below 0.05")
