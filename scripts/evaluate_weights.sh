@@ -17,7 +17,8 @@
 # tables as printed, weights/more-sets.txt the second sets' tables; the camera sets' tables add
 # each class's out-of-context R@1 (--per-class); weights/held-out.txt, when HOLD_OUT names shared
 # videos kept out of training, the camera set cut from them (seed 15). MOTION_READOUT (default layer2-max) is what the
-# motion view reads of the motion network (decouple export --motion-readout).
+# motion view reads of the motion network (decouple export --motion-readout); MOVE_HEAD_SHARE
+# (default 0.8) the move head's share beside it when make_weights.sh trained a move network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/decouple}
@@ -25,6 +26,9 @@ WORK=${WORK:-/tmp/decouple-weights}
 CONFIG="planes=16,32,64,128 stem=16 size=64"
 W=weights/r2p1d-compact.safetensors
 MOTION_READOUT=${MOTION_READOUT:-layer2-max}
+# The move head's share of the motion view's cosine beside the CMD network's layer2 maximum,
+# chosen on the choice sets (docs/training.md#the-move-network-trained-apart-pretrain---move-only).
+MOVE_HEAD_SHARE=${MOVE_HEAD_SHARE:-0.8}
 VARIANTS=video:pooled,video:fused,video:projected,video:residual,video:projected-residual,video:predicted,video:predicted-residual
 
 $BIN synth -o "$WORK/synth-choose" --per-class 10 --seed 7 --region test --force
@@ -36,7 +40,9 @@ $BIN camera-set -o "$WORK/camera-2" --per-class 10 --seed 11 --force
 # The CMD run's export, then the move network beside it when make_weights.sh trained one.
 export_weights() {
   $BIN export "$WORK/run" -o $W --motion-readout "$MOTION_READOUT" "$@"
-  if [ -d "$WORK/move-run" ]; then $BIN export "$WORK/move-run" --add-to $W -o $W "$@"; fi
+  if [ -d "$WORK/move-run" ]; then
+    $BIN export "$WORK/move-run" --add-to $W -o $W --move-head-share "$MOVE_HEAD_SHARE" "$@"
+  fi
 }
 export_weights
 $BIN eval scene-bias "$WORK/synth-choose" --weights $W "$@" --config "$CONFIG" --views $VARIANTS,scene,motion \

@@ -50,6 +50,23 @@ struct ExportCommand: ParsableCommand {
             """)
     var addTo: String?
 
+    @Option(
+        help: """
+            With --motion-readout layer2-max+move-head: the move head's share of the motion view's \
+            cosine, between 0 and 1 (default: the two parts side by side, 0.5).
+            """)
+    var moveHeadShare: Float?
+
+    func validate() throws {
+        guard let w = moveHeadShare else { return }
+        let readout = motionReadout ?? (addTo == nil ? .layer2Max : .layer2MaxMoveHead)
+        guard w > 0, w < 1, readout == .layer2MaxMoveHead else {
+            throw ValidationError(
+                "--move-head-share takes a share between 0 and 1 and the readout layer2-max+move-head (got \(w), \(readout.rawValue))."
+            )
+        }
+    }
+
     func run() throws {
         do {
             let run = try PretrainRun(directory: directory)
@@ -67,10 +84,11 @@ struct ExportCommand: ParsableCommand {
                 try addTo.map {
                     try run.addMoveNetwork(
                         checkpoint: path, base: $0, to: output, sceneBias: rows,
-                        motionReadout: motionReadout ?? .layer2MaxMoveHead)
+                        motionReadout: motionReadout ?? .layer2MaxMoveHead, moveHeadShare: moveHeadShare)
                 }
                 ?? run.export(
-                    checkpoint: path, to: output, sceneBias: rows, motionReadout: motionReadout ?? .layer2Max)
+                    checkpoint: path, to: output, sceneBias: rows, motionReadout: motionReadout ?? .layer2Max,
+                    moveHeadShare: moveHeadShare)
             print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
         } catch {
             Console.error("\(error)")

@@ -73,6 +73,11 @@ public struct DecoupledInput: Equatable, Sendable {
     /// Whether the move head reads a motion network of its own (`mv_backbone.`, runs trained
     /// with `pretrain --move-net`; metadata `motion.move_network` = `own`).
     public var ownMoveNetwork: Bool
+    /// With `layer2-max+move-head`: the move head's share of the cosine between two vectors
+    /// (layer2's maximum has the rest), by scaling the two L2-normalised parts by the square
+    /// roots; nil: the parts side by side as they are (a share of 0.5). Metadata
+    /// `motion.move_head_share`.
+    public var moveHeadShare: Float? = nil
 
     public init(
         sceneSize: Int, sceneWidths: [Int], motionSize: Int, motionFrames: Int, motionWidths: [Int],
@@ -102,7 +107,9 @@ public struct DecoupledInput: Equatable, Sendable {
             "motion.stem_stride": String(motionStemStride), "motion.cell_size": String(cellSize),
             "input.scale": String(scale), "input.crop": String(crop), "input.rgb": rgb,
             "motion.readout": motionReadout.rawValue,
-        ].merging(ownMoveNetwork ? ["motion.move_network": "own"] : [:]) { $1 }
+        ].merging(ownMoveNetwork ? ["motion.move_network": "own"] : [:]) { $1 }.merging(
+            moveHeadShare.map { ["motion.move_head_share": String($0)] } ?? [:]
+        ) { $1 }
     }
 
     /// Reads the entries back; nil when the file has none (exported before the scene and motion
@@ -134,6 +141,14 @@ public struct DecoupledInput: Equatable, Sendable {
             motionStemStride: try int("motion.stem_stride"), cellSize: try int("motion.cell_size"),
             scale: try int("input.scale"), crop: try int("input.crop"), rgb: m["input.rgb"] ?? "accurate",
             motionReadout: motionReadout, ownMoveNetwork: m["motion.move_network"] == "own")
+        if let share = m["motion.move_head_share"] {
+            guard let w = Float(share), w > 0, w < 1, motionReadout == .layer2MaxMoveHead else {
+                throw ModelError(
+                    "'\(path)' has motion.move_head_share '\(share)': it must be between 0 and 1, with the readout layer2-max+move-head"
+                )
+            }
+            moveHeadShare = w
+        }
     }
 }
 
@@ -299,6 +314,11 @@ public final class DecoupledNetwork: @unchecked Sendable {
                     let pooled = moveNetwork?.forward(x, threads: threads).pooled ?? out!.pooled
                     return L2Normalize.forward(moveHead.forward(pooled, threads: threads).0).0
                 })
+            if let w = input.moveHeadShare {
+                for (i, scale) in [(0, (1 - w).squareRoot()), (1, w.squareRoot())] {
+                    parts[i] = Tensor(shape: parts[i].shape, data: parts[i].data.map { $0 * scale })
+                }
+            }
         }
         var data: [Float] = []
         data.reserveCapacity(n * dimension)

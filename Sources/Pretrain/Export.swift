@@ -22,7 +22,7 @@ public enum Export {
     /// `setup` and writes the two files; `motionReadout` is what the motion view will read.
     public static func write(
         setup: PretrainSetup, checkpoint: String, to path: String, metadata: [String: String],
-        motionReadout: MotionReadout = .layer2Max
+        motionReadout: MotionReadout = .layer2Max, moveHeadShare: Float? = nil
     ) throws {
         var metadata = metadata
         metadata[ViewsFile.exportKey] = try SHA256.hexDigest(ofFile: checkpoint + ".safetensors")
@@ -56,12 +56,13 @@ public enum Export {
             views[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data)
         }
         let c = setup.model
-        let input = DecoupledInput(
+        var input = DecoupledInput(
             sceneSize: c.size, sceneWidths: c.frameWidths, motionSize: c.motionSize, motionFrames: c.futureFrames,
             motionWidths: c.motionWidths,
             motionStemStride: ResNet10Config.motion(widths: c.motionWidths).motionStemStride,
             cellSize: setup.transform.cellSize, rgb: (setup.rgb ?? .accurate).rawValue, motionReadout: motionReadout,
             ownMoveNetwork: motionReadout.readsMoveHead && model.moveNet != nil)
+        input.moveHeadShare = moveHeadShare
         let extra = input.metadata.merging(["predictor.heads": String(c.predictorHeads)]) { $1 }
         // The views first: the weights file, the one a user names, is renamed into place last.
         try SafeTensorsWriter.write(views, metadata: metadata.merging(extra) { $1 }, to: ViewsFile.path(for: path))

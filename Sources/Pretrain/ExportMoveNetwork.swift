@@ -11,7 +11,8 @@ extension Export {
     /// as it is, the export key too: the backbone file is unchanged, so the pair still matches.
     /// `base` may be `path`.
     public static func addMoveNetwork(
-        setup: PretrainSetup, checkpoint: String, base: String, to path: String, motionReadout: MotionReadout
+        setup: PretrainSetup, checkpoint: String, base: String, to path: String, motionReadout: MotionReadout,
+        moveHeadShare: Float? = nil
     ) throws {
         precondition(setup.model.moveOnly && motionReadout.readsMoveHead)
         let weights = try SafeTensorsReader(path: base)
@@ -41,7 +42,8 @@ extension Export {
         var reading = input
         reading.motionReadout = motionReadout
         reading.ownMoveNetwork = true
-        var metadata = views.metadata.merging(reading.metadata) { $1 }
+        reading.moveHeadShare = moveHeadShare
+        var metadata = views.metadata.filter { $0.key != "motion.move_head_share" }.merging(reading.metadata) { $1 }
         metadata["move_network.checkpoint"] = (checkpoint as NSString).lastPathComponent
         metadata["move_network.checkpoint_sha256"] = try SHA256.hexDigest(ofFile: checkpoint + ".safetensors")
         // The views first, as in `write`: the weights file a user names is renamed into place last.

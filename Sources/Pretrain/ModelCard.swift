@@ -84,7 +84,8 @@ public struct ModelCard: Codable, Sendable {
     /// This card with the move network of `setup`'s run beside the CMD networks, the motion view
     /// reading `motionReadout`.
     public func addingMoveNetwork(
-        setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, views: String, motionReadout: MotionReadout
+        setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, views: String, motionReadout: MotionReadout,
+        moveHeadShare: Float? = nil
     ) -> ModelCard {
         var card = self
         card.views = views
@@ -92,18 +93,20 @@ public struct ModelCard: Codable, Sendable {
             setup: setup, training: summary, checkpoint: checkpoint,
             checkpointSHA256: try? SHA256.hexDigest(ofFile: checkpoint + ".safetensors"))
         card.viewGuide?["motion"] =
-            Self.motionGuide(self.setup.model, readout: motionReadout)
+            Self.motionGuide(self.setup.model, readout: motionReadout, moveHeadShare: moveHeadShare)
             + ", the move head over a motion network of its own trained apart (pretrain --move-only, weight \(setup.model.moveWeight ?? 0))"
         return card
     }
 
-    static func motionGuide(_ c: CMDConfig, readout: MotionReadout) -> String {
-        "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): \(readout.description), L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths, readout: readout, moveHeadWidth: c.embedding)) values (readout \(readout.rawValue))"
+    static func motionGuide(_ c: CMDConfig, readout: MotionReadout, moveHeadShare: Float? = nil) -> String {
+        let share = moveHeadShare.map { String(format: ", the move head %.0f %% of the cosine", $0 * 100) } ?? ""
+        return
+            "the clip's motion vectors in tiles of \(c.futureFrames) frames at \(c.motionSize) px through the motion-vector network (\(c.motionWidths.map(String.init).joined(separator: ","))): \(readout.description), L2-normalised, averaged over the tiles: \(DecoupledNetwork.dimension(.motion, widths: c.motionWidths, readout: readout, moveHeadWidth: c.embedding)) values (readout \(readout.rawValue)\(share))"
     }
 
     public init(
         setup: PretrainSetup, checkpoint: String, summary: Trainer.Summary, weights: String, views: String,
-        motionReadout: MotionReadout = .layer2Max
+        motionReadout: MotionReadout = .layer2Max, moveHeadShare: Float? = nil
     ) {
         architecture = setup.model.backbone.modelID
         config = setup.model.backbone.description
@@ -131,7 +134,7 @@ public struct ModelCard: Codable, Sendable {
                 "the backbone on \(c.backbone.frames) RGB frames at \(c.size) px (variant chosen by weights choose; video:VARIANT for the others)",
             "scene":
                 "the keyframe nearest the clip's middle through the I-frame network (\(c.frameWidths.map(String.init).joined(separator: ",")) at \(c.size) px): the averages of its layer2, layer3 and layer4, each L2-normalised, side by side: \(DecoupledNetwork.dimension(.scene, widths: c.frameWidths)) values",
-            "motion": Self.motionGuide(c, readout: motionReadout),
+            "motion": Self.motionGuide(c, readout: motionReadout, moveHeadShare: moveHeadShare),
         ]
         rgb = setup.rgb ?? .accurate
         fixesOverTheOfficialCode = [

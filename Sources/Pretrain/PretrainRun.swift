@@ -50,7 +50,8 @@ public struct PretrainRun {
     /// Exports `checkpoint` to `output` (`Export.write`) and writes the model card beside it,
     /// with `sceneBias` rows when given and the motion view's `motionReadout`; returns the card's path.
     public func export(
-        checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?, motionReadout: MotionReadout = .layer2Max
+        checkpoint: String, to output: String, sceneBias: [SceneBiasRow]?, motionReadout: MotionReadout = .layer2Max,
+        moveHeadShare: Float? = nil
     ) throws -> String {
         guard !setup.model.moveOnly else {
             throw Trainer.TrainingError(
@@ -70,13 +71,14 @@ public struct PretrainRun {
         ]
         do {
             try Export.write(
-                setup: setup, checkpoint: checkpoint, to: output, metadata: metadata, motionReadout: motionReadout)
+                setup: setup, checkpoint: checkpoint, to: output, metadata: metadata, motionReadout: motionReadout,
+                moveHeadShare: moveHeadShare)
         } catch {
             throw Trainer.TrainingError(description: "'\(checkpoint)' could not be exported: \(error)")
         }
         var card = ModelCard(
             setup: setup, checkpoint: checkpoint, summary: Trainer.Summary(run: directory), weights: output,
-            views: ViewsFile.path(for: output), motionReadout: motionReadout)
+            views: ViewsFile.path(for: output), motionReadout: motionReadout, moveHeadShare: moveHeadShare)
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
         card.sceneBias = sceneBias
         let cardPath = ModelCardFile.path(for: output)
@@ -89,7 +91,7 @@ public struct PretrainRun {
     /// added (`sceneBias` replacing its rows when given); returns the card's path.
     public func addMoveNetwork(
         checkpoint: String, base: String, to output: String, sceneBias: [SceneBiasRow]?,
-        motionReadout: MotionReadout
+        motionReadout: MotionReadout, moveHeadShare: Float? = nil
     ) throws -> String {
         guard setup.model.moveOnly else {
             throw Trainer.TrainingError(
@@ -112,13 +114,14 @@ public struct PretrainRun {
         }
         do {
             try Export.addMoveNetwork(
-                setup: setup, checkpoint: checkpoint, base: base, to: output, motionReadout: motionReadout)
+                setup: setup, checkpoint: checkpoint, base: base, to: output, motionReadout: motionReadout,
+                moveHeadShare: moveHeadShare)
         } catch {
             throw Trainer.TrainingError(description: "'\(checkpoint)' could not be added to '\(base)': \(error)")
         }
         var added = card.addingMoveNetwork(
             setup: setup, checkpoint: checkpoint, summary: Trainer.Summary(run: directory),
-            views: ViewsFile.path(for: output), motionReadout: motionReadout)
+            views: ViewsFile.path(for: output), motionReadout: motionReadout, moveHeadShare: moveHeadShare)
         added.weights = output
         if let sceneBias { added.sceneBias = sceneBias }
         let cardPath = ModelCardFile.path(for: output)

@@ -231,6 +231,29 @@ struct DecoupledViewsTests {
         let motion = try DecoupledViews.network(.motion, weights: out)
         #expect(motion.input.motionReadout == .layer2MaxMoveHead && motion.input.ownMoveNetwork)
         #expect(motion.embed(clips).relativeError(to: Self.sideBySide(peak, moved)) < 1e-5)
+        // With the move head at 80 % of the cosine: the two parts scaled by the square roots of
+        // their shares; a share outside (0, 1) in a file is one sentence naming it.
+        let shared = base + "/shared.safetensors"
+        let r8 = try run(
+            Paths.decouple, ["export", only.directory, "--add-to", w, "-o", shared, "--move-head-share", "0.8"])
+        #expect(r8.status == 0, "\(r8.stderr)")
+        let scaled = Self.sideBySide(
+            Tensor(shape: peak.shape, data: peak.data.map { $0 * Float(0.2).squareRoot() }),
+            Tensor(shape: moved.shape, data: moved.data.map { $0 * Float(0.8).squareRoot() }))
+        let sharedNet = try DecoupledViews.network(.motion, weights: shared)
+        #expect(sharedNet.input.moveHeadShare == 0.8)
+        #expect(sharedNet.embed(clips).relativeError(to: scaled) < 1e-5)
+        let sharedViews = try SafeTensorsReader(path: ViewsFile.path(for: shared))
+        var badShare = sharedViews.metadata
+        badShare["motion.move_head_share"] = "1.5"
+        try SafeTensorsWriter.write(sharedViews.allTensors(), metadata: badShare, to: ViewsFile.path(for: shared))
+        do {
+            _ = try DecoupledViews.network(.motion, weights: shared)
+            Issue.record("a views file with a share of 1.5 was accepted")
+        } catch {
+            #expect(
+                "\(error)".contains("motion.move_head_share '1.5'") && "\(error)".contains(ViewsFile.path(for: shared)))
+        }
         let card = try JSONDecoder().decode(
             ModelCard.self, from: Data(contentsOf: URL(fileURLWithPath: ModelCardFile.path(for: out))))
         #expect(card.moveNetwork?.setup.model.moveOnly == true && card.weights == out)
