@@ -81,9 +81,7 @@ public struct PretrainRun {
             views: ViewsFile.path(for: output), motionReadout: motionReadout, moveHeadShare: moveHeadShare)
         card.weightsSHA256 = try? SHA256.hexDigest(ofFile: output)
         card.sceneBias = sceneBias
-        let cardPath = ModelCardFile.path(for: output)
-        try AtomicFile.write(Data(Console.json(card).utf8), to: cardPath)
-        return cardPath
+        return try Self.write(card, beside: output)
     }
 
     /// Writes the exported weights `base` to `output` with this move-only run's network and head
@@ -124,8 +122,13 @@ public struct PretrainRun {
             views: ViewsFile.path(for: output), motionReadout: motionReadout, moveHeadShare: moveHeadShare)
         added.weights = output
         if let sceneBias { added.sceneBias = sceneBias }
-        let cardPath = ModelCardFile.path(for: output)
-        try AtomicFile.write(Data(Console.json(added).utf8), to: cardPath)
-        return cardPath
+        return try Self.write(added, beside: output)
+    }
+
+    /// Writes `card` as the model card of the weights `output`; returns its path.
+    static func write(_ card: ModelCard, beside output: String) throws -> String {
+        let path = ModelCardFile.path(for: output)
+        try AtomicFile.write(Data(Console.json(card).utf8), to: path)
+        return path
     }
 }
