@@ -57,9 +57,11 @@ struct ExportCommand: ParsableCommand {
             """)
     var moveHeadShare: Float?
 
+    /// `--motion-readout`, or its default for the form of export asked for.
+    var readout: MotionReadout { motionReadout ?? (addTo == nil ? .layer2Max : .layer2MaxMoveHead) }
+
     func validate() throws {
         guard let w = moveHeadShare else { return }
-        let readout = motionReadout ?? (addTo == nil ? .layer2Max : .layer2MaxMoveHead)
         guard w > 0, w < 1, readout == .layer2MaxMoveHead else {
             throw ValidationError(
                 "--move-head-share takes a share between 0 and 1 and the readout layer2-max+move-head (got \(w), \(readout.rawValue))."
@@ -84,11 +86,10 @@ struct ExportCommand: ParsableCommand {
                 try addTo.map {
                     try run.addMoveNetwork(
                         checkpoint: path, base: $0, to: output, sceneBias: rows,
-                        motionReadout: motionReadout ?? .layer2MaxMoveHead, moveHeadShare: moveHeadShare)
+                        motionReadout: readout, moveHeadShare: moveHeadShare)
                 }
                 ?? run.export(
-                    checkpoint: path, to: output, sceneBias: rows, motionReadout: motionReadout ?? .layer2Max,
-                    moveHeadShare: moveHeadShare)
+                    checkpoint: path, to: output, sceneBias: rows, motionReadout: readout, moveHeadShare: moveHeadShare)
             print("\(output), \(ViewsFile.path(for: output)), \(cardPath)")
         } catch {
             Console.error("\(error)")

@@ -18,6 +18,15 @@ import Tensor
 ///   + `mk_head.…`), with how pretraining fed them as metadata (`DecoupledInput`); a run with the
 ///   move term's head adds `mv_head.…`, and with its own motion network `mv_backbone.…`.
 public enum Export {
+    /// A model of `setup` with the weights of `checkpoint` (a `TrainingCheckpoint` path without
+    /// extension).
+    static func restoredModel(_ setup: PretrainSetup, checkpoint: String) throws -> CMDModel {
+        let model = try CMDModel(config: setup.model, seed: setup.seed)
+        let ck = try TrainingCheckpoint.read(from: checkpoint)
+        try ck.restore(parameters: model.parameters, buffers: model.buffers, optimizer: nil)
+        return model
+    }
+
     /// Loads `checkpoint` (a `TrainingCheckpoint` path without extension) into a model of
     /// `setup` and writes the two files; `motionReadout` is what the motion view will read.
     public static func write(
@@ -26,9 +35,7 @@ public enum Export {
     ) throws {
         var metadata = metadata
         metadata[ViewsFile.exportKey] = try SHA256.hexDigest(ofFile: checkpoint + ".safetensors")
-        let model = try CMDModel(config: setup.model, seed: setup.seed)
-        let ck = try TrainingCheckpoint.read(from: checkpoint)
-        try ck.restore(parameters: model.parameters, buffers: model.buffers, optimizer: nil)
+        let model = try restoredModel(setup, checkpoint: checkpoint)
         let prefix = "rgb_backbone."
         var tensors: [String: FloatTensor] = [:]
         for p in model.backbone.parameters {

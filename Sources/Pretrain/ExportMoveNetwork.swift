@@ -15,7 +15,6 @@ extension Export {
         moveHeadShare: Float? = nil
     ) throws {
         precondition(setup.model.moveOnly && motionReadout.readsMoveHead)
-        let weights = try SafeTensorsReader(path: base)
         guard let views = try ViewsFile.open(for: base),
             let input = try DecoupledInput(metadata: views.metadata, path: views.path)
         else {
@@ -33,9 +32,7 @@ extension Export {
                 "'\(base)' reads motion clips of \(read) and the move network was trained on \(trained): they cannot share the motion view"
             )
         }
-        let model = try CMDModel(config: c, seed: setup.seed)
-        let ck = try TrainingCheckpoint.read(from: checkpoint)
-        try ck.restore(parameters: model.parameters, buffers: model.buffers, optimizer: nil)
+        let model = try restoredModel(setup, checkpoint: checkpoint)
         var tensors = views.allTensors().filter { !$0.key.hasPrefix("mv_head.") && !$0.key.hasPrefix("mv_backbone.") }
         for p in model.parameters { tensors[p.name] = FloatTensor(shape: p.value.shape, values: p.value.data) }
         for b in model.buffers { tensors[b.name] = FloatTensor(shape: b.value.shape, values: b.value.data) }
@@ -43,11 +40,16 @@ extension Export {
         reading.motionReadout = motionReadout
         reading.ownMoveNetwork = true
         reading.moveHeadShare = moveHeadShare
-        var metadata = views.metadata.filter { $0.key != "motion.move_head_share" }.merging(reading.metadata) { $1 }
+        // Every `motion.` entry is the reading's; dropping the base's first clears the optional
+        // ones the reading leaves out (a share the base had and this export does not give).
+        var metadata = views.metadata.filter { !$0.key.hasPrefix("motion.") }.merging(reading.metadata) { $1 }
         metadata["move_network.checkpoint"] = (checkpoint as NSString).lastPathComponent
         metadata["move_network.checkpoint_sha256"] = try SHA256.hexDigest(ofFile: checkpoint + ".safetensors")
         // The views first, as in `write`: the weights file a user names is renamed into place last.
         try SafeTensorsWriter.write(tensors, metadata: metadata, to: ViewsFile.path(for: path))
-        if path != base { try SafeTensorsWriter.write(weights.allTensors(), metadata: weights.metadata, to: path) }
+        if path != base {
+            let weights = try SafeTensorsReader(path: base)
+            try SafeTensorsWriter.write(weights.allTensors(), metadata: weights.metadata, to: path)
+        }
     }
 }

@@ -135,13 +135,7 @@ struct DecoupledViewsTests {
             metadata["motion.readout"] = readout
             let w = base + "/\(readout)-odd.safetensors"
             try FileManager.default.copyItem(atPath: Self.exported.1, toPath: w)
-            try SafeTensorsWriter.write(reader.allTensors(), metadata: metadata, to: ViewsFile.path(for: w))
-            do {
-                _ = try DecoupledViews.network(.motion, weights: w)
-                Issue.record("a file with readout \(readout) and no mv_head was accepted")
-            } catch {
-                #expect("\(error)".contains(says) && "\(error)".contains(ViewsFile.path(for: w)), "\(error)")
-            }
+            try Self.expectRefused(w, tensors: reader.allTensors(), metadata: metadata, says: says)
         }
     }
 
@@ -163,6 +157,18 @@ struct DecoupledViewsTests {
         // The head over the CMD network's features would be another vector.
         let wrong = L2Normalize.forward(m.mv!.forward(m.motionNet.forward(clips, threads: 1).pooled).0).0
         #expect(wrong.relativeError(to: moved) > 1e-2)
+        // The export of one run with a share, too (`--move-head-share`).
+        let w8 = base + "/share.safetensors"
+        let r8 = try run(
+            Paths.decouple,
+            [
+                "export", trainer.directory, "-o", w8, "--motion-readout", "layer2-max+move-head", "--move-head-share",
+                "0.8",
+            ])
+        #expect(r8.status == 0, "\(r8.stderr)")
+        #expect(
+            try DecoupledViews.network(.motion, weights: w8).embed(clips).relativeError(
+                to: Self.sideBySide(peak, moved, share: 0.8)) < 1e-5)
         for (readout, expected) in [
             (MotionReadout.moveHead, moved), (.layer2MaxMoveHead, Self.sideBySide(peak, moved)), (.layer2Max, peak),
         ] {
@@ -188,13 +194,7 @@ struct DecoupledViewsTests {
             (all.filter { !$0.key.hasPrefix("mv_backbone.") }, "no move network (mv_backbone.*)"),
             (misshaped, "the move network of"),
         ] {
-            try SafeTensorsWriter.write(tensors, metadata: reader.metadata, to: ViewsFile.path(for: odd))
-            do {
-                _ = try DecoupledViews.network(.motion, weights: odd)
-                Issue.record("a views file was accepted where it should say \(says)")
-            } catch {
-                #expect("\(error)".contains(says) && "\(error)".contains(ViewsFile.path(for: odd)), "\(error)")
-            }
+            try Self.expectRefused(odd, tensors: tensors, metadata: reader.metadata, says: says)
         }
     }
 
@@ -237,22 +237,27 @@ struct DecoupledViewsTests {
         let r8 = try run(
             Paths.decouple, ["export", only.directory, "--add-to", w, "-o", shared, "--move-head-share", "0.8"])
         #expect(r8.status == 0, "\(r8.stderr)")
-        let scaled = Self.sideBySide(
-            Tensor(shape: peak.shape, data: peak.data.map { $0 * Float(0.2).squareRoot() }),
-            Tensor(shape: moved.shape, data: moved.data.map { $0 * Float(0.8).squareRoot() }))
+        let scaled = Self.sideBySide(peak, moved, share: 0.8)
         let sharedNet = try DecoupledViews.network(.motion, weights: shared)
         #expect(sharedNet.input.moveHeadShare == 0.8)
         #expect(sharedNet.embed(clips).relativeError(to: scaled) < 1e-5)
+        // Added again without a share: the base's share goes, the parts sit side by side.
+        let cleared = base + "/cleared.safetensors"
+        #expect(try run(Paths.decouple, ["export", only.directory, "--add-to", shared, "-o", cleared]).status == 0)
+        #expect(try SafeTensorsReader(path: ViewsFile.path(for: cleared)).metadata["motion.move_head_share"] == nil)
+        #expect(try DecoupledViews.network(.motion, weights: cleared).input.moveHeadShare == nil)
         let sharedViews = try SafeTensorsReader(path: ViewsFile.path(for: shared))
         var badShare = sharedViews.metadata
         badShare["motion.move_head_share"] = "1.5"
-        try SafeTensorsWriter.write(sharedViews.allTensors(), metadata: badShare, to: ViewsFile.path(for: shared))
-        do {
-            _ = try DecoupledViews.network(.motion, weights: shared)
-            Issue.record("a views file with a share of 1.5 was accepted")
-        } catch {
+        try Self.expectRefused(
+            shared, tensors: sharedViews.allTensors(), metadata: badShare, says: "motion.move_head_share '1.5'")
+        // A share out of range, or without the readout it weighs, is refused on the command line.
+        for flags in [["--move-head-share", "1.5"], ["--move-head-share", "0.5", "--motion-readout", "move-head"]] {
+            let bad = base + "/bad.safetensors"
+            let r = try run(Paths.decouple, ["export", only.directory, "--add-to", w, "-o", bad] + flags)
             #expect(
-                "\(error)".contains("motion.move_head_share '1.5'") && "\(error)".contains(ViewsFile.path(for: shared)))
+                r.status != 0 && r.stderr.contains("--move-head-share takes a share between 0 and 1"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: bad))
         }
         let card = try JSONDecoder().decode(
             ModelCard.self, from: Data(contentsOf: URL(fileURLWithPath: ModelCardFile.path(for: out))))
@@ -294,6 +299,28 @@ struct DecoupledViewsTests {
             #expect(
                 !FileManager.default.fileExists(atPath: bad)
                     && !FileManager.default.fileExists(atPath: ViewsFile.path(for: bad)))
+        }
+    }
+
+    /// `x` and `y` side by side scaled by the square roots of 1-`share` and `share`: their parts
+    /// of the cosine (`--move-head-share`).
+    static func sideBySide(_ x: Tensor, _ y: Tensor, share: Float) -> Tensor {
+        sideBySide(
+            Tensor(shape: x.shape, data: x.data.map { $0 * (1 - share).squareRoot() }),
+            Tensor(shape: y.shape, data: y.data.map { $0 * share.squareRoot() }))
+    }
+
+    /// Writes `tensors` and `metadata` as the views file of `weights` and expects loading its
+    /// motion network to fail with one sentence that names the file and says `says`.
+    static func expectRefused(
+        _ weights: String, tensors: [String: FloatTensor], metadata: [String: String], says: String
+    ) throws {
+        try SafeTensorsWriter.write(tensors, metadata: metadata, to: ViewsFile.path(for: weights))
+        do {
+            _ = try DecoupledViews.network(.motion, weights: weights)
+            Issue.record("'\(weights)' was accepted where loading should say \(says)")
+        } catch {
+            #expect("\(error)".contains(says) && "\(error)".contains(ViewsFile.path(for: weights)), "\(error)")
         }
     }
 
