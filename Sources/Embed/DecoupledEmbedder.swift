@@ -64,14 +64,13 @@ public struct DecoupledEmbedder: Sendable {
 
     /// The motion view of every window: the distinct tiles of all windows (overlapping clips
     /// share them, since tiles sit on one grid), their frames decoded in one pass and cut to
-    /// network input as they come, each window the mean of its tiles. Decoding is the larger
-    /// part of the time and, for streams with B-frames, runs on one thread
-    /// (docs/ffmpeg.md §6), so the network runs on another thread meanwhile, on each
-    /// `batchWhileDecoding` tiles whose frames are all in; the rest once decoding is done, on
-    /// every core.
+    /// network input as they come, each window the mean of its tiles. For streams with
+    /// B-frames decoding runs on one thread (docs/ffmpeg.md §6), so the network runs on a
+    /// second thread meanwhile, on each `batch` tiles whose frames are all in; once decoding
+    /// is done, the decoding thread takes the batches still waiting too.
     func motion(
         _ windows: [ClipWindow], from source: MotionClipSource, box: CropBox, isCancelled: (@Sendable () -> Bool)?,
-        batchWhileDecoding: Int = 8
+        batch: Int = 4
     ) throws -> [[Float]] {
         let input = network.input
         let length = input.motionFrames
@@ -79,33 +78,36 @@ public struct DecoupledEmbedder: Sendable {
         let tiles = Array(Set(tilesOf.flatMap { $0 })).sorted { $0.lexicographicallyPrecedes($1) }
         let frames = Array(Set(tiles.flatMap { $0 })).sorted()
         let clamp = NetworkInput.motionClamp(size: input.motionSize)
-        let network = self.network
         var planes: [Int: [Float]] = [:]
-        let vectors = TileVectors()
+        let work = TileWork(network: network)
         let background = DispatchQueue(label: "motion-view-network")
         let group = DispatchGroup()
-        defer { group.wait() }
+        defer {
+            work.drop()
+            group.wait()
+        }
         var ready = 0  // tiles whose frames are all decoded: a prefix, frames come in order
-        var started = 0  // tiles handed to the network
+        var queued = 0  // tiles handed to `work`
+        func queue(upTo end: Int) {
+            while queued < end {
+                let part = tiles[queued..<(queued + min(batch, end - queued))]
+                work.add(part, Self.motionInput(part, planes: planes, input: input, shape: network.inputShape))
+                background.async(group: group) { _ = work.runOne() }
+                queued = part.endIndex
+            }
+        }
         try source.motionFields(frames, cellSize: input.cellSize) { i, field in
             if isCancelled?() == true { throw CancellationError() }
             planes[i] = NetworkInput.crop(field, box, size: input.motionSize, clamp: clamp)
             while ready < tiles.count, tiles[ready].max()! <= i { ready += 1 }
-            while ready - started >= batchWhileDecoding {
-                let part = tiles[started..<(started + batchWhileDecoding)]
-                let x = Self.motionInput(part, planes: planes, input: input, shape: network.inputShape)
-                background.async(group: group) { vectors.set(part, network.embed(x, threads: 1)) }
-                started += batchWhileDecoding
-            }
+            queue(upTo: ready - (ready - queued) % batch)
+        }
+        queue(upTo: tiles.count)
+        while work.runOne() {
+            if isCancelled?() == true { throw CancellationError() }
         }
         group.wait()
-        for batch in stride(from: started, to: tiles.count, by: 32) {
-            if isCancelled?() == true { throw CancellationError() }
-            let part = tiles[batch..<min(batch + 32, tiles.count)]
-            let x = Self.motionInput(part, planes: planes, input: input, shape: network.inputShape)
-            vectors.set(part, network.embed(x, threads: ProcessInfo.processInfo.activeProcessorCount))
-        }
-        return tilesOf.map { VideoEmbedder.meanOverClips($0.map { vectors[$0] }) }
+        return tilesOf.map { VideoEmbedder.meanOverClips($0.map { work[$0] }) }
     }
 
     /// The network input of some tiles: [tiles, 2, F, S, S] from the cropped fields.
@@ -168,13 +170,27 @@ public struct ViewError: Error, CustomStringConvertible, SentenceError {
     public init(_ description: String) { self.description = description }
 }
 
-/// The motion view's tile vectors, set by the network's thread and read once it is done.
-private final class TileVectors: @unchecked Sendable {
+/// The motion view's batches of tiles waiting for the network, taken by whichever thread is
+/// free, and the tile vectors they give.
+private final class TileWork: @unchecked Sendable {
+    private let network: DecoupledNetwork
     private let lock = NSLock()
+    private var waiting: [(tiles: ArraySlice<[Int]>, input: Tensor)] = []
     private var vectors: [[Int]: [Float]] = [:]
 
-    func set(_ tiles: ArraySlice<[Int]>, _ out: Tensor) {
-        lock.withLock { for (t, tile) in tiles.enumerated() { vectors[tile] = out.row(t) } }
+    init(network: DecoupledNetwork) { self.network = network }
+
+    func add(_ tiles: ArraySlice<[Int]>, _ input: Tensor) { lock.withLock { waiting.append((tiles, input)) } }
+
+    /// Forgets the batches not yet taken (on cancellation or an error).
+    func drop() { lock.withLock { waiting = [] } }
+
+    /// Runs the oldest waiting batch on one core; false when none waits.
+    func runOne() -> Bool {
+        guard let job = lock.withLock({ waiting.isEmpty ? nil : waiting.removeFirst() }) else { return false }
+        let out = network.embed(job.input, threads: 1)
+        lock.withLock { for (t, tile) in job.tiles.enumerated() { vectors[tile] = out.row(t) } }
+        return true
     }
 
     subscript(tile: [Int]) -> [Float] { lock.withLock { vectors[tile]! } }

@@ -159,7 +159,8 @@ public struct DecoupledInput: Equatable, Sendable {
 ///   motion fields, one key per position of its last map.
 ///
 /// `embed` returns the network's multi-level pooled features (see there); `keys` what the
-/// losses compare. Calls are serialised: the networks are small and hold per-call caches.
+/// losses compare. Both run from several threads at once: in evaluation mode a forward pass
+/// reads the parameters and running statistics only, and its caches are its own.
 public final class DecoupledNetwork: @unchecked Sendable {
     public enum Kind: String, Sendable {
         case scene
@@ -173,14 +174,13 @@ public final class DecoupledNetwork: @unchecked Sendable {
 
     public let kind: Kind
     public let input: DecoupledInput
-    let network: TrainableBackbone
+    let network: FrozenBackbone
     let head: ProjectionHead
     /// The move term's head (`mv_head`), loaded for the readouts that read it only.
     let moveHead: ProjectionHead?
     /// The move term's own motion network (`mv_backbone.`, runs trained with `pretrain
     /// --move-net`), which the head then reads instead of `network`.
-    let moveNetwork: TrainableBackbone?
-    private let lock = NSLock()
+    let moveNetwork: FrozenBackbone?
 
     /// Builds the network described by `input` and loads it strictly from `tensors` (the views
     /// file at `path`): every tensor of the network and its head must be there with its shape,
@@ -203,15 +203,13 @@ public final class DecoupledNetwork: @unchecked Sendable {
         moveNetwork =
             moveHead != nil && input.ownMoveNetwork
             ? try Self.load("move", config: c, prefix: "mv_backbone.", tensors: tensors, path: path) : nil
-        network.eval()
-        moveNetwork?.eval()
     }
 
-    /// The network under `prefix` (called `name` in errors), strictly loaded: every tensor
-    /// there with its shape, no other.
+    /// The network under `prefix` (called `name` in errors), strictly loaded (every tensor
+    /// there with its shape, no other) and frozen for inference.
     static func load(
         _ name: String, config: ResNet10Config, prefix: String, tensors: [String: FloatTensor], path: String
-    ) throws -> TrainableBackbone {
+    ) throws -> FrozenBackbone {
         let network = TrainableBackbone(resnet10: config, seed: 0)
         let own = tensors.filter { $0.key.hasPrefix(prefix) }
         guard !own.isEmpty else {
@@ -227,7 +225,7 @@ public final class DecoupledNetwork: @unchecked Sendable {
         } catch {
             throw ModelError("the \(name) network of \(error)")
         }
-        return network
+        return FrozenBackbone(network)
     }
 
     /// The projection head `name`, strictly loaded, in evaluation mode.
@@ -303,17 +301,14 @@ public final class DecoupledNetwork: @unchecked Sendable {
         let last = moveHead != nil && moveNetwork == nil ? nil : read.map(\.stage).max().map { "layer\($0 + 1)" }
         let out =
             read.isEmpty && moveNetwork != nil
-            ? nil : lock.withLock { network.forward(x, threads: threads, through: last) }
+            ? nil : network.forward(x, threads: threads, through: last)
         var parts = read.map { part in
             let map = out!.stages["layer\(part.stage + 1)"]!
             return L2Normalize.forward(part.maximum ? GlobalMaxPool3d.forward(map) : GlobalAveragePool3d.forward(map)).0
         }
         if let moveHead {
-            parts.append(
-                lock.withLock {
-                    let pooled = moveNetwork?.forward(x, threads: threads).pooled ?? out!.pooled
-                    return L2Normalize.forward(moveHead.forward(pooled, threads: threads).0).0
-                })
+            let pooled = moveNetwork?.forward(x, threads: threads).pooled ?? out!.pooled
+            parts.append(L2Normalize.forward(moveHead.forward(pooled, threads: threads).0).0)
             if let w = input.moveHeadShare {
                 for (i, scale) in [(0, (1 - w).squareRoot()), (1, w.squareRoot())] {
                     parts[i] = Tensor(shape: parts[i].shape, data: parts[i].data.map { $0 * scale })
@@ -336,26 +331,24 @@ public final class DecoupledNetwork: @unchecked Sendable {
     /// export round trip is checked on, and the alternative the views were measured against.
     public func keys(_ x: Tensor, threads: Int = 1) -> Tensor {
         let n = x.shape[0]
-        return lock.withLock {
-            let out = network.forward(x, threads: threads)
-            if kind == .scene {
-                return L2Normalize.forward(head.forward(out.pooled, threads: threads).0).0
-            }
-            let map = out.stages["layer4"]!
-            let positions = map.count / (n * map.shape[1])
-            let tokens = FeatureFusion.tokens(map).reshaped([n * positions, map.shape[1]])
-            let keys = L2Normalize.forward(head.forward(tokens, threads: threads).0).0
-            let d = head.second.outFeatures
-            var mean = [Float](repeating: 0, count: n * d)
-            keys.withUnsafeBufferPointer { k in
-                for s in 0..<n {
-                    for p in 0..<positions {
-                        for j in 0..<d { mean[s * d + j] += k[(s * positions + p) * d + j] / Float(positions) }
-                    }
+        let out = network.forward(x, threads: threads)
+        if kind == .scene {
+            return L2Normalize.forward(head.forward(out.pooled, threads: threads).0).0
+        }
+        let map = out.stages["layer4"]!
+        let positions = map.count / (n * map.shape[1])
+        let tokens = FeatureFusion.tokens(map).reshaped([n * positions, map.shape[1]])
+        let keys = L2Normalize.forward(head.forward(tokens, threads: threads).0).0
+        let d = head.second.outFeatures
+        var mean = [Float](repeating: 0, count: n * d)
+        keys.withUnsafeBufferPointer { k in
+            for s in 0..<n {
+                for p in 0..<positions {
+                    for j in 0..<d { mean[s * d + j] += k[(s * positions + p) * d + j] / Float(positions) }
                 }
             }
-            return Tensor(shape: [n, d], data: mean)
         }
+        return Tensor(shape: [n, d], data: mean)
     }
 }
 

@@ -142,6 +142,37 @@ struct TrainableBackboneTests {
         #expect(Set(short.stages.keys) == ["stem", "layer1", "layer2"] && short.pooled.shape == [3, 8])
     }
 
+    @Test(
+        "a frozen ResNet-10 (batch norms folded, engines built once, residual and ReLU fused) gives the eval-mode maps",
+        arguments: [false, true])
+    func frozen(motion: Bool) throws {
+        var rng = SeededRandom(seed: 11)
+        let net = TrainableBackbone(resnet10: motion ? .motion(widths: [4, 8, 8, 16]) : .frame(widths: [4, 8, 8, 16]), seed: 3)
+        let shape = motion ? [3, 2, 8, 32, 32] : [3, 3, 1, 32, 32]
+        // Trained a step, so the batch norms' scales and running statistics are not the init's.
+        trainOneStep(net, Tensor.normal(shape: shape, using: &rng), rng: &rng)
+        net.eval()
+        let frozen = FrozenBackbone(net)
+        let x = Tensor.normal(shape: shape, using: &rng)
+        let reference = net.forward(x)
+        for threads in [1, 2] {
+            let out = frozen.forward(x, threads: threads)
+            #expect(Set(out.stages.keys) == Set(reference.stages.keys))
+            for (name, map) in reference.stages {
+                #expect(out.stages[name]!.shape == map.shape)
+                let error = out.stages[name]!.relativeError(to: map)
+                #expect(error < 1e-5, "\(name), \(threads) threads: off by \(error)")
+            }
+            #expect(out.pooled.relativeError(to: reference.pooled) < 1e-5)
+        }
+        let short = frozen.forward(x, through: "layer2")
+        #expect(Set(short.stages.keys) == ["stem", "layer1", "layer2"] && short.pooled.shape == [3, 8])
+        // A copy: a later change to the trainable network does not reach it.
+        let before = frozen.forward(x).pooled
+        net.parameters[0].value = Tensor(shape: net.parameters[0].shape)
+        #expect(frozen.forward(x).pooled.data == before.data)
+    }
+
     @Test("a tiny model overfits a tiny batch: InfoNCE below 0.05")
     func overfit() throws {
         let config = try BackboneConfig(modelID: "r2p1d-26").applying(

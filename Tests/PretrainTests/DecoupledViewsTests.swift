@@ -381,7 +381,7 @@ struct DecoupledViewsTests {
     }
 
     @Test(
-        "the motion view's network run beside the decoder, on a few tiles at a time, gives the vectors of one run after decoding"
+        "the motion view's network run beside the decoder, a few tiles at a time on either thread, gives the vectors of one run after decoding"
     )
     func motionBesideDecoding() throws {
         // B-frames: one decoding thread, so the network's thread has a core of its own.
@@ -392,7 +392,7 @@ struct DecoupledViewsTests {
             let source = try MotionVideoSource(path: path)
             let box = CropBox.centre(width: source.width, height: source.height, scale: input.scale, crop: input.crop)
             let windows = ClipSampler.modelScope(frameCount: source.frameCount, clips: 10)
-            return try embedder.motion(windows, from: source, box: box, isCancelled: nil, batchWhileDecoding: batch)
+            return try embedder.motion(windows, from: source, box: box, isCancelled: nil, batch: batch)
         }
         let after = try vectors(Int.max)
         #expect(after.count == 10)
@@ -413,7 +413,7 @@ struct DecoupledViewsTests {
                 isCancelled: {
                     asked.add(1)
                     return asked.current > 40
-                }, batchWhileDecoding: 1)
+                }, batch: 1)
         }
         #expect(asked.current == 41)
     }

@@ -66,12 +66,18 @@ public final class Conv3dLayer: ParameterContainer {
         return (Self.convolve(conv, x, threads: threads), Cache(input: x))
     }
 
-    /// `conv` (the inference engine) on every clip of `x`, clips split over `threads`.
-    static func convolve(_ conv: Conv3d, _ x: Tensor, threads: Int) -> Tensor {
+    /// `conv` (the inference engine) on every clip of `x`, clips split over `threads`, then
+    /// (fused) plus `residual` (shaped like the output) and ReLU.
+    public static func convolve(_ conv: Conv3d, _ x: Tensor, residual: Tensor? = nil, relu: Bool = false, threads: Int)
+        -> Tensor
+    {
         let n = x.shape[0]
         let size = Dim3(x.shape[2], x.shape[3], x.shape[4])
         let g = conv.geometry(input: size)
         let out = g.output
+        precondition(
+            residual.map { $0.shape == [n, conv.outChannels, out.t, out.h, out.w] } ?? true,
+            "residual \(residual!.shape) does not match the conv's output")
         // Enough for any lowering the inference conv picks: a tile of up to 4 MB, never less
         // than one im2col column and output column per thread.
         let scratchCount = max(g.k + conv.outChannels, min(conv.fullScratchCount(input: size), 1 << 20))
@@ -81,15 +87,19 @@ public final class Conv3dLayer: ParameterContainer {
         return Tensor(shape: [n, conv.outChannels, out.t, out.h, out.w]) { yp in
             let ybase = UncheckedSendable(yp.baseAddress!)
             x.withUnsafeBufferPointer { xp in
-                let xbase = xp.baseAddress!
-                parallelRanges(n, threads: workers) { clips in
-                    let scratchFloats = scratchCount * inner
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
-                    defer { scratch.deallocate() }
-                    for i in clips {
-                        conv.forward(
-                            clip: xbase + i * inCount, size: size, into: ybase.value + i * outCount, scratch: scratch,
-                            scratchCount: scratchFloats, threads: inner)
+                residual.withOptionalPointer { rp in
+                    let xbase = xp.baseAddress!
+                    let rbase = rp.map(UncheckedSendable.init)
+                    parallelRanges(n, threads: workers) { clips in
+                        let scratchFloats = scratchCount * inner
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+                        defer { scratch.deallocate() }
+                        for i in clips {
+                            conv.forward(
+                                clip: xbase + i * inCount, size: size, into: ybase.value + i * outCount,
+                                residual: rbase.map { $0.value + i * outCount }, relu: relu,
+                                scratch: scratch, scratchCount: scratchFloats, threads: inner)
+                        }
                     }
                 }
             }
