@@ -147,7 +147,8 @@ struct TrainableBackboneTests {
         arguments: [false, true])
     func frozen(motion: Bool) throws {
         var rng = SeededRandom(seed: 11)
-        let net = TrainableBackbone(resnet10: motion ? .motion(widths: [4, 8, 8, 16]) : .frame(widths: [4, 8, 8, 16]), seed: 3)
+        let net = TrainableBackbone(
+            resnet10: motion ? .motion(widths: [4, 8, 8, 16]) : .frame(widths: [4, 8, 8, 16]), seed: 3)
         let shape = motion ? [3, 2, 8, 32, 32] : [3, 3, 1, 32, 32]
         // Trained a step, so the batch norms' scales and running statistics are not the init's.
         trainOneStep(net, Tensor.normal(shape: shape, using: &rng), rng: &rng)
