@@ -18,8 +18,9 @@ struct BenchViews: ParsableCommand {
             Each view embeds every video (ModelScope's --clips-per-video clips) from opening the \
             file to the vectors: the scene view decodes the clips' keyframes (I-frames only) and \
             runs the I-frame network, the motion view decodes the motion vectors of the frames \
-            the clips span and runs the motion-vector network, the video views decode and \
-            convert the RGB frames and run a backbone. The views take turns within each run, so \
+            the clips span and runs the motion-vector network (both on as many videos at once \
+            as cores, as embed runs them), the video views decode and convert the RGB frames and \
+            run a backbone. The views take turns within each run, so \
             all see the same load; each first runs once untimed; figures are medians of --runs. \
             The compact video view uses the weights' chosen variant; the full R(2+1)D-26 runs \
             with random weights (speed does not depend on them). Build in release.
@@ -116,11 +117,21 @@ struct BenchViews: ParsableCommand {
                 opened.reset()
                 let start = Date()
                 var n = 0
-                for path in paths {
-                    let e = try view.embedder.embed(path, openers: openers) {
-                        ClipSampler.modelScope(frameCount: $0, clips: clipsPerVideo)
+                let embedder = view.embedder
+                let perVideo = clipsPerVideo
+                // As `embed` runs them: the stream views on several videos at once.
+                try pipelined(
+                    count: paths.count, inFlight: embedder.videosAtOnce,
+                    work: { i in
+                        Result {
+                            try embedder.embed(paths[i], openers: openers) {
+                                ClipSampler.modelScope(frameCount: $0, clips: perVideo)
+                            }
+                        }
                     }
-                    n += e.vectors.count
+                ) { _, e in
+                    n += try e.get().vectors.count
+                    return true
                 }
                 if run > 0 { times[k].append(Date().timeIntervalSince(start)) }
                 decoded[k] = opened.counts

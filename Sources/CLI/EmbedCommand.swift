@@ -96,7 +96,10 @@ struct EmbedCommand: ParsableCommand {
             valueName: "views"))
     var views: String?
 
-    @Option(help: "Forward passes run at once (one clip per core with one OpenBLAS thread each).")
+    @Option(
+        help:
+            "Work run at once: the video view's forward passes (one clip per core with one OpenBLAS thread each), the scene and motion views' videos."
+    )
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(help: "Start the store over instead of resuming it.")

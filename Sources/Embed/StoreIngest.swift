@@ -156,6 +156,8 @@ public struct StoreIngest {
     public var rowsWithoutHash: Int { store?.items.filter { $0.fileSHA256 == nil }.count ?? 0 }
 
     /// Embeds `files` in order; `failed` counts arguments that were already found missing.
+    /// Views that read the compressed stream work on `embedder.videosAtOnce` videos at once
+    /// (their decoding runs on one thread a video); rows are still stored and reported in order.
     /// - Throws: `StoreError` when the store itself fails (disk full, ...): it still holds what
     ///   was committed before, and every video after would fail the same way.
     public func run(
@@ -166,29 +168,44 @@ public struct StoreIngest {
         if case .modelScope(let n) = selection.rule { tally.clipsPerVideo = n }
         var seen = Set(store?.items.compactMap(\.fileSHA256) ?? [])
         var usedIDs = Set<String>()
-        for file in files {
-            if isCancelled() { break }
-            let path = URL(fileURLWithPath: file.path).standardizedFileURL.path
-            do {
-                let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue
-                let hash: String
-                do { hash = try SHA256.hexDigest(ofFile: file.path) } catch {
-                    throw StoreError("'\(file.path)' could not be read.")
-                }
-                if store != nil && seen.contains(hash) {
-                    tally.skipped += 1
-                    report(.skipped(path: path))
-                    continue
-                }
-                let started = Date()
-                let before = tally
-                let video = try embedder.embed(
+        // What the videos already consumed make of the progress line, for the one being embedded.
+        let progressBase = Locked(tally)
+        let stored = seen
+        let hasStore = store != nil
+        let embedder = self.embedder
+        let openers = self.openers
+        let selection = self.selection
+        let work: @Sendable (Int) -> Prepared = { i in
+            let file = files[i]
+            if isCancelled() { return Prepared(hash: nil, size: nil, video: .failure(CancellationError())) }
+            let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue
+            guard let hash = try? SHA256.hexDigest(ofFile: file.path) else {
+                return Prepared(hash: nil, size: size, video: .failure(StoreError("'\(file.path)' could not be read.")))
+            }
+            if hasStore && stored.contains(hash) { return Prepared(hash: hash, size: size, video: nil) }
+            let started = Date()
+            let video = Result {
+                try embedder.embed(
                     file.path, openers: openers, windows: { selection.windows(frameCount: $0) },
                     progress: { p in
-                        var t = before
+                        var t = progressBase.value
                         t.currentClips = p.clipsDone
                         report(.progress(t))
                     }, isCancelled: isCancelled)
+            }
+            return Prepared(hash: hash, size: size, video: video, seconds: Date().timeIntervalSince(started))
+        }
+        var storeError: Error?
+        pipelined(count: files.count, inFlight: embedder.videosAtOnce, work: work) { i, prepared in
+            let file = files[i]
+            let path = URL(fileURLWithPath: file.path).standardizedFileURL.path
+            do {
+                if let hash = prepared.hash, store != nil && seen.contains(hash) {
+                    tally.skipped += 1
+                    report(.skipped(path: path))
+                    return true
+                }
+                let video = try prepared.video!.get()
                 let windows = video.windows
                 var name = file.id
                 if store == nil {
@@ -198,36 +215,47 @@ public struct StoreIngest {
                 var rows = selection.rows(
                     name: name, path: path, windows: windows, vectors: video.vectors, frameCount: video.frameCount,
                     fps: video.fps, model: model)
-                for i in rows.indices {
-                    rows[i].item.fileSize = size
-                    rows[i].item.fileSHA256 = hash
+                for r in rows.indices {
+                    rows[r].item.fileSize = prepared.size
+                    rows[r].item.fileSHA256 = prepared.hash
                 }
                 if let store {
                     let stored = try Self.append(rows, to: store)
                     rows = Array(zip(stored, rows.map(\.vector)))
                 }
-                seen.insert(hash)
+                seen.insert(prepared.hash!)
                 tally.embedded += 1
                 tally.clips += windows.count
-                report(
-                    .embedded(
-                        path: path, rows: rows, clips: windows.count, seconds: Date().timeIntervalSince(started),
-                        tally: tally))
+                progressBase.value = tally
+                report(.embedded(path: path, rows: rows, clips: windows.count, seconds: prepared.seconds, tally: tally))
                 report(.progress(tally))
+                return true
             } catch is CancellationError {
-                break
+                return false
             } catch let error as StoreAppendError {
-                throw error.underlying
+                storeError = error.underlying
+                return false
             } catch {
                 tally.failed += 1
+                progressBase.value = tally
                 report(
                     .failed(
                         path: path,
                         message: (error as? SentenceError)?.description
                             ?? "'\(file.path)' could not be embedded: \(error)."))
+                return true
             }
         }
+        if let storeError { throw storeError }
         return tally
+    }
+
+    /// A video's hash and size, and its vectors (nil when the store already holds it).
+    private struct Prepared: Sendable {
+        var hash: String?
+        var size: Int?
+        var video: Result<ViewEmbedder.Embedded, Error>?
+        var seconds = 0.0
     }
 
     /// A failure of the store itself, kept apart from a failure of one video.

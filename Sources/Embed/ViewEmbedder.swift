@@ -34,11 +34,16 @@ public struct ViewEmbedder: Sendable {
     public let kind: Kind
     /// How frames become RGB (the video view's clips, the scene view's keyframes).
     public let rgb: RGBConversion
+    /// Videos a batch run embeds at once: one for the video view, whose backbone takes every
+    /// core; for the scene and motion views as many as cores, since one video's decoding runs
+    /// on one thread and is most of their time (docs/benchmarks.md#views).
+    public let videosAtOnce: Int
 
-    public init(view: ViewName, kind: Kind, rgb: RGBConversion) {
+    public init(view: ViewName, kind: Kind, rgb: RGBConversion, videosAtOnce: Int = 1) {
         self.view = view
         self.kind = kind
         self.rgb = rgb
+        self.videosAtOnce = max(1, videosAtOnce)
     }
 
     public var dimension: Int {
@@ -55,7 +60,7 @@ public struct ViewEmbedder: Sendable {
     }
 
     /// A video's clips and their vectors.
-    public struct Embedded {
+    public struct Embedded: Sendable {
         public var windows: [ClipWindow]
         public var vectors: [[Float]]
         public var frameCount: Int
@@ -86,6 +91,8 @@ public struct ViewEmbedder: Sendable {
     /// scene and motion views read only their networks from `FILE.views.safetensors`.
     /// - Parameters:
     ///   - preprocessing: the video view's (default: ModelScope's, scaled to the model's side).
+    ///   - forwardWorkers: the video view's forward passes at once; the scene and motion
+    ///     views' videos at once (`videosAtOnce`).
     /// - Returns: the embedder and the weights' provenance for a store's manifest.
     /// - Throws: one sentence (`ModelError`, `CheckpointError`, `MissingWeights`, ...).
     public static func make(
@@ -110,7 +117,9 @@ public struct ViewEmbedder: Sendable {
             let provenance = EmbeddingManifest.Weights(
                 file: weights, sha256: try? SHA256.hexDigest(ofFile: weights), random: false, seed: nil)
             return (
-                ViewEmbedder(view: view, kind: .decoupled(DecoupledEmbedder(network: network)), rgb: resolved.rgb),
+                ViewEmbedder(
+                    view: view, kind: .decoupled(DecoupledEmbedder(network: network)), rgb: resolved.rgb,
+                    videosAtOnce: forwardWorkers),
                 provenance
             )
         }

@@ -3,8 +3,63 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("Common: the atomic write, cosine, JSON strings, resources")
+@Suite("Common: the atomic write, cosine, JSON strings, resources, pipelined work")
 struct CommonTests {
+    @Test("pipelined: results consumed in order whatever order they finish in, items in flight at once, a stop")
+    func pipelinedOrder() throws {
+        for inFlight in [1, 2, 3] {
+            let log = Locked<[String]>([])
+            var consumed: [Int] = []
+            // Later items finish first when several run at once.
+            pipelined(
+                count: 7, inFlight: inFlight,
+                work: { i in
+                    log.value.append("start \(i)")
+                    Thread.sleep(forTimeInterval: Double(7 - i) * 0.002)
+                    return i * i
+                }
+            ) { i, square in
+                #expect(square == i * i)
+                consumed.append(i)
+                log.value.append("consume \(i)")
+                return true
+            }
+            #expect(consumed == Array(0..<7))
+            if inFlight == 1 {
+                // Each item starts only after the one before was consumed.
+                #expect(log.value == (0..<7).flatMap { ["start \($0)", "consume \($0)"] })
+            }
+        }
+        // Two at once: item 0 finishes only once item 1 has started (with one at a time it would
+        // wait out its timeout instead).
+        let second = DispatchSemaphore(value: 0)
+        let overlapped = Locked(false)
+        pipelined(
+            count: 2, inFlight: 2,
+            work: { i in
+                if i == 1 { second.signal() } else { overlapped.value = second.wait(timeout: .now() + 10) == .success }
+            }
+        ) { _, _ in true }
+        #expect(overlapped.value)
+        // A stop: nothing is consumed after it, and no item starts more than 4 · inFlight
+        // items past it.
+        let started = Locked<Set<Int>>([])
+        var last = -1
+        pipelined(count: 100, inFlight: 2, work: { i in started.value.insert(i) }) { i, _ in
+            last = i
+            return i < 3
+        }
+        #expect(last == 3 && started.value.max()! < 3 + 1 + 8)
+        // An error thrown by consume comes out of the call.
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try pipelined(count: 5, inFlight: 2, work: { $0 }) { i, _ in
+                if i == 2 { throw Stop() }
+                return true
+            }
+        }
+    }
+
     @Test("an atomic write replaces the file whole and leaves no temporary behind")
     func atomicWrite() throws {
         let dir = Paths.temporaryDirectory("atomic")

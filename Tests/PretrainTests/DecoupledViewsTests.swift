@@ -418,6 +418,62 @@ struct DecoupledViewsTests {
         #expect(asked.current == 41)
     }
 
+    @Test(
+        "embed's batch loop on several videos at once: the stream views' rows, skips and failures as one at a time, in order"
+    )
+    func severalVideosAtOnce() throws {
+        let dir = Paths.temporaryDirectory("views-ingest")
+        let tears = Paths.asset("videos/tears_320x240.mp4")
+        try FileManager.default.copyItem(atPath: tears, toPath: dir + "/copy.mp4")
+        try Data("not a video".utf8).write(to: URL(fileURLWithPath: dir + "/bad.mp4"))
+        let files = [Paths.asset("videos/friday_480p.mp4"), tears, dir + "/copy.mp4", dir + "/bad.mp4"]
+            .map {
+                VideoFile(
+                    path: $0, id: URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, shardKey: $0)
+            }
+        let network = try Self.network(.motion)
+        let selection = ClipSelection(rule: .modelScope(clips: 3), frames: 16, stride: 1, perClip: true)
+        func ingest(_ videosAtOnce: Int) throws -> (IngestTally, [String], [Float]) {
+            let embedder = ViewEmbedder(
+                view: .motion, kind: .decoupled(DecoupledEmbedder(network: network)), rgb: .accurate,
+                videosAtOnce: videosAtOnce)
+            let store = try EmbeddingStore.create(
+                at: dir + "/store\(videosAtOnce)",
+                manifest: EmbeddingManifest(
+                    model: "r2p1d-26", config: "test", weights: .init(file: nil, sha256: nil, random: true, seed: 1),
+                    preprocessing: Preprocessing(shortSide: 64, crop: 56), sampling: selection.manifestSampling,
+                    dimension: embedder.dimension, count: 0, rgb: .accurate),
+                replace: true)
+            let log = Locked<[IngestEvent]>([])
+            let tally = try StoreIngest(
+                embedder: embedder, selection: selection, model: "r2p1d-26", store: store,
+                openers: VideoOpeners(
+                    clips: { try VideoClipSource(path: $0, rgb: $1) },
+                    stream: { try MotionVideoSource(path: $0, rgb: $1) })
+            ).run(files, isCancelled: { false }) { e in log.value.append(e) }
+            let events = log.value.compactMap { e -> String? in
+                switch e {
+                case .embedded(let p, _, _, _, _): return "embedded " + URL(fileURLWithPath: p).lastPathComponent
+                case .skipped(let p): return "skipped " + URL(fileURLWithPath: p).lastPathComponent
+                case .failed(let p, _): return "failed " + URL(fileURLWithPath: p).lastPathComponent
+                case .progress: return nil
+                }
+            }
+            return (tally, events, try store.readMatrix())
+        }
+        let (oneTally, oneEvents, oneRows) = try ingest(1)
+        #expect(
+            oneEvents == [
+                "embedded friday_480p.mp4", "embedded tears_320x240.mp4", "skipped copy.mp4", "failed bad.mp4",
+            ])
+        #expect(oneTally.embedded == 2 && oneRows.count == 6 * network.dimension)
+        for n in [2, 3] {
+            let (tally, events, rows) = try ingest(n)
+            #expect(events == oneEvents && tally.embedded == 2 && tally.skipped == 1 && tally.failed == 1)
+            #expect(rows == oneRows, "\(n) videos at once")
+        }
+    }
+
     @Test("the scene view puts two motions over one photo closer than one motion over two photos")
     func sceneView() throws {
         let a = try Self.embed(.scene, TestVideos.photoMove("gravel", sign: 1))
