@@ -195,8 +195,7 @@ public struct StoreIngest {
             }
             return Prepared(hash: hash, size: size, video: video, seconds: Date().timeIntervalSince(started))
         }
-        var storeError: Error?
-        pipelined(count: files.count, inFlight: embedder.videosAtOnce, work: work) { i, prepared in
+        try pipelined(count: files.count, inFlight: embedder.videosAtOnce, work: work) { i, prepared in
             let file = files[i]
             let path = URL(fileURLWithPath: file.path).standardizedFileURL.path
             do {
@@ -233,8 +232,7 @@ public struct StoreIngest {
             } catch is CancellationError {
                 return false
             } catch let error as StoreAppendError {
-                storeError = error.underlying
-                return false
+                throw error.underlying
             } catch {
                 tally.failed += 1
                 progressBase.value = tally
@@ -246,7 +244,6 @@ public struct StoreIngest {
                 return true
             }
         }
-        if let storeError { throw storeError }
         return tally
     }
 
