@@ -169,7 +169,18 @@ public struct StoreIngest {
         var seen = Set(store?.items.compactMap(\.fileSHA256) ?? [])
         var usedIDs = Set<String>()
         // What the videos already consumed make of the progress line, for the one being embedded.
+        // Only a view that embeds one video at a time reports within a video: every report then
+        // comes from one thread at a time.
         let progressBase = Locked(tally)
+        var within: (@Sendable (EmbedProgress) -> Void)?
+        if embedder.videosAtOnce == 1 {
+            within = { p in
+                var t = progressBase.value
+                t.currentClips = p.clipsDone
+                report(.progress(t))
+            }
+        }
+        let progress = within
         let stored = seen
         let hasStore = store != nil
         let embedder = self.embedder
@@ -187,11 +198,7 @@ public struct StoreIngest {
             let video = Result {
                 try embedder.embed(
                     file.path, openers: openers, windows: { selection.windows(frameCount: $0) },
-                    progress: { p in
-                        var t = progressBase.value
-                        t.currentClips = p.clipsDone
-                        report(.progress(t))
-                    }, isCancelled: isCancelled)
+                    progress: progress, isCancelled: isCancelled)
             }
             return Prepared(hash: hash, size: size, video: video, seconds: Date().timeIntervalSince(started))
         }
