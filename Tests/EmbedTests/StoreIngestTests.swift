@@ -95,6 +95,27 @@ struct StoreIngestTests {
         #expect(restarted.count == 0 && restarted.manifest.weights.seed == 8)
     }
 
+    @Test("a store that refuses an append ends the run with its one-sentence error; no video after it is embedded")
+    func failingStore() throws {
+        let dir = Paths.temporaryDirectory("ingest-failing-store")
+        let video = Paths.asset("videos/tears_320x240.mp4")
+        let files = [
+            VideoFile(path: video, id: "a", shardKey: video),
+            VideoFile(path: Paths.asset("videos/friday_480p.mp4"), id: "b", shardKey: video),
+        ]
+        let probe = try Self.ingest(store: nil)
+        // A store of another model: every append is refused, as a full disk would refuse it.
+        var manifest = Self.manifest(dimension: probe.embedder.dimension)
+        manifest.model = "c3d"
+        let store = try EmbeddingStore.create(at: dir + "/store", manifest: manifest, replace: true)
+        let log = EventLog()
+        let error = #expect(throws: StoreError.self) {
+            try Self.ingest(store: store).run(files, isCancelled: { false }) { log.add($0) }
+        }
+        #expect(error?.description.contains("holds c3d embeddings") == true, "\(String(describing: error))")
+        #expect(log.embedded.isEmpty && log.failed.isEmpty && store.count == 0)
+    }
+
     @Test("without a store the rows go to the events, ids made unique; cancellation stops before the next video")
     func noStoreAndCancel() throws {
         let video = Paths.asset("videos/tears_320x240.mp4")
