@@ -5,7 +5,8 @@ import VideoData
 /// `MotionClipSource` that `Pretrain` reads through).
 ///
 /// A fetch decodes forward from the key frame before the first wanted frame to the last one,
-/// single-threaded (exact B-frame vectors), converting to RGB only the frames asked for; a fetch
+/// jumping over every run of whole GOPs that holds no wanted frame, with one thread for streams
+/// with B-frames (exact B-frame vectors), converting to RGB only the frames asked for; a fetch
 /// of I-frames alone decodes I-frames only (the scene view's keyframes). Every reader shares the
 /// packet index of the first, so the file is demuxed for it once.
 public final class MotionVideoSource: MotionClipSource {
@@ -14,8 +15,9 @@ public final class MotionVideoSource: MotionClipSource {
     private let rgb: RGBConversion
     private let index: PacketIndex
     private var iFrames: [Int]?
-    /// Frames decoded so far, and how many of them were I-frames (the scene view decodes
-    /// I-frames only: `bench views` and the tests check it).
+    /// Frames decoded so far (those a seek decoded on its way to a wanted frame included), and
+    /// how many of them were I-frames (the scene view decodes I-frames only: `bench views` and
+    /// the tests check it).
     public private(set) var framesDecoded = 0
     public private(set) var iFramesDecoded = 0
 
@@ -37,9 +39,9 @@ public final class MotionVideoSource: MotionClipSource {
         if let iFrames { return iFrames }
         let reader = try VideoReader(
             path: path, options: ReaderOptions(frames: .intra, motionVectors: false), index: index)
+        defer { count(reader) }
         var out: [Int] = []
         while let f = try reader.next() {
-            count(f)
             if f.info.pictureType == .i { out.append(f.info.index) }
         }
         iFrames = out
@@ -60,8 +62,9 @@ public final class MotionVideoSource: MotionClipSource {
         try decode(rgb: [], motion: frames, cellSize: cellSize) { i, _, field in try body(i, field!) }
     }
 
-    /// One pass from the key frame before the first wanted frame to the last: `body` gets each
-    /// wanted frame's RGB image and motion field as they are decoded.
+    /// One pass from the key frame before the first wanted frame to the last, past GOPs that
+    /// hold no wanted frame: `body` gets each wanted frame's RGB image and motion field as they
+    /// are decoded, in order.
     private func decode(
         rgb: [Int], motion: [Int], cellSize: Int, _ body: (Int, RGBImage?, MotionField?) throws -> Void
     ) throws {
@@ -80,31 +83,42 @@ public final class MotionVideoSource: MotionClipSource {
         // Without RGB frames only vectors matter: deblocking of P- and B-frames is skipped.
         options.skipInterLoopFilter = rgb.isEmpty
         let reader = try VideoReader(path: path, options: options, index: index)
+        defer { count(reader) }
         if first > 0 { try reader.seek(toFrame: first) }
         let rgbSet = Set(rgb)
         let motionSet = Set(motion)
+        let order = wanted.sorted()
+        var pending = 0  // the next wanted frame not yet decoded, as a position in `order`
         var seen = Set<Int>()
         while let frame = try reader.next() {
-            count(frame)
             let i = frame.info.index
             if i > last { break }
-            guard wanted.contains(i) else { continue }
-            seen.insert(i)
-            let image = rgbSet.contains(i) ? try reader.currentImage() : nil
-            let field =
-                motionSet.contains(i)
-                ? MotionField(
-                    vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height, cellSize: cellSize)
-                : nil
-            try body(i, image, field)
+            while pending < order.count && order[pending] <= i { pending += 1 }
+            if wanted.contains(i) {
+                seen.insert(i)
+                let image = rgbSet.contains(i) ? try reader.currentImage() : nil
+                let field =
+                    motionSet.contains(i)
+                    ? MotionField(
+                        vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height,
+                        cellSize: cellSize)
+                    : nil
+                try body(i, image, field)
+            }
+            // A key frame between here and the next wanted frame: what lies before it is needed
+            // by nothing, so decoding jumps there (the clips of a long video lie far apart). A
+            // key frame starts decoding afresh, so the frames after it come out the same.
+            if pending < order.count, index.keyFrame(atOrBefore: order[pending]) > i + 1 {
+                try reader.seek(toFrame: order[pending])
+            }
         }
         if let missing = wanted.subtracting(seen).min() {
             throw MediaError(path: path, problem: "could not decode frame \(missing)")
         }
     }
 
-    private func count(_ frame: VideoFrame) {
-        framesDecoded += 1
-        if frame.info.pictureType == .i { iFramesDecoded += 1 }
+    private func count(_ reader: VideoReader) {
+        framesDecoded += reader.framesDecoded
+        iFramesDecoded += reader.iFramesDecoded
     }
 }

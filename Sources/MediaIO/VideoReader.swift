@@ -68,6 +68,10 @@ public final class VideoReader: FrameReader {
     public var decoderThreads: Int { decoder.threads }
     /// Packets the decoder rejected as damaged so far.
     public private(set) var damagedPackets = 0
+    /// Frames the decoder produced so far, those a seek decoded on its way to its target
+    /// included, and how many of them were I-frames.
+    public private(set) var framesDecoded = 0
+    public private(set) var iFramesDecoded = 0
     /// Why reading stopped early (a truncated or damaged file), if it did.
     public var readError: String? { demuxer.readError ?? index.readError }
 
@@ -139,6 +143,8 @@ public final class VideoReader: FrameReader {
             switch try decoder.receive() {
             case .frame:
                 let frame = decoder.frame
+                framesDecoded += 1
+                if frame.pointee.pict_type == AV_PICTURE_TYPE_I { iFramesDecoded += 1 }
                 var key = frame.pointee.pts
                 if key == cff_nopts_value() { key = frame.pointee.best_effort_timestamp }
                 let idx = index.index(ofKey: key) ?? (lastIndex + 1)
