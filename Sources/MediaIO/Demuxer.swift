@@ -70,8 +70,8 @@ final class Demuxer {
     /// Set when reading stopped on an error rather than at the end of the file.
     private(set) var readError: String?
 
-    /// Seeks so the next packet is the key packet at or before `timestamp` (stream time base,
-    /// decoding timestamps). Returns false when the container cannot seek.
+    /// Seeks so the next packet is the key packet at or before `timestamp` (stream time base;
+    /// `av_seek_frame` with `AVSEEK_FLAG_BACKWARD`). Returns false when the container cannot seek.
     func seek(toDTS timestamp: Int64) -> Bool {
         readError = nil
         return av_seek_frame(context, streamIndex, timestamp, AVSEEK_FLAG_BACKWARD) >= 0

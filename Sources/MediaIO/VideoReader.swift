@@ -226,7 +226,10 @@ public final class VideoReader: FrameReader {
         flushed = false
         hasCurrentFrame = false
         seekTarget = target
-        if key == 0 || attempt >= 3 || !demuxer.seek(toDTS: index.dts[key]) {
+        // The key packet's presentation time when it is the later one: on MP4 files with
+        // B-frames, seeking to its decoding time landed one key frame early (measured,
+        // `MotionVideoSourceTests`), to its presentation time on the key frame itself.
+        if key == 0 || attempt >= 3 || !demuxer.seek(toDTS: max(index.dts[key], index.keys[key])) {
             demuxer = try Demuxer(path: info.path)
             seekAttempt = 3
         }
