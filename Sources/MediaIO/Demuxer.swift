@@ -72,7 +72,7 @@ final class Demuxer {
 
     /// Seeks so the next packet is the key packet at or before `timestamp` (stream time base;
     /// `av_seek_frame` with `AVSEEK_FLAG_BACKWARD`). Returns false when the container cannot seek.
-    func seek(toDTS timestamp: Int64) -> Bool {
+    func seek(to timestamp: Int64) -> Bool {
         readError = nil
         return av_seek_frame(context, streamIndex, timestamp, AVSEEK_FLAG_BACKWARD) >= 0
     }

@@ -93,22 +93,20 @@ public final class MotionVideoSource: MotionClipSource {
         while let frame = try reader.next() {
             let i = frame.info.index
             if i > last { break }
+            guard wanted.contains(i) else { continue }
+            seen.insert(i)
+            let image = rgbSet.contains(i) ? try reader.currentImage() : nil
+            let field =
+                motionSet.contains(i)
+                ? MotionField(
+                    vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height, cellSize: cellSize)
+                : nil
+            try body(i, image, field)
+            // Whole GOPs before the next wanted frame are needed by nothing (the clips of a long
+            // video lie far apart): decoding jumps to the key frame before it, which starts
+            // decoding afresh, so the frames after it come out the same.
             while pending < order.count && order[pending] <= i { pending += 1 }
-            if wanted.contains(i) {
-                seen.insert(i)
-                let image = rgbSet.contains(i) ? try reader.currentImage() : nil
-                let field =
-                    motionSet.contains(i)
-                    ? MotionField(
-                        vectors: frame.motionVectors, frameWidth: info.width, frameHeight: info.height,
-                        cellSize: cellSize)
-                    : nil
-                try body(i, image, field)
-            }
-            // A key frame between here and the next wanted frame: what lies before it is needed
-            // by nothing, so decoding jumps there (the clips of a long video lie far apart). A
-            // key frame starts decoding afresh, so the frames after it come out the same.
-            if pending < order.count, index.keyFrame(atOrBefore: order[pending]) > i + 1 {
+            if pending < order.count, reader.seekPays(from: i, to: order[pending]) {
                 try reader.seek(toFrame: order[pending])
             }
         }

@@ -39,8 +39,7 @@ public final class VideoClipSource: ClipSource {
         }
         var images: [Int: RGBImage] = [:]
         for target in Set(indices).sorted() {
-            let key = reader.index.keyFrame(atOrBefore: target)
-            if target <= position || key > position + 1 {
+            if target <= position || reader.seekPays(from: position, to: target) {
                 try reader.seek(toFrame: target)
                 seeks += 1
                 position = target - 1

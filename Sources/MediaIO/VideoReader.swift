@@ -207,6 +207,13 @@ public final class VideoReader: FrameReader {
             path: info.path)
     }
 
+    /// Whether going from frame `position` (the one `next()` returned last) to frame `target`
+    /// ahead of it should seek: a key frame after the next frame and at or before `target`
+    /// lets decoding start there, skipping the frames in between.
+    public func seekPays(from position: Int, to target: Int) -> Bool {
+        index.keyFrame(atOrBefore: target) > position + 1
+    }
+
     /// Positions the reader so that `next()` returns frame `index` (or, with an I-frames-only
     /// reader, the first decoded frame at or after it). Seeks to the nearest preceding key
     /// frame and decodes forward; this is how the explorer steps backwards.
@@ -226,10 +233,7 @@ public final class VideoReader: FrameReader {
         flushed = false
         hasCurrentFrame = false
         seekTarget = target
-        // The key packet's presentation time when it is the later one: on MP4 files with
-        // B-frames, seeking to its decoding time landed one key frame early (measured,
-        // `MotionVideoSourceTests`), to its presentation time on the key frame itself.
-        if key == 0 || attempt >= 3 || !demuxer.seek(toDTS: max(index.dts[key], index.keys[key])) {
+        if key == 0 || attempt >= 3 || !demuxer.seek(to: index.seekTimestamp(key)) {
             demuxer = try Demuxer(path: info.path)
             seekAttempt = 3
         }
