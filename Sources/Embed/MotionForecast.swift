@@ -91,16 +91,6 @@ public final class MotionForecast: @unchecked Sendable {
         let p = predictor.config.targetTokens
         let d = predictor.config.dim
         let (q, _) = head.forward(pred.reshaped([n * p, d]), threads: threads)
-        let (qn, _) = L2Normalize.forward(q)
-        let e = dimension
-        var mean = [Float](repeating: 0, count: n * e)
-        qn.withUnsafeBufferPointer { v in
-            for s in 0..<n {
-                for t in 0..<p {
-                    for k in 0..<e { mean[s * e + k] += v[(s * p + t) * e + k] / Float(p) }
-                }
-            }
-        }
-        return Tensor(shape: [n, e], data: mean)
+        return FeatureFusion.meanOverPositions(L2Normalize.forward(q).0, samples: n)
     }
 }

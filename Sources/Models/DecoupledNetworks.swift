@@ -338,17 +338,8 @@ public final class DecoupledNetwork: @unchecked Sendable {
         let map = out.stages["layer4"]!
         let positions = map.count / (n * map.shape[1])
         let tokens = FeatureFusion.tokens(map).reshaped([n * positions, map.shape[1]])
-        let keys = L2Normalize.forward(head.forward(tokens, threads: threads).0).0
-        let d = head.second.outFeatures
-        var mean = [Float](repeating: 0, count: n * d)
-        keys.withUnsafeBufferPointer { k in
-            for s in 0..<n {
-                for p in 0..<positions {
-                    for j in 0..<d { mean[s * d + j] += k[(s * positions + p) * d + j] / Float(positions) }
-                }
-            }
-        }
-        return Tensor(shape: [n, d], data: mean)
+        return FeatureFusion.meanOverPositions(
+            L2Normalize.forward(head.forward(tokens, threads: threads).0).0, samples: n)
     }
 }
 

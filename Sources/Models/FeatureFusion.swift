@@ -126,6 +126,22 @@ public enum FeatureFusion {
         return swapLastTwo(x, batches: n, rows: c, columns: p, shape: [n, p, c])
     }
 
+    /// Vectors of `samples` samples, `P` rows each (`[samples · P, D]`, a sample's rows
+    /// together) → their means `[samples, D]`: one vector per clip from a vector per position.
+    public static func meanOverPositions(_ x: Tensor, samples n: Int) -> Tensor {
+        let d = x.shape[1]
+        let p = x.shape[0] / n
+        var mean = [Float](repeating: 0, count: n * d)
+        x.withUnsafeBufferPointer { v in
+            for s in 0..<n {
+                for t in 0..<p {
+                    for k in 0..<d { mean[s * d + k] += v[(s * p + t) * d + k] / Float(p) }
+                }
+            }
+        }
+        return Tensor(shape: [n, d], data: mean)
+    }
+
     /// The inverse of `tokens`: `[N, P, C]` → `[N, C, ...spatial]` shaped like `shape`.
     public static func untokens(_ x: Tensor, shape: [Int]) -> Tensor {
         swapLastTwo(x, batches: x.shape[0], rows: x.shape[1], columns: x.shape[2], shape: shape)
