@@ -18,7 +18,7 @@ public struct FrozenBackbone: Sendable {
     }
 
     let steps: [(step: Step, stage: String?)]
-    public let stageNames: [String]
+    public var stageNames: [String] { steps.compactMap(\.stage) }
 
     public init(_ net: TrainableBackbone) {
         func folded(_ u: TrainableBackbone.Unit) -> Conv3d {
@@ -37,7 +37,6 @@ public struct FrozenBackbone: Sendable {
             case .block(let b): return (.block(convs: b.units.map(folded), downsample: b.downsample.map(folded)), stage)
             }
         }
-        stageNames = net.stageNames
     }
 
     /// `x [N, Cin, T, H, W]` → the stages and the global average of the last map computed;
