@@ -5,15 +5,13 @@ import Foundation
 /// Results come back in index order. Used to decode several videos (or key-frame segments) side
 /// by side, each with its own single-threaded decoder.
 public func runConcurrently<T: Sendable>(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
-    let results = ResultSlots<T>(count: count)
-    let next = ResultSlots<Int>(count: 0)
-    let workers = max(1, min(jobs, count))
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-        while let i = next.takeIndex(below: count) {
-            results.set(i, body(i))
-        }
+    var results: [T] = []
+    results.reserveCapacity(count)
+    pipelined(count: count, inFlight: jobs, work: body) { _, value in
+        results.append(value)
+        return true
     }
-    return results.values()
+    return results
 }
 
 /// A lock-protected array of optional slots, plus a shared counter for work stealing.
@@ -25,7 +23,6 @@ final class ResultSlots<T>: @unchecked Sendable {
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 
     func set(_ i: Int, _ value: T) { lock.withLock { slots[i] = value } }
-    func values() -> [T] { lock.withLock { slots.map { $0! } } }
     /// Slot i's value, released from the slots.
     func take(_ i: Int) -> T {
         lock.withLock {
