@@ -181,7 +181,7 @@ public struct StoreIngest {
             }
         }
         let progress = within
-        let stored = seen
+        let inStore = seen
         let hasStore = store != nil
         let embedder = self.embedder
         let openers = self.openers
@@ -193,7 +193,7 @@ public struct StoreIngest {
             guard let hash = try? SHA256.hexDigest(ofFile: file.path) else {
                 return Prepared(hash: nil, size: size, video: .failure(StoreError("'\(file.path)' could not be read.")))
             }
-            if hasStore && stored.contains(hash) { return Prepared(hash: hash, size: size, video: nil) }
+            if hasStore && inStore.contains(hash) { return Prepared(hash: hash, size: size, video: nil) }
             let started = Date()
             let video = Result {
                 try embedder.embed(

@@ -433,7 +433,7 @@ struct DecoupledViewsTests {
             }
         let network = try Self.network(.motion)
         let selection = ClipSelection(rule: .modelScope(clips: 3), frames: 16, stride: 1, perClip: true)
-        func ingest(_ videosAtOnce: Int) throws -> (IngestTally, [String], [Float]) {
+        func ingest(_ videosAtOnce: Int, cancelled: Bool = false) throws -> (IngestTally, [String], [Float]) {
             let embedder = ViewEmbedder(
                 view: .motion, kind: .decoupled(DecoupledEmbedder(network: network)), rgb: .accurate,
                 videosAtOnce: videosAtOnce)
@@ -450,7 +450,7 @@ struct DecoupledViewsTests {
                 openers: VideoOpeners(
                     clips: { try VideoClipSource(path: $0, rgb: $1) },
                     stream: { try MotionVideoSource(path: $0, rgb: $1) })
-            ).run(files, isCancelled: { false }) { e in log.value.append(e) }
+            ).run(files, isCancelled: { cancelled }) { e in log.value.append(e) }
             let events = log.value.compactMap { e -> String? in
                 switch e {
                 case .embedded(let p, _, _, _, _): return "embedded " + URL(fileURLWithPath: p).lastPathComponent
@@ -472,6 +472,9 @@ struct DecoupledViewsTests {
             #expect(events == oneEvents && tally.embedded == 2 && tally.skipped == 1 && tally.failed == 1)
             #expect(rows == oneRows, "\(n) videos at once")
         }
+        // Cancelled from the start with two at once: nothing embedded, stored or reported.
+        let (stopped, stoppedEvents, stoppedRows) = try ingest(2, cancelled: true)
+        #expect(stopped.finished == 0 && stoppedEvents.isEmpty && stoppedRows.isEmpty)
     }
 
     @Test("the scene view puts two motions over one photo closer than one motion over two photos")
