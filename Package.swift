@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "PretrainTests",
             dependencies: [
-                "Pretrain", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport",
+                "Pretrain", "Common", "Models", "Embed", "SafeTensors", "Tensor", "VideoData", "MediaIO", "TestSupport",
             ]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Tensor", "VideoData", "CLI", "TestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoData", "MediaIO", "TestSupport"]),

@@ -194,6 +194,8 @@ struct BenchPretrain: ParsableCommand {
         /// The first-step losses in float64 (PyTorch, on a copy of the same model and batch).
         var firstLossFloat64: Losses?
         var dataLoadingMs: Double?
+        /// CPU time of building one batch (the loader's thread and the decoders' together).
+        var dataLoadingCPUMs: Double?
         /// Median ms per step of each part (with --profile), then "optimiser" and "other".
         var profile: [Part]?
 
@@ -210,6 +212,7 @@ struct BenchPretrain: ParsableCommand {
             case firstLossDifference = "first_loss_difference"
             case firstLossFloat64 = "first_loss_float64"
             case dataLoadingMs = "data_loading_ms"
+            case dataLoadingCPUMs = "data_loading_cpu_ms"
         }
     }
 
@@ -222,7 +225,7 @@ struct BenchPretrain: ParsableCommand {
         let model = try CMDModel(config: c, seed: seed)
         model.training = true
         let setup = PretrainSetup(model: c)
-        let (cmdBatch, source, loadingMs) = try makeBatch(c, setup: setup)
+        let (cmdBatch, source, loading) = try makeBatch(c, setup: setup)
         let groups = ParameterGroup.split(model.parameters, weightDecay: 1e-3, exemptNormAndBias: true)
         let lr = lrPerClip * Double(batch)
         let sgd = SGD(groups: groups, learningRate: Float(lr), momentum: 0.9, nesterov: true)
@@ -344,7 +347,7 @@ struct BenchPretrain: ParsableCommand {
             ratio: peerSide.map { ourSide.stepMs / $0.stepMs },
             firstLossDifference: peerSide.map { abs(ourSide.firstLoss.total - $0.firstLoss.total) },
             firstLossFloat64: peerSide == nil ? nil : float64,
-            dataLoadingMs: loadingMs, profile: profileRows)
+            dataLoadingMs: loading?.wallMs, dataLoadingCPUMs: loading?.cpuMs, profile: profileRows)
         if json {
             print(Console.json(report, pretty: false))
         } else {
@@ -352,9 +355,11 @@ struct BenchPretrain: ParsableCommand {
         }
     }
 
-    /// The batch of the benchmark: one the batch loader builds from videos (and the time it
-    /// took), or a random one.
-    func makeBatch(_ c: CMDConfig, setup: PretrainSetup) throws -> (CMDBatch, String, Double?) {
+    /// The batch of the benchmark: one the batch loader builds from videos (and the wall and
+    /// CPU time a batch took), or a random one.
+    func makeBatch(_ c: CMDConfig, setup: PretrainSetup) throws -> (
+        CMDBatch, String, (wallMs: Double, cpuMs: Double)?
+    ) {
         if randomBatch {
             var rng = SeededRandom(seed: seed &+ 100)
             let m = batch * (1 + setup.sampler.negatives)
@@ -386,19 +391,24 @@ struct BenchPretrain: ParsableCommand {
                 "none of the videos of '\(inputs.joined(separator: "', '"))' can make a training sample: \(skippedVideos.first ?? "")"
             )
         }
+        // The loader stops after these batches, so that nothing of it runs beside the steps;
+        // the main thread sleeps while it waits, so the process's CPU time is the loader's.
+        let batches = 2
         let loader = BatchLoader(
             paths: usable, order: DataOrder(videos: usable.count, batch: batch, seed: seed), sampler: setup.sampler,
-            transform: setup.transform, clipFrames: c.backbone.frames, startStep: 0, depth: 1
-        ) { try MotionVideoSource(path: $0) }
+            transform: setup.transform, clipFrames: c.backbone.frames, startStep: 0, endStep: batches, depth: 1
+        ) { try MotionVideoSource(path: $0, frameThreads: 1) }
         defer { loader.stop() }
+        let cpuStart = Machine.cpuSeconds()
         var times: [Double] = []
         var last: CMDBatch?
-        for step in 0..<2 {
+        for step in 0..<batches {
             let start = DispatchTime.now().uptimeNanoseconds
             last = try loader.batch(step)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        return (last!, "\(batch) examples from \(usable.count) videos", Stats.median(times))
+        let cpuMs = (Machine.cpuSeconds() - cpuStart) * 1000 / Double(batches)
+        return (last!, "\(batch) examples from \(usable.count) videos", (Stats.median(times), cpuMs))
     }
 
     /// One sentence for the user, exit status 1.
@@ -485,7 +495,9 @@ struct BenchPretrain: ParsableCommand {
                 + String(format: "%.1f GFLOP per step, FMA peak %.0f GFLOP/s", r.gflopPerStep, r.fmaPeakGFLOPS))
         var source = "batch: \(r.batchSource)"
         if let ms = r.dataLoadingMs {
-            source += String(format: " (data loading %.0f ms per batch, outside the step)", ms)
+            source += String(
+                format: " (data loading %.0f ms per batch, %.0f ms of CPU, outside the step)", ms,
+                r.dataLoadingCPUMs ?? .nan)
         }
         lines.append(source)
         if let s = r.torchSkipped { lines.append(s) }

@@ -39,6 +39,14 @@ public enum Machine {
         return getloadavg(&loads, 3) > 0 ? loads[0] : .nan
     }
 
+    /// CPU seconds (user and system) this process has used so far, all its threads together.
+    public static func cpuSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .nan }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     /// Resets the kernel's peak-RSS counter of this process (VmHWM), so that `peakMemoryMB`
     /// covers what runs from here on.
     public static func resetPeakMemory() {

@@ -253,8 +253,8 @@ struct PretrainCommand: ParsableCommand {
         let order = DataOrder(videos: setup.videos.count, batch: batch, seed: seed)
         let loader = BatchLoader(
             paths: setup.videos, order: order, sampler: trainer.setup.sampler, transform: trainer.setup.transform,
-            clipFrames: cmd.backbone.frames, startStep: trainer.step
-        ) { [rgb = trainer.setup.rgb ?? .accurate] in try MotionVideoSource(path: $0, rgb: rgb) }
+            clipFrames: cmd.backbone.frames, startStep: trainer.step, endStep: trainer.setup.steps
+        ) { [rgb = trainer.setup.rgb ?? .accurate] in try MotionVideoSource(path: $0, rgb: rgb, frameThreads: 1) }
         defer { loader.stop() }
         let interrupted = InterruptFlag()
         interrupted.install()

@@ -13,6 +13,7 @@ public final class MotionVideoSource: MotionClipSource {
     public let info: VideoInfo
     private let path: String
     private let rgb: RGBConversion
+    private let frameThreads: Int
     private let index: PacketIndex
     private var iFrames: [Int]?
     /// Frames decoded so far (those a seek decoded on its way to a wanted frame included), and
@@ -21,10 +22,16 @@ public final class MotionVideoSource: MotionClipSource {
     public private(set) var framesDecoded = 0
     public private(set) var iFramesDecoded = 0
 
-    /// Opens `path`; RGB frames are converted as `rgb` says.
-    public init(path: String, rgb: RGBConversion = .accurate) throws(MediaError) {
+    /// Opens `path`; RGB frames are converted as `rgb` says. `frameThreads` is the decoder's
+    /// thread count for streams without B-frames: every core by default, 1 for the batch
+    /// loader, whose cores the training step already keeps busy.
+    public init(
+        path: String, rgb: RGBConversion = .accurate,
+        frameThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws(MediaError) {
         self.path = path
         self.rgb = rgb
+        self.frameThreads = frameThreads
         let reader = try VideoReader(path: path, options: ReaderOptions(motionVectors: false))
         info = reader.info
         index = reader.index
@@ -79,7 +86,7 @@ public final class MotionVideoSource: MotionClipSource {
         // B-frames, whose exported vectors frame threading would scramble (docs/ffmpeg.md §6).
         var options = ReaderOptions(
             frames: intraOnly ? .intra : .all, motionVectors: !motion.isEmpty,
-            frameThreads: intraOnly ? 1 : ProcessInfo.processInfo.activeProcessorCount, rgb: self.rgb)
+            frameThreads: intraOnly ? 1 : frameThreads, rgb: self.rgb)
         // Without RGB frames only vectors matter: deblocking of P- and B-frames is skipped.
         options.skipInterLoopFilter = rgb.isEmpty
         let reader = try VideoReader(path: path, options: options, index: index)

@@ -48,6 +48,9 @@ public struct DataOrder: Sendable, Codable, Equatable {
 /// Builds batches ahead of the training step on its own thread (the other core), holding at
 /// most `depth` finished batches. A video that fails is reported once and replaced by the next
 /// video in the order, so one bad file does not stop a run.
+///
+/// Opened videos are kept (`SourceCache`): a video comes back every epoch, and opening it
+/// again would demux the whole file for its packet index and decode its I-frames to find them.
 public final class BatchLoader: @unchecked Sendable {
     public let paths: [String]
     let order: DataOrder
@@ -58,14 +61,19 @@ public final class BatchLoader: @unchecked Sendable {
     private let condition = NSCondition()
     private var ready: [Int: Result<CMDBatch, Error>] = [:]
     private var next: Int
+    private let endStep: Int?
     private var stopped = false
+    private var finished = false
     private let depth: Int
+    /// Used by the loader's thread only.
+    private var sources: SourceCache
     /// Messages about skipped videos (read by the loop for its log).
     private var problems: [String] = []
 
     public init(
         paths: [String], order: DataOrder, sampler: PretextSampler, transform: PretextTransform, clipFrames: Int,
-        startStep: Int, depth: Int = 2, open: @escaping MotionSourceFactory
+        startStep: Int, endStep: Int? = nil, depth: Int = 2, cachedFrames: Int = SourceCache.defaultFrames,
+        open: @escaping MotionSourceFactory
     ) {
         self.paths = paths
         self.order = order
@@ -75,6 +83,8 @@ public final class BatchLoader: @unchecked Sendable {
         self.open = open
         self.depth = depth
         next = startStep
+        self.endStep = endStep
+        sources = SourceCache(frames: cachedFrames)
         let t = Thread { [self] in self.run() }
         t.name = "batch loader"
         t.start()
@@ -82,14 +92,16 @@ public final class BatchLoader: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// Stops the loader and waits until its thread has finished the batch it was building.
     public func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()
+        while !finished { condition.wait() }
         condition.unlock()
     }
 
-    /// The batch of `step` (blocks until it is ready).
+    /// The batch of `step` (blocks until it is ready; `step` must lie before `endStep`).
     public func batch(_ step: Int) throws -> CMDBatch {
         condition.lock()
         defer { condition.unlock() }
@@ -110,8 +122,10 @@ public final class BatchLoader: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while ready.count >= depth && !stopped { condition.wait() }
+            while (ready.count >= depth || endStep.map { next >= $0 } == true) && !stopped { condition.wait() }
             if stopped {
+                finished = true
+                condition.broadcast()
                 condition.unlock()
                 return
             }
@@ -135,7 +149,7 @@ public final class BatchLoader: @unchecked Sendable {
             while true {
                 let path = paths[(v + attempt) % paths.count]
                 do {
-                    let source = try open(path)
+                    let source = try sources.source(path, open: open)
                     examples.append(
                         try PretextExample.make(
                             from: source, sampler: sampler, transform: transform, plan: plans?[i], rng: &rng))
@@ -152,5 +166,30 @@ public final class BatchLoader: @unchecked Sendable {
         return CMDBatch(
             examples, size: transform.size, motionSize: transform.motionSize, clipFrames: clipFrames,
             futureFrames: sampler.futureFrames)
+    }
+}
+
+/// Opened videos by path, up to `frames` frames in all (a packet index takes 21 bytes a frame,
+/// so the default holds about 21 MB at most); the oldest go first, and 0 keeps none.
+public struct SourceCache {
+    public static let defaultFrames = 1_000_000
+    let frames: Int
+    private var sources: [String: MotionClipSource] = [:]
+    private var order: [String] = []
+    private var held = 0
+
+    public init(frames: Int) { self.frames = frames }
+
+    public mutating func source(_ path: String, open: MotionSourceFactory) throws -> MotionClipSource {
+        if let s = sources[path] { return s }
+        let s = try open(path)
+        sources[path] = s
+        order.append(path)
+        held += s.frameCount
+        while held > frames, !order.isEmpty {
+            let old = order.removeFirst()
+            held -= sources.removeValue(forKey: old)?.frameCount ?? 0
+        }
+        return s
     }
 }

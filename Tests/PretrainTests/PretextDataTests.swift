@@ -122,6 +122,48 @@ struct PretextDataTests {
         #expect(grey)
     }
 
+    @Test("the blur equals the per-pixel Gaussian with clamped edges, bit for bit")
+    func blur() {
+        // The blur as the loader first computed it, one output pixel at a time.
+        func reference(_ planes: [Float], width: Int, height: Int, sigma: Double) -> [Float] {
+            let r = max(1, Int((3 * sigma).rounded(.up)))
+            var k = (-r...r).map { Float(exp(-Double($0 * $0) / (2 * sigma * sigma))) }
+            let sum = k.reduce(0, +)
+            k = k.map { $0 / sum }
+            var tmp = planes
+            var out = planes
+            let n = width * height
+            for base in stride(from: 0, to: 3 * n, by: n) {
+                for y in 0..<height {
+                    for x in 0..<width {
+                        var acc: Float = 0
+                        for t in -r...r { acc += k[t + r] * planes[base + y * width + min(max(x + t, 0), width - 1)] }
+                        tmp[base + y * width + x] = acc
+                    }
+                }
+                for y in 0..<height {
+                    for x in 0..<width {
+                        var acc: Float = 0
+                        for t in -r...r { acc += k[t + r] * tmp[base + min(max(y + t, 0), height - 1) * width + x] }
+                        out[base + y * width + x] = acc
+                    }
+                }
+            }
+            return out
+        }
+        var rng = SeededRandom(seed: 3)
+        for (width, height, sigma) in [
+            (64, 64, 0.1), (64, 64, 2.0), (8, 6, 1.5), (3, 2, 2.0), (1, 5, 0.7), (37, 11, 1.3),
+        ] {
+            let planes = (0..<(3 * width * height)).map { _ in Float(rng.nextDouble() * 255) }
+            var blurred = planes
+            Augment.color(
+                &blurred, width: width, height: height, ColorAugment(blurSigma: sigma, jitter: nil, grayscale: false))
+            let expected = reference(planes, width: width, height: height, sigma: sigma)
+            #expect(blurred == expected, "\(width)x\(height), sigma \(sigma)")
+        }
+    }
+
     @Test("a sample from a real H.264 video: shapes, the shared crop, determinism, motion from the stream")
     func fromVideo() throws {
         let dir = Paths.temporaryDirectory("pretext")

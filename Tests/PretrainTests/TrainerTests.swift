@@ -1,3 +1,4 @@
+import Common
 import Embed
 import Foundation
 import MediaIO
@@ -73,6 +74,40 @@ struct TrainerTests {
         var n = 0
         try trainer.run(loader: loader, threads: 1, shouldStop: { n >= steps }) { _ in n += 1 }
         return trainer
+    }
+
+    @Test(
+        "the batch loader opens each video once, builds the batches it would build without its cache, and stops at its end"
+    )
+    func loaderCache() throws {
+        let s = Self.setup()
+        let order = DataOrder(videos: s.videos.count, batch: s.batch, seed: 5)
+        let steps = 6  // 12 examples over 4 videos: three epochs
+        func batches(cachedFrames: Int, frameThreads: Int) throws -> (batches: [CMDBatch], opened: Int) {
+            let opened = Locked(0)
+            let loader = BatchLoader(
+                paths: s.videos, order: order, sampler: s.sampler, transform: s.transform,
+                clipFrames: s.model.backbone.frames, startStep: 0, endStep: steps, cachedFrames: cachedFrames
+            ) { path in
+                opened.value += 1
+                return try MotionVideoSource(path: path, frameThreads: frameThreads)
+            }
+            let out = try (0..<steps).map { try loader.batch($0) }
+            // Without its end step the loader would go on to build steps 6 and 7 now.
+            loader.stop()
+            return (out, opened.value)
+        }
+        let cached = try batches(cachedFrames: SourceCache.defaultFrames, frameThreads: 1)
+        let fresh = try batches(cachedFrames: 0, frameThreads: 2)
+        #expect(cached.opened == 4)
+        #expect(fresh.opened == 2 * steps)
+        for (a, b) in zip(cached.batches, fresh.batches) {
+            #expect(a.clips.data == b.clips.data && a.iFrames.data == b.iFrames.data && a.motion.data == b.motion.data)
+        }
+        // A cache smaller than two videos keeps only the last one opened: only a video drawn twice
+        // in a row (at most once per new epoch) is not opened again.
+        let small = try batches(cachedFrames: 100, frameThreads: 1)
+        #expect(small.opened >= 2 * steps - 2 && small.opened <= 2 * steps)
     }
 
     @Test("an interrupted run resumed from its checkpoint ends bit for bit where an uninterrupted one does")
