@@ -269,6 +269,12 @@ public final class CMDModel: ParameterContainer {
         public var total: Double
     }
 
+    /// The threads of the predictor, the heads and the losses: one. Their matrices are small
+    /// (no faster on two threads: docs/benchmarks.md#bench-pretrain), and a two-thread OpenBLAS
+    /// call leaves OpenBLAS's own thread spinning for tens of ms beside the convolutions' threads
+    /// and the batch loader.
+    static let headThreads = 1
+
     /// Forward and backward for one batch: adds every parameter's gradient (call `zeroGrad`
     /// before) and returns the losses. Networks whose loss weight is zero are skipped. With
     /// `profile`, each network's forward and backward pass is timed into it (`StepProfile`).
@@ -278,6 +284,7 @@ public final class CMDModel: ParameterContainer {
         let useMotion = c.motionWeight > 0
         let useContext = c.contextWeight > 0
         let p = profile ?? StepProfile(enabled: false)
+        let heads = Self.headThreads
         if c.moveOnly {
             let move = moveTerm(batch, cmdPooled: nil, threads: threads, profile: p).loss
             return Losses(context: 0, motion: 0, move: move, total: c.moveWeight! * move)
@@ -293,8 +300,8 @@ public final class CMDModel: ParameterContainer {
         var moveLoss = 0.0
         if useMotion {
             let (pc, q, qc) = p.time(.predictorHeadsForward) {
-                let (pred, pc) = predictor.forward(FeatureFusion.tokens(fused), threads: threads)
-                let (q, qc) = mq.forward(pred.reshaped([b * targetTokens, c.predictorDim]), threads: threads)
+                let (pred, pc) = predictor.forward(FeatureFusion.tokens(fused), threads: heads)
+                let (q, qc) = mq.forward(pred.reshaped([b * targetTokens, c.predictorDim]), threads: heads)
                 return (pc, q, qc)
             }
             // Target tokens of every motion clip: the motion net's last map.
@@ -306,20 +313,20 @@ public final class CMDModel: ParameterContainer {
             let (k, kc) = p.time(.predictorHeadsForward) {
                 let mTokens = FeatureFusion.tokens(m4)
                 let rows = m4.shape[0] * targetTokens
-                return mk.forward(mTokens.reshaped([rows, c.motionWidths[3]]), threads: threads)
+                return mk.forward(mTokens.reshaped([rows, c.motionWidths[3]]), threads: heads)
             }
             let loss = p.time(.losses) {
                 CMDLoss.motion(
                     predicted: q, targets: k, temperature: c.temperature, weight: Float(c.motionWeight),
-                    threads: threads)
+                    threads: heads)
             }
             motionLoss = loss.loss
             let dm4 = p.time(.predictorHeadsBackward) {
-                let dPred = mq.backward(loss.dQueries, cache: qc, threads: threads)
+                let dPred = mq.backward(loss.dQueries, cache: qc, threads: heads)
                 let dTokens = predictor.backward(
-                    dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: threads)
+                    dPred.reshaped([b, targetTokens, c.predictorDim]), cache: pc, threads: heads)
                 dFused = addTensors(dFused, FeatureFusion.untokens(dTokens, shape: fused.shape), threads: threads)
-                let dmTokens = mk.backward(loss.dKeys, cache: kc, threads: threads)
+                let dmTokens = mk.backward(loss.dKeys, cache: kc, threads: heads)
                 return FeatureFusion.untokens(
                     dmTokens.reshaped([m4.shape[0], targetTokens, c.motionWidths[3]]), shape: m4.shape)
             }
@@ -333,20 +340,20 @@ public final class CMDModel: ParameterContainer {
         }
         if useContext {
             let (q, qc) = p.time(.predictorHeadsForward) {
-                iq.forward(GlobalAveragePool3d.forward(fused), threads: threads)
+                iq.forward(GlobalAveragePool3d.forward(fused), threads: heads)
             }
             let frames = p.time(.frameForward) { frameNet.forward(batch.iFrames, threads: threads) }
-            let (k, kc) = p.time(.predictorHeadsForward) { ik.forward(frames.pooled, threads: threads) }
+            let (k, kc) = p.time(.predictorHeadsForward) { ik.forward(frames.pooled, threads: heads) }
             let loss = p.time(.losses) {
                 CMDLoss.context(
-                    clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: threads)
+                    clips: q, frames: k, temperature: c.temperature, weight: Float(c.contextWeight), threads: heads)
             }
             contextLoss = loss.loss
             let dFrames = p.time(.predictorHeadsBackward) {
-                let dPooled = iq.backward(loss.dQueries, cache: qc, threads: threads)
+                let dPooled = iq.backward(loss.dQueries, cache: qc, threads: heads)
                 dFused = addTensors(
                     dFused, GlobalAveragePool3d.backward(dPooled, inputShape: fused.shape), threads: threads)
-                return ik.backward(loss.dKeys, cache: kc, threads: threads)
+                return ik.backward(loss.dKeys, cache: kc, threads: heads)
             }
             p.time(.frameBackward) {
                 frameNet.backward(frames.cache, gradients: ["pooled": dFrames], threads: threads)
@@ -375,7 +382,7 @@ public final class CMDModel: ParameterContainer {
             p.time(.motionForward) { net.forward(batch.motion, threads: threads) }
         }
         let pooled = moved?.pooled ?? cmdPooled!
-        let projected = p.time(.predictorHeadsForward) { mv?.forward(pooled, threads: threads) }
+        let projected = p.time(.predictorHeadsForward) { mv?.forward(pooled, threads: Self.headThreads) }
         let term = p.time(.losses) {
             CMDLoss.moves(
                 pooled: projected?.0 ?? pooled, labels: labels, temperature: config.temperature,
@@ -384,7 +391,7 @@ public final class CMDModel: ParameterContainer {
         var dPooled = term.dPooled
         if let mv, let projected {
             dPooled = p.time(.predictorHeadsBackward) {
-                mv.backward(term.dPooled, cache: projected.1, threads: threads)
+                mv.backward(term.dPooled, cache: projected.1, threads: Self.headThreads)
             }
         }
         guard let moveNet, let moved else { return (term.loss, dPooled) }
