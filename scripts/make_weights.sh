@@ -26,15 +26,17 @@
 #
 # Environment: BIN (default .build/release/decouple), MINUTES (default 100: the limit of each
 # pretraining run), STEPS (default 5200: 85.3 minutes on 2026-12-06, 0.98 s a step with the
-# batch loader on the same 2 cores; 2800 before the faster backward passes), WORK (default
-# /tmp/decouple-weights), MOVE_STEPS (default 2800), MOVE_REAL_REPEAT (default 24),
+# batch loader on the same 2 cores, and 63.7 minutes on 2026-12-07 at 0.74 s a step, from commit
+# c54cdc2; 2800 before the faster backward passes), WORK (default /tmp/decouple-weights),
+# MOVE_STEPS (default 2800: 15.9 minutes that day), MOVE_REAL_REPEAT (default 24),
 # MOVE_HOLD_OUT (default tears-of-steel-battle.mp4), ABLATION=1 adds
 # the context-only run (about 50 min more: the weights alone fit the 2-hour budget, the
 # ablation does not). Everything is deterministic for the seeds below on one host up to the
 # time limit (a run stopped by MINUTES ends at a machine-dependent step; finish it with the same
 # pretrain command plus --resume), but not across hosts: OpenBLAS's CPU-specific kernels round
 # differently. The shipped weights (2026-12-06, a 2-core AMD EPYC host) took 88.5 min for the
-# whole command, 85.3 of them for the CMD run.
+# whole command, 85.3 of them for the CMD run; on 2026-12-07 the whole command, the move network
+# included, took 84.2 min on the same host (docs/training.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/decouple}

@@ -29,8 +29,8 @@ struct BenchPretrain: ParsableCommand {
             scripts/cmd_flops.py counts them) by --peak-gflops per thread times --threads.
 
             The batch: --batch examples built by the batch loader from the videos of --data \
-            (default: the bundled assets/videos; the time of one batch is reported as data \
-            loading, outside the step), or random tensors with --random-batch. Both sides get the \
+            (default: the bundled assets/videos; the wall and CPU time of one batch are reported \
+            as data loading, outside the step), or random tensors with --random-batch. Both sides get the \
             same batch and the same freshly initialised weights (seed --seed) through one \
             safetensors file; the first step of each runs with dropout off, so their losses can be \
             compared.
