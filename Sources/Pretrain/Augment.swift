@@ -109,7 +109,7 @@ public enum Augment {
     }
 
     /// Separable Gaussian blur with edge clamping (radius 3 sigma). Each output sums its taps
-    /// in the order -r...r, as `AugmentTests` checks against the plain per-pixel loop; the
+    /// in the order -r...r, as `PretextDataTests.blur` checks against the per-pixel loop; the
     /// loops run over whole rows so that they vectorise (the blur was the loader's largest
     /// share of CPU after decoding).
     static func blur(_ planes: inout [Float], width: Int, height: Int, sigma: Double) {

@@ -70,6 +70,8 @@ public final class BatchLoader: @unchecked Sendable {
     /// Messages about skipped videos (read by the loop for its log).
     private var problems: [String] = []
 
+    /// Starts building the batches from `startStep` on; none at or past `endStep` (a run's last
+    /// step; nil: no end). `cachedFrames` bounds the videos kept open (`SourceCache`).
     public init(
         paths: [String], order: DataOrder, sampler: PretextSampler, transform: PretextTransform, clipFrames: Int,
         startStep: Int, endStep: Int? = nil, depth: Int = 2, cachedFrames: Int = SourceCache.defaultFrames,
