@@ -77,4 +77,26 @@ struct BenchHelpersTests {
         Machine.resetPeakMemory()
         #expect(Machine.peakMemoryMB() > 0)
     }
+
+    @Test("the process's CPU time grows by this thread's work, within the kernel's process clock")
+    func cpuSeconds() {
+        func clock(_ id: clockid_t) -> Double {
+            var t = timespec()
+            clock_gettime(id, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        let process0 = clock(CLOCK_PROCESS_CPUTIME_ID)
+        let before = Machine.cpuSeconds()
+        let thread0 = clock(CLOCK_THREAD_CPUTIME_ID)
+        var x = 0.0
+        while clock(CLOCK_THREAD_CPUTIME_ID) - thread0 < 0.05 {
+            for i in 0..<10_000 { x += sin(Double(i)) }
+        }
+        let after = Machine.cpuSeconds()
+        let process1 = clock(CLOCK_PROCESS_CPUTIME_ID)
+        #expect(x.isFinite)
+        // At least this thread's 50 ms; at most what the whole process used around the reads.
+        #expect(after - before >= 0.045, "\(after - before) s")
+        #expect(after - before <= process1 - process0 + 0.01, "\(after - before) s against \(process1 - process0) s")
+    }
 }

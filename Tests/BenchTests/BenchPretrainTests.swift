@@ -45,6 +45,28 @@ struct BenchPretrainTests {
         #expect(r.torch == nil && r.torchSkipped == nil && r.ratio == nil && r.profile == nil)
     }
 
+    @Test("--data: the batch comes from the videos, its wall and CPU time reported")
+    func dataLoading() throws {
+        let dir = Paths.temporaryDirectory("bench-pretrain-data")
+        let s = try run(
+            Paths.decouple,
+            [
+                "synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "spin", "--frames", "72", "--size",
+                "64x48", "--seed", "4",
+            ])
+        #expect(s.status == 0, "\(s.stderr)")
+        let fromVideos = Self.tiny.filter { $0 != "--random-batch" }
+        let r = try run(
+            Paths.decouple, fromVideos + ["--data", dir + "/s/in-context", "--runs", "1", "--no-torch", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONDecoder().decode(BenchPretrain.Report.self, from: r.stdout)
+        #expect(report.batchSource == "2 examples from 2 videos")
+        let wall = try #require(report.dataLoadingMs)
+        let cpu = try #require(report.dataLoadingCPUMs)
+        // The loader's thread decodes on itself: no more CPU than two threads could use meanwhile.
+        #expect(wall > 0 && cpu > 0 && cpu <= 2 * wall + 5, "\(cpu) ms of CPU in \(wall) ms")
+    }
+
     @Test("--profile: every network's forward and backward, losses, optimiser; the parts sum to the step")
     func profile() throws {
         let r = try report(["--runs", "1", "--profile", "--no-torch"])
