@@ -114,39 +114,37 @@ public enum Augment {
     /// share of CPU after decoding).
     static func blur(_ planes: inout [Float], width: Int, height: Int, sigma: Double) {
         let r = max(1, Int((3 * sigma).rounded(.up)))
-        var k = (-r...r).map { Float(exp(-Double($0 * $0) / (2 * sigma * sigma))) }
-        let sum = k.reduce(0, +)
-        k = k.map { $0 / sum }
+        let gauss = (-r...r).map { Float(exp(-Double($0 * $0) / (2 * sigma * sigma))) }
+        let sum = gauss.reduce(0, +)
+        let k = gauss.map { $0 / sum }
         let n = width * height
         var tmp = [Float](repeating: 0, count: n)
         var padded = [Float](repeating: 0, count: width + 2 * r)
+        // One output row: out[x] = sum over t of k[t] * source(t)[x], t from 0 to 2r in turn.
+        func taps(_ out: UnsafeMutablePointer<Float>, _ source: (Int) -> UnsafePointer<Float>) {
+            for x in 0..<width { out[x] = 0 }
+            for t in 0...(2 * r) {
+                let kt = k[t]
+                let src = source(t)
+                for x in 0..<width { out[x] += kt * src[x] }
+            }
+        }
         planes.withUnsafeMutableBufferPointer { planes in
-            for ch in 0..<3 {
-                let plane = planes.baseAddress! + ch * n
-                // Rows: each row padded with its edge values, then the taps in turn.
-                for y in 0..<height {
-                    let row = plane + y * width
-                    for i in padded.indices { padded[i] = row[min(max(i - r, 0), width - 1)] }
-                    tmp.withUnsafeMutableBufferPointer { tmp in
-                        let out = tmp.baseAddress! + y * width
-                        padded.withUnsafeBufferPointer { p in
-                            for x in 0..<width { out[x] = 0 }
-                            for t in 0...(2 * r) {
-                                let kt = k[t]
-                                for x in 0..<width { out[x] += kt * p[x + t] }
-                            }
+            tmp.withUnsafeMutableBufferPointer { tmp in
+                padded.withUnsafeMutableBufferPointer { padded in
+                    for ch in 0..<3 {
+                        let plane = planes.baseAddress! + ch * n
+                        // Rows: each row padded with its edge values, the taps shifted along it.
+                        for y in 0..<height {
+                            let row = plane + y * width
+                            for i in padded.indices { padded[i] = row[min(max(i - r, 0), width - 1)] }
+                            taps(tmp.baseAddress! + y * width) { UnsafePointer(padded.baseAddress! + $0) }
                         }
-                    }
-                }
-                // Columns: each output row sums the clamped rows above and below it.
-                tmp.withUnsafeBufferPointer { tmp in
-                    for y in 0..<height {
-                        let out = plane + y * width
-                        for x in 0..<width { out[x] = 0 }
-                        for t in 0...(2 * r) {
-                            let kt = k[t]
-                            let src = tmp.baseAddress! + min(max(y + t - r, 0), height - 1) * width
-                            for x in 0..<width { out[x] += kt * src[x] }
+                        // Columns: each output row sums the clamped rows above and below it.
+                        for y in 0..<height {
+                            taps(plane + y * width) {
+                                UnsafePointer(tmp.baseAddress! + min(max(y + $0 - r, 0), height - 1) * width)
+                            }
                         }
                     }
                 }
