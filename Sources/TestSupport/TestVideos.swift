@@ -63,6 +63,24 @@ public enum TestVideos {
         }
     }
 
+    /// Four short `decouple synth` videos, pan and spin, in and out of context (72 frames of
+    /// 64x48, a key frame every 16): enough frames for a pretraining sample.
+    public static func pretrainSet() throws -> [String] {
+        let dir = try cache.path("synth_pan_spin_72") { out in
+            try runChecked(
+                Paths.decouple,
+                [
+                    "synth", "-o", out, "--per-class", "1", "--classes", "pan", "spin", "--frames", "72", "--size",
+                    "64x48", "--seed", "4",
+                ])
+        }
+        return [
+            "in-context/pan_000.mp4", "in-context/spin_000.mp4", "out-of-context/pan_000.mp4",
+            "out-of-context/spin_000.mp4",
+        ]
+        .map { dir + "/" + $0 }
+    }
+
     /// Generates `name` with `make` into the scratch directory once; later calls reuse it.
     public static func generated(_ name: String, _ make: (String) throws -> Void) throws -> String {
         try cache.path(name, make)

@@ -47,17 +47,10 @@ struct BenchPretrainTests {
 
     @Test("--data: the batch comes from the videos, its wall and CPU time reported")
     func dataLoading() throws {
-        let dir = Paths.temporaryDirectory("bench-pretrain-data")
-        let s = try run(
-            Paths.decouple,
-            [
-                "synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "spin", "--frames", "72", "--size",
-                "64x48", "--seed", "4",
-            ])
-        #expect(s.status == 0, "\(s.stderr)")
+        let videos = try TestVideos.pretrainSet()
         let fromVideos = Self.tiny.filter { $0 != "--random-batch" }
         let r = try run(
-            Paths.decouple, fromVideos + ["--data", dir + "/s/in-context", "--runs", "1", "--no-torch", "--json"])
+            Paths.decouple, fromVideos + ["--data"] + videos.prefix(2) + ["--runs", "1", "--no-torch", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(BenchPretrain.Report.self, from: r.stdout)
         #expect(report.batchSource == "2 examples from 2 videos")

@@ -13,18 +13,7 @@ import Testing
 struct TrainerTests {
     /// Four short synthetic videos (made once per test process).
     static let videos: [String] = {
-        let dir = Paths.temporaryDirectory("trainer-videos")
-        let r = try? run(
-            Paths.decouple,
-            [
-                "synth", "-o", dir + "/s", "--per-class", "1", "--classes", "pan", "spin", "--frames", "72", "--size",
-                "64x48", "--seed", "4",
-            ])
-        precondition(r?.status == 0, "synth failed: \(r?.stderr ?? "")")
-        return [
-            "in-context/pan_000.mp4", "in-context/spin_000.mp4", "out-of-context/pan_000.mp4",
-            "out-of-context/spin_000.mp4",
-        ].map { dir + "/s/" + $0 }
+        do { return try TestVideos.pretrainSet() } catch { preconditionFailure("synth failed: \(error)") }
     }()
 
     static func setup() -> PretrainSetup {
